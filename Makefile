@@ -1,0 +1,45 @@
+# ingest — common tasks. Every target creates/refreshes .venv and installs the project first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ES_PORT ?= 9200
+
+.PHONY: install demo test test-fast lint bench es-up es-down browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ingest demo
+
+# Full suite: starts a real Elasticsearch node and installs Chromium when it can (see scripts/test.sh).
+test: $(STAMP)
+	bash scripts/test.sh
+
+# Without Elasticsearch and the browser (those tests skip with a reason).
+test-fast: $(STAMP)
+	INGEST_SKIP_ES=1 $(BIN)/python -m pytest -q -m "not es and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check ingest tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+es-up:
+	ES_PORT=$(ES_PORT) bash scripts/es-node.sh up
+
+es-down:
+	ES_PORT=$(ES_PORT) bash scripts/es-node.sh down
+
+browser:
+	bash scripts/install-browser.sh
+
+clean:
+	rm -rf $(VENV) data .es test-output

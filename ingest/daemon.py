@@ -1,0 +1,49 @@
+"""`ingest run` as a daemon: the scheduler driving the pipeline, plus housekeeping jobs."""
+
+from __future__ import annotations
+
+import logging
+
+from ingest.app import Ingest
+from ingest.models import FeedConfig
+from ingest.sources.scheduler import FeedScheduler
+
+log = logging.getLogger("ingest.daemon")
+
+
+def run_daemon(app: Ingest) -> None:
+    """Poll every feed on its own schedule until SIGINT/SIGTERM."""
+    pipeline = app.pipeline()
+    pending_reclean: set[str] = set()
+
+    def poll(feed: FeedConfig) -> None:
+        report = pipeline.poll_and_process(feed)
+        pending_reclean.update(report.reclean_domains)
+        for p in report.polls:
+            if p.status == "error":
+                log.warning("%s: %s", p.feed_name, p.error)
+            elif p.new_entries:
+                log.info("%s: %d new, %d stored", p.feed_name, p.new_entries, report.stored)
+
+    def reclean() -> None:
+        # Sites that learned new boilerplate: clean their earlier articles in the background.
+        while pending_reclean:
+            domain = pending_reclean.pop()
+            n = pipeline.reclean(domain)
+            log.info("re-cleaned %d articles of %s", n, domain)
+
+    scheduler = FeedScheduler(
+        app.settings.polling, app.feeds, poll, app.store.get_feed_state,
+        workers=min(16, max(2, app.settings.fetch.concurrency)),
+        extra_jobs=[(reclean, 60.0), (app.purge_raw, 86400.0)] + _extra_jobs(app),
+    )
+    log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
+    try:
+        scheduler.run_forever()
+    finally:
+        pipeline.close()
+
+
+def _extra_jobs(app: Ingest) -> list:
+    flush = getattr(app.store, "flush_outbox", None)
+    return [(flush, 15.0)] if callable(flush) else []

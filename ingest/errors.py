@@ -1,0 +1,44 @@
+"""Exceptions shared by every stage. Each carries a one-line message fit for a user."""
+
+
+class IngestError(Exception):
+    """Base class: the CLI prints str(exc) as one line and exits non-zero."""
+
+
+class ConfigError(IngestError):
+    def __init__(self, file: str, key: str, message: str):
+        self.file, self.key, self.message = file, key, message
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {message}")
+
+
+class FetchError(IngestError):
+    """A download failed. `kind` classifies it for backoff: network|timeout|http|too_large|refused|redirect."""
+
+    def __init__(self, url: str, kind: str, message: str, status: int | None = None,
+                 retry_after: float | None = None):
+        self.url, self.kind, self.status, self.retry_after = url, kind, status, retry_after
+        super().__init__(f"{url}: {message}")
+
+
+class FeedParseError(IngestError):
+    pass
+
+
+class StoreError(IngestError):
+    pass
+
+
+class StoreUnavailable(StoreError):
+    """The search engine cannot be reached; callers keep the data and retry later."""
+
+
+class QueryError(IngestError):
+    """An invalid search query; `position` is the 0-based character offset at fault, when known."""
+
+    def __init__(self, query: str, message: str, position: int | None = None):
+        self.query, self.position = query, position
+        pointer = ""
+        if position is not None:
+            pointer = f"\n  {query}\n  {' ' * position}^"
+        super().__init__(f"invalid query: {message}" + (f" at position {position}" if position is not None else "") + pointer)

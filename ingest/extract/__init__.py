@@ -1,0 +1,62 @@
+"""extract: trafilatura plus our cleaning. Page bytes in, `Extracted` out.
+
+    from ingest.extract import extract_article
+    result = extract_article(html_bytes, url, settings.extract)
+"""
+
+from __future__ import annotations
+
+from ingest.config import ExtractSettings
+from ingest.extract.blocks import Block, blocks_to_text
+from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
+from ingest.extract.extractor import decode_html, extract_parts
+from ingest.models import Extracted
+
+__all__ = ["Block", "CleanResult", "SiteProfile", "extract_article", "extract_feed_content", "fingerprint"]
+
+
+def _merge_tags(*groups: list[str]) -> list[str]:
+    out: list[str] = []
+    lowered: set[str] = set()
+    for group in groups:
+        for tag in group:
+            tag = tag.strip()
+            if tag and tag.lower() not in lowered:
+                lowered.add(tag.lower())
+                out.append(tag)
+    return out
+
+
+def extract_article(html: bytes | str, url: str | None, settings: ExtractSettings,
+                    site: SiteProfile | None = None, feed_tags: list[str] | None = None,
+                    content_type: str | None = None) -> Extracted:
+    """Extract and clean one page. Returns method='none' with empty text when nothing was found."""
+    text = decode_html(html, content_type)
+    parts = extract_parts(text, url, settings, site.prune_xpaths if site else None)
+    if parts is None:
+        return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []))
+    cleaned = clean_blocks(parts.blocks, parts.language, site)
+    return Extracted(
+        text=blocks_to_text(cleaned.blocks), title=parts.title, author=parts.author, published=parts.published,
+        language=parts.language, canonical_url=parts.canonical_url, description=parts.description,
+        sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
+        captions=cleaned.captions, removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
+        fingerprints=[(fingerprint(b.text), b.text) for b in parts.blocks[1:]],
+    )
+
+
+def extract_feed_content(content_html: str, url: str | None, settings: ExtractSettings,
+                         site: SiteProfile | None = None, feed_tags: list[str] | None = None) -> Extracted:
+    """Fallback: the feed entry's own content (or summary) cleaned the same way as a page."""
+    wrapped = f"<html><body><article>{content_html}</article></body></html>"
+    result = extract_article(wrapped, url, settings, site, feed_tags)
+    if not result.text:
+        from lxml import html as lxml_html  # plain text of a short summary that trafilatura rejects
+
+        try:
+            plain = lxml_html.fromstring(wrapped).text_content().strip()
+        except Exception:  # noqa: BLE001 - unparseable summary: keep what we have
+            plain = ""
+        result.text = plain
+    result.method = "feed" if result.text else "none"
+    return result

@@ -1,0 +1,204 @@
+"""HTTP fetching with every cap a crawler facing the open web needs.
+
+- connect/read timeouts from httpx plus a total deadline checked while the body streams
+  (a server trickling one byte at a time is cut off);
+- a cap on the decoded body (gzip/deflate/br bombs stop at the cap, not at the end);
+- redirects followed by hand: counted, loop-detected, each hop checked by the SSRF guard;
+- the SSRF guard resolves the host, checks every address and connects to the checked one;
+- per-host politeness (concurrency, minimum gap, Retry-After) shared by feeds and pages.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import urllib.robotparser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from ingest.config import FetchSettings
+from ingest.errors import FetchError
+from ingest.fetch.netguard import NetworkGuard
+from ingest.fetch.politeness import HostLimiter
+from ingest.models import FetchResponse
+
+REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK = 65536
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+
+
+class Fetcher:
+    """Thread-safe fetcher; one per process, shared by feed polls and page fetches."""
+
+    def __init__(self, settings: FetchSettings, limiter: HostLimiter | None = None):
+        self.settings = settings
+        self.guard = NetworkGuard(settings.allow_networks)
+        self.limiter = limiter or HostLimiter(settings.per_host_concurrency, settings.per_host_min_interval)
+        ua = settings.user_agent
+        if settings.contact_url and settings.contact_url not in ua:
+            ua = f"{ua} (+{settings.contact_url})"
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(connect=settings.timeout_connect, read=settings.timeout_read,
+                                  write=settings.timeout_read, pool=settings.timeout_total),
+            follow_redirects=False,
+            headers={"User-Agent": ua, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        self._robots_lock = threading.Lock()
+        self.requests = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def get(self, url: str, headers: dict[str, str] | None = None, max_bytes: int | None = None,
+            check_robots: bool = False) -> FetchResponse:
+        """GET url. Returns 2xx and 304 responses; raises FetchError for everything else."""
+        cap = max_bytes or self.settings.max_bytes
+        deadline = time.monotonic() + self.settings.timeout_total
+        seen: set[str] = set()
+        current = url
+        started = time.monotonic()
+        for _hop in range(self.settings.max_redirects + 1):
+            if current in seen:
+                raise FetchError(url, "redirect", f"redirect loop at {current}")
+            seen.add(current)
+            if check_robots and self.settings.respect_robots and not self._robots_allow(current):
+                raise FetchError(current, "refused", "disallowed by robots.txt")
+            status, resp_headers, body = self._request(current, headers or {}, cap, deadline)
+            if status in REDIRECTS:
+                location = resp_headers.get("location")
+                if not location:
+                    raise FetchError(current, "http", f"HTTP {status} without Location", status=status)
+                current = urljoin(current, location)
+                continue
+            if status == 304 or 200 <= status < 300:
+                return FetchResponse(url=url, final_url=current, status=status, headers=resp_headers,
+                                     content=body, elapsed=time.monotonic() - started)
+            retry_after = parse_retry_after(resp_headers.get("retry-after"))
+            if status in (429, 503) and retry_after is None:
+                retry_after = 60.0
+            if retry_after is not None and status in (429, 503):
+                self.limiter.defer(host_key(current), min(retry_after, 86400))
+            raise FetchError(current, "http", f"HTTP {status}", status=status, retry_after=retry_after)
+        raise FetchError(url, "redirect", f"more than {self.settings.max_redirects} redirects")
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _pinned(self, url: str) -> tuple[str, dict[str, str], dict]:
+        """Check the target with the SSRF guard; return a URL aimed at the checked address."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(url, "refused", f"scheme {parts.scheme!r} is not fetched (http/https only)")
+        host = parts.hostname
+        if not host:
+            raise FetchError(url, "refused", "URL has no host")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            ip = self.guard.check(host, port)
+        except PermissionError as exc:
+            raise FetchError(url, "refused", str(exc)) from None
+        except OSError as exc:
+            raise FetchError(url, "network", f"cannot resolve {host}: {exc.strerror or exc}") from None
+        ip_host = f"[{ip}]" if ip.version == 6 else str(ip)
+        netloc = ip_host + (f":{parts.port}" if parts.port else "")
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = parts.netloc.rsplit("@", 1)[-1]
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        return pinned, {"Host": host_header}, extensions
+
+    def _request(self, url: str, headers: dict[str, str], cap: int, deadline: float
+                 ) -> tuple[int, dict[str, str], bytes]:
+        host = host_key(url)
+        blocked = self.limiter.blocked_for(host)
+        if blocked > 5:
+            raise FetchError(url, "deferred", f"host asked us to wait {blocked:.0f}s (Retry-After)",
+                             retry_after=blocked)
+        pinned, extra_headers, extensions = self._pinned(url)
+        with self.limiter.slot(host):
+            self.requests += 1
+            try:
+                request = self._client.build_request("GET", pinned, headers={**headers, **extra_headers},
+                                                     extensions=extensions)
+                response = self._client.send(request, stream=True)
+            except httpx.TimeoutException:
+                raise FetchError(url, "timeout", "timed out waiting for the server") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(url, "network", f"{type(exc).__name__}: {exc}") from None
+            try:
+                resp_headers = {k.lower(): v for k, v in response.headers.items()}
+                if response.status_code in REDIRECTS or response.status_code == 304 or response.status_code >= 400:
+                    return response.status_code, resp_headers, b""
+                declared = resp_headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise FetchError(url, "too_large", f"declared size {declared} bytes exceeds cap {cap}")
+                return response.status_code, resp_headers, self._read_capped(response, url, cap, deadline)
+            finally:
+                response.close()
+
+    def _read_capped(self, response: httpx.Response, url: str, cap: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes(CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(url, "too_large", f"body exceeds cap of {cap} bytes (after decompression)")
+                if time.monotonic() > deadline:
+                    raise FetchError(url, "timeout", f"download exceeded {self.settings.timeout_total:.0f}s total")
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise FetchError(url, "timeout", "timed out while reading the body") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(url, "network", f"cannot decode body: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(url, "network", f"{type(exc).__name__}: {exc}") from None
+        return b"".join(chunks)
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        root = f"{parts.scheme}://{parts.netloc}"
+        with self._robots_lock:
+            known = root in self._robots
+            parser = self._robots.get(root)
+        if not known:
+            parser = urllib.robotparser.RobotFileParser()
+            try:
+                resp = self.get(root + "/robots.txt", max_bytes=500_000)
+                parser.parse(resp.content.decode("utf-8", "replace").splitlines())
+            except FetchError:
+                # No robots.txt (4xx) allows everything; network trouble must not block articles either.
+                parser = None
+            with self._robots_lock:
+                self._robots[root] = parser
+        return parser is None or parser.can_fetch(self._client.headers["User-Agent"], url)

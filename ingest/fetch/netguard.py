@@ -1,0 +1,62 @@
+"""SSRF guard: decide whether an address may be fetched.
+
+Private, loopback, link-local, multicast, reserved and unspecified addresses are
+refused unless a configured network contains them. The check runs on every
+resolved address of every hop (redirects included), and the client then
+connects to the address that was checked, so a DNS answer that changes between
+check and connect cannot smuggle a private address in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class NetworkGuard:
+    def __init__(self, allow_networks: Iterable[str] = ()):
+        self.allowed = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
+
+    def is_public(self, ip: IPAddress) -> bool:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                    or ip.is_reserved or ip.is_unspecified)
+
+    def is_allowed(self, ip: IPAddress) -> bool:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if any(ip in net for net in self.allowed):
+            return True
+        return self.is_public(ip)
+
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Resolve a host name to its addresses (raises OSError when it does not resolve)."""
+        try:
+            return [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            pass
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        seen: list[IPAddress] = []
+        for info in infos:
+            ip = ipaddress.ip_address(info[4][0].split("%")[0])
+            if ip not in seen:
+                seen.append(ip)
+        return seen
+
+    def check(self, host: str, port: int) -> IPAddress:
+        """Return the first allowed address for host; raise PermissionError if any address is refused.
+
+        Every address must pass: a name resolving to one public and one private
+        address is refused, since the connection could land on either.
+        """
+        addresses = self.resolve(host, port)
+        for ip in addresses:
+            if not self.is_allowed(ip):
+                raise PermissionError(
+                    f"address {ip} of {host} is private/loopback; allow it with INGEST_ALLOW_NETWORKS "
+                    "or fetch.allow_networks")
+        return addresses[0]

@@ -1,0 +1,190 @@
+"""Typed records passed between pipeline stages.
+
+A stage receives records from the stage before it and returns its own; no stage
+imports a later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def article_id(normalized_url: str) -> str:
+    """Document id: stable across stores, rollovers and re-runs."""
+    return hashlib.sha1(normalized_url.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(slots=True)
+class FeedConfig:
+    """One feed as the user configured it (config/feeds.yaml)."""
+
+    url: str
+    name: str | None = None
+    interval: float | None = None
+    category: str | None = None
+    enabled: bool = True
+
+
+FEED_STATES = ("new", "working", "backing_off", "failing", "gone", "disabled")
+
+
+@dataclass(slots=True)
+class FeedState:
+    """Polling state of one feed, persisted in the store."""
+
+    url: str
+    name: str | None = None
+    category: str | None = None
+    status: str = "new"
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    validators_trusted: bool = True
+    polls: int = 0
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_new: datetime | None = None
+    last_error: str | None = None
+    error_count: float = 0.0
+    consecutive_404: int = 0
+    next_poll: datetime | None = None
+    interval: float | None = None
+    entries_seen: int = 0
+    articles: int = 0
+    site_url: str | None = None
+    resolved_url: str | None = None  # the feed found on the page when the configured URL is a web page
+
+
+@dataclass(slots=True)
+class FeedEntry:
+    """An item of a parsed feed."""
+
+    feed_url: str
+    link: str
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    categories: list[str] = field(default_factory=list)
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    title: str | None
+    site_url: str | None
+    language: str | None
+    entries: list[FeedEntry]
+    ttl_seconds: float | None = None
+    bozo: str | None = None
+
+
+@dataclass(slots=True)
+class FetchResponse:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(slots=True)
+class Extracted:
+    """Output of the extract stage for one page (or one feed entry's content)."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    description: str | None = None
+    sitename: str | None = None
+    tags: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    raw_chars: int = 0
+    method: str = "page"  # page | feed | none
+    # (fingerprint, text) of every block trafilatura kept, lead excluded: input to per-site learning
+    fingerprints: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Article:
+    """The stored record: one article as analysts search and chart it."""
+
+    id: str
+    url: str
+    title: str
+    body: str
+    source: str
+    domain: str
+    feed_urls: list[str] = field(default_factory=list)
+    canonical_url: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    indexed: datetime = field(default_factory=utcnow)
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    mentions: dict[str, int] = field(default_factory=dict)
+    content_hash: str = ""
+    cluster_id: str | None = None
+    is_original: bool = True
+    extraction: str = "page"
+    boilerplate_chars: int = 0
+    raw_chars: int = 0
+    guid: str | None = None
+    summary: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("published", "indexed"):
+            value = data[key]
+            data[key] = value.isoformat() if value else None
+        return data
+
+
+@dataclass(slots=True)
+class SearchHit:
+    id: str
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    score: float
+    snippet: str
+    language: str | None = None
+    domain: str | None = None
+    cluster_id: str | None = None
+    cluster_size: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+
+@dataclass(slots=True)
+class SearchResult:
+    total: int
+    hits: list[SearchHit]

@@ -1,0 +1,387 @@
+"""The refresh flow, top to bottom: poll feeds -> new entries -> fetch pages -> extract -> enrich -> store.
+
+One `Pipeline` per process. `run_once` polls every feed concurrently, then processes all new
+entries together so page fetches overlap, extraction runs in a process pool and writes are
+batched. The scheduler calls `poll_and_process` for one feed at a time.
+
+Crash safety: an entry is recorded as seen only after its article is stored, and article
+writes are idempotent upserts keyed on the normalized URL, so a run interrupted anywhere
+resumes without losing or duplicating anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ingest.config import Settings
+from ingest.enrich import (
+    Clusterer,
+    content_hash,
+    count_mentions,
+    extract_keywords,
+    minhash,
+    reconcile_language,
+    reconcile_published,
+    to_bytes,
+)
+from ingest.errors import FetchError
+from ingest.extract import SiteProfile, extract_article, extract_feed_content
+from ingest.fetch import Fetcher
+from ingest.models import Article, Extracted, FeedConfig, FeedEntry, article_id, utcnow
+from ingest.sources.poller import Poller, PollOutcome
+from ingest.sources.urls import domain_of, normalize_url
+from ingest.store import Store
+
+log = logging.getLogger("ingest.pipeline")
+PERMANENT_STATUSES = {400, 401, 403, 404, 410, 451}
+Progress = Callable[[str, int], None]
+
+
+@dataclass(slots=True)
+class PageJob:
+    """One new feed entry on its way to becoming an article."""
+
+    entry: FeedEntry
+    feed_name: str
+    article_id: str
+    keys: list[str]
+    html: bytes | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+    error: str | None = None
+    extracted: Extracted | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    polls: list[PollOutcome] = field(default_factory=list)
+    stored: int = 0
+    fallbacks: int = 0
+    page_errors: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    reclean_domains: list[str] = field(default_factory=list)
+
+    @property
+    def new_entries(self) -> int:
+        return sum(p.new_entries for p in self.polls)
+
+
+def entry_keys(entry: FeedEntry) -> list[str]:
+    """Keys under which an entry counts as seen: its normalized link, and its GUID within its feed."""
+    keys = ["u:" + normalize_url(entry.link)]
+    if entry.guid:
+        keys.append(f"g:{entry.feed_url}|{entry.guid}")
+    return keys
+
+
+def _extract_job(html: bytes, url: str, settings, site: SiteProfile | None, tags: list[str],
+                 content_type: str | None) -> Extracted:
+    """Runs in a worker process: module-level so it pickles."""
+    return extract_article(html, url, settings, site, tags, content_type)
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher | None = None,
+                 site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
+                 on_stored: Callable[[list[Article]], None] | None = None):
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher or Fetcher(settings.fetch)
+        self.poller = Poller(settings.polling, store, self.fetcher)
+        self.site_profiles = site_profiles or {}
+        self.progress = progress or (lambda kind, n: None)
+        self.on_stored = on_stored
+        self.stop = threading.Event()
+        self._pool: Executor | None = None
+        self._clusterer: Clusterer | None = None
+        self._learned: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self.fetcher.close()
+
+    def _extract_pool(self) -> Executor | None:
+        workers = self.settings.extract.workers or os.cpu_count() or 1
+        if workers <= 1:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=workers)
+        return self._pool
+
+    # -- the flow --------------------------------------------------------------------------------
+
+    def run_once(self, feeds: list[FeedConfig]) -> RunReport:
+        """Poll every enabled feed once and store what is new."""
+        report = RunReport()
+        feeds = [f for f in feeds if f.enabled]
+        jobs: list[PageJob] = []
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
+            for outcome in polls.map(self._poll_safely, feeds):
+                report.polls.append(outcome)
+                jobs += self._new_jobs(outcome)
+                self.progress("feed", 1)
+        self.poller.finish_cycle(report.polls)
+        self._process(jobs, report)
+        return report
+
+    def poll_and_process(self, feed: FeedConfig) -> RunReport:
+        """One scheduled job: poll one feed, store its new articles. Never raises."""
+        report = RunReport()
+        outcome = self._poll_safely(feed)
+        report.polls.append(outcome)
+        try:
+            self._process(self._new_jobs(outcome), report)
+        except Exception as exc:  # noqa: BLE001 - a job must never die; the error is shown in status
+            log.exception("processing %s failed", feed.url)
+            report.page_errors.append(f"{feed.url}: {exc}")
+        return report
+
+    def _poll_safely(self, feed: FeedConfig) -> PollOutcome:
+        if self.stop.is_set():
+            return PollOutcome(feed=feed, status="skipped")
+        return self.poller.poll(feed)
+
+    def _new_jobs(self, outcome: PollOutcome) -> list[PageJob]:
+        """Entries not seen before; an article already stored via another feed gains this feed."""
+        entries = outcome.entries
+        if not entries:
+            return []
+        keyed = [(e, entry_keys(e)) for e in entries]
+        known = self.store.known_entries(k for _, keys in keyed for k in keys)
+        jobs, seen_now = [], set()
+        for entry, keys in keyed:
+            hit = next((known[k] for k in keys if k in known), None)
+            if hit:
+                missing = [k for k in keys if k not in known]
+                if missing:  # same article through another feed, or GUID churn: remember, never re-fetch
+                    self.store.record_entries(entry.feed_url, [(k, hit) for k in missing])
+                    self.store.add_feed_url(hit, entry.feed_url)
+                continue
+            aid = article_id(normalize_url(entry.link))
+            if aid in seen_now:
+                continue
+            seen_now.add(aid)
+            jobs.append(PageJob(entry=entry, feed_name=outcome.feed_name, article_id=aid, keys=keys))
+        outcome.new_entries = len(jobs)
+        return jobs
+
+    def _process(self, jobs: list[PageJob], report: RunReport) -> None:
+        if not jobs:
+            return
+        self._fetch_pages(jobs)
+        self._extract(jobs)
+        articles = [a for a in (self._to_article(j, report) for j in jobs) if a is not None]
+        self._cluster(articles)
+        self.store.upsert_articles(articles)
+        self._remember(jobs, articles)
+        report.stored += len(articles)
+        report.fallbacks += sum(1 for a in articles if a.extraction != "page")
+        report.page_errors += [f"{j.entry.link}: {j.error}" for j in jobs if j.error]
+        report.reclean_domains += self._learn(jobs)
+        if self.on_stored and articles:
+            self.on_stored(articles)
+
+    # -- stages ----------------------------------------------------------------------------------
+
+    def _fetch_pages(self, jobs: list[PageJob]) -> None:
+        def fetch(job: PageJob) -> None:
+            if self.stop.is_set():
+                job.error = "stopped before fetch"
+                return
+            try:
+                resp = self.fetcher.get(job.entry.link, check_robots=True)
+                job.html, job.final_url = resp.content, resp.final_url
+                job.content_type = resp.header("content-type")
+            except FetchError as exc:
+                job.error = str(exc)
+            finally:
+                self.progress("page", 1)
+
+        with ThreadPoolExecutor(max_workers=self.settings.fetch.concurrency) as pool:
+            list(pool.map(fetch, jobs))
+
+    def _site(self, url: str) -> SiteProfile:
+        domain = domain_of(url)
+        base = self.site_profiles.get(domain)
+        learned = self.learned_for(domain)
+        if base is None:
+            return SiteProfile(domain=domain, learned=learned)
+        return SiteProfile(domain=domain, prune_xpaths=base.prune_xpaths, drop_patterns=base.drop_patterns,
+                           learned=learned | base.learned)
+
+    def learned_for(self, domain: str) -> set[str]:
+        with self._lock:
+            if domain not in self._learned:
+                since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
+                stats = self.store.block_stats(domain, since=since, min_articles=self.settings.extract.learn_min_articles)
+                self._learned[domain] = {s.fingerprint for s in stats
+                                         if s.status == "pinned" or (s.status != "rejected"
+                                         and s.articles >= self.settings.extract.learn_min_articles)}
+            return self._learned[domain]
+
+    def _extract(self, jobs: list[PageJob]) -> None:
+        todo = [j for j in jobs if j.html]
+        pool = self._extract_pool() if len(todo) >= 4 else None
+        args = [(j.html, j.final_url or j.entry.link, self.settings.extract, self._site(j.entry.link),
+                 j.entry.categories, j.content_type) for j in todo]
+        if pool:
+            results = pool.map(_extract_job, *zip(*args, strict=True), chunksize=4)
+        else:
+            results = (_extract_job(*a) for a in args)
+        for job, result in zip(todo, results, strict=True):
+            job.extracted = result
+        for job in jobs:
+            self._fallback(job)
+
+    def _fallback(self, job: PageJob) -> None:
+        """Use the feed's own content when the page failed or yielded less than it."""
+        page = job.extracted
+        min_chars = self.settings.extract.fallback_min_chars
+        if page is not None and page.method == "page" and len(page.text) >= min_chars:
+            return
+        feed_html = job.entry.content or job.entry.summary
+        if feed_html:
+            feed = extract_feed_content(feed_html, job.entry.link, self.settings.extract,
+                                        self._site(job.entry.link), job.entry.categories)
+            if feed.text and (page is None or len(feed.text) > len(page.text)):
+                if page is not None:  # keep the page's metadata, take the feed's text
+                    feed.title, feed.author = page.title or feed.title, page.author or feed.author
+                    feed.published, feed.tags = page.published or feed.published, page.tags or feed.tags
+                job.extracted = feed
+                return
+        if job.extracted is None:
+            job.extracted = Extracted(text="", method="none", tags=list(job.entry.categories))
+
+    def _to_article(self, job: PageJob, report: RunReport) -> Article | None:
+        """Enrich one extraction into the stored record."""
+        ex, entry = job.extracted, job.entry
+        if ex is None:
+            return None
+        if job.error and job.html is None and ex.method == "none" and self._is_temporary(job.error):
+            return None  # page unreachable for now and nothing to show: retried on a later poll
+        domain = domain_of(entry.link)
+        body = ex.text
+        chash = content_hash(body) if body else ""
+        if chash:
+            same = self.store.find_same_body(domain, chash)
+            if same and same != job.article_id:  # same text under another URL of this site
+                report.duplicates += 1
+                job.article_id = same
+                return None
+        language = reconcile_language(body or (entry.title or ""), ex.language, entry.language,
+                                      self.settings.enrich.min_detect_chars)
+        title = (ex.title or entry.title or entry.link).strip()
+        tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
+        return Article(
+            id=job.article_id, url=entry.link, title=title, body=body, source=job.feed_name, domain=domain,
+            feed_urls=[entry.feed_url], canonical_url=ex.canonical_url, author=ex.author or entry.author,
+            published=reconcile_published(ex.published, entry.published), indexed=utcnow(), language=language,
+            tags=tags, keywords=extract_keywords(body, language, tags, self.settings.enrich.keywords),
+            captions=ex.captions, mentions=count_mentions(title, body, language, self.settings.enrich.watch_terms),
+            content_hash=chash, extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed),
+            raw_chars=ex.raw_chars, guid=entry.guid, summary=entry.summary,
+        )
+
+    @staticmethod
+    def _is_temporary(error: str) -> bool:
+        return not any(f"HTTP {s}" in error for s in PERMANENT_STATUSES)
+
+    def _cluster(self, articles: list[Article]) -> None:
+        if self._clusterer is None:
+            self._clusterer = Clusterer(self.settings.enrich.cluster_threshold)
+            for c in self.store.cluster_candidates(utcnow() - timedelta(days=14)):
+                self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, c.signature)
+        touched: dict[str, list[str]] = {}
+        for a in articles:
+            if not a.body:
+                continue
+            m = minhash(a.body)
+            a.cluster_id = self._clusterer.assign(a.id, a.domain, a.published, m)
+            self.store.save_signature(a.id, a.domain, a.published, a.cluster_id, to_bytes(m))
+            touched.setdefault(a.cluster_id, []).append(a.id)
+        by_id = {a.id: a for a in articles}
+        for cluster_id in touched:
+            members = self._clusterer.cluster_of(cluster_id)
+            if len(members) < 2:
+                continue
+            far = datetime.max.replace(tzinfo=UTC)
+            original = min(members, key=lambda m: (m.published or far, m.id)).id
+            for m in members:
+                if m.id in by_id:
+                    by_id[m.id].is_original = m.id == original
+            self.store.set_cluster([m.id for m in members if m.id not in by_id], cluster_id, original)
+
+    def _remember(self, jobs: list[PageJob], articles: list[Article]) -> None:
+        stored = {a.id for a in articles}
+        keep_raw = self.settings.extract.keep_raw
+        for job in jobs:
+            if job.article_id in stored or (job.extracted and job.extracted.method == "none" and job.error
+                                            and not self._is_temporary(job.error)):
+                if keep_raw and job.html and job.article_id in stored:
+                    self.store.save_raw(job.article_id, job.html, job.content_type)
+                self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
+            elif job.article_id not in stored and job.extracted and job.extracted.method != "none":
+                # Exact duplicate of another URL on the same site: remember the entry against the kept article.
+                self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
+                self.store.add_feed_url(job.article_id, job.entry.feed_url)
+
+    def _learn(self, jobs: list[PageJob]) -> list[str]:
+        """Record each article's paragraph fingerprints; return domains whose learned set grew."""
+        grown = []
+        by_domain: dict[str, list[PageJob]] = {}
+        for job in jobs:
+            if job.extracted and job.extracted.method == "page" and job.extracted.fingerprints:
+                by_domain.setdefault(domain_of(job.entry.link), []).append(job)
+        for domain, djobs in by_domain.items():
+            for job in djobs:
+                self.store.record_blocks(domain, job.article_id, job.extracted.fingerprints)
+            before = self.learned_for(domain)
+            with self._lock:
+                self._learned.pop(domain, None)
+            if self.learned_for(domain) - before:
+                grown.append(domain)
+        return grown
+
+    # -- re-cleaning -----------------------------------------------------------------------------
+
+    def reclean(self, domain: str | None = None, progress: Progress | None = None) -> int:
+        """Re-extract stored articles from their kept raw pages with today's rules. Never re-fetches."""
+        with self._lock:
+            self._learned.clear()
+        changed: list[Article] = []
+        total = 0
+        for article in self.store.iter_articles(domain):
+            raw = self.store.get_raw(article.id)
+            if raw is None or article.extraction != "page":
+                continue
+            ex = extract_article(raw[0], article.url, self.settings.extract, self._site(article.url),
+                                 article.tags, raw[1])
+            if ex.text and ex.text != article.body:
+                article.body = ex.text
+                article.captions = ex.captions or article.captions
+                article.tags = list(dict.fromkeys(article.tags + ex.tags))
+                article.boilerplate_chars = sum(len(r) for r in ex.removed)
+                article.content_hash = content_hash(ex.text)
+                article.keywords = extract_keywords(ex.text, article.language, article.tags,
+                                                    self.settings.enrich.keywords)
+                changed.append(article)
+            (progress or self.progress)("reclean", 1)
+            if len(changed) >= 200:
+                total += self.store.upsert_articles(changed)
+                changed = []
+        return total + self.store.upsert_articles(changed)
+
+
+def feeds_by_url(feeds: Iterable[FeedConfig]) -> dict[str, FeedConfig]:
+    return {f.url: f for f in feeds}

@@ -1,0 +1,22 @@
+"""store: one interface, two adapters (SQLite default, Elasticsearch).
+
+    from ingest.store import open_store
+    store = open_store(settings.store)
+"""
+
+from __future__ import annotations
+
+from ingest.config import StoreSettings
+from ingest.store.base import BlockStat, ClusterCandidate, SearchRequest, Store
+
+__all__ = ["BlockStat", "ClusterCandidate", "SearchRequest", "Store", "open_store"]
+
+
+def open_store(settings: StoreSettings) -> Store:
+    if settings.backend == "elasticsearch":
+        from ingest.store.elasticsearch import ElasticsearchStore  # only loaded when chosen
+
+        return ElasticsearchStore(settings)
+    from ingest.store.sqlite import SQLiteStore
+
+    return SQLiteStore(settings.sqlite_path)

@@ -1,0 +1,93 @@
+"""Text analysis shared by the stores and the query compiler: tokens and per-language stems.
+
+Both the indexer and the query compiler must analyse text identically, so it lives here
+and not inside either of them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+TOKEN = re.compile(r"\w+", re.UNICODE)
+STEMMER_NAMES = {
+    "de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
+    "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian", "fi": "finnish", "ru": "russian",
+    "pl": "polish", "tr": "turkish", "hu": "hungarian", "ro": "romanian", "ca": "catalan", "id": "indonesian",
+    "el": "greek", "cs": "czech",
+}
+# Query terms are stemmed for each of these, so "Drohne" finds German "Drohnen" and "drones" finds "drone".
+QUERY_LANGUAGES = ("de", "en", "fr", "es", "it")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (what FTS5's unicode61 remove_diacritics does)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN.findall(text)
+
+
+@lru_cache(maxsize=64)
+def _stemmer(lang: str):
+    name = STEMMER_NAMES.get(lang)
+    return Stemmer.Stemmer(name) if name else None
+
+
+def stem_words(words: list[str], lang: str | None) -> list[str]:
+    stemmer = _stemmer(lang or "")
+    lowered = [w.lower() for w in words]
+    stems = stemmer.stemWords(lowered) if stemmer else lowered
+    return [fold(s) for s in stems]
+
+
+def stem_text(text: str, lang: str | None) -> str:
+    """Space-joined stems of a text in its language (indexed in the stemmed FTS columns)."""
+    return " ".join(stem_words(tokens(text), lang))
+
+
+def query_stems(word: str) -> list[str]:
+    """Stems of one query word under every query language, deduplicated."""
+    out: list[str] = []
+    for lang in QUERY_LANGUAGES:
+        for stem in stem_words([word], lang):
+            if stem not in out:
+                out.append(stem)
+    return out
+
+
+def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str, str] = ("[", "]")) -> str:
+    """A window of `text` around the first query word found, with matches marked.
+
+    Words match on their folded stem prefix, so the snippet shows "Drohnen" for the query "Drohne".
+    """
+    if not text:
+        return ""
+    stems = {s for w in words for s in query_stems(w.rstrip("*")) if s}
+    spans = []
+    for m in TOKEN.finditer(text):
+        folded = fold(m.group())
+        if any(folded.startswith(s) for s in stems):
+            spans.append((m.start(), m.end()))
+    start = 0
+    if spans:
+        start = max(0, spans[0][0] - width // 3)
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+    end = min(len(text), start + width)
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    out, pos = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out += [text[pos:s], mark[0], text[s:e], mark[1]]
+        pos = e
+    out.append(text[pos:end])
+    snippet = "".join(out).replace("\n", " ").strip()
+    return ("… " if start > 0 else "") + snippet + (" …" if end < len(text) else "")
