@@ -44,6 +44,9 @@ class FeedStatus:
     error_count: float
     validators_trusted: bool
     articles: int
+    page_errors: int = 0
+    last_page_error: str | None = None
+    configured: bool = True
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -129,10 +132,14 @@ class Ingest:
             return sum(1 for u in targets if poller.retry(u))
 
     def status(self) -> list[FeedStatus]:
+        """Every configured feed, then feeds polled earlier that are no longer (or never were) configured."""
         states = {s.url: s for s in self.store.list_feed_states()}
         counts = self.store.article_counts_by_feed()
+        configured = self.feeds()
+        urls = {f.url for f in configured}
+        others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
         out = []
-        for feed in self.feeds():
+        for feed in configured + others:
             s = states.get(feed.url)
             resolved = s.resolved_url if s else None
             out.append(FeedStatus(
@@ -143,6 +150,8 @@ class Ingest:
                 error=s.last_error if s else None, error_count=s.error_count if s else 0.0,
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
+                page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
+                configured=feed.url in urls,
             ))
         return out
 

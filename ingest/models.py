@@ -60,6 +60,8 @@ class FeedState:
     articles: int = 0
     site_url: str | None = None
     resolved_url: str | None = None  # the feed found on the page when the configured URL is a web page
+    page_errors: int = 0             # article pages of this feed that could not be fetched
+    last_page_error: str | None = None
 
 
 @dataclass(slots=True)

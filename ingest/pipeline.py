@@ -188,9 +188,24 @@ class Pipeline:
         report.stored += len(articles)
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
         report.page_errors += [f"{j.entry.link}: {j.error}" for j in jobs if j.error]
+        self._record_page_errors(jobs)
         report.reclean_domains += self._learn(jobs)
         if self.on_stored and articles:
             self.on_stored(articles)
+
+    def _record_page_errors(self, jobs: list[PageJob]) -> None:
+        """Article pages that failed are counted on their feed, so `ingest status` shows them."""
+        failed: dict[str, list[PageJob]] = {}
+        for job in jobs:
+            if job.error:
+                failed.setdefault(job.entry.feed_url, []).append(job)
+        for feed_url, fjobs in failed.items():
+            state = self.store.get_feed_state(feed_url)
+            if state is None:
+                continue
+            state.page_errors += len(fjobs)
+            state.last_page_error = f"{fjobs[-1].entry.link}: {fjobs[-1].error}"[:300]
+            self.store.save_feed_state(state)
 
     # -- stages ----------------------------------------------------------------------------------
 

@@ -193,8 +193,12 @@ def cmd_status(args) -> int:
             table.add_column(col, overflow="fold")
         for r in rows:
             state = r.status + ("" if r.validators_trusted else " (validators untrusted)")
+            state += "" if r.configured else " (not in feeds.yaml)"
+            problem = r.error or ""
+            if r.page_errors:
+                problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"
             table.add_row(r.name or r.url, state, fmt_time(r.last_poll), fmt_time(r.last_success),
-                          fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), (r.error or "")[:100])
+                          fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), problem[:160])
         out.print(table)
         return 0
 

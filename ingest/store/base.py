@@ -50,6 +50,35 @@ class ClusterCandidate:
     signature: bytes
 
 
+@dataclass(slots=True)
+class AlertRecord:
+    """One (rule, story) delivery claim in the ledger: the unit of 'alert once per story'."""
+
+    rule: str
+    story: str                 # cluster id (syndicated copies are one story) or the article id
+    article_ids: list[str]
+    sources: list[str]
+    title: str
+    url: str
+    created: datetime
+    delivered: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    channels_done: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SourceQuality:
+    source: str
+    articles: int
+    fallback_share: float      # share of articles whose text came from the feed, not the page
+    median_body_chars: int
+    boilerplate_share: float   # characters stripped as boilerplate / (kept + stripped)
+
+
+FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original")
+
+
 @runtime_checkable
 class Store(Protocol):
     backend: str
@@ -89,5 +118,21 @@ class Store(Protocol):
     def block_stats(self, domain: str) -> list[BlockStat]: ...
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool: ...
     def list_domains(self) -> list[tuple[str, int]]: ...
+
+    # aggregates for dashboards (all take the same SearchRequest filters as search)
+    def histogram(self, request: SearchRequest, interval: str = "day", field: str = "published"
+                  ) -> list[tuple[datetime, int]]: ...
+    def facet(self, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]: ...
+    def source_quality(self) -> list[SourceQuality]: ...
+
+    # alert rules: which of `rules` (name -> query) match which of the given articles
+    def match_rules(self, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]: ...
+
+    # alert ledger: claim() is atomic; True only for the first claim of (rule, story)
+    def claim_alert(self, record: AlertRecord) -> bool: ...
+    def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None: ...
+    def update_alert(self, record: AlertRecord) -> None: ...
+    def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False
+                    ) -> list[AlertRecord]: ...
 
     def close(self) -> None: ...

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
-from ingest.store.base import BlockStat, ClusterCandidate, SearchRequest
+from ingest.store import sqlite_aggregates
+from ingest.store.base import AlertRecord, BlockStat, ClusterCandidate, SearchRequest, SourceQuality
 from ingest.text import stem_text
 
 SCHEMA_VERSION = 1
@@ -103,6 +104,21 @@ CREATE TABLE IF NOT EXISTS signatures (
     signature BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS signatures_published ON signatures(published);
+CREATE TABLE IF NOT EXISTS alerts (
+    rule TEXT NOT NULL,
+    story TEXT NOT NULL,
+    article_ids TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT NOT NULL,
+    created TEXT NOT NULL,
+    delivered TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    channels_done TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (rule, story)
+);
+CREATE INDEX IF NOT EXISTS alerts_created ON alerts(created);
 """
 
 JSON_FIELDS = ("feed_urls", "tags", "keywords", "captions", "mentions")
@@ -390,3 +406,69 @@ class SQLiteStore:
     def list_domains(self) -> list[tuple[str, int]]:
         return [(r["domain"], r["n"]) for r in
                 self.query("SELECT domain, count(*) AS n FROM articles GROUP BY domain ORDER BY domain")]
+
+    # -- aggregates ------------------------------------------------------------------------------
+
+    def histogram(self, request: SearchRequest, interval: str = "day", field: str = "published"
+                  ) -> list[tuple[datetime, int]]:
+        return sqlite_aggregates.histogram(self, request, interval, field)
+
+    def facet(self, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]:
+        return sqlite_aggregates.facet(self, request, field, size)
+
+    def source_quality(self) -> list[SourceQuality]:
+        return sqlite_aggregates.source_quality(self)
+
+    # -- alert ledger ----------------------------------------------------------------------------
+
+    def match_rules(self, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+        from ingest.store.sqlite_rules import match_rules  # rule evaluation lives beside the adapter
+
+        return match_rules(self, rules, article_ids)
+
+    def claim_alert(self, record: AlertRecord) -> bool:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO alerts(rule, story, article_ids, sources, title, url, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.rule, record.story, json.dumps(record.article_ids), json.dumps(record.sources),
+                 record.title, record.url, to_iso(record.created)))
+            return cur.rowcount == 1
+
+    def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None:
+        with self.transaction() as db:
+            row = db.execute("SELECT article_ids, sources FROM alerts WHERE rule = ? AND story = ?",
+                             (rule, story)).fetchone()
+            if row is None:
+                return
+            ids, sources = json.loads(row["article_ids"]), json.loads(row["sources"])
+            if article_id not in ids:
+                ids.append(article_id)
+            if source not in sources:
+                sources.append(source)
+            db.execute("UPDATE alerts SET article_ids = ?, sources = ? WHERE rule = ? AND story = ?",
+                       (json.dumps(ids), json.dumps(sources), rule, story))
+
+    def update_alert(self, record: AlertRecord) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE alerts SET delivered = ?, attempts = ?, last_error = ?, channels_done = ?, "
+                       "article_ids = ?, sources = ? WHERE rule = ? AND story = ?",
+                       (to_iso(record.delivered), record.attempts, record.last_error,
+                        json.dumps(record.channels_done), json.dumps(record.article_ids),
+                        json.dumps(record.sources), record.rule, record.story))
+
+    def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False
+                    ) -> list[AlertRecord]:
+        where, params = [], []
+        if rule:
+            where.append("rule = ?")
+            params.append(rule)
+        if undelivered:
+            where.append("delivered IS NULL")
+        sql = "SELECT * FROM alerts" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self.query(sql + " ORDER BY created DESC, rowid DESC LIMIT ?", params + [limit])
+        return [AlertRecord(rule=r["rule"], story=r["story"], article_ids=json.loads(r["article_ids"]),
+                            sources=json.loads(r["sources"]), title=r["title"], url=r["url"],
+                            created=from_iso(r["created"]), delivered=from_iso(r["delivered"]),
+                            attempts=r["attempts"], last_error=r["last_error"],
+                            channels_done=json.loads(r["channels_done"])) for r in rows]
