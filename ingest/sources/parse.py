@@ -116,7 +116,7 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
     bozo = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     feed = parsed.get("feed", {})
     entries = [e for e in (_entry(url, item, feed) for item in parsed.get("entries", [])) if e]
-    if not entries and bozo and not feed.get("title"):
+    if not entries and bozo:
         raise FeedParseError(f"{url}: malformed feed: {bozo}")
     if not entries and not feed and not parsed.get("version"):
         raise FeedParseError(f"{url}: not a recognizable RSS/Atom/JSON feed")
