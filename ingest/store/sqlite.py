@@ -192,6 +192,11 @@ class SQLiteStore:
             else:
                 self._db.execute("COMMIT")
 
+    def ensure_schema(self, script: str) -> None:
+        """Create extra tables (used by adapters that keep local state in this file)."""
+        with self._lock:
+            self._db.executescript(script)
+
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()

@@ -1,0 +1,76 @@
+"""`ingest es setup|rollover|flush|status`: Elasticsearch housekeeping."""
+
+from __future__ import annotations
+
+import argparse
+
+from ingest.errors import IngestError
+
+COMMANDS: dict = {}
+
+
+def _store(args):
+    from ingest.cli.main import open_app
+
+    app = open_app(args)
+    app.settings.store.backend = "elasticsearch"
+    return app
+
+
+def cmd_es(args) -> int:
+    from ingest.cli.main import emit_json, out
+
+    with _store(args) as app:
+        store = app.store
+        if args.es_action == "setup":
+            result = store.setup()
+            if args.json:
+                emit_json(result)
+            else:
+                out.print(f"ready: write alias {result['alias']}; created {', '.join(result['created']) or 'nothing new'}; "
+                          + ("ILM policy attached" if result["ilm"] else
+                             "no ILM on this cluster: run `ingest es rollover` periodically (the daemon does)"))
+        elif args.es_action == "rollover":
+            store.setup()
+            from ingest.store.es_setup import rollover
+
+            result = rollover(store, args.max_docs, args.max_age, args.force)
+            emit_json(result) if args.json else out.print(
+                f"rolled over to {result['new_index']}" if result["rolled_over"] else
+                f"no rollover needed (write index {result['old_index']})")
+        elif args.es_action == "flush":
+            n = store.flush_outbox()
+            emit_json({"flushed": n, "outbox": store.outbox_size()}) if args.json else out.print(
+                f"flushed {n} articles; {store.outbox_size()} left in the outbox")
+        elif args.es_action == "status":
+            info = {"url": app.settings.store.elasticsearch.url, "outbox": store.outbox_size(),
+                    "rejected": len(store.rejected())}
+            try:
+                health = store.client.cluster.health()
+                info.update(cluster=health["cluster_name"], health=health["status"],
+                            articles=store.count_articles())
+            except Exception as exc:  # noqa: BLE001 - status reports an unreachable cluster, never crashes
+                info.update(health="unreachable", error=type(exc).__name__)
+            if args.json:
+                emit_json(info)
+            else:
+                for k, v in info.items():
+                    out.print(f"{k:>10}: {v}")
+        else:
+            raise IngestError(f"unknown action {args.es_action}")
+    return 0
+
+
+COMMANDS["es"] = cmd_es
+
+
+def register(sub: argparse._SubParsersAction, common, jsonflag) -> None:
+    p = sub.add_parser("es", parents=[common], help="Elasticsearch: setup, rollover, outbox flush, status")
+    esub = p.add_subparsers(dest="es_action", required=True, metavar="ACTION")
+    esub.add_parser("setup", parents=[common, jsonflag], help="create templates, write alias and side indices")
+    r = esub.add_parser("rollover", parents=[common, jsonflag], help="roll the write index over when due")
+    r.add_argument("--max-docs", type=int)
+    r.add_argument("--max-age")
+    r.add_argument("--force", action="store_true", help="roll over now, whatever the conditions")
+    esub.add_parser("flush", parents=[common, jsonflag], help="send articles waiting in the outbox")
+    esub.add_parser("status", parents=[common, jsonflag], help="cluster health, article count, outbox size")

@@ -1,0 +1,626 @@
+"""Elasticsearch store: the same `Store` interface over a cluster, for users who outgrow one machine.
+
+Layout (prefix `ingest` by default):
+    ingest-articles           write alias over ingest-articles-000001, -000002 ... (rollover)
+    ingest-blocks             learned boilerplate blocks (domain|fingerprint), shared by all ingesters
+    ingest-block-articles     (domain|fingerprint|article) sightings, counted per block
+    ingest-alerts             alert ledger, doc id = hash(rule|story), claimed with op_type=create
+    ingest-rules              percolator index holding the compiled alert rules
+
+What stays local (an SQLite file beside the ingester, `store.sqlite_path`): feed polling state,
+seen entry keys, kept raw pages, and the outbox. Every article write goes to the outbox first
+and is flushed with bulk requests; while the cluster is down articles wait there, and a crash
+mid-flush re-sends them (idempotent by id), so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import ConnectionError as ESConnectionError
+
+from ingest.config import StoreSettings
+from ingest.errors import StoreError, StoreUnavailable
+from ingest.models import Article, FeedState, SearchHit, SearchResult
+from ingest.store.base import (
+    FACET_FIELDS,
+    AlertRecord,
+    BlockStat,
+    ClusterCandidate,
+    SearchRequest,
+    SourceQuality,
+)
+from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
+from ingest.text import make_snippet, stem_text, tokens
+
+log = logging.getLogger("ingest.store.es")
+ARTICLE_FIELDS = [f.name for f in fields(Article)]
+KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
+                  "keywords": "keywords", "extraction": "extraction", "is_original": "is_original"}
+OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS es_outbox (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    queued TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS es_rejected (
+    id TEXT PRIMARY KEY,
+    url TEXT,
+    doc TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected TEXT NOT NULL
+);
+"""
+
+
+def _down(exc: Exception) -> bool:
+    return isinstance(exc, ESConnectionError | TransportError) and not isinstance(exc, ApiError)
+
+
+def _secret(env_name: str | None, file: str | None) -> str | None:
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise StoreError(f"{file}: cannot read the Elasticsearch secret: {exc.strerror}") from None
+    return os.environ.get(env_name) if env_name else None
+
+
+def article_doc(a: Article) -> dict:
+    """The indexed document: the article plus the precomputed stem fields the query compiler uses."""
+    doc = {name: getattr(a, name) for name in ARTICLE_FIELDS}
+    doc["published"] = to_iso(a.published)
+    doc["indexed"] = to_iso(a.indexed)
+    doc["title_stem"] = stem_text(a.title, a.language)
+    doc["body_stem"] = stem_text(a.body, a.language)
+    doc["body_chars"] = len(a.body)
+    doc["mentions"] = [{"term": k, "count": v} for k, v in a.mentions.items()]
+    return doc
+
+
+def doc_article(doc: dict) -> Article:
+    data = {k: doc.get(k) for k in ARTICLE_FIELDS}
+    data["published"] = from_iso(doc.get("published"))
+    data["indexed"] = from_iso(doc.get("indexed")) or datetime.now(UTC)
+    data["mentions"] = {m["term"]: m["count"] for m in doc.get("mentions") or []}
+    for key in ("feed_urls", "tags", "keywords", "captions"):
+        data[key] = data[key] or []
+    for key, default in (("title", ""), ("body", ""), ("source", ""), ("domain", ""), ("content_hash", ""),
+                         ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True)):
+        if data[key] is None:
+            data[key] = default
+    return Article(**data)
+
+
+class ElasticsearchStore:
+    backend = "elasticsearch"
+
+    def __init__(self, settings: StoreSettings, client: Elasticsearch | None = None):
+        self.settings = settings
+        es = settings.elasticsearch
+        self.prefix = es.index_prefix
+        self.local = SQLiteStore(settings.sqlite_path)
+        self.local.ensure_schema(OUTBOX_SCHEMA)
+        self.client = client or self._connect()
+        self._ready = False
+        self._flush_lock = threading.Lock()
+        self._rules_hash: str | None = None
+
+    # -- connection and setup --------------------------------------------------------------------
+
+    def _connect(self) -> Elasticsearch:
+        es = self.settings.elasticsearch
+        kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
+        api_key = _secret(es.api_key_env, None)
+        password = _secret(es.password_env, es.password_file)
+        if api_key:
+            kwargs["api_key"] = api_key
+        elif es.username and password:
+            kwargs["basic_auth"] = (es.username, password)
+        if es.ca_file:
+            kwargs["ca_certs"] = es.ca_file
+        return Elasticsearch(es.url, **kwargs)
+
+    def name(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}"
+
+    @property
+    def articles_alias(self) -> str:
+        return self.name("articles")
+
+    def setup(self) -> dict:
+        """Create templates, the first backing index with its write alias and the side indices. Idempotent."""
+        from ingest.store.es_setup import ensure_indices
+
+        result = ensure_indices(self)
+        self._ready = True
+        return result
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        try:
+            self.setup()
+        except Exception as exc:
+            if _down(exc):
+                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: {exc}") from None
+            raise
+
+    def _call(self, func, *args, **kwargs):
+        """Run a client call, turning connection trouble into StoreUnavailable."""
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if _down(exc):
+                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: "
+                                       f"{type(exc).__name__}") from None
+            raise
+
+    def close(self) -> None:
+        try:
+            self.flush_outbox()
+        except StoreUnavailable:
+            pass
+        self.client.close()
+        self.local.close()
+
+    # -- local state (delegated) -----------------------------------------------------------------
+
+    def get_feed_state(self, url: str) -> FeedState | None:
+        return self.local.get_feed_state(url)
+
+    def save_feed_state(self, state: FeedState) -> None:
+        self.local.save_feed_state(state)
+
+    def list_feed_states(self) -> list[FeedState]:
+        return self.local.list_feed_states()
+
+    def delete_feed_state(self, url: str) -> None:
+        self.local.delete_feed_state(url)
+
+    def known_entries(self, keys: Iterable[str]) -> dict[str, str]:
+        return self.local.known_entries(keys)
+
+    def record_entries(self, feed_url: str, pairs: Iterable[tuple[str, str]]) -> None:
+        self.local.record_entries(feed_url, pairs)
+
+    def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None:
+        self.local.save_raw(article_id, html, content_type)
+
+    def get_raw(self, article_id: str) -> tuple[bytes, str | None] | None:
+        return self.local.get_raw(article_id)
+
+    def purge_raw(self, older_than: datetime) -> int:
+        return self.local.purge_raw(older_than)
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def outbox_size(self) -> int:
+        return self.local.query("SELECT count(*) FROM es_outbox")[0][0]
+
+    def rejected(self) -> list[dict]:
+        return [dict(r) for r in self.local.query("SELECT id, url, reason, rejected FROM es_rejected")]
+
+    def _queue(self, docs: list[dict]) -> None:
+        now = to_iso(datetime.now(UTC))
+        with self.local.transaction() as db:
+            db.executemany("INSERT INTO es_outbox(id, doc, queued) VALUES (?, ?, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                           [(d["id"], json.dumps(d, ensure_ascii=False), now) for d in docs])
+
+    def _outbox_docs(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
+        if ids is None:
+            rows = self.local.query("SELECT id, doc FROM es_outbox")
+        else:
+            ids = list(ids)
+            rows = []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                rows += self.local.query(f"SELECT id, doc FROM es_outbox WHERE id IN ({','.join('?' * len(chunk))})",
+                                         chunk)
+        return {r["id"]: json.loads(r["doc"]) for r in rows}
+
+    def flush_outbox(self) -> int:
+        """Send queued articles with bulk requests; returns how many were written. Safe to call anytime."""
+        if not self._flush_lock.acquire(blocking=False):
+            return 0
+        try:
+            self._ensure()
+            written = 0
+            while True:
+                rows = self.local.query("SELECT id, doc FROM es_outbox ORDER BY queued LIMIT ?",
+                                        (self.settings.elasticsearch.bulk_size,))
+                if not rows:
+                    return written
+                docs = [json.loads(r["doc"]) for r in rows]
+                written += self._bulk_write(docs)
+        finally:
+            self._flush_lock.release()
+
+    def _locate(self, ids: list[str]) -> dict[str, str]:
+        """Backing index that already holds each id (so an update never makes a second copy after rollover)."""
+        if not ids:
+            return {}
+        resp = self._call(self.client.search, index=f"{self.articles_alias}", query={"ids": {"values": ids}},
+                          size=len(ids), source=False)
+        return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
+
+    def _bulk_write(self, docs: list[dict]) -> int:
+        where = self._locate([d["id"] for d in docs])
+        actions = []
+        for d in docs:
+            existing = where.get(d["id"])
+            if existing:  # keep the first ingest time and merge feeds on update
+                actions.append({"_op_type": "update", "_index": existing, "_id": d["id"],
+                                "script": {"source": UPDATE_SCRIPT, "params": {"doc": d}}})
+            else:
+                actions.append({"_op_type": "create", "_index": self.articles_alias, "_id": d["id"], "_source": d})
+        ok_ids, retry_ids = [], []
+        try:
+            for success, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False,
+                                                        raise_on_exception=False, max_retries=3,
+                                                        initial_backoff=1, chunk_size=len(actions)):
+                info = next(iter(item.values()))
+                doc_id = info.get("_id")
+                if success:
+                    ok_ids.append(doc_id)
+                elif info.get("status") == 409:  # created meanwhile by another ingester: update instead
+                    retry_ids.append(doc_id)
+                elif info.get("status") in (400,):
+                    self._reject(doc_id, docs, info.get("error"))
+                else:
+                    raise StoreUnavailable(f"bulk item {doc_id} failed with status {info.get('status')}")
+        except Exception as exc:
+            if _down(exc):
+                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable") from None
+            raise
+        if retry_ids:
+            self._bulk_write([d for d in docs if d["id"] in set(retry_ids)])
+            ok_ids += retry_ids
+        with self.local.transaction() as db:
+            db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
+        self._call(self.client.indices.refresh, index=self.articles_alias)
+        return len(ok_ids)
+
+    def _reject(self, doc_id: str, docs: list[dict], error) -> None:
+        """A document the cluster refuses for a mapping reason is kept aside with its URL, never dropped."""
+        doc = next((d for d in docs if d["id"] == doc_id), {})
+        reason = json.dumps(error)[:2000]
+        log.error("Elasticsearch rejected %s: %s", doc.get("url"), reason)
+        with self.local.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO es_rejected VALUES (?, ?, ?, ?, ?)",
+                       (doc_id, doc.get("url"), json.dumps(doc, ensure_ascii=False), reason, to_iso(datetime.now(UTC))))
+            db.execute("DELETE FROM es_outbox WHERE id = ?", (doc_id,))
+
+    # -- articles --------------------------------------------------------------------------------
+
+    def upsert_articles(self, articles: list[Article]) -> int:
+        if not articles:
+            return 0
+        self._queue([article_doc(a) for a in articles])
+        try:
+            self.flush_outbox()
+        except StoreUnavailable as exc:
+            log.warning("%s; %d articles wait in the outbox", exc, self.outbox_size())
+        return len(articles)
+
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(ids))
+        found = set(self._outbox_docs(ids))
+        rest = [i for i in ids if i not in found]
+        try:
+            self._ensure()
+            for i in range(0, len(rest), 1000):
+                found.update(self._locate(rest[i:i + 1000]))
+        except StoreUnavailable:
+            pass
+        return found
+
+    def add_feed_url(self, article_id: str, feed_url: str) -> None:
+        queued = self._outbox_docs([article_id]).get(article_id)
+        if queued is not None:
+            if feed_url not in queued["feed_urls"]:
+                queued["feed_urls"].append(feed_url)
+                self._queue([queued])
+            return
+        article = self.get_article(article_id)
+        if article and feed_url not in article.feed_urls:
+            article.feed_urls.append(feed_url)
+            self.upsert_articles([article])
+
+    def get_article(self, article_id: str) -> Article | None:
+        queued = self._outbox_docs([article_id]).get(article_id)
+        if queued is not None:
+            return doc_article(queued)
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=2,
+                          query={"bool": {"should": [{"ids": {"values": [article_id]}},
+                                                     {"prefix": {"id": article_id}}]}})
+        hits = resp["hits"]["hits"]
+        exact = [h for h in hits if h["_id"] == article_id]
+        if exact or len(hits) == 1:
+            return doc_article((exact or hits)[0]["_source"])
+        return None
+
+    def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
+        self._ensure()
+        query = {"term": {"domain": domain}} if domain else {"match_all": {}}
+        for hit in helpers.scan(self.client, index=self.articles_alias, query={"query": query}, size=500):
+            yield doc_article(hit["_source"])
+
+    def count_articles(self, feed_url: str | None = None) -> int:
+        self._ensure()
+        query = {"term": {"feed_urls": feed_url}} if feed_url else {"match_all": {}}
+        return self._call(self.client.count, index=self.articles_alias, query=query)["count"] + (
+            0 if feed_url else self.outbox_size())
+
+    def article_counts_by_feed(self) -> dict[str, int]:
+        try:
+            self._ensure()
+            resp = self._call(self.client.search, index=self.articles_alias, size=0,
+                              aggs={"f": {"terms": {"field": "feed_urls", "size": 10000}}})
+        except StoreUnavailable:
+            return {}
+        return {b["key"]: b["doc_count"] for b in resp["aggregations"]["f"]["buckets"]}
+
+    def find_same_body(self, domain: str, content_hash: str) -> str | None:
+        for doc in self._outbox_docs().values():
+            if doc.get("domain") == domain and doc.get("content_hash") == content_hash:
+                return doc["id"]
+        try:
+            self._ensure()
+            resp = self._call(self.client.search, index=self.articles_alias, size=1, source=False,
+                              query={"bool": {"filter": [{"term": {"domain": domain}},
+                                                         {"term": {"content_hash": content_hash}}]}})
+        except StoreUnavailable:
+            return None
+        hits = resp["hits"]["hits"]
+        return hits[0]["_id"] if hits else None
+
+    # Signatures for syndication clustering stay with the ingester that clusters (local SQLite).
+    def cluster_candidates(self, since: datetime) -> list[ClusterCandidate]:
+        return self.local.cluster_candidates(since)
+
+    def save_signature(self, article_id: str, domain: str, published: datetime | None,
+                       cluster_id: str | None, signature: bytes) -> None:
+        self.local.save_signature(article_id, domain, published, cluster_id, signature)
+
+    def set_cluster(self, article_ids: list[str], cluster_id: str, original_id: str) -> None:
+        self.local.set_cluster(article_ids, cluster_id, original_id)
+        for aid in article_ids:
+            queued = self._outbox_docs([aid]).get(aid)
+            if queued is not None:
+                queued["cluster_id"], queued["is_original"] = cluster_id, aid == original_id
+                self._queue([queued])
+                continue
+            try:
+                where = self._locate([aid])
+                if aid in where:
+                    self._call(self.client.update, index=where[aid], id=aid,
+                               doc={"cluster_id": cluster_id, "is_original": aid == original_id})
+            except StoreUnavailable:
+                log.warning("cluster of %s not updated: Elasticsearch unavailable", aid)
+
+    # -- search and aggregates -------------------------------------------------------------------
+
+    def _query(self, request: SearchRequest) -> dict:
+        from ingest.store.es_search import request_query
+
+        return request_query(request)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        self._ensure()
+        query = self._query(request)
+        words = [w for w in tokens(request.query) if w not in ("AND", "OR", "NOT", "NEAR")]
+        body: dict = {"query": query, "from": request.offset, "size": request.limit,
+                      "track_total_hits": True,
+                      "_source": ["id", "url", "title", "source", "published", "body", "language", "domain",
+                                  "cluster_id"]}
+        if request.sort == "date" or not request.query.strip():
+            body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+        else:
+            body["sort"] = ["_score", {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+        if request.collapse:
+            body["collapse"] = {"field": "cluster_id"}
+            body["aggs"] = {"clusters": {"cardinality": {"field": "cluster_id"}}}
+        resp = self._call(self.client.search, index=self.articles_alias, **body)
+        total = resp["hits"]["total"]["value"]
+        if request.collapse:
+            total = resp["aggregations"]["clusters"]["value"]
+        hits = []
+        for h in resp["hits"]["hits"]:
+            s = h["_source"]
+            hits.append(SearchHit(id=s["id"], url=s["url"], title=s["title"], source=s["source"],
+                                  published=from_iso(s.get("published")), score=round(h.get("_score") or 0.0, 4),
+                                  snippet=make_snippet(s.get("body", ""), words), language=s.get("language"),
+                                  domain=s.get("domain"), cluster_id=s.get("cluster_id")))
+        if request.collapse and hits:
+            sizes = self._cluster_sizes([h.cluster_id for h in hits if h.cluster_id], query)
+            for h in hits:
+                h.cluster_size = sizes.get(h.cluster_id, 1)
+        return SearchResult(total=total, hits=hits)
+
+    def _cluster_sizes(self, cluster_ids: list[str], query: dict) -> dict[str, int]:
+        resp = self._call(self.client.search, index=self.articles_alias, size=0,
+                          query={"bool": {"must": [query], "filter": [{"terms": {"cluster_id": cluster_ids}}]}},
+                          aggs={"c": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}})
+        return {b["key"]: b["doc_count"] for b in resp["aggregations"]["c"]["buckets"]}
+
+    def histogram(self, request: SearchRequest, interval: str = "day", field: str = "published"
+                  ) -> list[tuple[datetime, int]]:
+        if interval not in ("hour", "day", "week", "month"):
+            raise ValueError("interval must be one of hour, day, week, month")
+        if field not in ("published", "indexed"):
+            raise ValueError("field must be published or indexed")
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=0, query=self._query(request),
+                          aggs={"h": {"date_histogram": {"field": field, "calendar_interval": interval,
+                                                         "min_doc_count": 1}}})
+        return [(datetime.fromtimestamp(b["key"] / 1000, UTC), b["doc_count"])
+                for b in resp["aggregations"]["h"]["buckets"]]
+
+    def facet(self, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]:
+        if field not in FACET_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(FACET_FIELDS)}")
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=0, query=self._query(request),
+                          aggs={"f": {"terms": {"field": KEYWORD_FACETS[field], "size": size,
+                                                "order": [{"_count": "desc"}, {"_key": "asc"}]}}})
+        buckets = resp["aggregations"]["f"]["buckets"]
+        if field == "is_original":
+            return [("original" if b["key"] else "copy", b["doc_count"]) for b in buckets]
+        return [(b.get("key_as_string", str(b["key"])), b["doc_count"]) for b in buckets]
+
+    def source_quality(self) -> list[SourceQuality]:
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=0, aggs={"s": {
+            "terms": {"field": "source", "size": 10000, "order": {"_key": "asc"}},
+            "aggs": {"fallback": {"filter": {"bool": {"must_not": {"term": {"extraction": "page"}}}}},
+                     "median": {"percentiles": {"field": "body_chars", "percents": [50]}},
+                     "kept": {"sum": {"field": "body_chars"}},
+                     "stripped": {"sum": {"field": "boilerplate_chars"}}}}})
+        out = []
+        for b in resp["aggregations"]["s"]["buckets"]:
+            n, kept, stripped = b["doc_count"], b["kept"]["value"], b["stripped"]["value"]
+            out.append(SourceQuality(
+                source=b["key"], articles=n, fallback_share=round(b["fallback"]["doc_count"] / n, 3),
+                median_body_chars=int(next(iter(b["median"]["values"].values())) or 0),
+                boilerplate_share=round(stripped / (kept + stripped), 3) if kept + stripped else 0.0))
+        return out
+
+    # -- learned boilerplate (shared by all ingesters) -------------------------------------------
+
+    def record_blocks(self, domain: str, article_id: str, blocks: list[tuple[str, str]]) -> None:
+        if not blocks:
+            return
+        self._ensure()
+        now = to_iso(datetime.now(UTC))
+        actions = []
+        for fp, text in blocks:
+            actions.append({"_op_type": "update", "_index": self.name("blocks"), "_id": f"{domain}|{fp}",
+                            "doc": {"last_seen": now},
+                            "upsert": {"domain": domain, "fingerprint": fp, "text": text[:500], "status": None,
+                                       "first_seen": now, "last_seen": now}})
+            actions.append({"_op_type": "index", "_index": self.name("block-articles"),
+                            "_id": f"{domain}|{fp}|{article_id}",
+                            "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
+        self._call(helpers.bulk, self.client, actions, refresh=True)
+
+    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
+        self._ensure()
+        filters: list[dict] = [{"term": {"domain": domain}}]
+        if since:
+            filters.append({"range": {"seen": {"gte": to_iso(since)}}})
+        resp = self._call(self.client.search, index=self.name("block-articles"), size=0,
+                          query={"bool": {"filter": filters}},
+                          aggs={"fp": {"terms": {"field": "fingerprint", "size": 10000}}})
+        counts = {b["key"]: b["doc_count"] for b in resp["aggregations"]["fp"]["buckets"]}
+        blocks = self._call(self.client.search, index=self.name("blocks"), size=10000,
+                            query={"term": {"domain": domain}})["hits"]["hits"]
+        out = []
+        for h in blocks:
+            s = h["_source"]
+            n = counts.get(s["fingerprint"], 0)
+            if n >= min_articles or s.get("status"):
+                out.append(BlockStat(s["fingerprint"], s["text"], n, s.get("status"), from_iso(s.get("first_seen")),
+                                     from_iso(s.get("last_seen"))))
+        out.sort(key=lambda b: (-b.articles, b.first_seen or datetime.min.replace(tzinfo=UTC)))
+        return out
+
+    def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
+        self._ensure()
+        resp = self._call(self.client.update_by_query, index=self.name("blocks"), refresh=True,
+                          query={"bool": {"filter": [{"term": {"domain": domain}},
+                                                     {"prefix": {"fingerprint": fingerprint}}]}},
+                          script={"source": "ctx._source.status = params.s", "params": {"s": status}})
+        return resp.get("updated", 0) > 0
+
+    def list_domains(self) -> list[tuple[str, int]]:
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=0,
+                          aggs={"d": {"terms": {"field": "domain", "size": 10000, "order": {"_key": "asc"}}}})
+        return [(b["key"], b["doc_count"]) for b in resp["aggregations"]["d"]["buckets"]]
+
+    # -- alerts ----------------------------------------------------------------------------------
+
+    def match_rules(self, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+        from ingest.store.es_percolate import match_rules
+
+        return match_rules(self, rules, article_ids)
+
+    @staticmethod
+    def _ledger_id(rule: str, story: str) -> str:
+        return hashlib.sha1(f"{rule}|{story}".encode()).hexdigest()
+
+    def _ledger_doc(self, r: AlertRecord) -> dict:
+        return {"rule": r.rule, "story": r.story, "article_ids": r.article_ids, "sources": r.sources,
+                "title": r.title, "url": r.url, "created": to_iso(r.created), "delivered": to_iso(r.delivered),
+                "attempts": r.attempts, "last_error": r.last_error, "channels_done": r.channels_done}
+
+    def claim_alert(self, record: AlertRecord) -> bool:
+        self._ensure()
+        try:
+            self._call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
+                       document=self._ledger_doc(record), refresh="wait_for")
+            return True
+        except ApiError as exc:
+            if exc.meta.status == 409:
+                return False
+            raise
+
+    def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None:
+        self._ensure()
+        script = ("if (!ctx._source.article_ids.contains(params.a)) { ctx._source.article_ids.add(params.a) } "
+                  "if (!ctx._source.sources.contains(params.s)) { ctx._source.sources.add(params.s) }")
+        try:
+            self._call(self.client.update, index=self.name("alerts"), id=self._ledger_id(rule, story),
+                       script={"source": script, "params": {"a": article_id, "s": source}}, refresh="wait_for",
+                       retry_on_conflict=3)
+        except NotFoundError:
+            pass
+
+    def update_alert(self, record: AlertRecord) -> None:
+        self._ensure()
+        self._call(self.client.index, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
+                   document=self._ledger_doc(record), refresh="wait_for")
+
+    def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False) -> list[AlertRecord]:
+        self._ensure()
+        filters: list[dict] = []
+        if rule:
+            filters.append({"term": {"rule": rule}})
+        must_not = [{"exists": {"field": "delivered"}}] if undelivered else []
+        resp = self._call(self.client.search, index=self.name("alerts"), size=limit,
+                          query={"bool": {"filter": filters, "must_not": must_not}},
+                          sort=[{"created": "desc"}, {"story": "asc"}])
+        out = []
+        for h in resp["hits"]["hits"]:
+            s = h["_source"]
+            out.append(AlertRecord(rule=s["rule"], story=s["story"], article_ids=s["article_ids"], sources=s["sources"],
+                                   title=s["title"], url=s["url"], created=from_iso(s["created"]),
+                                   delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
+                                   last_error=s.get("last_error"), channels_done=s.get("channels_done") or []))
+        return out
+
+
+# Painless: update a stored article, keeping its first ingest time and the union of its feeds.
+UPDATE_SCRIPT = """
+def old = ctx._source;
+def indexed = old.indexed;
+def feeds = old.feed_urls == null ? new ArrayList() : old.feed_urls;
+for (f in params.doc.feed_urls) { if (!feeds.contains(f)) { feeds.add(f); } }
+ctx._source = params.doc;
+ctx._source.indexed = indexed;
+ctx._source.feed_urls = feeds;
+"""
