@@ -45,5 +45,25 @@ def run_daemon(app: Ingest) -> None:
 
 
 def _extra_jobs(app: Ingest) -> list:
-    flush = getattr(app.store, "flush_outbox", None)
-    return [(flush, 15.0)] if callable(flush) else []
+    """Elasticsearch mode: flush the outbox often, roll the write index over hourly when due."""
+    store = app.store
+    if not callable(getattr(store, "flush_outbox", None)):
+        return []
+
+    def flush() -> None:
+        try:
+            store.flush_outbox()
+        except Exception as exc:  # noqa: BLE001 - the outbox keeps everything; retried on the next tick
+            log.warning("outbox not flushed: %s (%d waiting)", exc, store.outbox_size())
+
+    def rollover() -> None:
+        from ingest.store.es_setup import rollover as do_rollover
+
+        try:
+            result = do_rollover(store)
+            if result["rolled_over"]:
+                log.warning("rolled over to %s", result["new_index"])
+        except Exception as exc:  # noqa: BLE001 - retried next hour
+            log.warning("rollover check failed: %s", exc)
+
+    return [(flush, 15.0), (rollover, 3600.0)]

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
+import urllib.request
+from pathlib import Path
 
 from ingest.errors import IngestError
 
@@ -24,6 +29,9 @@ def cmd_es(args) -> int:
         store = app.store
         if args.es_action == "setup":
             result = store.setup()
+            kibana_password = os.environ.get("KIBANA_PASSWORD")
+            if kibana_password:  # docker compose: let Kibana's system user log in
+                store.client.security.change_password(username="kibana_system", password=kibana_password)
             if args.json:
                 emit_json(result)
             else:
@@ -42,6 +50,9 @@ def cmd_es(args) -> int:
             n = store.flush_outbox()
             emit_json({"flushed": n, "outbox": store.outbox_size()}) if args.json else out.print(
                 f"flushed {n} articles; {store.outbox_size()} left in the outbox")
+        elif args.es_action == "kibana-import":
+            n = kibana_import(args.kibana_url, Path(args.folder))
+            out.print(f"imported {n} saved objects into Kibana at {args.kibana_url}")
         elif args.es_action == "status":
             info = {"url": app.settings.store.elasticsearch.url, "outbox": store.outbox_size(),
                     "rejected": len(store.rejected())}
@@ -61,6 +72,28 @@ def cmd_es(args) -> int:
     return 0
 
 
+def kibana_import(kibana_url: str, folder: Path) -> int:
+    """Import every *.ndjson of the folder through Kibana's saved objects API (overwrite)."""
+    files = sorted(folder.glob("*.ndjson"))
+    if not files:
+        raise IngestError(f"{folder}: no .ndjson saved objects found")
+    user, password = "elastic", os.environ.get("INGEST_ES_PASSWORD", "")
+    total = 0
+    for file in files:
+        boundary = "ingest-boundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file.name}\"\r\n"
+                f"Content-Type: application/ndjson\r\n\r\n").encode() + file.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        req = urllib.request.Request(f"{kibana_url.rstrip('/')}/api/saved_objects/_import?overwrite=true", data=body,
+                                     method="POST", headers={"kbn-xsrf": "true",
+                                                             "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        if password:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - the operator's own Kibana
+            total += json.loads(resp.read()).get("successCount", 0)
+    return total
+
+
 COMMANDS["es"] = cmd_es
 
 
@@ -74,3 +107,6 @@ def register(sub: argparse._SubParsersAction, common, jsonflag) -> None:
     r.add_argument("--force", action="store_true", help="roll over now, whatever the conditions")
     esub.add_parser("flush", parents=[common, jsonflag], help="send articles waiting in the outbox")
     esub.add_parser("status", parents=[common, jsonflag], help="cluster health, article count, outbox size")
+    k = esub.add_parser("kibana-import", parents=[common], help="import the shipped Kibana data view and dashboard")
+    k.add_argument("kibana_url", help="e.g. http://127.0.0.1:5601")
+    k.add_argument("folder", nargs="?", default="kibana", help="folder of .ndjson saved objects (default: kibana/)")
