@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""End-to-end pipeline throughput against raw trafilatura on the same pages with the same processes.
+
+    python bench/pipeline.py                       # 1,000 and 10,000 articles, SQLite
+    python bench/pipeline.py --sizes 1000 --json
+    INGEST_ES_URL=http://127.0.0.1:9200 python bench/pipeline.py   # also Elasticsearch
+
+A loopback site serves the 181 real pages of ../shared/benchmarks/article-extraction (the bundled
+sample site when absent) repeated under varied URLs: each repetition on its own port (its own
+site, so exact-duplicate detection within a site does not skip the copies), 50 entries per feed.
+The pipeline does everything a real cycle does: poll, fetch, extract, clean, enrich (language,
+keywords, clusters), store. The baseline is `trafilatura.extract` on the same page bytes in a
+process pool of the same size. Ratio = pipeline articles/s / baseline articles/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    StaticSite,
+    Timer,
+    dataset_name,
+    emit,
+    machine,
+    markdown_table,
+    peak_rss_mb,
+    real_pages,
+    rss_feed,
+)
+
+from ingest.app import Ingest  # noqa: E402
+from ingest.config import load_settings  # noqa: E402
+from ingest.models import FeedConfig  # noqa: E402
+
+PER_FEED = 50
+
+
+def _raw_extract(html: bytes) -> int:
+    import trafilatura
+
+    return len(trafilatura.extract(html) or "")
+
+
+def baseline(pages: list[bytes], workers: int) -> float:
+    """Raw trafilatura articles/s on the same pages with `workers` processes."""
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_raw_extract, pages[: workers * 2]))  # warm the workers (imports)
+        with Timer() as t:
+            list(pool.map(_raw_extract, pages, chunksize=8))
+    return len(pages) / t.seconds
+
+
+def build_sites(pages: list[tuple[str, bytes]], n: int) -> tuple[list[StaticSite], list[FeedConfig], list[bytes]]:
+    sites, feeds, served = [], [], []
+    reps = (n + len(pages) - 1) // len(pages)
+    count = 0
+    for r in range(reps):
+        site = StaticSite()
+        items = []
+        for item_id, html in pages:
+            if count >= n:
+                break
+            path = f"/{r}/{item_id}"
+            site.routes[path] = ("text/html; charset=utf-8", html)
+            items.append((f"Article {item_id[:8]} copy {r}", site.base + path))
+            served.append(html)
+            count += 1
+        for k in range(0, len(items), PER_FEED):
+            path = f"/feed-{k // PER_FEED}.xml"
+            site.routes[path] = ("application/rss+xml", rss_feed(f"Bench {r}/{k}", items[k:k + PER_FEED]))
+            feeds.append(FeedConfig(url=site.base + path, name=f"bench-{r}"))
+        sites.append(site)
+    return sites, feeds, served
+
+
+def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str) -> dict:
+    env = {"INGEST_ALLOW_NETWORKS": "127.0.0.1/32"}
+    settings = load_settings(str(tmp / "config"), str(tmp / f"{backend}.db"), backend, env=env)
+    settings.extract.workers = workers
+    settings.fetch.per_host_min_interval = 0
+    settings.fetch.per_host_concurrency = 8
+    settings.fetch.concurrency = 16
+    if backend == "elasticsearch":
+        settings.store.elasticsearch.url = os.environ["INGEST_ES_URL"]
+        settings.store.elasticsearch.index_prefix = f"benchpipe{int(time.time())}"
+        settings.store.elasticsearch.bulk_size = 1000
+    with Ingest(settings) as app:
+        with Timer() as t:
+            report = app.run_once(feeds=feeds)
+        with Timer() as t2:
+            second = app.run_once(feeds=feeds)
+        if backend == "elasticsearch":
+            app.store.client.indices.delete(index=f"{settings.store.elasticsearch.index_prefix}-*")
+    return {"stored": report.stored, "seconds": t.seconds, "rate": report.stored / t.seconds,
+            "unchanged_cycle_seconds": t2.seconds, "second_cycle_stored": second.stored,
+            "fallbacks": report.fallbacks}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    pages = real_pages()
+    backends = ["sqlite"] + (["elasticsearch"] if os.environ.get("INGEST_ES_URL") else [])
+    results = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        sites, feeds, served = build_sites(pages, n)
+        base_rate = baseline(served, args.workers)
+        for backend in backends:
+            with tempfile.TemporaryDirectory() as tmp:
+                r = run_pipeline(feeds, args.workers, Path(tmp), backend)
+            results.append({"articles": n, "backend": backend, "workers": args.workers,
+                            "baseline_rate": base_rate, **r, "ratio": r["rate"] / base_rate,
+                            "peak_rss_mb": peak_rss_mb(), "peak_rss_children_mb": peak_rss_mb(children=True)})
+        for s in sites:
+            s.close()
+    rows = [[r["articles"], r["backend"], r["workers"], r["stored"], r["rate"], r["baseline_rate"], r["ratio"],
+             r["unchanged_cycle_seconds"], r["peak_rss_mb"]] for r in results]
+    table = (f"Pipeline throughput ({dataset_name()}; {machine()})\n\n"
+             + markdown_table(["articles", "backend", "processes", "stored", "pipeline art/s",
+                               "raw trafilatura art/s", "ratio", "unchanged cycle s", "peak RSS MB"], rows))
+    emit({"dataset": dataset_name(), "machine": machine(), "results": results}, table, args.json)
+
+
+if __name__ == "__main__":
+    main()
