@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import Stemmer
 
-TOKEN = re.compile(r"\w+", re.UNICODE)
+# Letters and digits, like SQLite FTS5's unicode61 tokenizer (underscore separates words there too).
+TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STEMMER_NAMES = {
     "de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
     "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian", "fi": "finnish", "ru": "russian",
@@ -27,6 +28,17 @@ def fold(text: str) -> str:
     """Lower-case and strip diacritics (what FTS5's unicode61 remove_diacritics does)."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+
+
+def fold_exact(text: str) -> str:
+    """Lower-case and strip diacritics exactly as FTS5 unicode61 (remove_diacritics 2) does: ß stays ß."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def folded_text(text: str) -> str:
+    """Space-joined exact-folded tokens (indexed where a backend has no such tokenizer of its own)."""
+    return " ".join(fold_exact(t) for t in tokens(text))
 
 
 def tokens(text: str) -> list[str]:
@@ -58,6 +70,15 @@ def query_stems(word: str) -> list[str]:
         for stem in stem_words([word], lang):
             if stem not in out:
                 out.append(stem)
+    return out
+
+
+def near_prefixes(prefix: str) -> list[str]:
+    """Prefixes to look for in stemmed text: the folded prefix and its own stems ("Drohne*" -> drohn)."""
+    out = [fold(prefix)]
+    for stem in query_stems(prefix):
+        if stem and stem not in out:
+            out.append(stem)
     return out
 
 

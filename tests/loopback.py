@@ -133,4 +133,4 @@ def article_page(title: str, paragraphs: list[str], extra: str = "") -> bytes:
     ps = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
             f"<body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{ps}{extra}</article>"
-            f"<footer>© Test</footer></body></html>").encode("utf-8")
+            f"<footer>© Test</footer></body></html>").encode()

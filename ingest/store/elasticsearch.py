@@ -40,7 +40,7 @@ from ingest.store.base import (
     SourceQuality,
 )
 from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
-from ingest.text import make_snippet, stem_text, tokens
+from ingest.text import folded_text, make_snippet, stem_text, tokens
 
 log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
@@ -82,6 +82,8 @@ def article_doc(a: Article) -> dict:
     doc = {name: getattr(a, name) for name in ARTICLE_FIELDS}
     doc["published"] = to_iso(a.published)
     doc["indexed"] = to_iso(a.indexed)
+    doc["title_folded"] = folded_text(a.title)
+    doc["body_folded"] = folded_text(a.body)
     doc["title_stem"] = stem_text(a.title, a.language)
     doc["body_stem"] = stem_text(a.body, a.language)
     doc["body_chars"] = len(a.body)
@@ -116,6 +118,7 @@ class ElasticsearchStore:
         self._ready = False
         self._flush_lock = threading.Lock()
         self._rules_hash: str | None = None
+        self.percolator = False  # set by setup(): whether the cluster has the percolator module
 
     # -- connection and setup --------------------------------------------------------------------
 
@@ -256,28 +259,34 @@ class ElasticsearchStore:
                           size=len(ids), source=False)
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 
-    def _bulk_write(self, docs: list[dict]) -> int:
+    def _bulk_write(self, docs: list[dict], attempt: int = 0) -> int:
+        """Create new articles through the write alias; update existing ones in the backing index that
+        holds them (keeping their first ingest time and all their feeds), guarded by sequence numbers."""
         where = self._locate([d["id"] for d in docs])
+        current = self._current(where)
         actions = []
         for d in docs:
-            existing = where.get(d["id"])
-            if existing:  # keep the first ingest time and merge feeds on update
-                actions.append({"_op_type": "update", "_index": existing, "_id": d["id"],
-                                "script": {"source": UPDATE_SCRIPT, "params": {"doc": d}}})
+            existing = current.get(d["id"])
+            if existing:
+                src = existing["_source"]
+                merged = {**d, "indexed": src.get("indexed", d["indexed"]),
+                          "feed_urls": list(dict.fromkeys((src.get("feed_urls") or []) + d["feed_urls"]))}
+                actions.append({"_op_type": "index", "_index": existing["_index"], "_id": d["id"], "_source": merged,
+                                "if_seq_no": existing["_seq_no"], "if_primary_term": existing["_primary_term"]})
             else:
                 actions.append({"_op_type": "create", "_index": self.articles_alias, "_id": d["id"], "_source": d})
-        ok_ids, retry_ids = [], []
+        ok_ids, conflicts = [], []
         try:
             for success, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False,
                                                         raise_on_exception=False, max_retries=3,
-                                                        initial_backoff=1, chunk_size=len(actions)):
+                                                        initial_backoff=1, chunk_size=max(1, len(actions))):
                 info = next(iter(item.values()))
                 doc_id = info.get("_id")
                 if success:
                     ok_ids.append(doc_id)
-                elif info.get("status") == 409:  # created meanwhile by another ingester: update instead
-                    retry_ids.append(doc_id)
-                elif info.get("status") in (400,):
+                elif info.get("status") == 409:  # written meanwhile (another ingester): merge again
+                    conflicts.append(doc_id)
+                elif info.get("status") == 400:
                     self._reject(doc_id, docs, info.get("error"))
                 else:
                     raise StoreUnavailable(f"bulk item {doc_id} failed with status {info.get('status')}")
@@ -285,13 +294,19 @@ class ElasticsearchStore:
             if _down(exc):
                 raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable") from None
             raise
-        if retry_ids:
-            self._bulk_write([d for d in docs if d["id"] in set(retry_ids)])
-            ok_ids += retry_ids
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
         self._call(self.client.indices.refresh, index=self.articles_alias)
+        if conflicts and attempt < 5:
+            ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
         return len(ok_ids)
+
+    def _current(self, where: dict[str, str]) -> dict[str, dict]:
+        """The stored versions (source, seq_no, primary_term) of ids known to exist."""
+        if not where:
+            return {}
+        resp = self._call(self.client.mget, docs=[{"_index": idx, "_id": i} for i, idx in where.items()])
+        return {d["_id"]: d for d in resp["docs"] if d.get("found")}
 
     def _reject(self, doc_id: str, docs: list[dict], error) -> None:
         """A document the cluster refuses for a mapping reason is kept aside with its URL, never dropped."""
@@ -540,11 +555,13 @@ class ElasticsearchStore:
 
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
         self._ensure()
-        resp = self._call(self.client.update_by_query, index=self.name("blocks"), refresh=True,
+        hits = self._call(self.client.search, index=self.name("blocks"), size=10,
                           query={"bool": {"filter": [{"term": {"domain": domain}},
-                                                     {"prefix": {"fingerprint": fingerprint}}]}},
-                          script={"source": "ctx._source.status = params.s", "params": {"s": status}})
-        return resp.get("updated", 0) > 0
+                                                     {"prefix": {"fingerprint": fingerprint}}]}})["hits"]["hits"]
+        for h in hits:
+            self._call(self.client.index, index=h["_index"], id=h["_id"], document={**h["_source"], "status": status},
+                       refresh="wait_for")
+        return bool(hits)
 
     def list_domains(self) -> list[tuple[str, int]]:
         self._ensure()
@@ -580,15 +597,26 @@ class ElasticsearchStore:
             raise
 
     def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None:
+        """Add a syndicated copy to an alert record (read-modify-write guarded by sequence numbers)."""
         self._ensure()
-        script = ("if (!ctx._source.article_ids.contains(params.a)) { ctx._source.article_ids.add(params.a) } "
-                  "if (!ctx._source.sources.contains(params.s)) { ctx._source.sources.add(params.s) }")
-        try:
-            self._call(self.client.update, index=self.name("alerts"), id=self._ledger_id(rule, story),
-                       script={"source": script, "params": {"a": article_id, "s": source}}, refresh="wait_for",
-                       retry_on_conflict=3)
-        except NotFoundError:
-            pass
+        doc_id = self._ledger_id(rule, story)
+        for _ in range(5):
+            try:
+                cur = self._call(self.client.get, index=self.name("alerts"), id=doc_id)
+            except NotFoundError:
+                return
+            src = cur["_source"]
+            if article_id in src["article_ids"] and source in src["sources"]:
+                return
+            src["article_ids"] = list(dict.fromkeys(src["article_ids"] + [article_id]))
+            src["sources"] = list(dict.fromkeys(src["sources"] + [source]))
+            try:
+                self._call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
+                           if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh="wait_for")
+                return
+            except ApiError as exc:
+                if exc.meta.status != 409:
+                    raise
 
     def update_alert(self, record: AlertRecord) -> None:
         self._ensure()
@@ -612,15 +640,3 @@ class ElasticsearchStore:
                                    delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
                                    last_error=s.get("last_error"), channels_done=s.get("channels_done") or []))
         return out
-
-
-# Painless: update a stored article, keeping its first ingest time and the union of its feeds.
-UPDATE_SCRIPT = """
-def old = ctx._source;
-def indexed = old.indexed;
-def feeds = old.feed_urls == null ? new ArrayList() : old.feed_urls;
-for (f in params.doc.feed_urls) { if (!feeds.contains(f)) { feeds.add(f); } }
-ctx._source = params.doc;
-ctx._source.indexed = indexed;
-ctx._source.feed_urls = feeds;
-"""

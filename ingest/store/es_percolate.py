@@ -1,4 +1,10 @@
-"""Alert rules on Elasticsearch: rules stored as percolator queries, evaluated per batch of new articles."""
+"""Alert rules on Elasticsearch, evaluated per batch of new articles.
+
+With the percolator module (the official image): rules are stored as percolator queries and one
+percolate request matches a whole batch against every rule. Without it (the minimal distribution
+the tests run on): the rules' compiled queries run as one `_msearch`, each restricted to the batch.
+Both return exactly the articles the search box would find for the rule's query.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +14,34 @@ import json
 from elasticsearch import helpers
 
 PAGE = 5000
+MSEARCH_CHUNK = 200
 
 
 def _rules_hash(rules: dict[str, str]) -> str:
     return hashlib.sha1(json.dumps(sorted(rules.items())).encode()).hexdigest()
 
 
-def sync_rules(store, rules: dict[str, str]) -> None:
-    """Store each rule's compiled query in the percolator index; drop rules that are gone."""
+def _compile(query: str) -> dict:
     from ingest.query import parse
     from ingest.store.es_query import compile_es
 
+    return compile_es(parse(query))
+
+
+def sync_rules(store, rules: dict[str, str]) -> None:
+    """Store each rule's compiled query in the percolator index; drop rules that are gone."""
     digest = _rules_hash(rules)
     if store._rules_hash == digest:
         return
     index = store.name("rules")
-    actions = [{"_op_type": "index", "_index": index, "_id": hashlib.sha1(name.encode()).hexdigest(),
-                "_source": {"rule_name": name, "rule_query": query, "query": compile_es(parse(query))}}
-               for name, query in rules.items()]
-    store._call(helpers.bulk, store.client, actions, chunk_size=500)
-    store._call(store.client.delete_by_query, index=index, refresh=True,
-                query={"bool": {"must_not": {"terms": {"rule_name": list(rules) or ["\x00"]}}}})
+    wanted = {hashlib.sha1(name.encode()).hexdigest(): (name, query) for name, query in rules.items()}
+    actions = [{"_op_type": "index", "_index": index, "_id": rid,
+                "_source": {"rule_name": name, "rule_query": query, "query": _compile(query)}}
+               for rid, (name, query) in wanted.items()]
+    stale = [h["_id"] for h in helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
+                                            _source=False) if h["_id"] not in wanted]
+    actions += [{"_op_type": "delete", "_index": index, "_id": rid} for rid in stale]
+    store._call(helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
     store._rules_hash = digest
 
 
@@ -43,14 +56,8 @@ def _documents(store, article_ids: list[str]) -> list[dict]:
     return docs
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
-    if not rules or not article_ids:
-        return {}
-    store._ensure()
+def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:
     sync_rules(store, rules)
-    docs = _documents(store, article_ids)
-    if not docs:
-        return {}
     out: dict[str, list[str]] = {}
     search_after = None
     while True:
@@ -62,7 +69,38 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[st
         hits = resp["hits"]["hits"]
         for h in hits:
             slots = h.get("fields", {}).get("_percolator_document_slot", [])
-            out[h["_source"]["rule_name"]] = [docs[i]["id"] for i in slots]
+            if h["_source"]["rule_name"] in rules:
+                out[h["_source"]["rule_name"]] = [docs[i]["id"] for i in slots]
         if len(hits) < PAGE:
             return out
         search_after = hits[-1]["sort"]
+
+
+def _msearch(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    items = list(rules.items())
+    for i in range(0, len(items), MSEARCH_CHUNK):
+        chunk = items[i:i + MSEARCH_CHUNK]
+        searches: list[dict] = []
+        for _name, query in chunk:
+            searches.append({"index": store.articles_alias})
+            searches.append({"query": {"bool": {"must": [_compile(query)],
+                                                "filter": [{"ids": {"values": article_ids}}]}},
+                             "size": len(article_ids), "_source": False})
+        resp = store._call(store.client.msearch, searches=searches)
+        for (name, _query), result in zip(chunk, resp["responses"], strict=True):
+            ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
+            if ids:
+                out[name] = ids
+    return out
+
+
+def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+    if not rules or not article_ids:
+        return {}
+    store._ensure()
+    if store.percolator:
+        docs = _documents(store, article_ids)
+        return _percolate(store, rules, docs) if docs else {}
+    store.flush_outbox()
+    return _msearch(store, rules, article_ids)

@@ -15,7 +15,15 @@ def text_mapping() -> tuple[dict, dict]:
     return mapping.get("settings", {}), mapping.get("mappings", {}).get("properties", mapping.get("properties", {}))
 
 
-def article_properties() -> tuple[dict, dict]:
+def has_analyzer(client, name: str) -> bool:
+    try:
+        client.indices.analyze(analyzer=name, text="probe")
+        return True
+    except ApiError:
+        return False
+
+
+def article_properties(client=None) -> tuple[dict, dict]:
     settings, props = text_mapping()
     props = dict(props)
     keyword = {"type": "keyword"}
@@ -31,19 +39,21 @@ def article_properties() -> tuple[dict, dict]:
     for name in ("boilerplate_chars", "raw_chars", "body_chars"):
         props.setdefault(name, {"type": "integer"})
     props.setdefault("mentions", {"type": "nested", "properties": {"term": keyword, "count": {"type": "integer"}}})
-    # Language-aware subfields for people who query the index directly (Kibana).
-    for name in ("title", "body"):
-        field = props.get(name, {"type": "text"})
-        field.setdefault("fields", {})
-        field["fields"].setdefault("de", {"type": "text", "analyzer": "german"})
-        field["fields"].setdefault("en", {"type": "text", "analyzer": "english"})
-        props[name] = field
+    # Language-aware subfields for people who query the index directly (Kibana), where the cluster has
+    # the language analyzers (the official image does; the minimal test distribution does not).
+    # The query language itself never needs them: it uses the *_stem fields made in Python.
+    for lang, analyzer in (("de", "german"), ("en", "english")):
+        if client is not None and has_analyzer(client, analyzer):
+            for name in ("title", "body"):
+                field = dict(props.get(name, {"type": "text"}))
+                field.setdefault("fields", {})[lang] = {"type": "text", "analyzer": analyzer}
+                props[name] = field
     return settings, props
 
 
 def ensure_indices(store) -> dict:
     client, prefix = store.client, store.prefix
-    settings, props = article_properties()
+    settings, props = article_properties(client)
     es = store.settings.elasticsearch
     created: dict[str, bool] = {}
     index_settings = {"number_of_shards": 1, "number_of_replicas": 0, **settings}
@@ -68,7 +78,6 @@ def ensure_indices(store) -> dict:
                    "title": {"type": "text"}, "url": keyword, "created": {"type": "date"},
                    "delivered": {"type": "date"}, "attempts": {"type": "integer"},
                    "last_error": {"type": "text", "index": False}, "channels_done": keyword},
-        "rules": {**props, "query": {"type": "percolator"}, "rule_name": keyword, "rule_query": keyword},
     }
     for kind, properties in side.items():
         name = store.name(kind)
@@ -82,8 +91,29 @@ def ensure_indices(store) -> dict:
         except ApiError as exc:
             if "already_exists" not in str(exc):
                 raise
+    store.percolator = _ensure_rules_index(store, props, created)
     ilm = _try_ilm(client, prefix, es.rollover_max_docs, es.rollover_max_age)
-    return {"created": sorted(created), "alias": alias, "ilm": ilm}
+    return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": store.percolator}
+
+
+def _ensure_rules_index(store, props: dict, created: dict) -> bool:
+    """Alert rules as percolator queries where the cluster has the percolator module."""
+    client, name = store.client, store.name("rules")
+    if client.indices.exists(index=name):
+        mapping = client.indices.get_mapping(index=name)
+        return any(m["mappings"].get("properties", {}).get("query", {}).get("type") == "percolator"
+                   for m in mapping.values())
+    try:
+        client.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0},
+                              mappings={"dynamic": "false", "properties": {
+                                  **props, "query": {"type": "percolator"}, "rule_name": {"type": "keyword"},
+                                  "rule_query": {"type": "keyword"}}})
+        created[name] = True
+        return True
+    except ApiError as exc:
+        if "percolator" not in str(exc) and "already_exists" not in str(exc):
+            raise
+        return False
 
 
 def _try_ilm(client, prefix: str, max_docs: int, max_age: str) -> bool:

@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS articles_cluster ON articles(cluster_id);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title, body, title_stem, body_stem, tags,
-    tokenize = "unicode61 remove_diacritics 2"
+    tokenize = "unicode61 remove_diacritics 2", prefix = '3'
 );
 CREATE TABLE IF NOT EXISTS raw_pages (
     article_id TEXT PRIMARY KEY,
@@ -169,6 +169,8 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: cannot open database: {exc}") from None
         self._lock = threading.RLock()
         self._db.row_factory = sqlite3.Row
+        # Unicode-aware case folding for tag/source comparisons (SQLite's lower() is ASCII only).
+        self._db.create_function("ifold", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -5,21 +5,18 @@ from __future__ import annotations
 from ingest.store.base import SearchRequest
 
 
-def text_condition(query: str) -> tuple[str, list, str | None]:
-    """The query compiled to (SQL condition, params, FTS5 match for ranking or None)."""
+def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
+    """Pass the parsed query as `node` when the caller already has it."""
     from ingest.query import parse
-    from ingest.store.sqlite_search import compile_sqlite
-
-    return compile_sqlite(parse(query))
-
-
-def request_condition(request: SearchRequest) -> tuple[str, list]:
     from ingest.store.sqlite import to_iso
+    from ingest.store.sqlite_search import compile_sqlite
 
     where: list[str] = []
     params: list = []
-    if request.query.strip():
-        cond, qparams, _rank = text_condition(request.query)
+    if node is None and request.query.strip():
+        node = parse(request.query)
+    if node is not None:
+        cond, qparams, _rank = compile_sqlite(node)
         where.append(f"({cond})")
         params += qparams
     if request.sources:
