@@ -56,6 +56,7 @@ class PageJob:
     final_url: str | None = None
     error: str | None = None
     extracted: Extracted | None = None
+    also: list[FeedEntry] = field(default_factory=list)  # the same article through other feeds this cycle
 
 
 @dataclass(slots=True)
@@ -126,13 +127,18 @@ class Pipeline:
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         jobs: list[PageJob] = []
+        by_id: dict[str, PageJob] = {}
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
             for outcome in polls.map(self._poll_safely, feeds):
                 report.polls.append(outcome)
-                jobs += self._new_jobs(outcome)
+                for job in self._new_jobs(outcome):
+                    if job.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
+                        by_id[job.article_id].also.append(job.entry)
+                    else:
+                        by_id[job.article_id] = job
                 self.progress("feed", 1)
         self.poller.finish_cycle(report.polls)
-        self._process(jobs, report)
+        self._process(list(by_id.values()), report)
         return report
 
     def poll_and_process(self, feed: FeedConfig) -> RunReport:
@@ -187,7 +193,7 @@ class Pipeline:
         self._remember(jobs, articles)
         report.stored += len(articles)
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
-        report.page_errors += [f"{j.entry.link}: {j.error}" for j in jobs if j.error]
+        report.page_errors += [j.error for j in jobs if j.error]
         self._record_page_errors(jobs)
         report.reclean_domains += self._learn(jobs)
         if self.on_stored and articles:
@@ -204,7 +210,7 @@ class Pipeline:
             if state is None:
                 continue
             state.page_errors += len(fjobs)
-            state.last_page_error = f"{fjobs[-1].entry.link}: {fjobs[-1].error}"[:300]
+            state.last_page_error = (fjobs[-1].error or "")[:300]
             self.store.save_feed_state(state)
 
     # -- stages ----------------------------------------------------------------------------------
@@ -299,8 +305,9 @@ class Pipeline:
         title = (ex.title or entry.title or entry.link).strip()
         tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
         return Article(
-            id=job.article_id, url=entry.link, title=title, body=body, source=job.feed_name, domain=domain,
-            feed_urls=[entry.feed_url], canonical_url=ex.canonical_url, author=ex.author or entry.author,
+            id=job.article_id, url=entry.link, title=title, body=body, source=ex.sitename or job.feed_name,
+            domain=domain, feed_urls=list(dict.fromkeys([entry.feed_url] + [e.feed_url for e in job.also])),
+            canonical_url=ex.canonical_url, author=ex.author or entry.author,
             published=reconcile_published(ex.published, entry.published), indexed=utcnow(), language=language,
             tags=tags, keywords=extract_keywords(body, language, tags, self.settings.enrich.keywords),
             captions=ex.captions, mentions=count_mentions(title, body, language, self.settings.enrich.watch_terms),
@@ -346,6 +353,8 @@ class Pipeline:
                 if keep_raw and job.html and job.article_id in stored:
                     self.store.save_raw(job.article_id, job.html, job.content_type)
                 self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
+                for other in job.also:
+                    self.store.record_entries(other.feed_url, [(k, job.article_id) for k in entry_keys(other)])
             elif job.article_id not in stored and job.extracted and job.extracted.method != "none":
                 # Exact duplicate of another URL on the same site: remember the entry against the kept article.
                 self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])

@@ -200,14 +200,17 @@ class Poller:
             if conditional.not_modified and body_hash(resp.content) != state.body_hash:
                 state.validators_trusted = False
                 log.warning("%s answered 304 although its content changed; validators no longer trusted", url)
-        self._store_validators(state, resp)
         if resp.not_modified:
+            self._store_validators(state, resp)
             return resp, None, requests
         digest = body_hash(resp.content)
         if digest == state.body_hash:
+            self._store_validators(state, resp)
             return resp, None, requests
+        # Validators are kept only for a body that parsed: a broken feed must not hide behind 304s.
         parsed = parse_feed(resp.content, url, resp.header("content-type"))
         state.body_hash = digest
+        self._store_validators(state, resp)
         return resp, parsed, requests
 
     @staticmethod

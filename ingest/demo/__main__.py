@@ -1,0 +1,3 @@
+from ingest.demo.site import serve
+
+serve()
