@@ -126,7 +126,6 @@ class Pipeline:
         """Poll every enabled feed once and store what is new."""
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
-        jobs: list[PageJob] = []
         by_id: dict[str, PageJob] = {}
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
             for outcome in polls.map(self._poll_safely, feeds):
@@ -305,7 +304,7 @@ class Pipeline:
         title = (ex.title or entry.title or entry.link).strip()
         tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
         return Article(
-            id=job.article_id, url=entry.link, title=title, body=body, source=ex.sitename or job.feed_name,
+            id=job.article_id, url=entry.link, title=title, body=body, source=self._source_name(job, ex, domain),
             domain=domain, feed_urls=list(dict.fromkeys([entry.feed_url] + [e.feed_url for e in job.also])),
             canonical_url=ex.canonical_url, author=ex.author or entry.author,
             published=reconcile_published(ex.published, entry.published), indexed=utcnow(), language=language,
@@ -314,6 +313,14 @@ class Pipeline:
             content_hash=chash, extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed),
             raw_chars=ex.raw_chars, guid=entry.guid, summary=entry.summary,
         )
+
+    @staticmethod
+    def _source_name(job: PageJob, ex: Extracted, domain: str) -> str:
+        """The outlet: the feed's name (configured or its title); else the page's site name; else the domain."""
+        if job.feed_name and not job.feed_name.startswith(("http://", "https://")):
+            return job.feed_name
+        site = (ex.sitename or "").strip()
+        return site if site and site != domain and " " in site or site.isalpha() else domain
 
     @staticmethod
     def _is_temporary(error: str) -> bool:
