@@ -30,7 +30,7 @@ from ingest.enrich import (
     reconcile_published,
     to_bytes,
 )
-from ingest.errors import FetchError
+from ingest.errors import FetchError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
 from ingest.fetch import Fetcher
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, article_id, utcnow
@@ -244,7 +244,11 @@ class Pipeline:
         with self._lock:
             if domain not in self._learned:
                 since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
-                stats = self.store.block_stats(domain, since=since, min_articles=self.settings.extract.learn_min_articles)
+                try:
+                    stats = self.store.block_stats(domain, since=since,
+                                                   min_articles=self.settings.extract.learn_min_articles)
+                except StoreUnavailable:  # search engine down: clean with the rules alone, ask again later
+                    return set()
                 self._learned[domain] = {s.fingerprint for s in stats
                                          if s.status == "pinned" or (s.status != "rejected"
                                          and s.articles >= self.settings.extract.learn_min_articles)}
@@ -375,8 +379,12 @@ class Pipeline:
             if job.extracted and job.extracted.method == "page" and job.extracted.fingerprints:
                 by_domain.setdefault(domain_of(job.entry.link), []).append(job)
         for domain, djobs in by_domain.items():
-            for job in djobs:
-                self.store.record_blocks(domain, job.article_id, job.extracted.fingerprints)
+            try:
+                for job in djobs:
+                    self.store.record_blocks(domain, job.article_id, job.extracted.fingerprints)
+            except StoreUnavailable:
+                log.warning("boilerplate sightings of %s not recorded: store unavailable", domain)
+                continue
             before = self.learned_for(domain)
             with self._lock:
                 self._learned.pop(domain, None)

@@ -84,7 +84,9 @@ up() {
   ensure_user
   local java_home
   java_home="$(find_java)" || { log "no Java found under /usr/lib/jvm"; exit 1; }
-  rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR"/{data,logs,config,tmp}
+  # Data survives down/up (a restart keeps the indices); `ES_FRESH=1` starts empty.
+  [ -n "${ES_FRESH:-}" ] && rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"/{data,logs,config,tmp}
   cp -r "$DIST/config/." "$RUN_DIR/config/"
   cat > "$RUN_DIR/config/elasticsearch.yml" <<EOF
 cluster.name: ingest-test

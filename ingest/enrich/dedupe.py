@@ -18,6 +18,7 @@ from ingest.text import fold, tokens
 
 NUM_PERM = 64
 SHINGLE = 4
+SCHEME = "affine32"  # datasketch >= 2: stored signatures must be read back with the scheme that made them
 
 
 def content_hash(text: str) -> str:
@@ -26,7 +27,7 @@ def content_hash(text: str) -> str:
 
 def minhash(text: str) -> MinHash:
     words = [fold(t) for t in tokens(text)]
-    m = MinHash(num_perm=NUM_PERM, seed=7)
+    m = MinHash(num_perm=NUM_PERM, seed=7, scheme=SCHEME)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
     m.update_batch([s.encode("utf-8") for s in shingles if s])
     return m
@@ -37,7 +38,7 @@ def to_bytes(m: MinHash) -> bytes:
 
 
 def from_bytes(data: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=7, hashvalues=np.frombuffer(data, dtype=np.uint64))
+    return MinHash(num_perm=NUM_PERM, seed=7, hashvalues=np.frombuffer(data, dtype=np.uint64), scheme=SCHEME)
 
 
 @dataclass(slots=True)

@@ -1,8 +1,52 @@
-"""Language: detected from the clean text, reconciled with what the page and the feed declare."""
+"""Language: detected from the clean text, reconciled with what the page and the feed declare.
+
+Rules (`reconcile_language`), all answers ISO 639-1 codes:
+
+- a declaration is normalised first: `de-AT`, `de_at`, `DEU`, `ger`, `German` -> `de`;
+  the page's own declaration (`<html lang>`, content-language, og:locale) beats the feed's;
+- short texts (< `min_chars`) are too short to detect reliably: the declaration wins;
+- long enough texts: detection wins when it contradicts the declaration, unless the
+  declared language is itself still plausible for the text (close pairs such as id/ms,
+  no/da, hr/sr/bs, where the site knows better than the detector);
+- nothing declared: whatever was detected, however short the text.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+DETECT_CHARS = 3000          # detection cost grows with length; the first 3,000 characters decide
+DECLARED_PLAUSIBLE = 0.10    # declared language kept if the detector gives it at least this probability
+MIN_LETTERS = 3              # fewer letters than this: nothing to detect
+
+# Legacy and ISO 639-2/3 codes and names seen in `lang` attributes and feeds, plus the detector's
+# own codes that have an ISO 639-1 equivalent.
+ALIASES = {
+    "deu": "de", "ger": "de", "eng": "en", "fra": "fr", "fre": "fr", "spa": "es", "ita": "it", "por": "pt",
+    "nld": "nl", "dut": "nl", "rus": "ru", "pol": "pl", "tur": "tr", "swe": "sv", "dan": "da", "nor": "no",
+    "nob": "no", "nb": "no", "nno": "nn", "fin": "fi", "ces": "cs", "cze": "cs", "hun": "hu", "ron": "ro",
+    "rum": "ro", "ell": "el", "gre": "el", "ukr": "uk", "ara": "ar", "zho": "zh", "chi": "zh", "jpn": "ja",
+    "kor": "ko", "heb": "he", "iw": "he", "in": "id", "ind": "id", "ji": "yi", "cat": "ca", "hrv": "hr",
+    "srp": "sr", "slk": "sk", "slo": "sk", "slv": "sl", "bul": "bg", "lit": "lt", "lav": "lv", "est": "et",
+    "fas": "fa", "per": "fa", "hin": "hi", "vie": "vi", "tha": "th", "msa": "ms", "may": "ms",
+    # detector codes without a two-letter form of their own
+    "ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh", "uzs": "uz", "hbo": "he", "grc": "el", "gug": "gn",
+    # names
+    "english": "en", "german": "de", "deutsch": "de", "french": "fr", "francais": "fr", "français": "fr",
+    "spanish": "es", "espanol": "es", "español": "es", "italian": "it", "italiano": "it", "dutch": "nl",
+    "nederlands": "nl", "portuguese": "pt", "portugues": "pt", "português": "pt", "russian": "ru",
+    "polish": "pl", "polski": "pl", "turkish": "tr", "swedish": "sv", "danish": "da", "norwegian": "no",
+}
+NO_LANGUAGE = {"und", "mul", "zxx", "mis", "x-default", "xx"}
+
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\s(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)
+_META_LANG = [
+    re.compile(rb"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-language[\"']?[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})", re.I),
+    re.compile(rb"<meta\b[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})[\"']?[^>]*http-equiv\s*=\s*[\"']?content-language", re.I),
+    re.compile(rb"<meta\b[^>]*property\s*=\s*[\"']?og:locale[\"']?[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})", re.I),
+    re.compile(rb"<meta\b[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})[\"']?[^>]*property\s*=\s*[\"']?og:locale\b", re.I),
+]
 
 
 @lru_cache(maxsize=1)
@@ -12,25 +56,68 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def _code(value: str | None) -> str | None:
+def language_code(value: str | None) -> str | None:
+    """ISO 639-1 code of a declared language: `de-AT` -> `de`, `ger` -> `de`, `und` -> None."""
     if not value:
         return None
-    code = value.strip().lower().replace("_", "-").split("-")[0]
-    return code if len(code) == 2 and code.isalpha() else None
+    raw = value.strip().lower().replace("_", "-")
+    if raw in NO_LANGUAGE:
+        return None
+    if raw in ALIASES:
+        return ALIASES[raw]
+    code = raw.split("-")[0].strip()
+    code = ALIASES.get(code, code)
+    return code if len(code) == 2 and code.isalpha() and code.isascii() else None
+
+
+def declared_language(html: bytes | str | None) -> str | None:
+    """The page's own declaration: `<html lang>`, else content-language or og:locale meta tags."""
+    if not html:
+        return None
+    head = (html.encode("utf-8", "ignore") if isinstance(html, str) else html)[:32768]
+    for pattern in (_HTML_LANG, *_META_LANG):
+        found = pattern.search(head)
+        if found:
+            code = language_code(found.group(1).decode("ascii", "ignore"))
+            if code:
+                return code
+    return None
+
+
+def language_probabilities(text: str) -> list[tuple[str, float]]:
+    """(ISO 639-1 code, probability) best first; codes without a two-letter form are dropped."""
+    sample = text[:DETECT_CHARS]
+    if sum(c.isalpha() for c in sample) < MIN_LETTERS:
+        return []
+    ranked = _identifier().rank(sample)
+    if ranked and ranked[0][0] in NO_LANGUAGE:  # digits, symbols: no language to speak of
+        return []
+    out: dict[str, float] = {}
+    for lang, prob in ranked:
+        code = language_code(lang)
+        if code:
+            out[code] = out.get(code, 0.0) + float(prob)
+    return sorted(out.items(), key=lambda kv: -kv[1])
 
 
 def detect_language(text: str) -> tuple[str | None, float]:
-    if not text.strip():
-        return None, 0.0
-    lang, prob = _identifier().classify(text[:5000])
-    return lang, float(prob)
+    """Best guess and its probability; (None, 0.0) for empty text or text without language."""
+    ranked = language_probabilities(text)
+    return ranked[0] if ranked else (None, 0.0)
 
 
 def reconcile_language(text: str, declared: str | None = None, feed: str | None = None,
                        min_chars: int = 200) -> str | None:
-    """ISO 639-1 code. Detection wins when the text is long enough to be sure; else what was declared."""
-    declared_code = _code(declared) or _code(feed)
-    detected, prob = detect_language(text)
-    if detected and (len(text) >= min_chars and prob >= 0.5 or declared_code is None):
+    """ISO 639-1 code of `text`. See the module docstring for the rules."""
+    declared_code = language_code(declared) or language_code(feed)
+    sample = text.strip()
+    if declared_code and len(sample) < min_chars:
+        return declared_code  # too short to overrule what the publisher says
+    ranked = language_probabilities(sample)
+    if not ranked:
+        return declared_code
+    detected = ranked[0][0]
+    if declared_code is None or detected == declared_code:
         return detected
-    return declared_code or detected
+    declared_prob = next((p for code, p in ranked if code == declared_code), 0.0)
+    return declared_code if declared_prob >= DECLARED_PLAUSIBLE else detected

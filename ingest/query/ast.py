@@ -1,63 +1,58 @@
-"""The query AST. Parsed once, compiled to SQLite (FTS5 + SQL) and to Elasticsearch DSL."""
+"""The query AST: parsed once (`ingest.query.parse`), compiled per backend.
+
+Text leaves carry no field; a `Field` node restricts everything below it:
+
+    title:(Öl OR Gas*)       Field("title", Or((Term("Öl"), Prefix("Gas"))))
+    source:"Harbour Herald"  Field("source", Term("Harbour Herald"))   keyword fields hold raw values
+    lang:de                  Field("lang", Term("de"))
+    published:>=2025-01-01   Range("published", gte=datetime(2025, 1, 1, tzinfo=UTC))
+
+`And`/`Or` are n-ary and flat. Datetimes in `Range` are timezone-aware UTC, whole seconds.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-TEXT_FIELDS = ("title", "body")          # None = both
+TEXT_FIELDS = ("title", "body")
 KEYWORD_FIELDS = ("source", "domain", "lang", "tag", "keyword")
 DATE_FIELDS = ("published", "indexed")
 ALL_FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + DATE_FIELDS
+FIELD_ALIASES = {"language": "lang", "tags": "tag", "keywords": "keyword"}
+OPERATORS = ("AND", "OR", "NOT")
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word matched with its inflections (stemmed) in title/body."""
+    """A word matched with its inflections (stems). Under a keyword field: the exact value (any case)."""
 
     word: str
-    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Prefix:
-    """`word*`: tokens starting with the prefix (unstemmed, case and accents folded)."""
+    """`word*`: words starting with `prefix` (unstemmed; case, accents and ß/ss folded)."""
 
     prefix: str
-    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """`"exact words"`, or `"a b"~N`: the words within N tokens of each other in any order."""
+    """`"exact words"`; with `slop` (`"a b"~N`): all the words, any order, at most N other words apart."""
 
     words: tuple[str, ...]
     slop: int | None = None
-    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Near:
-    """`left NEAR/N right`: at most N tokens between a match of each side (any order)."""
+    """`left NEAR/N right`: a match of each side with at most N other words between them, any order."""
 
     left: Node
     right: Node
     distance: int
-
-
-@dataclass(frozen=True, slots=True)
-class Keyword:
-    """`source:`, `domain:`, `lang:`, `tag:`, `keyword:`: exact value, case-insensitive."""
-
-    field: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    field: str
-    gte: datetime | None = None
-    lt: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +70,32 @@ class Not:
     child: Node
 
 
-Node = Term | Prefix | Phrase | Near | Keyword | Range | And | Or | Not
-NEAR_OPERANDS = (Term, Prefix, Phrase)
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Restrict `node` to one field: a text field (title, body) or a keyword field (source, domain, ...)."""
+
+    field: str
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A date range on `published` or `indexed`; each bound optional. `expr` keeps a relative form (now-7d)."""
+
+    field: str
+    gte: datetime | None = None
+    gt: datetime | None = None
+    lte: datetime | None = None
+    lt: datetime | None = None
+    expr: str | None = None
+
+
+Node = Term | Prefix | Phrase | Near | And | Or | Not | Field | Range
+TEXT_LEAVES = (Term, Prefix, Phrase)
 
 
 def positive_words(node: Node) -> list[str]:
-    """Words a match must or may contain (for snippets); negated parts are left out."""
+    """Words a match must or may contain (for snippets); negated parts and keyword values are left out."""
     if isinstance(node, Term):
         return [node.word]
     if isinstance(node, Prefix):
@@ -91,33 +106,61 @@ def positive_words(node: Node) -> list[str]:
         return positive_words(node.left) + positive_words(node.right)
     if isinstance(node, And | Or):
         return [w for c in node.children for w in positive_words(c)]
+    if isinstance(node, Field) and node.field in TEXT_FIELDS:
+        return positive_words(node.node)
     return []
 
 
-def to_text(node: Node) -> str:
-    """Canonical query text: equal for equal ASTs (used in the alert rules index and tests)."""
-    def field(f: str | None, s: str) -> str:
-        return f"{f}:{s}" if f else s
+# -- canonical text ---------------------------------------------------------------------------------
 
+PLAIN = re.compile(r"^[^\s()\"\[\]{}:*~+\-][^\s()\"\[\]{}:*~]*$")
+
+
+def iso(value: datetime) -> str:
+    """UTC, whole seconds, with a Z: the form both backends compare on."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _value(text: str) -> str:
+    """A word as typed, quoted when it would otherwise read as syntax."""
+    if PLAIN.match(text) and text not in OPERATORS and text != "NEAR" and not text.lower().startswith("near/"):
+        return text
+    return '"' + text.replace('"', "") + '"'
+
+
+def _group(node: Node) -> str:
+    text = to_text(node)
+    return f"({text})" if isinstance(node, And | Or) else text
+
+
+def to_text(node: Node) -> str:
+    """Canonical query text: equal for equal ASTs, and `parse(to_text(n)) == n`."""
     if isinstance(node, Term):
-        return field(node.field, node.word)
+        return _value(node.word)
     if isinstance(node, Prefix):
-        return field(node.field, node.prefix + "*")
+        return _value(node.prefix) + "*"
     if isinstance(node, Phrase):
-        text = '"' + " ".join(node.words) + '"' + (f"~{node.slop}" if node.slop is not None else "")
-        return field(node.field, text)
+        return '"' + " ".join(node.words) + '"' + (f"~{node.slop}" if node.slop is not None else "")
     if isinstance(node, Near):
-        return f"({to_text(node.left)} NEAR/{node.distance} {to_text(node.right)})"
-    if isinstance(node, Keyword):
-        return f'{node.field}:"{node.value}"'
-    if isinstance(node, Range):
-        lo = node.gte.isoformat() if node.gte else "*"
-        hi = node.lt.isoformat() if node.lt else "*"
-        return f"{node.field}:[{lo} TO {hi})"
+        return f"{_group(node.left)} NEAR/{node.distance} {_group(node.right)}"
     if isinstance(node, And):
-        return "(" + " AND ".join(to_text(c) for c in node.children) + ")"
+        return " AND ".join(_group(c) for c in node.children)
     if isinstance(node, Or):
-        return "(" + " OR ".join(to_text(c) for c in node.children) + ")"
+        return " OR ".join(_group(c) for c in node.children)
     if isinstance(node, Not):
-        return f"NOT {to_text(node.child)}"
+        return "NOT " + _group(node.child)
+    if isinstance(node, Field):
+        inner = node.node
+        text = to_text(inner) if isinstance(inner, TEXT_LEAVES) else f"({to_text(inner)})"
+        return f"{node.field}:{text}"
+    if isinstance(node, Range):
+        if node.expr:
+            return f"{node.field}:{node.expr}"
+        lo = iso(node.gte) if node.gte else iso(node.gt) if node.gt else "*"
+        hi = iso(node.lte) if node.lte else iso(node.lt) if node.lt else "*"
+        opening = "{" if node.gt and not node.gte else "["
+        closing = "}" if node.lt and not node.lte else "]"
+        return f"{node.field}:{opening}{lo} TO {hi}{closing}"
     raise TypeError(node)
