@@ -35,7 +35,7 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
     parts = extract_parts(text, url, settings, site.prune_xpaths if site else None)
     if parts is None:
         return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []))
-    cleaned = clean_blocks(parts.blocks, parts.language, site)
+    cleaned = clean_blocks(parts.blocks, parts.language, site, title=parts.title, captions=parts.captions)
     return Extracted(
         text=blocks_to_text(cleaned.blocks), title=parts.title, author=parts.author, published=parts.published,
         language=parts.language, canonical_url=parts.canonical_url, description=parts.description,

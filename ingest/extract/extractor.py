@@ -2,14 +2,61 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import trafilatura
-from lxml import html as lxml_html
+from trafilatura.utils import load_html
+from lxml import etree
 
 from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, blocks_from_body
+
+
+SPACE = re.compile(r"\s+")
+
+
+def _node_text(node) -> str:
+    return SPACE.sub(" ", node.text_content()).strip()
+
+
+def figure_captions(tree) -> list[str]:
+    """Texts of the page's <figcaption>s: when the body prints one again, it is a caption, not content."""
+    out: list[str] = []
+    for node in tree.iter("figcaption"):
+        text = _node_text(node)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _neighbour_paragraph(node, preceding: bool) -> str | None:
+    for sib in node.itersiblings(preceding=preceding):
+        if not isinstance(sib.tag, str):
+            continue
+        if sib.tag == "p":
+            text = _node_text(sib)
+            if text:
+                return text
+        elif sib.tag in ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote"):
+            return None
+    return None
+
+
+def recover_headings(tree, blocks: list[Block]) -> list[Block]:
+    """Re-insert subheadings trafilatura dropped although it kept the paragraphs right before and after."""
+    texts = {b.text for b in blocks}
+    for node in tree.iter("h2", "h3", "h4"):
+        heading = _node_text(node)
+        if not heading or heading in texts or len(heading) > 200:
+            continue
+        before, after = _neighbour_paragraph(node, True), _neighbour_paragraph(node, False)
+        positions = {b.text: i for i, b in enumerate(blocks)}
+        if before in positions and after in positions and positions[after] == positions[before] + 1:
+            blocks.insert(positions[after], Block(kind="head", text=heading))
+            texts.add(heading)
+    return blocks
 
 
 @dataclass(slots=True)
@@ -23,6 +70,7 @@ class PageParts:
     description: str | None = None
     sitename: str | None = None
     tags: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
     raw_chars: int = 0
 
 
@@ -69,9 +117,16 @@ def _split_tags(values: list[str] | None) -> list[str]:
     return out
 
 
-def prune_tree(html: str, xpaths: list[str]):
-    """Parse HTML and drop nodes matched by site rules before trafilatura sees them."""
-    tree = lxml_html.fromstring(html)
+def parse_html(html: str):
+    """Parse once; trafilatura gets the same tree (it works on a copy) and we read captions and headings."""
+    try:
+        return load_html(html)
+    except (ValueError, etree.ParserError):
+        return None
+
+
+def prune_tree(tree, xpaths: list[str]):
+    """Drop nodes matched by per-site rules before trafilatura sees them."""
     for xp in xpaths:
         for node in tree.xpath(xp):
             parent = node.getparent()
@@ -83,17 +138,21 @@ def prune_tree(html: str, xpaths: list[str]):
 def extract_parts(html: str, url: str | None, settings: ExtractSettings,
                   prune_xpaths: list[str] | None = None) -> PageParts | None:
     """Run trafilatura; None when it finds no article body."""
-    source = prune_tree(html, prune_xpaths) if prune_xpaths else html
+    tree = parse_html(html)
+    if tree is None:
+        return None
+    if prune_xpaths:
+        prune_tree(tree, prune_xpaths)
     doc = trafilatura.bare_extraction(
-        source, url=url, favor_precision=settings.favor_precision,
+        tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
     if doc is None or doc.body is None:
         return None
     return PageParts(
-        blocks=blocks_from_body(doc.body),
+        blocks=recover_headings(tree, blocks_from_body(doc.body)),
         title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
         tags=_split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)],
-        raw_chars=len(html),
+        captions=figure_captions(tree), raw_chars=len(html),
     )
