@@ -209,8 +209,8 @@ def render_page(a: DemoArticle, outlet: Outlet, all_articles: list[DemoArticle])
                 f'<p class="share">{escape(promos[2])}</p><h2>{RELATED[a.outlet]}</h2><ul>{teaser_items}</ul>'
                 f'<p class="topics">{TAGS_HEAD[a.outlet]} {tag_links}</p></section></article></main>')
     else:  # ledger: schema.org body
-        body = (f'<div class="article"><h1>{escape(a.title)}</h1><p class="intro">{escape(a.lead)}</p>'
-                f'<div itemprop="articleBody">{paras}<p><em>{escape(promos[0])}</em></p>'
+        body = (f'<div class="article"><h1>{escape(a.title)}</h1>'
+                f'<div itemprop="articleBody"><p class="intro">{escape(a.lead)}</p>{paras}<p><em>{escape(promos[0])}</em></p>'
                 f'<p>{RELATED[a.outlet]} {" ".join(f"<a href={escape(t.url)!r}>{escape(t.title)}</a>" for t in teasers)}</p>'
                 f'{figure}<p>{escape(a.caption)}</p><p>{escape(promos[1])}</p>'
                 f'<p class="tags">{TAGS_HEAD[a.outlet]} {tag_links}</p></div></div>')

@@ -40,7 +40,7 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
         text=blocks_to_text(cleaned.blocks), title=parts.title, author=parts.author, published=parts.published,
         language=parts.language, canonical_url=parts.canonical_url, description=parts.description,
         sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
-        captions=cleaned.captions, removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
+        captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
         fingerprints=[(fingerprint(b.text), b.text) for b in parts.blocks[1:]],
     )
 

@@ -10,7 +10,9 @@ body blocks once and removes, in this order of evidence:
   5. runs of three or more short links glued together (tag clouds, -> `tags` when after a header
      or glued without separators);
   6. per-site learned boilerplate and config patterns (`SiteProfile`), never the lead block;
-  7. a long paragraph printed twice (kept once; short lines, list items and table rows may repeat).
+  8. link-only blocks at either end of the body (teaser strips, navigation).
+  7. a paragraph printed again right after itself (a caption outside <figure>); repeats further
+     apart (recipe steps, interview questions) are content.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
     result = CleanResult(blocks=[])
     title_fp = fingerprint(title) if title else None
     caption_fps = {fingerprint(c) for c in captions or [] if c.strip()}
-    seen: set[str] = set()
+    recent: list[str] = []
     mode: tuple[str, Rule] | None = None
 
     def remove(block: Block) -> None:
@@ -170,11 +172,24 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
             continue
         learned = site is not None and fp in site.learned and i > 0
         pattern = site is not None and any(p.search(text) for p in site.drop_patterns)
-        repeated = fp in seen and len(text) >= 80 and block.kind not in ("item", "row")
+        repeated = fp in recent and len(text) >= 40 and block.kind not in ("item", "row")
         if learned or pattern or repeated:
             remove(block)
             continue
-        seen.add(fp)
+        recent = (recent + [fp])[-3:]
         result.blocks.append(block)
+    _trim_link_edges(result)
     result.tags = list(dict.fromkeys(t for t in result.tags if t))
     return result
+
+
+def _trim_link_edges(result: CleanResult) -> None:
+    """Link-only blocks before the first and after the last real paragraph are teasers or navigation."""
+    def edge(block: Block) -> bool:
+        return block.links >= 1 and block.link_density >= 0.8 and len(block.text) < 200
+
+    blocks = result.blocks
+    while blocks and edge(blocks[0]) and len(blocks) > 1:
+        result.removed.append(blocks.pop(0).text)
+    while blocks and edge(blocks[-1]) and len(blocks) > 1:
+        result.removed.append(blocks.pop().text)

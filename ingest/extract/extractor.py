@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import trafilatura
-from trafilatura.utils import load_html
 from lxml import etree
+from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, blocks_from_body
-
 
 SPACE = re.compile(r"\s+")
 
@@ -44,14 +43,22 @@ def _neighbour_paragraph(node, preceding: bool) -> str | None:
     return None
 
 
-def recover_headings(tree, blocks: list[Block]) -> list[Block]:
-    """Re-insert subheadings trafilatura dropped although it kept the paragraphs right before and after."""
-    texts = {b.text for b in blocks}
+def heading_candidates(tree) -> list[tuple[str, str | None, str | None]]:
+    """(subheading, paragraph before, paragraph after) of the page, read before trafilatura prunes the tree."""
+    out = []
     for node in tree.iter("h2", "h3", "h4"):
         heading = _node_text(node)
-        if not heading or heading in texts or len(heading) > 200:
+        if heading and len(heading) <= 200:
+            out.append((heading, _neighbour_paragraph(node, True), _neighbour_paragraph(node, False)))
+    return out
+
+
+def recover_headings(candidates: list[tuple[str, str | None, str | None]], blocks: list[Block]) -> list[Block]:
+    """Re-insert subheadings trafilatura dropped although it kept the paragraphs right before and after."""
+    texts = {b.text for b in blocks}
+    for heading, before, after in candidates:
+        if heading in texts:
             continue
-        before, after = _neighbour_paragraph(node, True), _neighbour_paragraph(node, False)
         positions = {b.text: i for i, b in enumerate(blocks)}
         if before in positions and after in positions and positions[after] == positions[before] + 1:
             blocks.insert(positions[after], Block(kind="head", text=heading))
@@ -143,6 +150,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         return None
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
+    # trafilatura prunes figures and headings from the tree it is given: read them first.
+    captions, headings = figure_captions(tree), heading_candidates(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
@@ -150,9 +159,9 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if doc is None or doc.body is None:
         return None
     return PageParts(
-        blocks=recover_headings(tree, blocks_from_body(doc.body)),
+        blocks=recover_headings(headings, blocks_from_body(doc.body)),
         title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
         tags=_split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)],
-        captions=figure_captions(tree), raw_chars=len(html),
+        captions=captions, raw_chars=len(html),
     )
