@@ -88,6 +88,10 @@ def run_with_progress(app: Ingest, quiet: bool):
 @command("run")
 def cmd_run(args) -> int:
     with open_app(args) as app:
+        if args.shard:
+            from ingest.sources.shard import parse_shard
+
+            app.shard = parse_shard(args.shard)
         if not app.feeds():
             raise IngestError(f"{app.settings.feeds_file}: no feeds configured (add one with `ingest feeds add URL`)")
         if args.once:
@@ -302,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common, jsonflag], help="poll feeds: daemon, or one cycle with --once")
     p.add_argument("--once", action="store_true", help="one cycle with a progress bar and a summary, then exit")
+    p.add_argument("--shard", metavar="I/N", help="poll only shard I of N of the feeds (several ingesters, one cluster)")
 
     p = sub.add_parser("demo", parents=[common, jsonflag],
                        help="ingest the bundled sample news site (offline) and show example searches")
