@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Run every benchmark and write one Markdown report (`make bench`).
+
+    python bench/run_all.py                 # all benchmarks, report to bench/results/latest.md
+    python bench/run_all.py --quick         # smaller sizes (a few minutes)
+    python bench/run_all.py --only search,extraction
+
+Each benchmark runs as its own process with `--json`; a failing or missing one is reported, not fatal.
+Elasticsearch rows appear when INGEST_ES_URL points at a node (`make es-up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import dataset_name, machine  # noqa: E402
+
+BENCHES = {
+    # name: (script, full args, quick args)
+    "extraction": ("extraction.py", [], []),
+    "pipeline": ("pipeline.py", ["--sizes", "1000,10000"], ["--sizes", "500"]),
+    "search": ("search.py", ["--articles", "100000"], ["--articles", "10000", "--rounds", "1"]),
+    "enrich": ("enrich.py", [], []),
+    "polling": ("polling.py", [], ["--sizes", "1000"]),
+    "alerts": ("alerts.py", [], ["--rules", "1000"]),
+}
+
+
+def run(name: str, args: list[str], timeout: float) -> dict:
+    script = HERE / BENCHES[name][0]
+    if not script.exists():
+        return {"name": name, "error": f"{script.name} not found"}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script), *args, "--json"], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy())
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        return {"name": name, "seconds": seconds, "error": (proc.stderr or proc.stdout).strip()[-800:]}
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        return {"name": name, "seconds": seconds, "error": "no JSON output"}
+    return {"name": name, "seconds": seconds, "data": data}
+
+
+def table(rows: list[dict], keys: list[str]) -> str:
+    keys = [k for k in keys if any(k in r for r in rows)]
+    if not rows or not keys:
+        return ""
+
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+        return str(v)
+
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def render(result: dict) -> str:
+    name, data = result["name"], result.get("data") or {}
+    if "error" in result:
+        return f"### {name}\n\nnot measured: {result['error']}\n"
+    rows = data.get("results") or data.get("rows") or []
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+        keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)]
+        body = table(rows, keys)
+    else:
+        body = "```json\n" + json.dumps({k: v for k, v in data.items() if k != "machine"}, indent=1)[:3000] + "\n```"
+    return f"### {name} ({result['seconds']:.0f} s)\n\n{body}\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", help="comma-separated subset: " + ",".join(BENCHES))
+    ap.add_argument("--out", default=str(HERE / "results" / "latest.md"))
+    ap.add_argument("--timeout", type=float, default=600, help="seconds per benchmark")
+    args = ap.parse_args()
+    names = args.only.split(",") if args.only else list(BENCHES)
+    results = []
+    for name in names:
+        _, full, quick = BENCHES[name]
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        try:
+            results.append(run(name, quick if args.quick else full, args.timeout))
+        except subprocess.TimeoutExpired:
+            results.append({"name": name, "error": f"timed out after {args.timeout:.0f} s"})
+    es = "with Elasticsearch at " + os.environ["INGEST_ES_URL"] if os.environ.get("INGEST_ES_URL") else "SQLite only"
+    report = (f"## Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\nMachine: {machine()}; data: {dataset_name()}; "
+              f"{es}; command: `python bench/run_all.py{' --quick' if args.quick else ''}`\n\n"
+              + "\n".join(render(r) for r in results))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report, encoding="utf-8")
+    print(report)
+    print(f"written to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
