@@ -1,14 +1,20 @@
-"""The query language gives exactly the expected hits, on SQLite and on Elasticsearch."""
+"""The query language gives exactly the expected hits, on SQLite and on Elasticsearch.
+
+The table (conformance/queries.yaml) runs against the hand-written corpus (conformance/corpus.yaml)
+through `store.search`, on every backend of the `backend` fixture (tests/conftest.py): SQLite always;
+Elasticsearch when a node answers at INGEST_ES_URL (default http://127.0.0.1:9200), else skipped.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ingest.models import Article
+from ingest.query import parse, to_text
 from ingest.store.base import SearchRequest
 
 HERE = Path(__file__).parent / "conformance"
@@ -16,14 +22,19 @@ CORPUS = yaml.safe_load((HERE / "corpus.yaml").read_text(encoding="utf-8"))
 QUERIES = yaml.safe_load((HERE / "queries.yaml").read_text(encoding="utf-8"))
 
 
+def _at(day: date | None, hour: int) -> datetime | None:
+    return datetime.combine(day, time(hour), tzinfo=UTC) if day else None
+
+
 def corpus_articles() -> list[Article]:
     out = []
     for key, a in CORPUS.items():
-        day = a["published"]
+        published = _at(a["published"], 10)
+        indexed = _at(a.get("indexed") or a["published"], 11)
         out.append(Article(
             id=key, url=f"https://{a['domain']}/{key}", title=a["title"], body=a["body"], source=a["source"],
-            domain=a["domain"], published=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
-            language=a["lang"], tags=a["tags"], keywords=a["keywords"], content_hash=key, cluster_id=key))
+            domain=a["domain"], published=published, indexed=indexed, language=a["lang"], tags=a["tags"],
+            keywords=a["keywords"], content_hash=key, cluster_id=key))
     return out
 
 
@@ -35,16 +46,27 @@ def loaded(store):
     return store
 
 
-def test_table_is_large_enough():
+def test_table_is_large_enough_and_consistent():
+    assert len(CORPUS) >= 30
     assert len(QUERIES) >= 40
+    assert all(set(case) <= {"query", "expect", "why"} for case in QUERIES)
     assert all(set(case["expect"]) <= set(CORPUS) for case in QUERIES)
+    assert len({case["query"] for case in QUERIES}) == len(QUERIES), "duplicate queries"
+
+
+@pytest.mark.parametrize("case", QUERIES, ids=lambda c: c["query"])
+def test_canonical_text_parses_to_the_same_query(case):
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    node = parse(case["query"], now=now)
+    assert parse(to_text(node), now=now) == node
 
 
 def test_conformance(loaded, backend):
     failures = []
     for case in QUERIES:
-        result = loaded.search(SearchRequest(query=case["q"], limit=100))
+        result = loaded.search(SearchRequest(query=case["query"], limit=100))
         got = {h.id for h in result.hits}
         if got != set(case["expect"]) or result.total != len(case["expect"]):
-            failures.append(f"{case['q']!r}: expected {sorted(case['expect'])}, got {sorted(got)} (total {result.total})")
+            failures.append(f"{case['query']!r}: expected {sorted(case['expect'])}, got {sorted(got)} "
+                            f"(total {result.total})")
     assert not failures, f"{backend}: {len(failures)} of {len(QUERIES)} queries differ:\n" + "\n".join(failures)

@@ -1,18 +1,41 @@
 """The query language compiled to Elasticsearch query DSL, with the same hits as SQLite.
 
-Both backends match the same tokens because the tokens are made once, in Python
-(`ingest.text`), and indexed as space-separated words under the core `whitespace` analyzer:
-    title_folded / body_folded   exact words, case and accents folded   (phrases, prefixes)
-    title_stem   / body_stem     the same words stemmed in the article's language (terms, NEAR)
-so no analysis plugin is needed and token positions line up with SQLite FTS5's.
+Why the text fields are tokenised in Python and indexed with the `whitespace` analyzer: the two
+backends must see the same tokens at the same positions, or phrases and NEAR/N give different hits.
+SQLite FTS5's unicode61 tokenizer splits on everything that is not a letter or a digit; the ES
+`standard` tokenizer does not (it keeps "3.5" and "U.S.A" together, splits CJK per character), and a
+`pattern` tokenizer plus asciifolding needs the analysis-common module, which minimal distributions
+(the test node) lack and whose folding differs from Python's in details. So the adapter indexes
+`ingest.text` output, one token per word, exactly what FTS5 indexes:
+
+    title_folded / body_folded   text.folded_text(): exact words, case and accents folded, ß kept
+    title_stem   / body_stem     text.stem_text(text, article language): stems, ß -> ss
+    title / body                 the original text (standard analyzer): display and Kibana only
+
+Queries then look for tokens made by `ingest.query.analysis`, the same module the SQLite compiler
+uses. NEAR and `"a b"~N` are `intervals` queries (ordered: false, max_gaps = the number of other
+words allowed in between), which count exactly like FTS5's NEAR.
 """
 
 from __future__ import annotations
 
-from ingest.query.ast import And, Keyword, Near, Node, Not, Or, Phrase, Prefix, Range, Term
-from ingest.text import QUERY_LANGUAGES, fold_exact, near_prefixes, query_stems, stem_words
+from ingest.query.analysis import (
+    Alt,
+    exact_prefixes,
+    exact_sequences,
+    near_alternatives,
+    proximity_words,
+    term_stems,
+)
+from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Range, Term, iso
 
-WS = {"type": "text", "analyzer": "whitespace", "norms": True}
+# Python-made tokens, split on spaces; prefixes of 2-5 characters indexed so `Drohn*` (also inside
+# NEAR) is one term lookup instead of an expansion over every word that starts with it.
+WS = {"type": "text", "analyzer": "whitespace", "index_prefixes": {"min_chars": 2, "max_chars": 5}}
+CI_KEYWORD = {"type": "keyword"}  # compared with case_insensitive term/prefix queries (no normalizer needed)
+
+# The mapping the Elasticsearch adapter uses verbatim (ingest.store.es_setup.text_mapping):
+# "settings" go into the index settings, "properties" into the mappings.
 ES_TEXT_MAPPING = {
     "settings": {},
     "properties": {
@@ -22,103 +45,164 @@ ES_TEXT_MAPPING = {
         "body_folded": WS,
         "title_stem": WS,
         "body_stem": WS,
-        "tags": {"type": "keyword"},
-        "keywords": {"type": "keyword"},
-        "source": {"type": "keyword"},
-        "domain": {"type": "keyword"},
-        "language": {"type": "keyword"},
+        "tags": CI_KEYWORD,
+        "keywords": CI_KEYWORD,
+        "source": CI_KEYWORD,
+        "domain": CI_KEYWORD,
+        "language": CI_KEYWORD,
         "published": {"type": "date"},
         "indexed": {"type": "date"},
     },
 }
-KEYWORD_FIELD = {"source": "source", "domain": "domain", "tag": "tags", "keyword": "keywords"}
+KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords"}
+TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
 
 
-def _fields(field: str | None, kind: str) -> list[str]:
-    return [f"{f}_{kind}" for f in ([field] if field else ["title", "body"])]
+def _fields(field: str | None, view: str) -> list[tuple[str, float]]:
+    names = [field] if field else list(TEXT_FIELDS)
+    return [(f"{n}_{view}", TITLE_BOOST if n == "title" else 1.0) for n in names]
 
 
 def _any(queries: list[dict]) -> dict:
     return queries[0] if len(queries) == 1 else {"bool": {"should": queries, "minimum_should_match": 1}}
 
 
-def _phrase_stems(words: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for lang in QUERY_LANGUAGES:
-        seq = " ".join(stem_words(list(words), lang))
-        if seq not in out:
-            out.append(seq)
-    return out
+def _boosted(query: dict, boost: float) -> dict:
+    if boost == 1.0:
+        return query
+    kind = next(iter(query))
+    if kind in ("match", "match_phrase", "prefix", "intervals"):
+        (name, params), = query[kind].items()
+        return {kind: {name: {**params, "boost": boost}}}
+    return {"bool": {"must": [query], "boost": boost}}
 
 
-def _interval_alternatives(node: Node) -> list[dict]:
+def _per_field(field: str | None, view: str, make) -> dict:
+    """One query per field of the view (title and body unless restricted), any of them matching."""
+    return _any([_boosted(make(name), boost) for name, boost in _fields(field, view)])
+
+
+def _interval(alt: Alt) -> dict:
+    if alt.prefix is not None:
+        return {"prefix": {"prefix": alt.prefix}}
+    if len(alt.tokens) == 1:
+        return {"match": {"query": alt.tokens[0]}}
+    return {"match": {"query": " ".join(alt.tokens), "ordered": True, "max_gaps": 0}}
+
+
+def _one_of(rules: list[dict]) -> dict:
+    return rules[0] if len(rules) == 1 else {"any_of": {"intervals": rules}}
+
+
+def _text(node: Node, field: str | None) -> dict:
     if isinstance(node, Term):
-        return [{"match": {"query": s}} for s in query_stems(node.word)]
+        stems = term_stems(node.word)
+        return _per_field(field, "stem", lambda f: {"match": {f: {"query": " ".join(stems)}}})
     if isinstance(node, Prefix):
-        return [{"prefix": {"prefix": p}} for p in near_prefixes(node.prefix)]
+        forms = exact_prefixes(node.prefix)
+        return _per_field(field, "folded", lambda f: _any([{"prefix": {f: {"value": p}}} for p in forms]))
     if isinstance(node, Phrase):
-        return [{"match": {"query": s, "ordered": True, "max_gaps": 0}} for s in _phrase_stems(node.words)]
-    if isinstance(node, Or):
-        return [a for c in node.children for a in _interval_alternatives(c)]
-    raise TypeError(node)
-
-
-def _one(alts: list[dict]) -> dict:
-    return alts[0] if len(alts) == 1 else {"any_of": {"intervals": alts}}
-
-
-def _near_field(node: Node) -> str | None:
-    if isinstance(node, Term | Prefix | Phrase):
-        return node.field
-    if isinstance(node, Or):
-        return next((f for f in (_near_field(c) for c in node.children) if f), None)
-    if isinstance(node, Near):
-        return _near_field(node.left) or _near_field(node.right)
-    return None
-
-
-def compile_es(node: Node) -> dict:
-    if isinstance(node, Term):
-        stems = " ".join(query_stems(node.word))
-        return _any([{"match": {f: {"query": stems}}} for f in _fields(node.field, "stem")])
-    if isinstance(node, Prefix):
-        return _any([{"prefix": {f: {"value": fold_exact(node.prefix)}}} for f in _fields(node.field, "folded")])
-    if isinstance(node, Phrase):
-        words = [fold_exact(w) for w in node.words]
+        words = node.words if node.slop is None else proximity_words(node.words)
+        seqs = exact_sequences(words)
         if node.slop is None or len(words) == 1:
-            return _any([{"match_phrase": {f: " ".join(words)}} for f in _fields(node.field, "folded")])
-        # FTS5 NEAR(w1 .. wk, N) counts the other query words between first and last; intervals do not.
+            return _per_field(field, "folded",
+                              lambda f: _any([{"match_phrase": {f: {"query": " ".join(s)}}} for s in seqs]))
+        # FTS5 NEAR(w1 .. wk, N): at most N tokens between the first and the last word, the other k-2
+        # query words included; intervals' max_gaps counts only the tokens that are not query words.
         gaps = node.slop - (len(words) - 2)
         if gaps < 0:
             return {"match_none": {}}
-        rule = {"all_of": {"ordered": False, "max_gaps": gaps,
-                           "intervals": [{"match": {"query": w}} for w in words]}}
-        return _any([{"intervals": {f: rule}} for f in _fields(node.field, "folded")])
+
+        def sloppy(f: str) -> dict:
+            rules = [{"intervals": {f: {"all_of": {"ordered": False, "max_gaps": gaps, "intervals": [
+                {"match": {"query": w}} for w in s]}}}} for s in seqs]
+            return _any(rules)
+
+        return _per_field(field, "folded", sloppy)
     if isinstance(node, Near):
-        rule = {"all_of": {"ordered": False, "max_gaps": node.distance,
-                           "intervals": [_one(_interval_alternatives(node.left)),
-                                         _one(_interval_alternatives(node.right))]}}
-        return _any([{"intervals": {f: rule}} for f in _fields(_near_field(node), "stem")])
-    if isinstance(node, Keyword):
-        if node.field == "lang":
-            return {"term": {"language": node.value.lower()}}
-        return {"term": {KEYWORD_FIELD[node.field]: {"value": node.value, "case_insensitive": True}}}
-    if isinstance(node, Range):
-        bounds = {}
-        if node.gte:
-            bounds["gte"] = node.gte.isoformat()
-        if node.lt:
-            bounds["lt"] = node.lt.isoformat()
-        return {"range": {node.field: bounds}} if bounds else {"match_all": {}}
+        left = _one_of([_interval(a) for a in near_alternatives(node.left)])
+        right = _one_of([_interval(b) for b in near_alternatives(node.right)])
+        # FTS5 lets one occurrence serve both sides (`Kiew NEAR/2 Kiew` = Kiew); Lucene does so for
+        # overlapping rules but never for two identical ones, so those become the one rule.
+        rule = left if left == right else {"all_of": {"ordered": False, "max_gaps": node.distance,
+                                                      "intervals": [left, right]}}
+        return _per_field(field, "stem", lambda f: {"intervals": {f: rule}})
+    raise TypeError(node)
+
+
+def _keyword(node: Node, field: str) -> dict:
     if isinstance(node, Not):
-        return {"bool": {"must_not": [compile_es(node.child)]}}
+        return {"bool": {"must_not": [_keyword(node.child, field)]}}
     if isinstance(node, And):
-        must = [compile_es(c) for c in node.children if not isinstance(c, Not)]
-        must_not = [compile_es(c.child) for c in node.children if isinstance(c, Not)]
-        body: dict = {"must": must or [{"match_all": {}}]}
+        return {"bool": {"filter": [_keyword(c, field) for c in node.children]}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [_keyword(c, field) for c in node.children], "minimum_should_match": 1}}
+    name = KEYWORD_FIELD[field]
+    if isinstance(node, Prefix):
+        return {"prefix": {name: {"value": node.prefix, "case_insensitive": True}}}
+    if not isinstance(node, Term):
+        raise TypeError(node)
+    term = {"term": {name: {"value": node.word, "case_insensitive": True}}}
+    if field == "domain":  # the site and its subdomains
+        pattern = "*." + node.word.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+        return _any([term, {"wildcard": {name: {"value": pattern, "case_insensitive": True}}}])
+    return term
+
+
+def _range(node: Range) -> dict:
+    bounds = {op: iso(v) for op, v in (("gte", node.gte), ("gt", node.gt), ("lte", node.lte), ("lt", node.lt))
+              if v is not None}
+    return {"range": {node.field: bounds}} if bounds else {"exists": {"field": node.field}}
+
+
+def _filtering(node: Node) -> bool:
+    """True for nodes that only filter (keyword fields, dates): they go to bool.filter, unscored."""
+    if isinstance(node, Range):
+        return True
+    if isinstance(node, Field):
+        return node.field not in TEXT_FIELDS
+    if isinstance(node, And | Or):
+        return all(_filtering(c) for c in node.children)
+    return False
+
+
+def _compile(node: Node, field: str | None) -> dict:
+    if isinstance(node, Term | Prefix | Phrase | Near):
+        return _text(node, field)
+    if isinstance(node, Field):
+        if node.field in TEXT_FIELDS:
+            return _compile(node.node, node.field)
+        return _keyword(node.node, node.field)
+    if isinstance(node, Range):
+        return _range(node)
+    if isinstance(node, Not):
+        return {"bool": {"must_not": [_compile(node.child, field)]}}
+    if isinstance(node, And):
+        must, filters, must_not = [], [], []
+        for child in node.children:
+            if isinstance(child, Not):
+                must_not.append(_compile(child.child, field))
+            elif _filtering(child):
+                filters.append(_compile(child, field))
+            else:
+                must.append(_compile(child, field))
+        body: dict = {}
+        if must:
+            body["must"] = must
+        if filters:
+            body["filter"] = filters
         if must_not:
             body["must_not"] = must_not
         return {"bool": body}
     if isinstance(node, Or):
-        return {"bool": {"should": [compile_es(c) for c in node.children], "minimum_should_match": 1}}
+        return {"bool": {"should": [_compile(c, field) for c in node.children], "minimum_should_match": 1}}
     raise TypeError(node)
+
+
+def compile_es(node: Node) -> dict:
+    """The query as an Elasticsearch query (the value of "query" in a search body), for ES 8 and 9.
+
+    Needs an index mapped with ES_TEXT_MAPPING and documents carrying the *_folded and *_stem
+    fields made by ingest.text (see the module docstring).
+    """
+    return _compile(node, None)

@@ -1,23 +1,36 @@
-"""The query language compiled to SQLite: FTS5 MATCH expressions for text, SQL for the rest.
+"""The query language compiled to SQLite: FTS5 MATCH expressions for text, SQL for everything else.
 
-Text leaves (see docs/query-language.md):
-    Term      stems of the word (every query language) in title_stem/body_stem
-    Prefix    `"p" *` on the unstemmed title/body columns (FTS5 folds case and accents)
-    Phrase    the exact words on title/body; with ~N: NEAR(w1 w2 ..., N)
-    Near      NEAR(left right, N) on the stem columns, expanded over OR-groups
-A subtree made only of text becomes one FTS5 expression; everything else is combined in SQL.
+Text leaves (which tokens they look for: `ingest.query.analysis`; the language: docs/query-language.md):
+    Term      any stem of the word, on {title_stem body_stem}
+    Prefix    `"p" *` on the exact columns {title body} (FTS5 folds case and accents)
+    Phrase    `"w1 w2"` on {title body}; with ~N: NEAR("w1" "w2", N)
+    Near      NEAR(left right, N) on {title_stem body_stem}, expanded over the sides' alternatives
+A subtree made only of text becomes one FTS5 expression, tested as
+`a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)`; fields, dates and negations
+without a positive text partner are combined in SQL. Every value is a bound parameter; words inside
+FTS5 expressions are always double-quoted strings, so no query text is ever read as syntax.
 """
 
 from __future__ import annotations
 
+from ingest.errors import QueryError
 from ingest.models import SearchHit, SearchResult
-from ingest.query import parse, positive_words
-from ingest.query.ast import And, Keyword, Near, Node, Not, Or, Phrase, Prefix, Range, Term
+from ingest.query import parse, positive_words, to_text
+from ingest.query.analysis import (
+    Alt,
+    exact_prefixes,
+    exact_sequences,
+    near_pairs,
+    proximity_words,
+    term_stems,
+)
+from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Range, Term, iso
 from ingest.store.base import SearchRequest
-from ingest.text import QUERY_LANGUAGES, make_snippet, near_prefixes, query_stems, stem_words
+from ingest.text import make_snippet
 
 MAX_OFFSET = 10_000
 BM25 = "bm25(articles_fts, 4.0, 1.0, 4.0, 1.0, 2.0)"  # title, body, title_stem, body_stem, tags
+MATCH = "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
 
 
 def _q(text: str) -> str:
@@ -25,133 +38,167 @@ def _q(text: str) -> str:
 
 
 def _cols(field: str | None, stemmed: bool) -> str:
-    suffix = "_stem" if stemmed else ""
-    names = [field] if field else ["title", "body"]
-    return "{" + " ".join(n + suffix for n in names) + "}"
+    names = [field] if field else list(TEXT_FIELDS)
+    return "{" + " ".join(n + ("_stem" if stemmed else "") for n in names) + "}"
 
 
-def _phrase_stems(words: tuple[str, ...]) -> list[str]:
-    """A phrase as stem sequences, one per query language (deduplicated)."""
-    out: list[str] = []
-    for lang in QUERY_LANGUAGES:
-        seq = " ".join(stem_words(list(words), lang))
-        if seq not in out:
-            out.append(seq)
-    return out
+def _any(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "(" + " OR ".join(items) + ")"
 
 
-def _near_alternatives(node: Node) -> list[str]:
-    """FTS5 phrase strings (stem columns) that one side of a NEAR may match."""
+def _alt(alt: Alt) -> str:
+    return _q(alt.prefix) + " *" if alt.prefix is not None else _q(" ".join(alt.tokens))
+
+
+# -- FTS5 ---------------------------------------------------------------------------------------------
+
+def fts(node: Node, field: str | None = None) -> str | None:
+    """The node as one FTS5 expression, or None when it needs SQL (keyword fields, dates, a lone NOT)."""
     if isinstance(node, Term):
-        return [_q(s) for s in query_stems(node.word)]
+        return f"{_cols(field, True)} : {_any([_q(s) for s in term_stems(node.word)])}"
     if isinstance(node, Prefix):
-        return [_q(p) + " *" for p in near_prefixes(node.prefix)]
+        return f"{_cols(field, False)} : {_any([_q(p) + ' *' for p in exact_prefixes(node.prefix)])}"
     if isinstance(node, Phrase):
-        return [_q(s) for s in _phrase_stems(node.words)]
-    if isinstance(node, Or):
-        return [alt for c in node.children for alt in _near_alternatives(c)]
-    raise TypeError(node)
-
-
-def _near_field(node: Node) -> str | None:
-    if isinstance(node, Term | Prefix | Phrase):
-        return node.field
-    if isinstance(node, Or):
-        return next((f for f in (_near_field(c) for c in node.children) if f), None)
+        words = node.words if node.slop is None else proximity_words(node.words)
+        seqs = exact_sequences(words)
+        if node.slop is None or len(words) == 1:
+            return f"{_cols(field, False)} : {_any([_q(' '.join(s)) for s in seqs])}"
+        groups = [f"NEAR({' '.join(_q(w) for w in s)}, {node.slop})" for s in seqs]
+        return f"{_cols(field, False)} : {_any(groups)}"
     if isinstance(node, Near):
-        return _near_field(node.left) or _near_field(node.right)
-    return None
-
-
-def fts(node: Node) -> str | None:
-    """The node as one FTS5 expression, or None when it needs SQL (fields, dates, lone NOT)."""
-    if isinstance(node, Term):
-        stems = " OR ".join(_q(s) for s in query_stems(node.word))
-        return f"{_cols(node.field, True)} : ({stems})"
-    if isinstance(node, Prefix):
-        return f"{_cols(node.field, False)} : ({_q(node.prefix)} *)"
-    if isinstance(node, Phrase):
-        if node.slop is None or len(node.words) == 1:
-            return f"{_cols(node.field, False)} : ({_q(' '.join(node.words))})"
-        words = " ".join(_q(w) for w in node.words)
-        return f"{_cols(node.field, False)} : (NEAR({words}, {node.slop}))"
-    if isinstance(node, Near):
-        pairs = [f"NEAR({a} {b}, {node.distance})"
-                 for a in _near_alternatives(node.left) for b in _near_alternatives(node.right)]
-        return f"{_cols(_near_field(node), True)} : ({' OR '.join(pairs)})"
+        try:
+            pairs = near_pairs(node)
+        except ValueError as exc:
+            raise QueryError(to_text(node), str(exc)) from None
+        groups = [f"NEAR({_alt(a)} {_alt(b)}, {node.distance})" for a, b in pairs]
+        return f"{_cols(field, True)} : {_any(groups)}"
+    if isinstance(node, Field):
+        return fts(node.node, node.field) if node.field in TEXT_FIELDS else None
     if isinstance(node, Or):
-        parts = [fts(c) for c in node.children]
+        parts = [fts(c, field) for c in node.children]
         return None if None in parts else "(" + " OR ".join(parts) + ")"
     if isinstance(node, And):
-        positive = [c for c in node.children if not isinstance(c, Not)]
-        negative = [c.child for c in node.children if isinstance(c, Not)]
-        pos, neg = [fts(c) for c in positive], [fts(c) for c in negative]
-        if not positive or None in pos or None in neg:
+        pos = [fts(c, field) for c in node.children if not isinstance(c, Not)]
+        neg = [fts(c.child, field) for c in node.children if isinstance(c, Not)]
+        if not pos or None in pos or None in neg:
             return None
         expr = "(" + " AND ".join(pos) + ")"
-        return expr + (f" NOT ({' OR '.join(neg)})" if neg else "")
+        return expr + (f" NOT {_any(neg)}" if neg else "")
     return None
 
 
-def _match(expr: str) -> tuple[str, list]:
-    return "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)", [expr]
+# -- SQL ----------------------------------------------------------------------------------------------
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _sql(node: Node) -> tuple[str, list]:
-    expr = fts(node)
-    if expr is not None:
-        return _match(expr)
-    if isinstance(node, Keyword):
-        if node.field == "lang":
-            return "a.language = ?", [node.value.lower()]
-        if node.field in ("source", "domain"):
-            return f"ifold(a.{node.field}) = ifold(?)", [node.value]
-        column = "tags" if node.field == "tag" else "keywords"
-        return f"EXISTS (SELECT 1 FROM json_each(a.{column}) j WHERE ifold(j.value) = ifold(?))", [node.value]
-    if isinstance(node, Range):
-        from ingest.store.sqlite import to_iso
-
-        parts, params = [], []
-        if node.gte:
-            parts.append(f"a.{node.field} >= ?")
-            params.append(to_iso(node.gte))
-        if node.lt:
-            parts.append(f"a.{node.field} < ?")
-            params.append(to_iso(node.lt))
-        return " AND ".join(parts) or "1", params
+def _keyword(node: Node, field: str) -> tuple[str, list]:
+    """A keyword-field value test over `articles a`: case-insensitive (ifold is Python's str.lower)."""
     if isinstance(node, Not):
-        cond, params = _sql(node.child)
+        cond, params = _keyword(node.child, field)
         return f"NOT ({cond})", params
     if isinstance(node, And | Or):
+        parts = [_keyword(c, field) for c in node.children]
         joiner = " AND " if isinstance(node, And) else " OR "
-        conds, params = [], []
-        for child in node.children:
-            c, p = _sql(child)
-            conds.append(f"({c})")
-            params += p
-        return joiner.join(conds), params
+        return joiner.join(f"({c})" for c, _ in parts), [p for _, ps in parts for p in ps]
+    if isinstance(node, Term):
+        value, op = node.word.lower(), "= ?"
+    elif isinstance(node, Prefix):
+        value, op = _like(node.prefix.lower()) + "%", "LIKE ? ESCAPE '\\'"
+    else:
+        raise TypeError(node)
+    if field == "lang":
+        return f"ifold(coalesce(a.language, '')) {op}", [value]
+    if field == "source":
+        return f"ifold(a.source) {op}", [value]
+    if field == "domain":
+        if isinstance(node, Term):  # the site and its subdomains: domain:example.com finds news.example.com
+            return "(ifold(a.domain) = ? OR ifold(a.domain) LIKE ? ESCAPE '\\')", [value, "%." + _like(value)]
+        return f"ifold(a.domain) {op}", [value]
+    column = "tags" if field == "tag" else "keywords"
+    return f"EXISTS (SELECT 1 FROM json_each(a.{column}) j WHERE ifold(j.value) {op})", [value]
+
+
+def _range(node: Range) -> tuple[str, list]:
+    parts, params = [f"a.{node.field} IS NOT NULL"], []
+    for op, value in ((">=", node.gte), (">", node.gt), ("<=", node.lte), ("<", node.lt)):
+        if value is not None:
+            parts.append(f"a.{node.field} {op} ?")
+            params.append(iso(value))
+    return " AND ".join(parts), params
+
+
+def _sql(node: Node, field: str | None = None) -> tuple[str, list]:
+    expr = fts(node, field)
+    if expr is not None:
+        return MATCH, [expr]
+    if isinstance(node, Field):
+        if node.field in TEXT_FIELDS:
+            return _sql(node.node, node.field)
+        return _keyword(node.node, node.field)
+    if isinstance(node, Range):
+        return _range(node)
+    if isinstance(node, Not):
+        cond, params = _sql(node.child, field)
+        return f"NOT ({cond})", params
+    if isinstance(node, And | Or):
+        return _combine(node, field)
     raise TypeError(node)
 
 
-def _rank_expr(node: Node) -> str | None:
-    """FTS5 expression of every positive text leaf, ORed: what bm25 ranks on."""
+def _combine(node: And | Or, field: str | None) -> tuple[str, list]:
+    """AND/OR in SQL, with the children that are plain text merged into one MATCH."""
+    textual: list[Node] = []
+    rest: list[Node] = []
+    for child in node.children:
+        inner = child.child if isinstance(child, Not) and isinstance(node, And) else child
+        (textual if fts(inner, field) is not None else rest).append(child)
+    conds, params = [], []
+    if len(textual) > 1:
+        merged = fts(type(node)(tuple(textual)), field)
+        if merged is not None:
+            conds.append(MATCH)
+            params.append(merged)
+            textual = []
+    for child in textual + rest:
+        c, p = _sql(child, field)
+        conds.append(f"({c})")
+        params += p
+    return (" AND " if isinstance(node, And) else " OR ").join(conds), params
+
+
+def rank_expression(node: Node) -> str | None:
+    """FTS5 expression of every positive text leaf, ORed: what bm25 ranks on (None: nothing to rank)."""
     leaves: list[str] = []
 
-    def walk(n: Node) -> None:
+    def walk(n: Node, field: str | None) -> None:
         if isinstance(n, Term | Prefix | Phrase | Near):
-            leaves.append(fts(n))
+            leaves.append(fts(n, field))
         elif isinstance(n, And | Or):
             for c in n.children:
-                walk(c)
+                walk(c, field)
+        elif isinstance(n, Field) and n.field in TEXT_FIELDS:
+            walk(n.node, n.field)
 
-    walk(node)
-    return " OR ".join(leaves) if leaves else None
+    walk(node, None)
+    return " OR ".join(dict.fromkeys(leaves)) if leaves else None
 
 
 def compile_sqlite(node: Node) -> tuple[str, list, str | None]:
-    """(SQL condition over `articles a`, params, FTS5 expression to rank by or None)."""
+    """(SQL condition over `articles a`, its parameters, FTS5 expression to rank by with bm25 or None).
+
+    The condition uses `ifold()`, which `SQLiteStore` registers on its connection.
+    """
     cond, params = _sql(node)
-    return cond, params, _rank_expr(node)
+    return cond, params, rank_expression(node)
+
+
+# -- search -------------------------------------------------------------------------------------------
+
+def _unfiltered(request: SearchRequest) -> bool:
+    return not (request.sources or request.languages or request.tags or request.since or request.until
+                or request.indexed_since or request.ids is not None)
 
 
 def run_search(store, request: SearchRequest) -> SearchResult:
@@ -160,32 +207,40 @@ def run_search(store, request: SearchRequest) -> SearchResult:
 
     node = parse(request.query) if request.query.strip() else None
     cond, params = request_condition(request, node)
-    rank = _rank_expr(node) if node is not None else None
+    rank = rank_expression(node) if node is not None else None
     offset = min(max(request.offset, 0), MAX_OFFSET)
+    limit = max(request.limit, 0)
     if rank and request.sort != "date":
-        source = (f"articles a JOIN (SELECT rowid AS rid, {BM25} AS score FROM articles_fts "
+        # LEFT JOIN: hits that match only through a keyword/date/negated branch rank last, not vanish.
+        source = (f"articles a LEFT JOIN (SELECT rowid AS rid, {BM25} AS score FROM articles_fts "
                   f"WHERE articles_fts MATCH ?) r ON r.rid = a.rowid")
         source_params = [rank]
-        order = "score ASC, a.published DESC, a.id"
+        order = "r.score IS NULL, r.score, a.published DESC, a.id"
     else:
-        # No text to rank by (or sorted by date): an empty join keeps the column list the same.
-        source, source_params = "articles a LEFT JOIN (SELECT 0 AS rid, 0.0 AS score) r ON 0", []
+        source, source_params = "articles a LEFT JOIN (SELECT 0 AS rid, NULL AS score) r ON 0", []
         order = "a.published DESC, a.id"
     group = "coalesce(a.cluster_id, a.id)"
+    # The page is chosen on keys only; bodies are read for the rows shown, not dragged through the sort.
     if request.collapse:
         total = store.query(f"SELECT count(DISTINCT {group}) FROM articles a WHERE {cond}", params)[0][0]
-        sql = (f"SELECT * FROM (SELECT a.id, a.url, a.title, a.source, a.published, a.body, a.language, a.domain, "
-               f"a.cluster_id, r.score AS score, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn, "
-               f"count(*) OVER (PARTITION BY {group}) AS csize FROM {source} WHERE {cond}) "
-               f"WHERE rn = 1 ORDER BY {order.replace('a.', '')} LIMIT ? OFFSET ?")
+        page = (f"SELECT rid, score, csize FROM (SELECT a.rowid AS rid, r.score AS score, a.published AS published, "
+                f"a.id AS id, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn, "
+                f"count(*) OVER (PARTITION BY {group}) AS csize FROM {source} WHERE {cond}) WHERE rn = 1 "
+                f"ORDER BY {order.replace('r.score', 'score').replace('a.', '')} LIMIT ? OFFSET ?")
     else:
-        total = store.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)[0][0]
-        sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.body, a.language, a.domain, a.cluster_id, "
-               f"r.score AS score, 1 AS csize FROM {source} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?")
-    rows = store.query(sql, source_params + params + [request.limit, offset])
+        if node is not None and fts(node) is not None and _unfiltered(request):
+            total = store.query("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", params)[0][0]
+        else:
+            total = store.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)[0][0]
+        page = (f"SELECT a.rowid AS rid, r.score AS score, 1 AS csize FROM {source} WHERE {cond} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?")
+    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.body, a.language, a.domain, a.cluster_id, "
+           f"p.score AS score, p.csize AS csize FROM ({page}) p JOIN articles a ON a.rowid = p.rid "
+           f"ORDER BY {order.replace('r.score', 'p.score')}")
+    rows = store.query(sql, source_params + params + [limit, offset])
     words = positive_words(node) if node is not None else []
     hits = [SearchHit(id=r["id"], url=r["url"], title=r["title"], source=r["source"],
-                      published=from_iso(r["published"]), score=round(-(r["score"] or 0.0), 4),
+                      published=from_iso(r["published"]), score=round(-r["score"], 4) if r["score"] else 0.0,
                       snippet=make_snippet(r["body"], words), language=r["language"], domain=r["domain"],
                       cluster_id=r["cluster_id"], cluster_size=r["csize"]) for r in rows]
     return SearchResult(total=total, hits=hits)
