@@ -86,29 +86,28 @@ def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str,
     """A window of `text` around the first query word found, with matches marked.
 
     Words match on their folded stem prefix, so the snippet shows "Drohnen" for the query "Drohne".
+    Only the window's words are folded: the first match is found with one regex over the
+    lower-cased text (words whose stem carries an accent fall back to the start of the text).
     """
     if not text:
         return ""
-    stems = {s for w in words for s in query_stems(w.rstrip("*")) if s}
-    spans = []
-    for m in TOKEN.finditer(text):
-        folded = fold(m.group())
-        if any(folded.startswith(s) for s in stems):
-            spans.append((m.start(), m.end()))
+    stems = sorted({s for w in words for s in query_stems(w.rstrip("*")) if s}, key=len, reverse=True)
     start = 0
-    if spans:
-        start = max(0, spans[0][0] - width // 3)
-        while start > 0 and not text[start - 1].isspace():
-            start -= 1
+    if stems:
+        first = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, stems)) + ")").search(text.lower())
+        if first:
+            start = max(0, first.start() - width // 3)
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
     end = min(len(text), start + width)
     while end < len(text) and not text[end].isspace():
         end += 1
     out, pos = [], start
-    for s, e in spans:
-        if s < start or e > end:
-            continue
-        out += [text[pos:s], mark[0], text[s:e], mark[1]]
-        pos = e
+    for m in TOKEN.finditer(text, start, end):
+        folded = fold(m.group())
+        if any(folded.startswith(s) for s in stems):
+            out += [text[pos:m.start()], mark[0], m.group(), mark[1]]
+            pos = m.end()
     out.append(text[pos:end])
     snippet = "".join(out).replace("\n", " ").strip()
     return ("… " if start > 0 else "") + snippet + (" …" if end < len(text) else "")

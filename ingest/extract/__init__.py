@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, blocks_to_text
 from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
@@ -37,7 +39,9 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
         return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []))
     cleaned = clean_blocks(parts.blocks, parts.language, site, title=parts.title, captions=parts.captions)
     return Extracted(
-        text=blocks_to_text(cleaned.blocks), title=parts.title, author=parts.author, published=parts.published,
+        # NFC: Python and SQLite must split the same words (a decomposed accent would split a word for one).
+        text=unicodedata.normalize("NFC", blocks_to_text(cleaned.blocks)),
+        title=unicodedata.normalize("NFC", parts.title) if parts.title else None, author=parts.author, published=parts.published,
         language=parts.language, canonical_url=parts.canonical_url, description=parts.description,
         sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
         captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",

@@ -40,7 +40,7 @@ from ingest.store.base import (
     SourceQuality,
 )
 from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
-from ingest.text import folded_text, make_snippet, stem_text, tokens
+from ingest.text import folded_text, make_snippet, stem_text
 
 log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
@@ -437,7 +437,9 @@ class ElasticsearchStore:
     def search(self, request: SearchRequest) -> SearchResult:
         self._ensure()
         query = self._query(request)
-        words = [w for w in tokens(request.query) if w not in ("AND", "OR", "NOT", "NEAR")]
+        from ingest.query import parse, positive_words
+
+        words = positive_words(parse(request.query)) if request.query.strip() else []
         body: dict = {"query": query, "from": request.offset, "size": request.limit,
                       "track_total_hits": True,
                       "_source": ["id", "url", "title", "source", "published", "body", "language", "domain",
