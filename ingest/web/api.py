@@ -1,0 +1,310 @@
+"""The JSON API (`/api/...`, `/healthz`, `/metrics`, `/alerts/{rule}.atom`), documented at /docs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ingest.app import Ingest
+from ingest.errors import IngestError, QueryError
+from ingest.web import alerts as rules_mod
+from ingest.web import metrics, service
+from ingest.web.security import bearer, check_write
+from ingest.web.service import MAX_EXPORT, MAX_OFFSET, Filters, InputError
+
+# -- response models (for the OpenAPI document) -----------------------------------------------------------
+
+
+class Hit(BaseModel):
+    id: str
+    url: str
+    title: str
+    source: str
+    published: str | None = Field(None, description="ISO 8601, UTC")
+    snippet: str = Field(description="text around the first match; matches are marked [like this]")
+    language: str | None = None
+    domain: str | None = None
+    score: float = 0.0
+    cluster_id: str | None = None
+    cluster_size: int = 1
+
+
+class SearchOut(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    hits: list[Hit]
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    query: str | None = None
+    position: int | None = Field(None, description="0-based character offset in the query")
+
+
+class Series(BaseModel):
+    query: str
+    counts: list[int]
+    share: list[float] = Field(description="% of all articles in the bucket")
+    total: int
+    share_total: float
+
+
+class TimelineOut(BaseModel):
+    interval: str
+    field: str
+    buckets: list[str]
+    totals: list[int] = Field(description="all articles per bucket (the filters, no query)")
+    total: int
+    series: list[Series]
+
+
+class Bucket(BaseModel):
+    key: str
+    count: int
+
+
+class FacetOut(BaseModel):
+    field: str
+    query: str
+    total: int
+    buckets: list[Bucket]
+
+
+class Quality(BaseModel):
+    source: str
+    articles: int
+    fallback_share: float
+    median_body_chars: int
+    boilerplate_share: float
+
+
+class FeedIn(BaseModel):
+    url: str
+    name: str | None = None
+    category: str | None = None
+    interval: float | None = Field(None, gt=0)
+
+
+class RuleIn(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    query: str
+    description: str | None = None
+
+
+class Preview(BaseModel):
+    query: str
+    days: int
+    buckets: list[str]
+    counts: list[int]
+    total: int
+    per_day: float
+    examples: list[Hit]
+
+
+class Alert(BaseModel):
+    rule: str
+    story: str
+    title: str
+    url: str
+    sources: list[str]
+    article_ids: list[str]
+    created: str | None
+    delivered: str | None
+    attempts: int
+    last_error: str | None
+
+
+ERRORS = {400: {"model": ErrorOut, "description": "invalid query or parameter"}}
+
+
+# -- dependencies --------------------------------------------------------------------------------------------
+
+def ingest(request: Request) -> Ingest:
+    return request.app.state.ingest
+
+
+def filters(since: Annotated[str | None, Query(description="published on or after this day (YYYY-MM-DD)")] = None,
+            until: Annotated[str | None, Query(description="published on or before this day (YYYY-MM-DD)")] = None,
+            source: Annotated[list[str], Query(description="only these sources (repeatable)")] = [],  # noqa: B006
+            lang: Annotated[list[str], Query(description="only these language codes (repeatable)")] = [],  # noqa: B006
+            tag: Annotated[list[str], Query(description="only articles with all these tags (repeatable)")] = [],  # noqa: B006
+            ) -> Filters:
+    try:
+        return Filters.make(since, until, source, lang, tag)
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def require_write(request: Request, authorization: Annotated[str | None, Header()] = None,
+                  x_ingest_token: Annotated[str | None, Header()] = None) -> None:
+    web = request.app.state.web
+    check_write(web.token, bearer(authorization, x_ingest_token), web.token_env)
+
+
+App = Annotated[Ingest, Depends(ingest)]
+Filtered = Annotated[Filters, Depends(filters)]
+Queries = Annotated[list[str], Query(description="one query per series (repeatable, up to 6)")]
+Sort = Annotated[str, Query(pattern="^(relevance|date)$")]
+WRITE = [Depends(require_write)]
+
+
+def alert_dict(rec) -> dict:
+    return {"rule": rec.rule, "story": rec.story, "title": rec.title, "url": rec.url, "sources": rec.sources,
+            "article_ids": rec.article_ids, "created": rec.created.isoformat() if rec.created else None,
+            "delivered": rec.delivered.isoformat() if rec.delivered else None, "attempts": rec.attempts,
+            "last_error": rec.last_error}
+
+
+# -- routes ----------------------------------------------------------------------------------------------------
+
+def build_router() -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/healthz", tags=["ops"], summary="Liveness and store check")
+    def healthz(app: App) -> Response:
+        try:
+            n = app.store.count_articles()
+        except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
+            body = {"status": "error", "backend": app.settings.store.backend, "error": type(exc).__name__}
+            return Response(json.dumps(body), status_code=503, media_type="application/json")
+        body = {"status": "ok", "backend": app.settings.store.backend, "articles": n}
+        return Response(json.dumps(body), media_type="application/json")
+
+    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format)",
+             response_class=Response)
+    def get_metrics(app: App) -> Response:
+        return Response(metrics.render(app), media_type=metrics.CONTENT_TYPE)
+
+    @api.get("/api/search", tags=["search"], response_model=SearchOut, responses=ERRORS,
+             summary="Search articles with the query language")
+    def search(app: App, f: Filtered,
+               q: Annotated[str, Query(description="e.g. (Iran OR Teheran) AND Drohne*; empty: everything")] = "",
+               limit: Annotated[int, Query(ge=0, le=MAX_EXPORT)] = 20,
+               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"capped at {MAX_OFFSET}")] = 0,
+               sort: Sort = "relevance",
+               collapse: Annotated[bool, Query(description="one hit per syndication cluster")] = False,
+               download: Annotated[bool, Query(description="send as a file attachment (export)")] = False,
+               ) -> Response:
+        limit = min(limit, MAX_OFFSET - offset)  # from + size never beyond the deep-paging cap
+        result = app.store.search(f.request(q, limit=limit, offset=offset, sort=sort, collapse=collapse))
+        body = {"total": result.total, "offset": offset, "limit": limit,
+                "hits": [service.hit_dict(h) for h in result.hits]}
+        headers = {"Content-Disposition": 'attachment; filename="search.json"'} if download else None
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
+
+    @api.get("/api/search.csv", tags=["search"], responses=ERRORS, response_class=Response,
+             summary="Export search results as CSV")
+    def search_csv(app: App, f: Filtered, q: str = "",
+                   limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = 1000, sort: Sort = "relevance") -> Response:
+        result = service.export_rows(app, q, f, sort, limit)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["id", "published", "source", "language", "title", "url", "snippet"])
+        for h in result.hits:
+            writer.writerow([_cell(v) for v in (h.id, h.published.isoformat() if h.published else "", h.source,
+                                                h.language or "", h.title, h.url, service.snippet_plain(h.snippet))])
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="search.csv"'})
+
+    @api.get("/api/articles/{article_id}", tags=["search"], summary="One stored article with its clean text")
+    def article(app: App, article_id: Annotated[str, Path(max_length=64)]) -> dict:
+        found = app.store.get_article(article_id)
+        if found is None:
+            raise HTTPException(404, f"no article with id {article_id!r}")
+        return found.to_dict()
+
+    @api.get("/api/aggregates/timeline", tags=["aggregates"], response_model=TimelineOut, responses=ERRORS,
+             summary="Mentions over time for one or several queries (share of voice)")
+    def timeline(app: App, f: Filtered, q: Queries = [],  # noqa: B006 - FastAPI copies defaults
+                 interval: Annotated[str, Query(pattern="^(auto|hour|day|week|month)$")] = "auto",
+                 field: Annotated[str, Query(pattern="^(published|indexed)$")] = "published") -> dict:
+        return service.timeline(app, q, f, interval, field)
+
+    @api.get("/api/aggregates/facet", tags=["aggregates"], response_model=FacetOut, responses=ERRORS,
+             summary="Top values of a field (source, domain, language, tags, keywords, extraction, is_original)")
+    def facet(app: App, f: Filtered,
+              field: Annotated[str, Query(description="source|domain|language|tags|keywords|extraction|is_original")],
+              q: Annotated[list[str], Query(description="articles matching any of these queries")] = [],  # noqa: B006
+              size: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+        return service.facet(app, q, f, field, size)
+
+    @api.get("/api/feeds", tags=["feeds"], summary="Feed health: state, errors, next poll, articles per day")
+    def feeds(app: App, days: Annotated[int, Query(ge=1, le=180)] = 30) -> dict:
+        return service.feed_health(app, days)
+
+    @api.get("/api/feeds/quality", tags=["feeds"], response_model=list[Quality],
+             summary="Extraction quality per source")
+    def quality(app: App) -> list[dict]:
+        return service.source_quality(app)
+
+    @api.post("/api/feeds", tags=["feeds"], status_code=201, dependencies=WRITE,
+              summary="Add a feed (needs the write token)")
+    def add_feed(app: App, feed: Annotated[FeedIn, Body()]) -> dict:
+        added = app.add_feed(feed.url, feed.name, feed.category, feed.interval)
+        return {"added": added, "url": feed.url}
+
+    @api.get("/api/rules", tags=["alerts"], summary="Alert rules")
+    def rules(app: App) -> dict:
+        found, note = rules_mod.load_rules(app)
+        return {"rules": [r.to_dict() for r in found], "note": note}
+
+    @api.post("/api/rules", tags=["alerts"], status_code=201, dependencies=WRITE, responses=ERRORS,
+              summary="Add an alert rule to rules.yaml (needs the write token)")
+    def save_rule(app: App, rule: Annotated[RuleIn, Body()]) -> dict:
+        new = rules_mod.save_rule(app, rule.name, rule.query, rule.description)
+        return {"saved": True, "new": new, "name": rule.name}
+
+    @api.get("/api/rules/preview", tags=["alerts"], response_model=Preview, responses=ERRORS,
+             summary="What a rule would match: matches per day over the last N days")
+    def preview(app: App, q: Annotated[str, Query(description="the rule's query")],
+                days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict:
+        return service.preview_rule(app, q, days)
+
+    @api.get("/api/alerts", tags=["alerts"], response_model=list[Alert], summary="Recent alert hits (the ledger)")
+    def alerts(app: App, rule: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+               undelivered: bool = False) -> list[dict]:
+        return [alert_dict(r) for r in app.store.list_alerts(rule=rule, limit=limit, undelivered=undelivered)]
+
+    @api.get("/alerts/{rule}.atom", tags=["alerts"], response_class=Response, summary="A rule's hits as Atom")
+    def atom(request: Request, app: App, rule: Annotated[str, Path(max_length=64)]) -> Response:
+        known, _ = rules_mod.load_rules(app)
+        if rule not in {r.name for r in known} and not app.store.list_alerts(rule=rule, limit=1):
+            raise HTTPException(404, f"no rule named {rule!r}")
+        xml = rules_mod.atom_feed(app, rule, str(request.base_url))
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+    return api
+
+
+def _cell(value: str) -> str:
+    """CSV cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def install_error_handlers(app) -> None:
+    from fastapi.responses import JSONResponse
+
+    from ingest.errors import StoreUnavailable
+
+    @app.exception_handler(QueryError)
+    def _query_error(request: Request, exc: QueryError):
+        return JSONResponse(service.query_error_dict(exc), status_code=400)
+
+    @app.exception_handler(InputError)
+    def _input_error(request: Request, exc: InputError):
+        return JSONResponse({"error": "invalid parameter", "message": str(exc)}, status_code=400)
+
+    @app.exception_handler(StoreUnavailable)
+    def _unavailable(request: Request, exc: StoreUnavailable):
+        return JSONResponse({"error": "store unavailable", "message": str(exc)}, status_code=503)
+
+    @app.exception_handler(IngestError)
+    def _ingest_error(request: Request, exc: IngestError):
+        return JSONResponse({"error": "error", "message": str(exc)}, status_code=400)

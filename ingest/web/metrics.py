@@ -1,0 +1,86 @@
+"""`/metrics` in the Prometheus text exposition format (0.0.4), computed from the store on each scrape."""
+
+from __future__ import annotations
+
+from ingest.app import Ingest
+from ingest.models import FEED_STATES, utcnow
+from ingest.store import SearchRequest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LEDGER_SCAN = 10_000  # alert records read per scrape, most recent first (the search engines' result window)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def metric(self, name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
+        self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        for labels, value in samples:
+            lab = ",".join(f'{k}="{_label(str(v))}"' for k, v in labels.items())
+            num = int(value) if float(value).is_integer() else round(float(value), 3)
+            self.lines.append(f"{name}{{{lab}}} {num}" if lab else f"{name} {num}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def render(app: Ingest) -> str:
+    store = app.store
+    now = utcnow()
+    w = _Writer()
+    w.metric("ingest_up", "gauge", "1 when the store answered this scrape", [({"backend": store.backend}, 1)])
+
+    status = app.status()
+    by_status = dict.fromkeys(FEED_STATES, 0)
+    for row in status:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    w.metric("ingest_feeds", "gauge", "Feeds by the outcome of their polling (state machine status)",
+             [({"status": k}, v) for k, v in by_status.items()])
+    states = store.list_feed_states()
+    w.metric("ingest_feed_polls_total", "counter", "Polls made, summed over all feeds",
+             [({}, sum(s.polls for s in states))])
+    w.metric("ingest_feed_page_errors", "gauge", "Article pages that could not be fetched, summed over feeds",
+             [({}, sum(s.page_errors for s in states))])
+
+    w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, store.count_articles())])
+    methods = store.facet(SearchRequest(), "extraction", 20)
+    w.metric("ingest_articles_by_extraction", "gauge", "Articles by where their text came from",
+             [({"method": k}, n) for k, n in methods])
+    w.metric("ingest_extraction_fallbacks", "gauge",
+             "Articles whose text is not from the page (feed text fallback or none)",
+             [({}, sum(n for k, n in methods if k != "page"))])
+
+    outbox = getattr(store, "outbox_size", None)
+    if callable(outbox):
+        try:
+            size = outbox()
+        except Exception:  # noqa: BLE001 - the scrape still reports everything else
+            size = None
+        if size is not None:
+            w.metric("ingest_outbox_size", "gauge", "Documents waiting in the local outbox for the search engine",
+                     [({}, size)])
+
+    retry_max = app.settings.alerts.retry_max
+    counts = {"delivered": 0, "pending": 0, "failed": 0}
+    for rec in store.list_alerts(limit=LEDGER_SCAN):
+        if rec.delivered is not None:
+            counts["delivered"] += 1
+        elif rec.attempts > retry_max:
+            counts["failed"] += 1
+        else:
+            counts["pending"] += 1
+    w.metric("ingest_alert_deliveries", "gauge", "Alerts in the ledger (latest 10000) by delivery outcome",
+             [({"outcome": k}, v) for k, v in counts.items()])
+
+    due = [r.next_poll for r in status
+           if r.next_poll is not None and r.status not in ("disabled", "gone") and r.enabled]
+    overdue = [(now - t).total_seconds() for t in due if t < now]
+    w.metric("ingest_scheduler_lag_seconds", "gauge", "How long the most overdue feed has waited past its next poll",
+             [({}, max(overdue, default=0.0))])
+    w.metric("ingest_feeds_overdue", "gauge", "Feeds whose next poll is in the past", [({}, len(overdue))])
+    return w.text()

@@ -1,0 +1,204 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright's Python package.
+
+The sample site is ingested, the web app runs with uvicorn on a free loopback port, and the test
+searches, opens an article, and checks that the dashboard's charts were drawn with the API's numbers.
+Screenshots go to test-output/. Needs /usr/bin/chromium (scripts/install-browser.sh); skipped
+without it, except in CI (CI=true), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from ingest.web.live import CHROMIUM
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "test-output"
+QUERIES = ["Drohne* OR drone*", "Energie* OR energy"]
+
+
+@pytest.fixture(scope="module")
+def browser_site(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} missing in CI: run scripts/install-browser.sh")
+        pytest.skip(f"{CHROMIUM} missing: run scripts/install-browser.sh")
+    from playwright.sync_api import sync_playwright
+    from test_web_api import ingest_sample
+
+    from ingest.web import create_app
+    from ingest.web.live import launch_chromium, serve_in_thread
+
+    tmp = tmp_path_factory.mktemp("web-browser")
+    ingested = ingest_sample(tmp, "sqlite")
+    OUT.mkdir(exist_ok=True)
+    with serve_in_thread(create_app(ingested.app)) as base, sync_playwright() as pw:
+        context = launch_chromium(pw, str(tmp / "chromium-profile"))
+        try:
+            yield base, context, ingested
+        finally:
+            context.close()
+            ingested.app.close()
+
+
+@pytest.fixture
+def page(browser_site):
+    base, context, _ = browser_site
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    host = urlsplit(base).netloc
+
+    def on_request(req):
+        if not req.url.startswith(("data:", "about:")) and urlsplit(req.url).netloc != host:
+            problems.append(f"request outside the app: {req.url}")
+
+    page.on("request", on_request)
+    page.problems = problems
+    yield page
+    page.close()
+
+
+def api(base: str, path: str, **params):
+    r = httpx.get(base + path, params=params, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_search_and_article(browser_site, page):
+    base, _, _ = browser_site
+    page.goto(base + "/search")
+    page.fill("#q", "Drohne*")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#result-count")
+    expected = api(base, "/api/search", q="Drohne*")["total"]
+    assert expected > 0
+    assert page.get_attribute("#result-count", "data-total") == str(expected)
+    assert page.locator(".hit").count() == min(expected, 20)
+    assert page.locator(".snippet mark").count() > 0
+    page.screenshot(path=str(OUT / "search.png"), full_page=True)
+
+    # a facet checkbox narrows the results
+    page.locator("input[name=lang][value=de]").check()
+    page.click("text=Apply filters")
+    page.wait_for_selector("#result-count")
+    german = api(base, "/api/search", q="Drohne*", lang="de")["total"]
+    assert page.get_attribute("#result-count", "data-total") == str(german)
+
+    title = page.locator(".hit-title a").first.inner_text()
+    page.locator(".hit-title a").first.click()
+    page.wait_for_selector("article.article h1")
+    assert page.locator("article.article h1").inner_text() == title
+    assert page.locator(".article-body p").count() > 0
+    assert page.locator("a:has-text('Open original')").get_attribute("href").startswith("http://127.0.0.1:")
+
+    assert page.problems == []
+    page.goto(base + "/search")
+    page.fill("#q", "(Drohne AND")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#query-error")
+    assert "position" in page.inner_text("#query-error")
+    assert page.locator("#query-error .err-at").count() == 1
+    # the page itself answers 400 (chromium logs that); nothing else may go wrong
+    assert [p for p in page.problems if "status of 400" not in p] == []
+
+
+def test_dashboard_charts_match_the_api(browser_site, page):
+    base, _, ingested = browser_site
+    page.goto(f"{base}/dashboard?{httpx.QueryParams([('q', q) for q in QUERIES])}")
+    page.wait_for_selector("#chart-timeline[data-state=ready]")
+    for field in ("source", "tags", "keywords", "language", "is_original"):
+        page.wait_for_selector(f"[data-facet={field}][data-state=ready]")
+
+    timeline = api(base, "/api/aggregates/timeline", q=QUERIES)
+    lines = page.locator("#chart-timeline path.series-line")
+    assert lines.count() == len(QUERIES)
+    drawn = [float(lines.nth(i).get_attribute("data-total")) for i in range(lines.count())]
+    assert drawn == [s["total"] for s in timeline["series"]] and all(t > 0 for t in drawn)
+    assert all(int(lines.nth(i).get_attribute("data-points")) == len(timeline["buckets"]) for i in range(2))
+    assert page.get_attribute("#chart-timeline", "data-total") == str(timeline["total"])
+    assert page.inner_text("#kpi-total") == f"{timeline['total']:,}"
+    assert page.locator("#chart-sov rect.bar").count() == len(QUERIES)
+
+    sources = api(base, "/api/aggregates/facet", field="source", size=10, q=QUERIES)
+    bars = page.locator("#chart-source rect.bar")
+    assert bars.count() == len(sources["buckets"]) > 0
+    shown = [(bars.nth(i).get_attribute("data-key"), int(bars.nth(i).get_attribute("data-value")))
+             for i in range(bars.count())]
+    assert shown == [(b["key"], b["count"]) for b in sources["buckets"]]
+    for field in ("tags", "keywords", "language"):
+        expected = api(base, "/api/aggregates/facet", field=field, size=10 if field != "language" else 8, q=QUERIES)
+        assert page.locator(f"[data-facet={field}] rect.bar").count() == len(expected["buckets"]) > 0, field
+    segments = page.locator("[data-facet=is_original] rect.bar")
+    assert segments.count() >= 1
+    assert sum(int(segments.nth(i).get_attribute("data-value")) for i in range(segments.count())) == api(
+        base, "/api/aggregates/facet", field="is_original", q=QUERIES)["total"]
+
+    # share of voice: the same lines in % of all articles per bucket
+    page.click("button[data-mode=share]")
+    points = page.locator("#chart-timeline g.series[data-series='0'] circle.pt")
+    assert points.count() > 0
+    shares = dict(zip(timeline["buckets"], timeline["series"][0]["share"], strict=True))
+    for i in range(points.count()):
+        pt = points.nth(i)
+        assert float(pt.get_attribute("data-value")) == pytest.approx(shares[pt.get_attribute("data-bucket")])
+    page.hover("#chart-timeline svg", position={"x": 400, "y": 120})
+    assert page.locator("#chart-timeline .chart-tip").is_visible()
+    page.click("button[data-mode=counts]")
+    page.mouse.move(0, 0)
+
+    page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+    assert ingested.article_count > 0
+    assert page.problems == []
+
+
+def test_dashboard_form_and_range(browser_site, page):
+    base, _, _ = browser_site
+    page.goto(base + "/dashboard")
+    page.wait_for_selector("#chart-timeline[data-state=ready]")
+    assert page.locator("#chart-timeline path.series-line").count() == 1   # all articles
+    page.fill("#query-list .query-row input", "Drohne*")
+    page.click("#add-query")
+    page.locator("#query-list .query-row input").nth(1).fill("energy")
+    page.click("button:has-text('Update')")
+    page.wait_for_selector("#chart-timeline[data-state=ready]")
+    assert page.locator("#chart-timeline path.series-line").count() == 2
+    assert "q=Drohne" in page.url and "q=energy" in page.url
+    page.click("a.chip:has-text('All time')")
+    page.wait_for_selector("#chart-timeline[data-state=ready]")
+    page.goto(base + "/dashboard?q=Drohne*&since=2001-01-01&until=2001-01-31")
+    page.wait_for_selector("#chart-timeline[data-state=empty]")
+    assert page.problems == []
+
+
+def test_feed_health_and_rule_preview(browser_site, page):
+    base, _, _ = browser_site
+    page.goto(base + "/feeds")
+    page.wait_for_selector("#feeds-table .spark svg")
+    health = api(base, "/api/feeds")
+    with_activity = [f for f in health["feeds"] if f["activity"] is not None]
+    assert page.locator("#feeds-table .spark svg path.spark-line").count() == len(with_activity) > 0
+    assert page.locator("#feeds-table .badge-backing_off").count() >= 1
+    widths = page.locator("#quality-table .meter span").evaluate_all("els => els.map(e => e.style.width)")
+    assert widths and all(w.endswith("%") for w in widths)
+    page.screenshot(path=str(OUT / "feeds.png"), full_page=True)
+
+    page.goto(base + "/alerts?preview=Drohne*+OR+drone*&days=30")
+    page.wait_for_selector("#chart-preview[data-state=ready]")
+    preview = api(base, "/api/rules/preview", q="Drohne* OR drone*", days=30)
+    cols = page.locator("#chart-preview rect.col")
+    assert cols.count() == 30
+    assert sum(int(cols.nth(i).get_attribute("data-value")) for i in range(30)) == preview["total"] > 0
+    assert page.locator("#preview-examples li").count() == len(preview["examples"])
+    assert page.locator("a.atom[href='/alerts/drones.atom']").count() == 1
+    page.screenshot(path=str(OUT / "alerts.png"), full_page=True)
+    assert page.problems == []
