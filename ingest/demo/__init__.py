@@ -1,1 +1,4 @@
-"""The bundled sample news site (fictional outlets on loopback), used by `ingest demo`, tests and benches."""
+"""The bundled sample news site (fictional outlets on loopback), used by `ingest demo`, tests and benches.
+
+`ingest.demo.site.DemoSite` serves it; stories live in `content/*.yaml`.
+"""

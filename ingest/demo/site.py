@@ -3,26 +3,39 @@
     with DemoSite() as site:
         for feed in site.feeds: print(feed["name"], feed["url"])
 
+Stories come from `content/*.yaml` (see `stories.py`), pages and feeds from `render.py`.
 Pages carry the boilerplate real news pages carry *inside* the article container (messenger
 promos, share prompts, "related" teasers, tag runs glued together, captions printed twice,
-photo credits, ads, cookie notes), so cleaning has something to do. Edge cases: a malformed
-feed, a feed that never answers in time, an article page that 404s and one that fails with
-500 (its feed entry carries the full text), and one outlet served as ISO-8859-1.
-`python -m ingest.demo` serves it in the foreground.
+photo credits between paragraphs, ad markers, cookie notes), identical on every article of
+an outlet. Feeds answer conditional GETs (ETag / Last-Modified -> 304).
+
+Edge cases (see `DemoSite.edge_cases`): a malformed feed (Rheinblick Sport), a feed that never
+answers in time (Harbour Herald Late Edition), an article page that 404s and one that fails
+with 500 whose feed entry carries the full text (both Northern Ledger), a working page whose
+feed entry also carries the full text (Harbour Herald), and Alpenpost served as ISO-8859-1.
+Standard library only; `python -m ingest.demo` serves it in the foreground.
 """
 
 from __future__ import annotations
 
 import hashlib
+import signal
+import socket
+import socketserver
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import format_datetime
-from html import escape
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ingest.demo.content import STORIES
+from ingest.demo import render
+from ingest.demo.stories import load_outlets, load_stories
+
+REFERENCE_DATE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the stories' "today"; dates are stored absolute
+PREFERRED_PORTS = [18081, 18082, 18083, 18084]
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+MALFORMED_MODIFIED = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -32,31 +45,10 @@ class Outlet:
     language: str
     charset: str = "utf-8"
     base_url: str = ""
-
-
-OUTLETS = [
-    Outlet("rheinblick", "Rheinblick Nachrichten", "de"),
-    Outlet("alpenpost", "Alpenpost", "de", charset="iso-8859-1"),
-    Outlet("harbour", "Harbour Herald", "en"),
-    Outlet("ledger", "Northern Ledger", "en"),
-]
-
-PROMOS = {  # identical on every article of an outlet, as on real sites (per-site learning sees them)
-    "rheinblick": ["Mit WhatsApp immer auf dem neuesten Stand bleiben!",
-                   "Abonnieren Sie unseren WhatsApp-Kanal, um die Neuigkeiten direkt auf Ihr Handy zu erhalten …",
-                   "Beitrag teilen"],
-    "alpenpost": ["Folgen Sie der Alpenpost auf Telegram und verpassen Sie keine Eilmeldung mehr.",
-                  "Wir verwenden Cookies, um Ihnen das beste Nutzererlebnis zu bieten. Einverstanden"],
-    "harbour": ["Follow us on Telegram for breaking news",
-                "Sign up to our morning newsletter and get the day's top stories in your inbox.",
-                "Share this article"],
-    "ledger": ["Join our WhatsApp channel for the latest news from the North",
-               "Get our free daily briefing: sign up here"],
-}
-RELATED = {"rheinblick": "Das könnte Sie auch interessieren", "alpenpost": "Mehr zum Thema",
-           "harbour": "Related articles", "ledger": "Read more:"}
-TAGS_HEAD = {"rheinblick": "Verwendete Schlagwörter", "alpenpost": "Themen:", "harbour": "Topics:", "ledger": "Tags:"}
-AD = {"rheinblick": "Anzeige", "alpenpost": "Anzeige", "harbour": "Advertisement", "ledger": "Advertisement"}
+    url_pattern: str = "/{section}/{slug}.html"
+    feeds: list[dict] = field(default_factory=list)  # path, name, format, kind, items
+    body: dict[str, str] = field(default_factory=dict)  # boilerplate strings inside the body container
+    chrome: dict = field(default_factory=dict)  # page chrome outside it
 
 
 @dataclass
@@ -68,362 +60,372 @@ class DemoArticle:
     title: str
     author: str
     published: datetime
-    paragraphs: list[str]
-    subheadings: list[str]
-    lead: str
-    tags: list[str]
-    caption: str
-    credit: str
-    boilerplate: list[str] = field(default_factory=list)
+    paragraphs: list[str]  # true body paragraphs in order, subheadings as their own items
+    subheadings: list[str] = field(default_factory=list)
+    lead: str = ""
+    tags: list[str] = field(default_factory=list)
+    caption: str = ""
+    credit: str = ""
+    boilerplate: list[str] = field(default_factory=list)  # every boilerplate line inside the body container
     syndication_group: str | None = None
     status: int = 200
-    feed_content: str | None = None
+    feed_content: str | None = None  # full text (HTML) in the feed entry, if the feed carries it
+    section: str = ""
+    related: list[tuple[str, str]] = field(default_factory=list)  # (title, url) teasers shown in the body
 
     @property
     def path(self) -> str:
-        return "/" + self.url.split("/", 3)[3]
+        return "/" + self.url.split("/", 3)[3] if self.url.count("/") >= 3 else self.url
 
     @property
     def body_text(self) -> list[str]:
         """The article as a reader sees it: lead, then paragraphs and subheadings."""
-        return [self.lead] + self.paragraphs
+        return [self.lead, *self.paragraphs]
 
 
-def _articles(outlets: dict[str, Outlet]) -> list[DemoArticle]:
-    out: list[DemoArticle] = []
-    for story in STORIES:
-        for outlet_key in [story["outlet"], *story.get("copies", [])]:
-            outlet = outlets[outlet_key]
-            title = story["title"] if outlet_key == story["outlet"] else "Bericht: " + story["title"] \
-                if outlet.language == "de" else "Report: " + story["title"]
-            paras = [p[3:] if p.startswith("## ") else p for p in story["paragraphs"]]
-            out.append(DemoArticle(
-                outlet=outlet_key, slug=story["slug"], url=f"{outlet.base_url}/{_section(story)}/{story['slug']}.html",
-                lang=outlet.language, title=title, author=story["author"],
-                published=datetime.fromisoformat(story["published"]), paragraphs=paras,
-                subheadings=[p[3:] for p in story["paragraphs"] if p.startswith("## ")], lead=story["lead"],
-                tags=list(story["tags"]), caption=story["caption"], credit=story["credit"],
-                syndication_group=story.get("synd")))
-    ledger = outlets["ledger"]
-    out.append(DemoArticle(
-        outlet="ledger", slug="council-budget-gap", url=f"{ledger.base_url}/news/council-budget-gap.html",
-        lang="en", title="Council faces budget gap of twelve million", author="Kate Byrne",
-        published=datetime.fromisoformat("2026-11-18T07:00:00+00:00"), paragraphs=[], subheadings=[],
-        lead="The borough must find savings of twelve million pounds next year.", tags=["Council", "Budget"],
-        caption="", credit="", status=404))
-    out.append(DemoArticle(
-        outlet="ledger", slug="library-reopens", url=f"{ledger.base_url}/news/library-reopens.html",
-        lang="en", title="Central library reopens after two-year refurbishment", author="Ian McLeod",
-        published=datetime.fromisoformat("2026-11-17T09:00:00+00:00"),
-        paragraphs=["The central library reopened on Monday after a two-year refurbishment that cost nine million "
-                    "pounds. Visitors queued around the block before the doors opened at nine.",
-                    "The building now has a rooftop reading room, a makerspace with 3D printers and a children's "
-                    "floor with a small theatre. The original Victorian staircase was restored by local craftsmen.",
-                    "Librarians said more than two thousand people signed up for new cards on the first day."],
-        subheadings=[], lead="The central library has reopened its doors to readers.",
-        tags=["Libraries", "Culture"], caption="", credit="", status=500))
-    out[-1].feed_content = "".join(f"<p>{escape(p)}</p>" for p in [out[-1].lead, *out[-1].paragraphs])
-    for a in out:
-        a.boilerplate = _boilerplate_lines(a)
-    return out
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
 
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)  # no reverse lookup of the address (HTTPServer does one)
+        self.server_name, self.server_port = self.server_address[:2]
 
-def _section(story: dict) -> str:
-    return {"de": "nachrichten", "en": "news"}[{"rheinblick": "de", "alpenpost": "de"}.get(story["outlet"], "en")]
-
-
-def _boilerplate_lines(a: DemoArticle) -> list[str]:
-    return [*PROMOS[a.outlet], RELATED[a.outlet], TAGS_HEAD[a.outlet], "".join(a.tags), a.credit, AD[a.outlet]]
-
-
-# -- page templates (a different CMS look per outlet) -------------------------------------------
-
-
-def _teasers(a: DemoArticle, all_articles: list[DemoArticle]) -> list[DemoArticle]:
-    same = [x for x in all_articles if x.outlet == a.outlet and x.slug != a.slug and x.status == 200]
-    start = sum(ord(c) for c in a.slug) % max(1, len(same))
-    return (same[start:] + same[:start])[:3]
-
-
-def _paras_html(a: DemoArticle, story_paragraphs: list[str], credit_after: int) -> str:
-    parts = []
-    for i, p in enumerate(story_paragraphs):
-        if p.startswith("## "):
-            parts.append(f"<h2>{escape(p[3:])}</h2>")
-        else:
-            parts.append(f"<p>{escape(p)}</p>")
-        if i == credit_after and a.credit:
-            parts.append(f'<p class="credit">{escape(a.credit)}</p>')
-        if i == 1:
-            parts.append(f'<div class="ad-slot"><span>{AD[a.outlet]}</span></div>')
-    return "\n".join(parts)
-
-
-def _story_paragraphs(a: DemoArticle) -> list[str]:
-    for s in STORIES:
-        if s["slug"] == a.slug:
-            return s["paragraphs"]
-    return a.paragraphs
-
-
-def render_page(a: DemoArticle, outlet: Outlet, all_articles: list[DemoArticle]) -> str:
-    teasers = _teasers(a, all_articles)
-    paras = _paras_html(a, _story_paragraphs(a), credit_after=1)
-    tag_links = "".join(f'<a href="/thema/{escape(t)}" rel="tag">{escape(t)}</a>' for t in a.tags)
-    teaser_items = "".join(f'<li><a href="{escape(t.url)}">{escape(t.title)}</a></li>' for t in teasers)
-    promos = PROMOS[a.outlet]
-    meta = (f'<meta charset="{outlet.charset}"><title>{escape(a.title)} | {escape(outlet.name)}</title>'
-            f'<meta property="og:title" content="{escape(a.title)}">'
-            f'<meta property="og:site_name" content="{escape(outlet.name)}">'
-            f'<meta name="author" content="{escape(a.author)}">'
-            f'<meta property="article:published_time" content="{a.published.isoformat()}">'
-            + "".join(f'<meta property="article:tag" content="{escape(t)}">' for t in a.tags)
-            + f'<meta name="description" content="{escape(a.lead)}"><link rel="canonical" href="{escape(a.url)}">')
-    figure = (f'<figure><img src="/img/{a.slug}.jpg" alt=""><figcaption>{escape(a.caption)}</figcaption></figure>'
-              if a.caption else "")
-    nav = ('<nav class="main-nav"><ul>' + "".join(f"<li><a href='/{s}'>{s.title()}</a></li>"
-                                                   for s in ("politik", "wirtschaft", "sport", "kultur", "lokales"))
-           + "</ul></nav>")
-    if a.outlet == "rheinblick":  # WordPress-like
-        body = (f'<article class="post"><header><h1 class="entry-title">{escape(a.title)}</h1>'
-                f'<p class="byline">Von {escape(a.author)} · {a.published:%d.%m.%Y, %H:%M} Uhr</p></header>'
-                f'<div class="entry-content"><p class="lead"><strong>{escape(a.lead)}</strong></p>{figure}{paras}'
-                f'<p class="wp-caption-text">{escape(a.caption)}</p>'
-                f'<p><strong>{escape(promos[0])}</strong></p><p>{escape(promos[1])}</p>'
-                f'<div class="share"><p>{escape(promos[2])}</p></div>'
-                f'<h3>{RELATED[a.outlet]}</h3><ul class="related">{teaser_items}</ul>'
-                f'<h3>{TAGS_HEAD[a.outlet]}</h3><p class="tags">{tag_links}</p></div></article>')
-    elif a.outlet == "alpenpost":  # Drupal-like
-        body = (f'<div class="node node--type-article"><h1 class="page-title"><span>{escape(a.title)}</span></h1>'
-                f'<div class="field field--name-field-lead"><p>{escape(a.lead)}</p></div>'
-                f'<div class="field field--name-body">{figure}<div class="cookie-note"><p>{escape(promos[1])}</p></div>'
-                f'{paras}<p>{escape(a.caption)}</p><p class="promo">{escape(promos[0])}</p>'
-                f'<div class="more"><h4>{RELATED[a.outlet]}</h4><ul>{teaser_items}</ul></div>'
-                f'<div class="field--name-field-tags"><span>{TAGS_HEAD[a.outlet]}</span>{tag_links}</div></div>'
-                f'<div class="author">{escape(a.author)}</div></div>')
-    elif a.outlet == "harbour":  # custom CMS
-        body = (f'<main><article itemscope itemtype="https://schema.org/NewsArticle">'
-                f'<h1 itemprop="headline">{escape(a.title)}</h1><p class="standfirst">{escape(a.lead)}</p>'
-                f'<section class="story-body">{figure}<p class="caption-repeat">{escape(a.caption)}</p>{paras}'
-                f'<aside class="promo"><p>{escape(promos[0])}</p></aside><p>{escape(promos[1])}</p>'
-                f'<p class="share">{escape(promos[2])}</p><h2>{RELATED[a.outlet]}</h2><ul>{teaser_items}</ul>'
-                f'<p class="topics">{TAGS_HEAD[a.outlet]} {tag_links}</p></section></article></main>')
-    else:  # ledger: schema.org body
-        body = (f'<div class="article"><h1>{escape(a.title)}</h1>'
-                f'<div itemprop="articleBody"><p class="intro">{escape(a.lead)}</p>{paras}<p><em>{escape(promos[0])}</em></p>'
-                f'<p>{RELATED[a.outlet]} {" ".join(f"<a href={escape(t.url)!r}>{escape(t.title)}</a>" for t in teasers)}</p>'
-                f'{figure}<p>{escape(a.caption)}</p><p>{escape(promos[1])}</p>'
-                f'<p class="tags">{TAGS_HEAD[a.outlet]} {tag_links}</p></div></div>')
-    side = ('<aside class="sidebar"><h3>Meistgelesen</h3><ol>' if outlet.language == "de"
-            else '<aside class="sidebar"><h3>Most read</h3><ol>')
-    side += "".join(f'<li><a href="{escape(t.url)}">{escape(t.title)}</a></li>' for t in teasers) + "</ol></aside>"
-    footer = (f'<footer><p>© 2026 {escape(outlet.name)}</p><a href="/impressum">Impressum</a> '
-              f'<a href="/datenschutz">Datenschutz</a></footer>')
-    banner = ('<div id="cookie-banner">Diese Website verwendet Cookies. <button>OK</button></div>'
-              if outlet.language == "de" else '<div id="cookie-banner">We use cookies. <button>Accept</button></div>')
-    return (f'<!DOCTYPE html><html lang="{outlet.language}"><head>{meta}</head><body>{banner}'
-            f'<header class="site"><a href="/" class="logo">{escape(outlet.name)}</a>{nav}</header>'
-            f"{body}{side}{footer}</body></html>")
-
-
-# -- feeds --------------------------------------------------------------------------------------
-
-
-def _rss(outlet: Outlet, articles: list[DemoArticle], title_suffix: str = "") -> str:
-    items = []
-    for a in articles:
-        cats = "".join(f"<category>{escape(t)}</category>" for t in a.tags)
-        content = f"<content:encoded><![CDATA[{a.feed_content}]]></content:encoded>" if a.feed_content else ""
-        items.append(f"<item><title>{escape(a.title)}</title><link>{escape(a.url)}</link>"
-                     f"<guid isPermaLink='false'>{outlet.key}-{a.slug}</guid>"
-                     f"<pubDate>{format_datetime(a.published)}</pubDate><dc:creator>{escape(a.author)}</dc:creator>"
-                     f"{cats}<description>{escape(a.lead)}</description>{content}</item>")
-    return (f'<?xml version="1.0" encoding="{outlet.charset}"?>'
-            '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
-            f"<title>{escape(outlet.name + title_suffix)}</title><link>{outlet.base_url}/</link>"
-            f"<language>{outlet.language}</language><ttl>15</ttl>{''.join(items)}</channel></rss>")
-
-
-def _atom(outlet: Outlet, articles: list[DemoArticle]) -> str:
-    entries = []
-    for a in articles:
-        cats = "".join(f'<category term="{escape(t)}"/>' for t in a.tags)
-        content = f'<content type="html">{escape(a.feed_content)}</content>' if a.feed_content else ""
-        entries.append(f"<entry><title>{escape(a.title)}</title><link rel='alternate' href='{escape(a.url)}'/>"
-                       f"<id>tag:{outlet.key}.example,2026:{a.slug}</id><updated>{a.published.isoformat()}</updated>"
-                       f"<published>{a.published.isoformat()}</published><author><name>{escape(a.author)}</name></author>"
-                       f"{cats}<summary>{escape(a.lead)}</summary>{content}</entry>")
-    updated = max((a.published for a in articles), default=datetime(2026, 11, 1)).isoformat()
-    return (f'<?xml version="1.0" encoding="{outlet.charset}"?><feed xmlns="http://www.w3.org/2005/Atom" '
-            f'xml:lang="{outlet.language}"><title>{escape(outlet.name)}</title>'
-            f"<link rel='self' href='{outlet.base_url}/atom.xml'/><id>{outlet.base_url}/</id>"
-            f"<updated>{updated}</updated>{''.join(entries)}</feed>")
-
-
-MALFORMED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Rheinblick Sport</title>'
-             '<item><title>Derby am Samstag<link>http://example.invalid/derby</item><item><title>Unvollst')
-
-
-# -- server -------------------------------------------------------------------------------------
-
-
-class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
-        pass  # clients closing keep-alive connections are not errors worth a traceback
+        pass  # clients dropping keep-alive connections are not worth a traceback
 
 
 class DemoSite:
+    """One ThreadingHTTPServer per outlet on 127.0.0.1, serving pages and feeds from memory."""
+
     def __init__(self, ports: list[int] | None = None, timeout_feed_delay: float = 30.0):
         self.ports = ports
         self.timeout_feed_delay = timeout_feed_delay
-        self.outlets = [Outlet(o.key, o.name, o.language, o.charset) for o in OUTLETS]
-        self.requests: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._servers: list[ThreadingHTTPServer] = []
+        specs = load_outlets()
+        self._stories = load_stories(specs)
+        self.outlets = [Outlet(s.key, s.name, s.language, s.charset, "", s.url, [dict(f) for f in s.feeds],
+                               dict(s.body), dict(s.chrome)) for s in specs]
         self.articles: list[DemoArticle] = []
         self.feeds: list[dict] = []
+        self.requests: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._servers: list[ThreadingHTTPServer] = []
+        self._threads: list[threading.Thread] = []
+        self._connections: set[socket.socket] = set()
+        self._order: dict[str, list[DemoArticle]] = {}  # per outlet, newest first (published ones on top)
+        self._by_path: dict[tuple[str, str], DemoArticle] = {}
+        self._modified: dict[str, datetime] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def __enter__(self) -> DemoSite:
-        for i, outlet in enumerate(self.outlets):
-            server = self._bind(outlet, self.ports[i] if self.ports and i < len(self.ports) else 0)
-            outlet.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-            self._servers.append(server)
-        by_key = {o.key: o for o in self.outlets}
-        self.articles = _articles(by_key)
-        self.feeds = self._feed_list(by_key)
-        for server in self._servers:
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc) -> None:
-        self._stopping.set()
+        self.stop()
+
+    def start(self) -> DemoSite:
+        try:
+            for i, outlet in enumerate(self.outlets):
+                server = self._bind(outlet, self.ports[i] if self.ports and i < len(self.ports) else 0)
+                outlet.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+                self._servers.append(server)
+        except BaseException:
+            self.stop()
+            raise
+        self._build()
         for server in self._servers:
-            server.shutdown()
+            t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                                 name=f"demo-site-{server.server_address[1]}")
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self) -> None:
+        """Stop every server promptly, waking a sleeping timeout-feed request and closing open connections."""
+        self._stopping.set()
+        stoppers = [threading.Thread(target=s.shutdown, daemon=True) for s in self._servers if self._threads]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join(timeout=2)
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for server in self._servers:
             server.server_close()
+        self._servers.clear()
+        self._threads.clear()
 
     def _bind(self, outlet: Outlet, port: int) -> ThreadingHTTPServer:
         handler = self._handler(outlet)
         try:
-            server = _QuietServer(("127.0.0.1", port), handler)
+            return _Server(("127.0.0.1", port), handler)
         except OSError:
-            server = _QuietServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        return server
-
-    def _feed_list(self, outlets: dict[str, Outlet]) -> list[dict]:
-        r, a, h, le = (outlets[k].base_url for k in ("rheinblick", "alpenpost", "harbour", "ledger"))
-        return [
-            {"name": "Rheinblick Nachrichten", "url": f"{r}/feed.xml", "format": "rss", "kind": "ok"},
-            {"name": "Rheinblick Sport", "url": f"{r}/sport/feed.xml", "format": "rss", "kind": "malformed"},
-            {"name": "Alpenpost", "url": f"{a}/atom.xml", "format": "atom", "kind": "ok"},
-            {"name": "Alpenpost (RSS)", "url": f"{a}/rss.xml", "format": "rss", "kind": "ok"},
-            {"name": "Harbour Herald", "url": f"{h}/rss", "format": "rss", "kind": "ok"},
-            {"name": "Harbour Herald Late Edition", "url": f"{h}/late/feed", "format": "rss", "kind": "timeout"},
-            {"name": "Northern Ledger", "url": f"{le}/atom.xml", "format": "atom", "kind": "ok"},
-        ]
+            if not port:
+                raise
+            return _Server(("127.0.0.1", 0), handler)  # preferred port busy: any free one
 
     # -- content --------------------------------------------------------------------------------
 
+    def _outlet(self, key: str) -> Outlet:
+        for o in self.outlets:
+            if o.key == key:
+                return o
+        raise KeyError(f"no outlet {key!r}; outlets: {[o.key for o in self.outlets]}")
+
+    def _url(self, outlet: Outlet, section: str, slug: str, published: datetime) -> str:
+        return outlet.base_url + outlet.url_pattern.format(
+            section=section, slug=slug, yyyy=f"{published:%Y}", mon=MONTHS[published.month - 1], dd=f"{published:%d}")
+
+    def _build(self) -> None:
+        articles = []
+        for s in self._stories:
+            o = self._outlet(s.outlet)
+            articles.append(DemoArticle(
+                outlet=o.key, slug=s.slug, url=self._url(o, s.section, s.slug, s.published), lang=o.language,
+                title=s.title, author=s.author, published=s.published, paragraphs=s.paragraphs,
+                subheadings=s.subheadings, lead=s.lead, tags=list(s.tags), caption=s.caption, credit=s.credit,
+                syndication_group=s.syndication, status=s.status, section=s.section))
+            if s.feed_content:
+                articles[-1].feed_content = render.full_text_html(articles[-1])
+        articles.sort(key=lambda a: a.published, reverse=True)
+        with self._lock:
+            self.articles = articles
+            for o in self.outlets:
+                self._order[o.key] = [a for a in articles if a.outlet == o.key]
+                newest = max((a.published for a in self._order[o.key]), default=REFERENCE_DATE)
+                self._modified[o.key] = newest.astimezone(UTC).replace(microsecond=0)
+            for a in articles:
+                self._by_path[(a.outlet, a.path)] = a
+                a.related = self._related_for(a)
+                a.boilerplate = render.boilerplate_lines(a, self._outlet(a.outlet)) if a.status == 200 else []
+            self.feeds = [{"name": f["name"], "url": o.base_url + f["path"], "format": f["format"], "kind": f["kind"],
+                           "outlet": o.key} for o in self.outlets for f in o.feeds]
+
+    def _related_for(self, a: DemoArticle) -> list[tuple[str, str]]:
+        """Four teasers from the same outlet: the stories published just before this one (wrapping)."""
+        pool = [x for x in self._order.get(a.outlet, []) if x.status == 200]
+        if a in pool:
+            start = pool.index(a) + 1
+        else:
+            start = 0
+        ring = pool[start:] + pool[:start]
+        picks = [x for x in ring if x.url != a.url and not (a.syndication_group and x.syndication_group
+                                                              == a.syndication_group)]
+        return [(x.title, x.url) for x in picks[:4]]
+
     def article(self, url: str) -> DemoArticle | None:
-        return next((a for a in self.articles if a.url == url), None)
+        with self._lock:
+            return next((a for a in self.articles if a.url == url), None)
+
+    def outlet_articles(self, key: str) -> list[DemoArticle]:
+        """The outlet's articles in feed order (newest first, runtime-published ones on top)."""
+        with self._lock:
+            return list(self._order.get(key, []))
+
+    def make_article(self, outlet: str, slug: str, title: str, paragraphs: list[str], *, lead: str = "",
+                     tags: list[str] | None = None, author: str = "Redaktion", published: datetime | None = None,
+                     section: str = "", subheadings: list[str] | None = None, caption: str = "", credit: str = "",
+                     status: int = 200, feed_content: str | None = None,
+                     syndication_group: str | None = None) -> DemoArticle:
+        """A new article for `publish()`, with its URL on the outlet (not served until published).
+
+        `published` defaults to one hour after the newest story on the site (no clock involved)."""
+        o = self._outlet(outlet)
+        if published is None:
+            with self._lock:
+                published = max((a.published for a in self.articles), default=REFERENCE_DATE) + timedelta(hours=1)
+        section = section or ("aktuell" if o.language == "de" else "news")
+        return DemoArticle(outlet=o.key, slug=slug, url=self._url(o, section, slug, published), lang=o.language,
+                           title=title, author=author, published=published, paragraphs=list(paragraphs),
+                           subheadings=list(subheadings or []), lead=lead, tags=list(tags or []), caption=caption,
+                           credit=credit, syndication_group=syndication_group, status=status,
+                           feed_content=feed_content, section=section)
 
     def publish(self, article: DemoArticle) -> None:
+        """Add an article at runtime: it tops its outlet's feeds, whose ETag and Last-Modified change."""
+        o = self._outlet(article.outlet)
         with self._lock:
+            if not article.url:
+                article.url = self._url(o, article.section or "news", article.slug, article.published)
+            if any(a.url == article.url for a in self.articles):
+                raise ValueError(f"already published: {article.url}")
+            article.lang = article.lang or o.language
+            if article.published.tzinfo is None:
+                raise ValueError("published must be timezone-aware")
+            if not article.related:
+                article.related = self._related_for(article)
+            if not article.boilerplate and article.status == 200:
+                article.boilerplate = render.boilerplate_lines(article, o)
             self.articles.insert(0, article)
+            self._order[o.key].insert(0, article)
+            self._by_path[(o.key, article.path)] = article
+            self._modified[o.key] = max(self._modified[o.key] + timedelta(seconds=1),
+                                        article.published.astimezone(UTC).replace(microsecond=0))
 
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
 
-    def outlet_articles(self, key: str) -> list[DemoArticle]:
+    @property
+    def edge_cases(self) -> dict[str, str]:
+        """URLs of the deliberate failures, by name."""
+        feeds = {f["kind"]: f["url"] for f in self.feeds if f["kind"] != "ok"}
         with self._lock:
-            items = [a for a in self.articles if a.outlet == key]
-        return sorted(items, key=lambda a: a.published, reverse=True)
+            arts = list(self.articles)
+        return {"malformed_feed": feeds.get("malformed", ""), "timeout_feed": feeds.get("timeout", ""),
+                "page_404": next((a.url for a in arts if a.status == 404), ""),
+                "page_500_with_feed_content": next((a.url for a in arts if a.status == 500), ""),
+                "page_ok_with_feed_content": next((a.url for a in arts if a.status == 200 and a.feed_content), "")}
 
-    def _feed_body(self, outlet: Outlet, path: str) -> str | None:
-        items = self.outlet_articles(outlet.key)
-        if outlet.key == "rheinblick" and path == "/feed.xml":
-            return _rss(outlet, items)
-        if outlet.key == "rheinblick" and path == "/sport/feed.xml":
-            return MALFORMED
-        if outlet.key == "alpenpost" and path == "/atom.xml":
-            return _atom(outlet, items)
-        if outlet.key == "alpenpost" and path == "/rss.xml":
-            return _rss(outlet, items)
-        if outlet.key == "harbour" and path == "/rss":
-            return _rss(outlet, items)
-        if outlet.key == "ledger" and path == "/atom.xml":
-            return _atom(outlet, items)
-        return None
+    # -- responses ------------------------------------------------------------------------------
+
+    def _feed_document(self, outlet: Outlet, feed: dict) -> tuple[str, datetime]:
+        with self._lock:
+            items = list(self._order[outlet.key])
+            modified = self._modified[outlet.key]
+        if feed["kind"] == "malformed":
+            return render.malformed(outlet, feed), MALFORMED_MODIFIED
+        if feed.get("items") not in (None, "all", "none"):
+            items = [a for a in items if a.section == feed["items"]]
+        make = render.atom if feed["format"] == "atom" else render.rss
+        return make(outlet, feed, items, modified), modified
+
+    def _page(self, outlet: Outlet, path: str) -> tuple[int, str]:
+        with self._lock:
+            article = self._by_path.get((outlet.key, path))
+            order = list(self._order[outlet.key])
+        if path in ("/", "/index.html"):
+            return 200, render.render_index(outlet, [a for a in order if a.status == 200])
+        if article is None or article.status == 404:
+            return 404, render.error_page(404, outlet.language)
+        if article.status != 200:
+            return article.status, render.error_page(article.status, outlet.language)
+        most_read = [a for a in order if a.status == 200 and a is not article][::3][:5]
+        return 200, render.render_page(article, outlet, most_read)
 
     def _handler(self, outlet: Outlet):
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            def version_string(self) -> str:
+                return f"{outlet.key}-cms/1.0"
 
-            def log_message(self, *args):
+            timeout = 30  # idle keep-alive connections
+
+            def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self):  # noqa: N802 - http.server API
-                path = self.path.split("?")[0]
+            def setup(self) -> None:
+                super().setup()
+                with site._lock:
+                    site._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with site._lock:
+                    site._connections.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                self._respond(head=False)
+
+            def do_HEAD(self) -> None:  # noqa: N802 - http.server API
+                self._respond(head=True)
+
+            def _respond(self, head: bool) -> None:
+                path = self.path.split("?", 1)[0].split("#", 1)[0]
                 with site._lock:
                     site.requests[f"{outlet.key}:{path}"] += 1
-                if outlet.key == "harbour" and path == "/late/feed":
-                    site._stopping.wait(site.timeout_feed_delay)
-                    return self._send(503, "text/plain", b"too late")
-                feed = site._feed_body(outlet, path)
+                feed = next((f for f in outlet.feeds if f["path"] == path), None)
                 if feed is not None:
-                    return self._feed(feed)
-                article = next((a for a in site.outlet_articles(outlet.key) if a.path == path), None)
-                if article is None or article.status == 404:
-                    return self._send(404, "text/html", b"<html><body><h1>Seite nicht gefunden</h1></body></html>")
-                if article.status == 500:
-                    return self._send(500, "text/html", b"<html><body>Internal Server Error</body></html>")
-                html = render_page(article, outlet, site.articles)
-                return self._send(200, f"text/html; charset={outlet.charset}", html.encode(outlet.charset, "replace"))
+                    if feed["kind"] == "timeout" and site._stopping.wait(site.timeout_feed_delay):
+                        self.close_connection = True  # shutting down: drop the request unanswered
+                        return
+                    text, modified = site._feed_document(outlet, feed)
+                    return self._feed(text, modified, feed["format"], head)
+                if path == "/robots.txt":
+                    return self._send(200, "text/plain; charset=utf-8", b"User-agent: *\nDisallow: /intern/\n", head)
+                status, html = site._page(outlet, path)
+                self._send(status, f"text/html; charset={outlet.charset}", self._encode(html), head)
 
-            def _feed(self, text: str):
-                data = text.encode(outlet.charset, "replace")
+            def _encode(self, text: str) -> bytes:
+                return text.encode(outlet.charset, "xmlcharrefreplace")  # ISO-8859-1: „“ etc. as &#...;
+
+            def _feed(self, text: str, modified: datetime, fmt: str, head: bool) -> None:
+                data = self._encode(text)
                 etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                ctype = "application/atom+xml" if text.lstrip("<?xml").find("<feed") >= 0 else "application/rss+xml"
-                self._send(200, f"{ctype}; charset={outlet.charset}", data, {"ETag": etag})
+                validators = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
+                if self._not_modified(etag, modified):
+                    return self._send(304, None, b"", head, validators)
+                ctype = f"application/{'atom' if fmt == 'atom' else 'rss'}+xml; charset={outlet.charset}"
+                self._send(200, ctype, data, head, validators)
 
-            def _send(self, status: int, ctype: str, data: bytes, headers: dict | None = None):
+            def _not_modified(self, etag: str, modified: datetime) -> bool:
+                inm = self.headers.get("If-None-Match")
+                if inm is not None:  # takes precedence over If-Modified-Since (RFC 9110)
+                    tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+                    return "*" in tags or etag in tags
+                ims = self.headers.get("If-Modified-Since")
+                if not ims:
+                    return False
+                try:
+                    since = parsedate_to_datetime(ims)
+                except (TypeError, ValueError):
+                    return False
+                if since.tzinfo is None:
+                    since = since.replace(tzinfo=UTC)
+                return modified <= since
+
+            def _send(self, status: int, ctype: str | None, data: bytes, head: bool,
+                      headers: dict | None = None) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", ctype)
+                    if ctype:
+                        self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(data)))
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    if not head and status != 304:
+                        self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True
 
         return Handler
 
 
-def serve(ports: list[int] | None = None) -> None:
+def serve(ports: list[int] | None = None, timeout_feed_delay: float = 30.0) -> None:
     """Run the site in the foreground until Ctrl-C."""
-    import time
-
-    with DemoSite(ports=ports or [18081, 18082, 18083, 18084]) as site:
+    with DemoSite(ports=ports or PREFERRED_PORTS, timeout_feed_delay=timeout_feed_delay) as site:
+        print(f"sample news site: {len(site.outlets)} outlets, {len(site.articles)} articles")
+        for o in site.outlets:
+            print(f"  {o.name:<24} {o.base_url}  ({o.language}, {o.charset})")
+        print("feeds:")
         for feed in site.feeds:
-            print(f"{feed['name']:<30} {feed['url']}  ({feed['kind']})")
-        print("Ctrl-C stops the site.")
+            print(f"  {feed['url']:<40} {feed['format']:<5} {feed['kind']:<9} {feed['name']}")
+        print("edge cases:")
+        for name, url in site.edge_cases.items():
+            print(f"  {name:<28} {url}")
+        print("Ctrl-C stops the site.", flush=True)
+        stop = threading.Event()
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
         try:
-            while True:
-                time.sleep(1)
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
