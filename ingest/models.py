@@ -62,6 +62,8 @@ class FeedState:
     resolved_url: str | None = None  # the feed found on the page when the configured URL is a web page
     page_errors: int = 0             # article pages of this feed that could not be fetched
     last_page_error: str | None = None
+    publisher_interval: float | None = None  # seconds the feed itself asks between polls (<ttl>, sy:*)
+    not_before: float | None = None  # UNIX time: no poll before (gone, Retry-After), even with `run --once`
 
 
 @dataclass(slots=True)

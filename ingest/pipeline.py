@@ -17,9 +17,9 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from ingest.config import Settings
+from ingest.config import EnrichSettings, Settings
 from ingest.enrich import (
     Clusterer,
     content_hash,
@@ -30,11 +30,12 @@ from ingest.enrich import (
     reconcile_published,
     to_bytes,
 )
+from ingest.enrich.dedupe import from_bytes
 from ingest.errors import FetchError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
 from ingest.fetch import Fetcher
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, article_id, utcnow
-from ingest.sources.poller import Poller, PollOutcome
+from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
 from ingest.sources.urls import domain_of, normalize_url
 from ingest.store import Store
 
@@ -56,6 +57,7 @@ class PageJob:
     final_url: str | None = None
     error: str | None = None
     extracted: Extracted | None = None
+    analysis: Analysis | None = None
     also: list[FeedEntry] = field(default_factory=list)  # the same article through other feeds this cycle
 
 
@@ -81,10 +83,39 @@ def entry_keys(entry: FeedEntry) -> list[str]:
     return keys
 
 
-def _extract_job(html: bytes, url: str, settings, site: SiteProfile | None, tags: list[str],
-                 content_type: str | None) -> Extracted:
-    """Runs in a worker process: module-level so it pickles."""
-    return extract_article(html, url, settings, site, tags, content_type)
+@dataclass(slots=True)
+class Analysis:
+    """Everything computed per article that needs no shared state: done in the worker processes."""
+
+    language: str | None
+    keywords: list[str]
+    mentions: dict[str, int]
+    content_hash: str
+    signature: bytes | None
+
+
+def analyze(ex: Extracted, title: str, declared_language: str | None, tags: list[str],
+            settings: EnrichSettings) -> Analysis:
+    body = ex.text
+    language = reconcile_language(body or title, ex.language, declared_language, settings.min_detect_chars)
+    return Analysis(
+        language=language,
+        keywords=extract_keywords(body, language, tags, settings.keywords, title=title,
+                                  exclude=[ex.author, ex.sitename]),
+        mentions=count_mentions(title, body, language, settings.watch_terms),
+        content_hash=content_hash(body) if body else "",
+        signature=to_bytes(minhash(body)) if body else None,
+    )
+
+
+def _extract_job(html: bytes, url: str, settings: Settings, site: SiteProfile | None, tags: list[str],
+                 content_type: str | None, entry_title: str | None, entry_language: str | None
+                 ) -> tuple[Extracted, Analysis]:
+    """Runs in a worker process (module-level so it pickles): extraction and per-article enrichment."""
+    ex = extract_article(html, url, settings.extract, site, tags, content_type)
+    title = (ex.title or entry_title or url).strip()
+    merged = list(dict.fromkeys(ex.tags + [t for t in tags if t not in ex.tags]))
+    return ex, analyze(ex, title, entry_language, merged, settings.enrich)
 
 
 class Pipeline:
@@ -127,15 +158,19 @@ class Pipeline:
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         by_id: dict[str, PageJob] = {}
+        outcomes: dict[str, PollOutcome] = {}
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
-            for outcome in polls.map(self._poll_safely, feeds):
-                report.polls.append(outcome)
-                for job in self._new_jobs(outcome):
-                    if job.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
-                        by_id[job.article_id].also.append(job.entry)
-                    else:
-                        by_id[job.article_id] = job
+            # Round-robin over hosts: the pollers do not all queue behind one host's politeness gap.
+            for outcome in polls.map(self._poll_safely, interleave_by_host(feeds)):
+                outcomes[outcome.feed.url] = outcome
                 self.progress("feed", 1)
+        for outcome in (outcomes[f.url] for f in feeds if f.url in outcomes):  # report in feeds.yaml order
+            report.polls.append(outcome)
+            for job in self._new_jobs(outcome):
+                if job.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
+                    by_id[job.article_id].also.append(job.entry)
+                else:
+                    by_id[job.article_id] = job
         self.poller.finish_cycle(report.polls)
         self._process(list(by_id.values()), report)
         return report
@@ -187,7 +222,7 @@ class Pipeline:
         self._fetch_pages(jobs)
         self._extract(jobs)
         articles = [a for a in (self._to_article(j, report) for j in jobs) if a is not None]
-        self._cluster(articles)
+        self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
         self.store.upsert_articles(articles)
         self._remember(jobs, articles)
         report.stored += len(articles)
@@ -257,14 +292,14 @@ class Pipeline:
     def _extract(self, jobs: list[PageJob]) -> None:
         todo = [j for j in jobs if j.html]
         pool = self._extract_pool() if len(todo) >= 4 else None
-        args = [(j.html, j.final_url or j.entry.link, self.settings.extract, self._site(j.entry.link),
-                 j.entry.categories, j.content_type) for j in todo]
+        args = [(j.html, j.final_url or j.entry.link, self.settings, self._site(j.entry.link),
+                 j.entry.categories, j.content_type, j.entry.title, j.entry.language) for j in todo]
         if pool:
             results = pool.map(_extract_job, *zip(*args, strict=True), chunksize=4)
         else:
             results = (_extract_job(*a) for a in args)
-        for job, result in zip(todo, results, strict=True):
-            job.extracted = result
+        for job, (extracted, analysis) in zip(todo, results, strict=True):
+            job.extracted, job.analysis = extracted, analysis
         for job in jobs:
             self._fallback(job)
 
@@ -282,40 +317,40 @@ class Pipeline:
                 if page is not None:  # keep the page's metadata, take the feed's text
                     feed.title, feed.author = page.title or feed.title, page.author or feed.author
                     feed.published, feed.tags = page.published or feed.published, page.tags or feed.tags
-                job.extracted = feed
+                job.extracted, job.analysis = feed, None
                 return
         if job.extracted is None:
             job.extracted = Extracted(text="", method="none", tags=list(job.entry.categories))
+            job.analysis = None
 
     def _to_article(self, job: PageJob, report: RunReport) -> Article | None:
-        """Enrich one extraction into the stored record."""
+        """The stored record from one extraction and its analysis (done in the worker, or here for feed text)."""
         ex, entry = job.extracted, job.entry
         if ex is None:
             return None
         if job.error and job.html is None and ex.method == "none" and self._is_temporary(job.error):
             return None  # page unreachable for now and nothing to show: retried on a later poll
         domain = domain_of(entry.link)
-        body = ex.text
-        chash = content_hash(body) if body else ""
-        if chash:
-            same = self.store.find_same_body(domain, chash)
+        title = (ex.title or entry.title or entry.link).strip()
+        tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
+        if job.analysis is None:
+            job.analysis = analyze(ex, title, entry.language, tags, self.settings.enrich)
+        a = job.analysis
+        if a.content_hash:
+            same = self.store.find_same_body(domain, a.content_hash)
             if same and same != job.article_id:  # same text under another URL of this site
                 report.duplicates += 1
                 job.article_id = same
                 return None
-        language = reconcile_language(body or (entry.title or ""), ex.language, entry.language,
-                                      self.settings.enrich.min_detect_chars)
-        title = (ex.title or entry.title or entry.link).strip()
-        tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
         return Article(
-            id=job.article_id, url=entry.link, title=title, body=body, source=self._source_name(job, ex, domain),
+            id=job.article_id, url=entry.link, title=title, body=ex.text, source=self._source_name(job, ex, domain),
             domain=domain, feed_urls=list(dict.fromkeys([entry.feed_url] + [e.feed_url for e in job.also])),
             canonical_url=ex.canonical_url, author=ex.author or entry.author,
-            published=reconcile_published(ex.published, entry.published), indexed=utcnow(), language=language,
-            tags=tags, keywords=extract_keywords(body, language, tags, self.settings.enrich.keywords),
-            captions=ex.captions, mentions=count_mentions(title, body, language, self.settings.enrich.watch_terms),
-            content_hash=chash, extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed),
-            raw_chars=ex.raw_chars, guid=entry.guid, summary=entry.summary,
+            published=reconcile_published(ex.published, entry.published or entry.updated), indexed=utcnow(),
+            language=a.language,
+            tags=tags, keywords=a.keywords, captions=ex.captions, mentions=a.mentions, content_hash=a.content_hash,
+            extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed), raw_chars=ex.raw_chars,
+            guid=entry.guid, summary=entry.summary,
         )
 
     @staticmethod
@@ -330,26 +365,28 @@ class Pipeline:
     def _is_temporary(error: str) -> bool:
         return not any(f"HTTP {s}" in error for s in PERMANENT_STATUSES)
 
-    def _cluster(self, articles: list[Article]) -> None:
+    def _cluster(self, articles: list[Article], signatures: dict[str, bytes | None]) -> None:
         if self._clusterer is None:
             self._clusterer = Clusterer(self.settings.enrich.cluster_threshold)
             for c in self.store.cluster_candidates(utcnow() - timedelta(days=14)):
                 self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, c.signature)
+        self._clusterer.forget_before(utcnow() - timedelta(days=14), min_interval=3600)
         touched: dict[str, list[str]] = {}
         for a in articles:
-            if not a.body:
+            signature = signatures.get(a.id)
+            sig = from_bytes(signature) if a.body and signature else None
+            if sig is None:  # no text to compare: a cluster of its own
+                a.cluster_id, a.is_original = a.cluster_id or a.id, True
                 continue
-            m = minhash(a.body)
-            a.cluster_id = self._clusterer.assign(a.id, a.domain, a.published, m)
-            self.store.save_signature(a.id, a.domain, a.published, a.cluster_id, to_bytes(m))
+            a.cluster_id = self._clusterer.assign(a.id, a.domain, a.published, sig)
+            self.store.save_signature(a.id, a.domain, a.published, a.cluster_id, signature)
             touched.setdefault(a.cluster_id, []).append(a.id)
         by_id = {a.id: a for a in articles}
         for cluster_id in touched:
             members = self._clusterer.cluster_of(cluster_id)
             if len(members) < 2:
                 continue
-            far = datetime.max.replace(tzinfo=UTC)
-            original = min(members, key=lambda m: (m.published or far, m.id)).id
+            original = self._clusterer.original_of(cluster_id)  # earliest published; ties: the first seen
             for m in members:
                 if m.id in by_id:
                     by_id[m.id].is_original = m.id == original

@@ -27,9 +27,17 @@ class Reply:
     etag: str | None = None     # honour If-None-Match with 304
     gzip_body: bool = False
     lie_304: bool = False       # answer 304 to any conditional request, whatever the content
+    encoding: str | None = None  # body is already encoded this way: sent as is with Content-Encoding
+    last_modified: str | None = None  # sent as Last-Modified; If-Modified-Since equal to it gets a 304
+    no_length: bool = False     # no Content-Length: the body ends when the connection closes
 
 
 Handler = Callable[[BaseHTTPRequestHandler], Reply]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # clients hanging up early is what the tests do
+        pass
 
 
 class LoopbackServer:
@@ -38,6 +46,10 @@ class LoopbackServer:
         self.requests: Counter[str] = Counter()
         self.log: list[tuple[float, str, dict[str, str]]] = []
         self.stopping = threading.Event()
+        self.active = 0             # requests being answered right now
+        self.max_active = 0         # the most requests answered at once
+        self.completed: Counter[str] = Counter()  # bodies sent to the end, per path
+        self._active_lock = threading.Lock()
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -50,23 +62,34 @@ class LoopbackServer:
                 path = self.path
                 server.requests[path] += 1
                 server.log.append((time.monotonic(), path, dict(self.headers)))
-                route = server.routes.get(path) or server.routes.get(path.split("?")[0])
-                if route is None:
-                    reply = Reply(status=404, body=b"not found")
-                elif callable(route):
-                    reply = route(self)
-                else:
-                    reply = route
-                self._send(reply)
+                with server._active_lock:
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    route = server.routes.get(path) or server.routes.get(path.split("?")[0])
+                    if route is None:
+                        reply = Reply(status=404, body=b"not found")
+                    elif callable(route):
+                        reply = route(self)
+                    else:
+                        reply = route
+                    self._send(reply)
+                finally:
+                    with server._active_lock:
+                        server.active -= 1
 
             def _send(self, reply: Reply):
                 if reply.delay and server.stopping.wait(reply.delay):
                     return
                 conditional = self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
-                if (reply.lie_304 and conditional) or (reply.etag and self.headers.get("If-None-Match") == reply.etag):
+                if ((reply.lie_304 and conditional) or (reply.etag and self.headers.get("If-None-Match") == reply.etag)
+                        or (reply.last_modified and not reply.etag
+                            and self.headers.get("If-Modified-Since") == reply.last_modified)):
                     self.send_response(304)
                     if reply.etag:
                         self.send_header("ETag", reply.etag)
+                    if reply.last_modified:
+                        self.send_header("Last-Modified", reply.last_modified)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -76,9 +99,17 @@ class LoopbackServer:
                     self.send_header(k, v)
                 if reply.etag:
                     self.send_header("ETag", reply.etag)
+                if reply.last_modified:
+                    self.send_header("Last-Modified", reply.last_modified)
                 if reply.gzip_body:
                     self.send_header("Content-Encoding", "gzip")
-                self.send_header("Content-Length", str(len(body)))
+                elif reply.encoding:
+                    self.send_header("Content-Encoding", reply.encoding)
+                if reply.no_length:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 try:
                     if reply.trickle:
@@ -89,14 +120,24 @@ class LoopbackServer:
                             self.wfile.flush()
                     else:
                         self.wfile.write(body)
+                    server.completed[self.path] += 1
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer((host, 0), _Handler)
+        self.httpd = _QuietServer((host, 0), _Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def times(self, path: str) -> list[float]:
+        """Arrival times (time.monotonic) of the requests for one path, in order."""
+        return [t for t, p, _ in self.log if p == path]
+
+    def headers_of(self, path: str) -> list[dict[str, str]]:
+        """Request headers (names lower-cased) of every request for one path, in order."""
+        return [{k.lower(): v for k, v in h.items()} for _, p, h in self.log if p == path]
 
     def route(self, path: str, reply: Reply | Handler) -> str:
         self.routes[path] = reply

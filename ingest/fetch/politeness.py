@@ -15,7 +15,7 @@ class HostLimiter:
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
-        self._next_start: dict[str, float] = {}
+        self._last_start: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
 
     def blocked_for(self, host: str) -> float:
@@ -30,16 +30,22 @@ class HostLimiter:
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
-        """Hold one of the host's concurrency slots, starting no sooner than min_interval after the last start."""
+        """Hold one of the host's concurrency slots, starting no sooner than min_interval after the last start.
+
+        The start is claimed when the thread actually runs, not reserved ahead: a thread that wakes
+        late from its wait (a busy machine) must not end up right behind the next one."""
         with self._lock:
             sem = self._slots.setdefault(host, threading.Semaphore(self.concurrency))
         sem.acquire()
         try:
-            with self._lock:
-                now = self._clock()
-                start = max(now, self._next_start.get(host, 0.0), self._blocked_until.get(host, 0.0))
-                self._next_start[host] = start + self.min_interval
-            if start > now:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    start = max(self._last_start.get(host, float("-inf")) + self.min_interval,
+                                self._blocked_until.get(host, 0.0))
+                    if start <= now:
+                        self._last_start[host] = now
+                        break
                 self._sleep(start - now)
             yield
         finally:

@@ -89,9 +89,23 @@ def remove_feed(path: Path, url: str) -> bool:
     return True
 
 
+def _feed_url(raw: str | None) -> str | None:
+    """An OPML xmlUrl as an http(s) URL: `feed://` and `feed:https://` forms unwrapped, others dropped."""
+    url = (raw or "").strip()
+    low = url.lower()
+    if low.startswith("feed:"):
+        rest = url[5:]
+        url = rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
 def parse_opml(data: bytes) -> list[FeedConfig]:
-    """Feeds of an OPML file; nested outlines become the category (outer title)."""
-    if b"<!ENTITY" in data[:4096].upper():
+    """Feeds of an OPML file; nested outlines become the category (innermost group title).
+
+    The `category` attribute (OPML 2.0: comma-separated, slash-delimited paths) wins over the
+    group; outlines without an http(s) xmlUrl are skipped; repeated URLs are kept once.
+    """
+    if b"<!ENTITY" in data.upper():
         raise ConfigError("OPML", "", "entity declarations are not allowed")
     try:
         root = ET.fromstring(data)
@@ -101,18 +115,32 @@ def parse_opml(data: bytes) -> list[FeedConfig]:
     if body is None:
         raise ConfigError("OPML", "body", "no <body> element")
     feeds: list[FeedConfig] = []
+    seen: set[str] = set()
 
     def walk(node: ET.Element, category: str | None) -> None:
         for outline in node.findall("outline"):
-            url = outline.get("xmlUrl") or outline.get("xmlurl")
-            title = outline.get("title") or outline.get("text")
-            if url:
-                feeds.append(FeedConfig(url=url, name=title, category=outline.get("category") or category))
+            raw = outline.get("xmlUrl") or outline.get("xmlurl")
+            text = outline.get("title") or outline.get("text")
+            if raw:
+                url = _feed_url(raw)
+                if url is None or url in seen:
+                    continue
+                seen.add(url)
+                name = text if text and text.strip() != raw.strip() else None
+                feeds.append(FeedConfig(url=url, name=name, category=_category(outline.get("category")) or category))
             else:
-                walk(outline, title or category)
+                walk(outline, text or category)
 
     walk(body, None)
     return feeds
+
+
+def _category(value: str | None) -> str | None:
+    """First category of an OPML 2.0 `category` attribute ("/News/World,/Tech" -> "News/World")."""
+    if not value:
+        return None
+    first = value.split(",")[0].strip().strip("/")
+    return first or None
 
 
 def to_opml(feeds: list[FeedConfig], title: str = "ingest feeds") -> str:

@@ -3,15 +3,27 @@
 States: new -> working | backing_off -> failing -> gone; disabled by the user. Nothing is
 dropped silently: every state carries its reason (`last_error`) and the time of the next try.
 
-- Validators are stored verbatim and sent back; every Nth poll re-checks them with an
-  unconditional GET, and a server that answered 304 while the body had changed is marked
-  "validators untrusted" and polled unconditionally from then on.
+- Validators are stored verbatim and sent back; a 200 replaces them (even when the body hash
+  is unchanged: servers rotate them), a 304 refreshes those it carries. Every Nth poll a 304 is
+  checked with an unconditional GET: a server that answered 304 while the body had changed is
+  marked "validators untrusted" and polled unconditionally from then on (`feeds retry` resets).
 - Failures are weighted (hard 2, soft 1, temporary 0.5); the wait grows linearly with the
   weight, capped, and honours Retry-After. 410 is gone at once; repeated 404s lead to gone.
-- When most feeds fail with network errors at the same time the problem is ours, not
-  theirs: those failures are not counted and the feeds are retried soon.
-- The next poll follows the feed's observed rate of new entries, raised to what the
-  publisher asks (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires, Retry-After).
+  A gone feed, and a feed whose server sent Retry-After, is not polled before its next try,
+  not even by `ingest run --once` (`ingest feeds retry` clears that).
+- A 429/503 with Retry-After defers the whole host in the fetcher's limiter; other feeds of
+  that host wait too (not counted as their failure) instead of hammering it.
+- When most hosts fail with network errors at the same time the problem is ours, not
+  theirs: those failures are not counted and the feeds are retried soon. Hosts, not feeds,
+  are counted, so one big publisher going down is that publisher's failure.
+- The next poll follows the feed's observed rate of new entries (dated entries newer than
+  the newest seen before, per second since the last success), bounded by min/max interval,
+  raised to what the publisher asks (<ttl>, sy:updatePeriod/updateFrequency, Cache-Control
+  max-age, Expires, Retry-After) and jittered. A fixed per-feed interval replaces the observed
+  rate but is still raised to the publisher's ask.
+- A site URL configured instead of a feed is resolved at its first poll: the page's
+  <link rel=alternate> feeds are tried and the first that parses is remembered
+  (`resolved_url`); when it later disappears (404/410, or HTML again) it is discovered anew.
 """
 
 from __future__ import annotations
@@ -19,17 +31,19 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import math
 import random
 import re
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ingest.config import PollingSettings
 from ingest.errors import FeedParseError, FetchError
-from ingest.fetch import Fetcher
+from ingest.fetch import Fetcher, host_key, parse_retry_after
 from ingest.models import FeedConfig, FeedEntry, FeedState, FetchResponse, ParsedFeed, utcnow
 from ingest.sources.parse import NotAFeed, parse_feed
 
@@ -37,7 +51,9 @@ log = logging.getLogger("ingest.poller")
 
 WEIGHTS = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
 FAILING_AT = 6.0
-MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
+MAX_AGE = re.compile(r"(?<![-\w])max-age\s*=\s*\"?(\d+)", re.I)
+OUTAGE_MIN_HOSTS = 3
+DISCOVERY_TRIES = 3
 
 
 @dataclass(slots=True)
@@ -46,11 +62,14 @@ class PollOutcome:
     status: str  # new | not_modified | unchanged | error | skipped
     entries: list[FeedEntry] = field(default_factory=list)
     error: str | None = None
-    error_kind: str | None = None  # network | timeout | http | parse | refused | ...
+    error_kind: str | None = None  # network | timeout | http | parse | refused | deferred | internal | ...
     new_entries: int = 0
     requests: int = 0
     previous_error_count: float = 0.0
     feed_name: str = ""
+    previous_status: str = "new"
+    previous_404: int = 0
+    host: str = ""
 
     @property
     def network_failure(self) -> bool:
@@ -81,36 +100,69 @@ def publisher_min_interval(resp: FetchResponse | None, parsed: ParsedFeed | None
         if m:
             values.append(float(m.group(1)))
         expires = resp.header("expires")
-        if expires:
+        if expires and not m:  # max-age wins over Expires (RFC 9111 5.3)
             try:
                 when = email.utils.parsedate_to_datetime(expires)
                 if when is not None:
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=UTC)
                     values.append(when.timestamp() - now)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 pass
+        retry_after = parse_retry_after(resp.header("retry-after"), now)
+        if retry_after:
+            values.append(retry_after)
     return max(values)
 
 
-class OutageDetector:
-    """Sliding window over recent poll outcomes of all feeds."""
+def interleave_by_host(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:
+    """Round-robin over hosts, so parallel pollers do not all queue behind one host's politeness gap."""
+    groups: dict[str, deque[FeedConfig]] = {}
+    for feed in feeds:
+        groups.setdefault(host_key(feed.url), deque()).append(feed)
+    out: list[FeedConfig] = []
+    queues = list(groups.values())
+    while queues:
+        queues = [q for q in queues if q]
+        for q in queues:
+            out.append(q.popleft())
+    return out
 
-    def __init__(self, share: float, window: float = 300.0, min_samples: int = 5):
-        self.share, self.window, self.min_samples = share, window, min_samples
-        self._events: deque[tuple[float, bool]] = deque()
+
+class OutageDetector:
+    """The latest poll outcome of every host in a sliding window: are most hosts failing on the network?"""
+
+    def __init__(self, share: float, window: float = 300.0, min_hosts: int = OUTAGE_MIN_HOSTS):
+        self.share, self.window, self.min_hosts = share, window, min_hosts
+        self._latest: dict[str, tuple[float, bool]] = {}
+        self._order: deque[tuple[float, str]] = deque()
+        self._failed = 0
         self._lock = threading.Lock()
 
-    def record(self, network_failure: bool, now: float | None = None) -> None:
+    def record(self, host: str, network_failure: bool, now: float | None = None) -> None:
         now = now if now is not None else time.monotonic()
         with self._lock:
-            self._events.append((now, network_failure))
-            while self._events and self._events[0][0] < now - self.window:
-                self._events.popleft()
+            old = self._latest.get(host)
+            if old is not None and old[1]:
+                self._failed -= 1
+            self._latest[host] = (now, network_failure)
+            self._failed += network_failure
+            self._order.append((now, host))
+            self._prune(now)
 
-    def in_outage(self) -> bool:
+    def _prune(self, now: float) -> None:
+        while self._order and self._order[0][0] < now - self.window:
+            t, host = self._order.popleft()
+            latest = self._latest.get(host)
+            if latest is not None and latest[0] == t:
+                del self._latest[host]
+                self._failed -= latest[1]
+
+    def in_outage(self, now: float | None = None) -> bool:
         with self._lock:
-            n = len(self._events)
-            failed = sum(1 for _, f in self._events if f)
-        return n >= self.min_samples and failed / n >= self.share
+            self._prune(now if now is not None else time.monotonic())
+            n = len(self._latest)
+            return n >= self.min_hosts and self._failed / n >= self.share
 
 
 class Poller:
@@ -127,10 +179,14 @@ class Poller:
             return self._poll(feed)
         except Exception as exc:  # noqa: BLE001 - no exception may escape a job
             log.exception("unexpected error polling %s", feed.url)
-            state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
-            outcome = PollOutcome(feed=feed, status="error", error=f"internal error: {exc}", error_kind="internal",
-                                  feed_name=state.name or feed.url)
-            self._fail(state, outcome, "hard", None, utcnow())
+            outcome = PollOutcome(feed=feed, status="error", error=f"internal error: {type(exc).__name__}: {exc}",
+                                  error_kind="internal", feed_name=feed.name or feed.url, host=host_key(feed.url))
+            try:
+                state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+                outcome.previous_error_count, outcome.previous_status = state.error_count, state.status
+                self._fail(state, outcome, "hard", None, utcnow())
+            except Exception:  # noqa: BLE001 - the store itself failing: report, do not raise
+                log.exception("cannot record the failure of %s", feed.url)
             return outcome
 
     def _poll(self, feed: FeedConfig) -> PollOutcome:
@@ -139,32 +195,37 @@ class Poller:
         state.name = feed.name or state.name
         state.category = feed.category
         outcome = PollOutcome(feed=feed, status="error", previous_error_count=state.error_count,
-                              feed_name=state.name or feed.url)
+                              previous_status=state.status, previous_404=state.consecutive_404,
+                              feed_name=state.name or feed.url, host=host_key(state.resolved_url or feed.url))
         if not feed.enabled:
             state.status, state.last_error, state.next_poll = "disabled", "disabled by user", None
             self.store.save_feed_state(state)
             outcome.status = "skipped"
             return outcome
+        if state.not_before and state.not_before > time.time():
+            outcome.status = "skipped"
+            outcome.error = f"not polled before {fmt_time(state.not_before)}: {state.last_error or state.status}"
+            return outcome
         state.polls += 1
         state.last_poll = now
-        check_validators = state.validators_trusted and state.polls % self.settings.unconditional_every == 0
+        state.not_before = None
+        previous_success = state.last_success
+        check_validators = state.polls % self.settings.unconditional_every == 0
         url = state.resolved_url or feed.url
         try:
-            resp, parsed, requests = self._fetch_and_parse(url, state, check_validators)
-        except NotAFeed as exc:
-            if exc.candidates and url == feed.url:
-                state.resolved_url = exc.candidates[0]
-                log.info("%s is a web page; using its feed %s", feed.url, state.resolved_url)
-                try:
-                    resp, parsed, requests = self._fetch_and_parse(state.resolved_url, state, False)
-                except (FetchError, FeedParseError) as inner:
-                    return self._failed(state, outcome, inner, now)
-            else:
-                return self._failed(state, outcome, exc, now)
+            try:
+                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators)
+            except NotAFeed as exc:
+                if url != feed.url:  # the discovered feed turned into a page: discover anew next time
+                    state.resolved_url = None
+                    raise
+                resp, parsed, requests = self._discover(feed.url, state, exc)
         except (FetchError, FeedParseError) as exc:
+            if url != feed.url and getattr(exc, "status", None) in (404, 410):
+                state.resolved_url = None  # the site moved its feed: look for it on the page again
             return self._failed(state, outcome, exc, now)
         outcome.requests = requests
-        self.outage.record(False)
+        self.outage.record(outcome.host, False)
         state.status, state.last_success, state.last_error = "working", now, None
         state.error_count, state.consecutive_404 = 0.0, 0
         if resp.not_modified:
@@ -177,27 +238,52 @@ class Poller:
             state.name = feed.name or state.name or parsed.title
             state.site_url = parsed.site_url or state.site_url
             outcome.feed_name = state.name or feed.url
-        state.interval = self._next_interval(feed, state, outcome, resp, parsed)
-        state.next_poll = now + timedelta(seconds=self._jittered(state.interval))
+        state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
+        state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
         self.store.save_feed_state(state)
         return outcome
 
+    def _discover(self, url: str, state: FeedState, exc: NotAFeed) -> tuple[FetchResponse, ParsedFeed | None, int]:
+        """The configured URL is a web page: use the first feed it links to that parses."""
+        if not exc.candidates:
+            raise exc
+        last: Exception = exc
+        requests = 1
+        for candidate in exc.candidates[:DISCOVERY_TRIES]:
+            if candidate == url:
+                continue
+            try:
+                resp, parsed, n = self._fetch_and_parse(candidate, state, False)
+            except (FetchError, FeedParseError) as inner:
+                last = inner
+                requests += 1
+                continue
+            state.resolved_url = candidate
+            log.info("%s is a web page; using its feed %s", url, candidate)
+            return resp, parsed, requests + n
+        raise last
+
+    @staticmethod
+    def _conditional_headers(state: FeedState) -> dict[str, str]:
+        headers = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        return headers
+
     def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool
                          ) -> tuple[FetchResponse, ParsedFeed | None, int]:
-        """Conditional GET; on a validator check, an unconditional GET follows a 304 to catch liars."""
-        headers = {}
-        if state.validators_trusted and not check_validators:
-            if state.etag:
-                headers["If-None-Match"] = state.etag
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
+        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified."""
+        headers = self._conditional_headers(state) if state.validators_trusted else {}
         resp = self.fetcher.get(url, headers=headers)
         requests = 1
-        if check_validators and (state.etag or state.last_modified) and state.body_hash:
-            conditional = self.fetcher.get(url, headers={k: v for k, v in (("If-None-Match", state.etag),
-                                                         ("If-Modified-Since", state.last_modified)) if v})
+        if check_validators and headers and resp.not_modified:
+            # Is that 304 true? Fetch unconditionally and compare with the body we hold.
+            self._store_validators(state, resp)
+            resp = self.fetcher.get(url)
             requests += 1
-            if conditional.not_modified and body_hash(resp.content) != state.body_hash:
+            if not resp.not_modified and state.body_hash and body_hash(resp.content) != state.body_hash:
                 state.validators_trusted = False
                 log.warning("%s answered 304 although its content changed; validators no longer trusted", url)
         if resp.not_modified:
@@ -205,18 +291,22 @@ class Poller:
             return resp, None, requests
         digest = body_hash(resp.content)
         if digest == state.body_hash:
-            self._store_validators(state, resp)
+            self._store_validators(state, resp, replace=True)
             return resp, None, requests
         # Validators are kept only for a body that parsed: a broken feed must not hide behind 304s.
         parsed = parse_feed(resp.content, url, resp.header("content-type"))
         state.body_hash = digest
-        self._store_validators(state, resp)
+        self._store_validators(state, resp, replace=True)
         return resp, parsed, requests
 
     @staticmethod
-    def _store_validators(state: FeedState, resp: FetchResponse) -> None:
-        """Verbatim, and refreshed even when the body is unchanged (servers rotate them)."""
+    def _store_validators(state: FeedState, resp: FetchResponse, replace: bool = False) -> None:
+        """Verbatim. A 200 replaces both (a validator the server stopped sending is dropped);
+        a 304 refreshes the ones it carries. Refreshed even when the body is unchanged."""
         etag, modified = resp.header("etag"), resp.header("last-modified")
+        if replace:
+            state.etag, state.last_modified = etag, modified
+            return
         if etag:
             state.etag = etag
         if modified:
@@ -224,80 +314,121 @@ class Poller:
 
     def _failed(self, state: FeedState, outcome: PollOutcome, exc: Exception, now: datetime) -> PollOutcome:
         kind = getattr(exc, "kind", "parse")
-        status = getattr(exc, "status", None)
         outcome.status, outcome.error, outcome.error_kind = "error", str(exc), kind
-        self.outage.record(outcome.network_failure)
-        self._fail(state, outcome, classify(kind, status), exc, now)
+        if kind == "deferred":
+            # Another feed of this host got a 429/503 with Retry-After: wait with it, not this feed's fault.
+            wait = max(getattr(exc, "retry_after", None) or 0.0, 1.0)
+            state.last_error = f"waiting for the host: {exc}"
+            state.not_before = float(math.ceil(time.time() + wait))  # whole seconds, as the store keeps times
+            state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
+            self.store.save_feed_state(state)
+            return outcome
+        self.outage.record(outcome.host, outcome.network_failure)
+        self._fail(state, outcome, classify(kind, getattr(exc, "status", None)), exc, now)
         return outcome
 
     def _fail(self, state: FeedState, outcome: PollOutcome, weight_class: str, exc: Exception | None,
               now: datetime) -> None:
+        s = self.settings
         status = getattr(exc, "status", None)
         retry_after = getattr(exc, "retry_after", None)
         state.last_error = outcome.error
         if outcome.network_failure and self.outage.in_outage():
-            state.last_error = f"suspected local connectivity problem (most feeds failing): {outcome.error}"
-            state.next_poll = now + timedelta(seconds=self.settings.min_interval)
+            state.last_error = f"suspected local connectivity problem (most hosts failing): {outcome.error}"
+            state.next_poll = now + timedelta(seconds=s.min_interval)
             self.store.save_feed_state(state)
             return
         state.error_count += WEIGHTS[weight_class]
         state.consecutive_404 = state.consecutive_404 + 1 if status == 404 else 0
-        if status == 410 or state.consecutive_404 >= self.settings.gone_after_404:
+        gone = status == 410 or state.consecutive_404 >= s.gone_after_404
+        if gone:
             state.status = "gone"
-            wait = self.settings.backoff_max
+            why = "HTTP 410" if status == 410 else f"HTTP 404 {state.consecutive_404} times in a row"
+            state.last_error = f"gone ({why}); `ingest feeds retry` polls it again: {outcome.error}"
+            wait = s.backoff_max
         else:
             state.status = "failing" if state.error_count >= FAILING_AT else "backing_off"
-            wait = min(self.settings.backoff_step * state.error_count, self.settings.backoff_max)
+            wait = min(s.backoff_step * state.error_count, s.backoff_max)
+        floor = 0.0
         if retry_after:
-            wait = max(wait, min(retry_after, self.settings.backoff_max))
-        state.next_poll = now + timedelta(seconds=self._jittered(wait))
+            floor = min(retry_after, s.backoff_max)
+            wait = max(wait, floor)
+        delay = self._jittered(wait, floor)
+        state.next_poll = now + timedelta(seconds=delay)
+        if gone or retry_after:  # the same instant for the scheduler and for `run --once`
+            state.not_before = float(math.ceil(time.time() + delay))
+            state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
         self.store.save_feed_state(state)
 
     def _next_interval(self, feed: FeedConfig, state: FeedState, outcome: PollOutcome, resp: FetchResponse,
-                       parsed: ParsedFeed | None) -> float:
+                       parsed: ParsedFeed | None, previous_success: datetime | None, now: datetime
+                       ) -> tuple[float, float]:
+        """(interval, the publisher's minimum that jitter must not undercut)."""
         s = self.settings
+        fresh, gap, dated = self._fresh_entries(parsed, state, now) if parsed else (0, None, False)
         if feed.interval:
             interval = feed.interval
         else:
             current = state.interval or s.default_interval
-            if outcome.status == "new" and parsed and self._has_fresh(parsed, state):
-                current *= 0.7
-            else:
-                current *= 1.2
+            if fresh and previous_success is not None:
+                # Observed rate: `fresh` entries since the last success; move halfway towards one per poll.
+                elapsed = max(1.0, (now - previous_success).total_seconds())
+                current = (current + elapsed / fresh) / 2
+            elif fresh and gap:
+                current = gap  # first look at the feed: the spacing of its dated entries
+            elif outcome.status == "new" and not dated:
+                current *= 0.7  # undated entries, but the feed changed
+            elif not fresh:
+                current *= 1.2  # nothing new: back off gently
             interval = min(max(current, s.min_interval), s.max_interval)
-        asked = publisher_min_interval(resp, parsed, time.time())
-        return min(max(interval, asked), s.max_interval) if asked > interval else interval
+        if parsed is not None:
+            state.publisher_interval = parsed.ttl_seconds
+        asked = min(max(publisher_min_interval(resp, None, time.time()), state.publisher_interval or 0.0),
+                    s.max_interval)
+        return max(interval, asked), asked
 
     @staticmethod
-    def _has_fresh(parsed: ParsedFeed, state: FeedState) -> bool:
-        """Did the feed publish since our last success? Updates the last-new timestamp."""
-        newest = max((e.published for e in parsed.entries if e.published), default=None)
-        if newest and (state.last_new is None or newest > state.last_new):
-            state.last_new = newest
-            return True
-        return False
+    def _fresh_entries(parsed: ParsedFeed, state: FeedState, now: datetime) -> tuple[int, float | None, bool]:
+        """(entries published after the newest seen before, mean gap of the newest dated entries, any dated).
 
-    def _jittered(self, seconds: float) -> float:
+        Updates `state.last_new`. Dates in the future count as now."""
+        dates = sorted((min(e.published, now) for e in parsed.entries if e.published), reverse=True)
+        if not dates:
+            return 0, None, False
+        fresh = sum(1 for d in dates if state.last_new is None or d > state.last_new)
+        recent = dates[:10]
+        gap = (recent[0] - recent[-1]).total_seconds() / (len(recent) - 1) if len(recent) > 1 else None
+        if state.last_new is None or dates[0] > state.last_new:
+            state.last_new = dates[0]
+        return fresh, gap or None, True
+
+    def _jittered(self, seconds: float, floor: float = 0.0) -> float:
         jitter = min(self.settings.jitter, seconds * 0.1)
-        return max(1.0, seconds + self.rng.uniform(-jitter, jitter))
+        return max(1.0, floor, seconds + self.rng.uniform(-jitter, jitter))
 
     def finish_cycle(self, outcomes: list[PollOutcome]) -> bool:
-        """After a full cycle: if most feeds failed on the network, undo those failures. True if outage."""
-        polled = [o for o in outcomes if o.status != "skipped"]
-        failed = [o for o in polled if o.network_failure]
-        if len(polled) < 3 or len(failed) / len(polled) < self.settings.outage_share:
+        """After a full cycle: if most hosts failed on the network, undo those failures. True if outage."""
+        polled = [o for o in outcomes if o.status != "skipped" and o.error_kind != "deferred"]
+        hosts: dict[str, bool] = {}
+        for o in polled:  # a host counts as failed when every poll of it failed on the network
+            hosts[o.host] = hosts.get(o.host, True) and o.network_failure
+        if len(hosts) < OUTAGE_MIN_HOSTS or sum(hosts.values()) / len(hosts) < self.settings.outage_share:
             return False
         now = utcnow()
+        failed = [o for o in polled if o.network_failure]
         for o in failed:
             state = self.store.get_feed_state(o.feed.url)
             if state is None:
                 continue
             state.error_count = o.previous_error_count
-            state.status = "working" if state.last_success else "new"
-            state.last_error = f"suspected local connectivity problem (most feeds failing): {o.error}"
+            state.consecutive_404 = o.previous_404
+            state.status = o.previous_status if o.previous_status != "disabled" else "new"
+            state.last_error = f"suspected local connectivity problem (most hosts failing): {o.error}"
             state.next_poll = now + timedelta(seconds=self.settings.min_interval)
+            state.not_before = None
             self.store.save_feed_state(state)
-        log.warning("%d of %d feeds failed with network errors: treating it as our own outage", len(failed), len(polled))
+        log.warning("%d of %d hosts failed with network errors: treating it as our own outage",
+                    sum(hosts.values()), len(hosts))
         return True
 
     def retry(self, url: str) -> bool:
@@ -307,10 +438,14 @@ class Poller:
             return False
         state.error_count, state.consecutive_404 = 0.0, 0
         state.status = "working" if state.last_success else "new"
-        state.last_error, state.next_poll = None, utcnow()
+        state.last_error, state.next_poll, state.not_before = None, utcnow(), None
         state.validators_trusted = True
         self.store.save_feed_state(state)
         return True
+
+
+def fmt_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def is_due(state: FeedState | None, now: datetime | None = None) -> bool:

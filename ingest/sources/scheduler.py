@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -52,9 +53,17 @@ class FeedScheduler:
             self.poll(feed)
         except Exception:  # noqa: BLE001 - a job never dies; the poller records errors in the feed state
             log.exception("job for %s failed", url)
-        self._reschedule(url)
+        try:
+            self._reschedule(url)
+        except JobLookupError:  # the feed was removed from the list while it was being polled
+            pass
+        except Exception:  # noqa: BLE001 - the job keeps its interval trigger and runs again
+            log.exception("rescheduling %s failed", url)
 
     def _reschedule(self, url: str) -> None:
+        """Next run from the feed's state (its adaptive interval, backoff, Retry-After), at least 1 s ahead."""
+        if self.stopped.is_set():
+            return
         state = self.feed_state(url)
         job = self.scheduler.get_job(self._job_id(url))
         if job is None or state is None or state.next_poll is None:

@@ -6,36 +6,79 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMS = re.compile(
-    r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|_gl|ref|ref_src|"
-    r"cmpid|cmp|ito|at_medium|at_campaign|at_custom\d*|wt_mc|wt\.mc_id|xtor|ns_mchannel|ns_source|"
-    r"ns_campaign|ns_linkname|ns_fee|sr_share|share|src|feature|rss|partner|spm|smid|ocid)$",
+    r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|twclid|ttclid|"
+    r"li_fat_id|_ga|_gl|_hsenc|_hsmi|__hstc|__hssc|__hsfp|hsctatracking|mkt_tok|oly_anon_id|oly_enc_id|"
+    r"vero_id|vero_conv|__twitter_impression|ref|ref_src|ref_url|referrer|cmpid|cmp|ito|icid|s_cid|"
+    r"at_medium|at_campaign|at_custom\d*|at_[a-z_]+|wt_mc|wt\.mc_id|wt_zmc|xtor|ns_mchannel|ns_source|"
+    r"ns_campaign|ns_linkname|ns_fee|sr_share|share|src|feature|rss|partner|spm|smid|ocid|"
+    r"_branch_match_id|mbid|cid_source|guccounter|guce_referrer|guce_referrer_sig)$",
     re.IGNORECASE,
 )
 AMP_PATH = re.compile(r"(/amp/?$|/amp(?=/)|\.amp(?=\.html?$)|\.amp$)", re.IGNORECASE)
 MOBILE_HOST = re.compile(r"^(m|mobile|amp)\.", re.IGNORECASE)
+AMP_CACHE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$", re.IGNORECASE)
+AMP_CACHE_PATH = re.compile(r"^/[cvi]/(s/)?(.+)$")
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _unamp_cache(url: str) -> str:
+    """Google AMP cache URL (https://www-example-com.cdn.ampproject.org/c/s/www.example.com/a) -> the origin URL."""
+    parts = urlsplit(url)
+    if not AMP_CACHE.match(parts.hostname or ""):
+        return url
+    m = AMP_CACHE_PATH.match(parts.path)
+    if not m:
+        return url
+    scheme = "https" if m.group(1) else "http"
+    return f"{scheme}://{m.group(2)}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _normalize_escapes(text: str) -> str:
+    """Decode percent-escapes of unreserved characters, upper-case the others (RFC 3986 6.2.2)."""
+    def fix(m: re.Match) -> str:
+        ch = chr(int(m.group(1), 16))
+        return ch if ch in UNRESERVED else "%" + m.group(1).upper()
+    return PERCENT.sub(fix, text)
+
+
+def _host(raw: str) -> str:
+    host = raw.lower().rstrip(".")
+    if host and not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+    return host
 
 
 def normalize_url(url: str) -> str:
     """Canonical form used for the article id.
 
-    Lower-cases scheme and host, drops default ports, fragments, tracking parameters
-    and `amp`/`outputType=amp` markers, folds m./mobile./amp. hosts onto the main host,
-    sorts the remaining query parameters and strips a trailing slash.
+    Lower-cases scheme and host (IDN as punycode), drops default ports, fragments, tracking
+    parameters and `amp`/`outputType=amp` markers, unwraps Google AMP cache URLs, folds
+    m./mobile./amp. and www. hosts onto the main host, normalizes percent-escapes, sorts the
+    remaining query parameters and strips a trailing slash. http and https are one article.
     """
-    parts = urlsplit(url.strip())
+    parts = urlsplit(_unamp_cache(url.strip()))
     scheme = (parts.scheme or "http").lower()
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = _host(parts.hostname or "")
     host = MOBILE_HOST.sub("", host) if host.count(".") >= 2 else host
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    path = AMP_PATH.sub("", parts.path or "/") or "/"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None or port in (80, 443) else f"{host}:{port}"
+    path = _normalize_escapes(parts.path or "/")
+    path = AMP_PATH.sub("", path) or "/"
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not TRACKING_PARAMS.match(k) and not (k.lower() in ("amp", "outputtype") and v.lower() in ("", "1", "amp", "true"))]
+             if not TRACKING_PARAMS.match(k)
+             and not (k.lower() in ("amp", "outputtype") and v.lower() in ("", "1", "amp", "true"))]
     query.sort()
     # http and https variants of one page are one article.
     return urlunsplit(("https" if scheme in ("http", "https") else scheme, netloc, path, urlencode(query), ""))
@@ -47,6 +90,10 @@ def domain_of(url: str) -> str:
     host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
-    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
-        return f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
+        return f"{host}:{port}"
     return host
