@@ -42,7 +42,7 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
         # NFC: Python and SQLite must split the same words (a decomposed accent would split a word for one).
         text=unicodedata.normalize("NFC", blocks_to_text(cleaned.blocks)),
         title=unicodedata.normalize("NFC", parts.title) if parts.title else None, author=parts.author, published=parts.published,
-        language=parts.language, canonical_url=parts.canonical_url, description=parts.description,
+        language=parts.language, canonical_url=parts.canonical_url, description=parts.description or cleaned.standfirst,
         sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
         captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
         fingerprints=[(fingerprint(b.text), b.text) for b in parts.blocks[1:]],

@@ -11,7 +11,8 @@ from lxml import etree
 from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
-from ingest.extract.blocks import Block, blocks_from_body
+from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
+from ingest.extract.clean import is_credit, page_tag_blocks
 
 SPACE = re.compile(r"\s+")
 
@@ -20,13 +21,154 @@ def _node_text(node) -> str:
     return SPACE.sub(" ", node.text_content()).strip()
 
 
-def figure_captions(tree) -> list[str]:
-    """Texts of the page's <figcaption>s: when the body prints one again, it is a caption, not content."""
+# Class-name words that mark a caption or a photo credit in common CMS markup
+# (wp-caption-text, image-caption, article__legend, bildunterschrift, field-pie, didascalia...).
+CAPTION_WORDS = {"caption", "figcaption", "legend", "legende", "légende", "bildunterschrift", "bu", "pie",
+                 "piefoto", "didascalia", "cutline", "epigrafe"}
+CREDIT_WORDS = {"credit", "credits", "copyright", "photographer", "fotograf", "byline", "signature", "source",
+                "quelle", "autor", "author", "firma"}
+CLASS_WORDS = re.compile(r"[a-zäöüé]+")
+
+
+def _class_words(node) -> set[str]:
+    return set(CLASS_WORDS.findall((node.get("class") or "").lower()))
+
+
+def _is_caption(node) -> bool:
+    return node.tag == "figcaption" or bool(_class_words(node) & CAPTION_WORDS)
+
+
+CLASS_HINT = re.compile("|".join(sorted(CAPTION_WORDS | CREDIT_WORDS, key=len, reverse=True)))
+
+
+def _class_candidates(tree) -> tuple[list, list]:
+    """Elements whose class names a caption, and those whose class names a credit (one pass)."""
+    captions, credits = [], []
+    for el in tree.iter():
+        cls = el.get("class") if isinstance(el.tag, str) else None
+        if not cls:
+            continue
+        cls = cls.lower()
+        if not CLASS_HINT.search(cls):
+            continue
+        words = set(CLASS_WORDS.findall(cls))
+        if words & CAPTION_WORDS:
+            captions.append(el)
+        elif words & CREDIT_WORDS:
+            credits.append(el)
+    return captions, credits
+
+
+def _lineage(node) -> frozenset:
+    """The element's ancestors (the elements themselves: lxml proxies are only stable while referenced)."""
+    return frozenset(node.iterancestors())
+
+
+def figure_captions(tree) -> list[tuple[str, frozenset]]:
+    """(text, the element's ancestors) of the page's captions and photo credits: <figcaption>s
+    and elements whose class says caption, read before trafilatura prunes figures. When the body prints
+    one again it is a caption, not content. A credit marked up inside a caption is its own entry."""
+    out: list[tuple[str, frozenset]] = []
+    seen: set[str] = set()
+    by_class, credit_nodes = _class_candidates(tree)
+    nodes = [*tree.iter("figcaption"), *by_class]
+    inner = {id(n) for n in nodes}
+    for node in nodes:
+        if node.tag in ("html", "body", "article", "main"):
+            continue
+        if any(id(d) in inner for d in node.iterdescendants()):
+            continue  # the innermost caption element holds the caption
+        full = _node_text(node)
+        if not full or len(full) > 400:
+            continue
+        credits = [_node_text(d) for d in node.iterdescendants()
+                   if isinstance(d.tag, str) and _class_words(d) & CREDIT_WORDS]
+        credits = [c for c in credits if c and c != full]
+        text = full
+        for credit in credits:
+            text = text.replace(credit, " ")
+        text = SPACE.sub(" ", text).strip()
+        around = _lineage(node)
+        credits += [c for c in _credit_after(node) if c not in credits]
+        for value in [text, *credits]:
+            if value and value not in seen:
+                seen.add(value)
+                out.append((value, around))
+    for node in credit_nodes:  # a credit line of its own ("<p class="td-credit">Foto di ...</p>")
+        if node.tag not in ("html", "body", "article", "main"):
+            text = _node_text(node)
+            if text and text not in seen and len(text) <= 160 and is_credit(text):
+                seen.add(text)
+                out.append((text, _lineage(node)))
+    return out
+
+
+def _credit_after(node) -> list[str]:
+    """A credit printed right after a caption element (or after the figure holding it)."""
+    for _ in range(3):
+        nxt = node.getnext()
+        while nxt is not None and not isinstance(nxt.tag, str):
+            nxt = nxt.getnext()
+        if nxt is not None:
+            text = _node_text(nxt)
+            return [text] if text and len(text) <= 160 and is_credit(text) else []
+        node = node.getparent()
+        if node is None:
+            break
+    return []
+
+
+def _probes(blocks: list[Block]) -> list[str]:
+    """Starts of the body's first paragraphs, to find them again in the page."""
+    return [b.text[:30] for b in blocks if b.kind == "p" and len(b.text) >= 60 and "\n" not in b.text[:30]][:6]
+
+
+TEXT_WITH = etree.XPath("//text()[contains(., $probe)]")
+TEXT_WITH_SPACES = etree.XPath("//text()[contains(normalize-space(.), $probe)]")
+
+
+def article_area(tree, blocks: list[Block]):
+    """The element that holds the article: the nearest common ancestor of the body's paragraphs, and
+    the wrappers around it that add little text (so a figure or a tag box next to the text container
+    belongs to it, a page-wide column does not)."""
+    common: list | None = None
+    for probe in _probes(blocks)[:3]:
+        hits = TEXT_WITH(tree, probe=probe) or TEXT_WITH_SPACES(tree, probe=probe)
+        if not hits or hits[0].getparent() is None:
+            continue
+        chain = [hits[0].getparent(), *hits[0].getparent().iterancestors()]
+        common = chain if common is None else [c for c in common if c in set(chain)]
+    if not common:
+        return None
+    area = common[0]
+    size = len(area.text_content())
+    for _ in range(4):  # up through wrappers that add little text (a figure, a tag box, a heading)
+        parent = area.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        parent_size = len(parent.text_content())
+        if parent_size > size * 1.3 + 1500:
+            break
+        area, size = parent, parent_size
+    return area
+
+
+def article_captions(captions: list[tuple[str, frozenset]], area,
+                     description: str | None = None) -> list[str]:
+    """The captions of the article itself: those inside the article's area (a teaser's or a sidebar's
+    picture is someone else's caption). A "caption" that is the page's description is the standfirst
+    or lead printed over the picture, not a caption."""
+    desc = SPACE.sub(" ", description or "").strip().lower()
+    return [text for text, lineage in captions
+            if area is not None and area in lineage and not (desc and text.lower().startswith(desc[:100]))]
+
+
+def article_tags(tag_blocks: list[tuple[list[str], frozenset]], area) -> list[str]:
+    """Tags of the tag boxes inside the article's area (not a site-wide topic list)."""
     out: list[str] = []
-    for node in tree.iter("figcaption"):
-        text = _node_text(node)
-        if text and text not in out:
-            out.append(text)
+    for values, lineage in tag_blocks:
+        if area is not None and area in lineage:
+            out += [v for v in values if v not in out]
     return out
 
 
@@ -38,6 +180,9 @@ def _neighbour_paragraph(node, preceding: bool) -> str | None:
             text = _node_text(sib)
             if text:
                 return text
+        elif sib.tag in ("ul", "ol") and not preceding:  # a heading over a list: its first item follows
+            first = next((li for li in sib.iter("li")), None)
+            return _node_text(first) or None if first is not None else None
         elif sib.tag in ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote"):
             return None
     return None
@@ -135,9 +280,19 @@ def parse_html(html: str):
 def prune_tree(tree, xpaths: list[str]):
     """Drop nodes matched by per-site rules before trafilatura sees them."""
     for xp in xpaths:
-        for node in tree.xpath(xp):
-            parent = node.getparent()
+        try:
+            found = tree.xpath(xp)
+        except etree.XPathError:  # validated when loaded; an evaluation error must not lose the page
+            continue
+        for node in found if isinstance(found, list) else ():
+            parent = node.getparent() if isinstance(node, etree._Element) else None
             if parent is not None:
+                if node.tail:  # keep the text that follows the removed node
+                    prev = node.getprevious()
+                    if prev is not None:
+                        prev.tail = (prev.tail or "") + node.tail
+                    else:
+                        parent.text = (parent.text or "") + node.tail
                 parent.remove(node)
     return tree
 
@@ -151,17 +306,25 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
     # trafilatura prunes figures and headings from the tree it is given: read them first.
-    captions, headings = figure_captions(tree), heading_candidates(tree)
+    captions, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
+    tag_blocks = page_tag_blocks(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
     if doc is None or doc.body is None:
         return None
+    blocks = recover_headings(headings, blocks_from_body(doc.body))
+    for block in blocks:
+        links.annotate(block)
+    area = article_area(tree, blocks) if captions or tag_blocks else None
+    captions = article_captions(captions, area, doc.description)
+    meta_tags = _split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)]
+    page_tags = article_tags(tag_blocks, area)
     return PageParts(
-        blocks=recover_headings(headings, blocks_from_body(doc.body)),
+        blocks=blocks,
         title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
-        tags=_split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)],
+        tags=page_tags + [t for t in meta_tags if t not in page_tags],
         captions=captions, raw_chars=len(html),
     )
