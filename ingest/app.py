@@ -61,6 +61,8 @@ class Ingest:
         self.settings = settings
         self._store = store
         self._site_profiles: dict[str, SiteProfile] | None = None
+        self._alerts = None          # AlertEngine, created on first use when config/rules.yaml exists
+        self._alerts_loaded = False
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -71,6 +73,10 @@ class Ingest:
         return self._store
 
     def close(self) -> None:
+        if self._alerts is not None:
+            self._alerts.close()
+            self._alerts = None
+        self._alerts_loaded = False
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -91,14 +97,39 @@ class Ingest:
                 self._site_profiles = load_site_profiles(self.settings.sites_dir)
         return self._site_profiles
 
-    def pipeline(self, progress: Progress | None = None, on_stored=None) -> Pipeline:
+    def alerts(self):
+        """The alert engine for config/rules.yaml, its delivery thread started; None without rules file.
+        A broken rules file raises ConfigError naming the file and key."""
+        if not self._alerts_loaded:
+            from ingest.alerts import engine_for
+
+            self._alerts = engine_for(self.settings, self.store)
+            self._alerts_loaded = True
+        return self._alerts
+
+    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
+        """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`."""
+        engine = self.alerts() if alerts else None
+        hook = on_stored
+        if engine is not None:
+            def hook(articles, _extra=on_stored, _engine=engine):
+                _engine.on_stored(articles)
+                if _extra is not None:
+                    _extra(articles)
         return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
-                        on_stored=on_stored)
+                        on_stored=hook)
 
     # -- feeds -----------------------------------------------------------------------------------
 
+    shard: tuple[int, int] | None = None  # (i, n): this ingester polls only its share of the feeds
+
     def feeds(self) -> list[FeedConfig]:
-        return feedlist.load_feeds(self.settings.feeds_file)
+        feeds = feedlist.load_feeds(self.settings.feeds_file)
+        if self.shard:
+            from ingest.sources.shard import in_shard
+
+            feeds = [f for f in feeds if in_shard(f.url, *self.shard)]
+        return feeds
 
     def add_feed(self, url: str, name: str | None = None, category: str | None = None,
                  interval: float | None = None) -> bool:
@@ -161,14 +192,16 @@ class Ingest:
         pipe = self.pipeline(progress)
         try:
             report = pipe.run_once(feeds if feeds is not None else self.feeds())
-            for domain in dict.fromkeys(report.reclean_domains):
-                pipe.reclean(domain)
+            for domain, blocks in report.reclean_blocks.items():
+                pipe.reclean(domain, blocks=blocks)
+            if self._alerts is not None:  # one-shot run: send what is due before returning
+                self._alerts.drain(timeout=60)
             return report
         finally:
             pipe.close()
 
     def reclean(self, domain: str | None = None, progress: Progress | None = None) -> int:
-        pipe = self.pipeline(progress)
+        pipe = self.pipeline(progress, alerts=False)  # re-cleaned articles are not new: no alerts
         try:
             return pipe.reclean(domain)
         finally:

@@ -84,7 +84,7 @@ class ExtractSettings(_Section):
 class EnrichSettings(_Section):
     keywords: int = Field(10, ge=0)
     watch_terms: list[str] = Field(default_factory=list)
-    cluster_threshold: float = Field(0.6, gt=0, le=1)
+    cluster_threshold: float = Field(0.5, gt=0, le=1)
     min_detect_chars: int = Field(200, ge=0)
 
 

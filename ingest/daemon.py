@@ -14,11 +14,12 @@ log = logging.getLogger("ingest.daemon")
 def run_daemon(app: Ingest) -> None:
     """Poll every feed on its own schedule until SIGINT/SIGTERM."""
     pipeline = app.pipeline()
-    pending_reclean: set[str] = set()
+    pending_reclean: dict[str, set[str]] = {}
 
     def poll(feed: FeedConfig) -> None:
         report = pipeline.poll_and_process(feed)
-        pending_reclean.update(report.reclean_domains)
+        for domain, blocks in report.reclean_blocks.items():
+            pending_reclean.setdefault(domain, set()).update(blocks)
         for p in report.polls:
             if p.status == "error":
                 log.warning("%s: %s", p.feed_name, p.error)
@@ -28,20 +29,29 @@ def run_daemon(app: Ingest) -> None:
     def reclean() -> None:
         # Sites that learned new boilerplate: clean their earlier articles in the background.
         while pending_reclean:
-            domain = pending_reclean.pop()
-            n = pipeline.reclean(domain)
+            domain, blocks = pending_reclean.popitem()
+            n = pipeline.reclean(domain, blocks=blocks)
             log.info("re-cleaned %d articles of %s", n, domain)
 
     scheduler = FeedScheduler(
         app.settings.polling, app.feeds, poll, app.store.get_feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
-        extra_jobs=[(reclean, 60.0), (app.purge_raw, 86400.0)] + _extra_jobs(app),
+        extra_jobs=[(reclean, 60.0), (app.purge_raw, 86400.0)] + _extra_jobs(app) + _alert_jobs(app),
     )
     log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
     try:
         scheduler.run_forever()
     finally:
         pipeline.close()
+
+
+def _alert_jobs(app: Ingest) -> list:
+    """Alert rules: config/rules.yaml re-read when it changes (the engine itself runs since app.pipeline())."""
+    engine = app.alerts()
+    if engine is None:
+        return []
+    log.warning("alerts: %d rules from %s", len(engine.rules), app.settings.rules_file)
+    return [(engine.reload_if_changed, 30.0)]
 
 
 def _extra_jobs(app: Ingest) -> list:

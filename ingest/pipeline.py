@@ -68,7 +68,11 @@ class RunReport:
     fallbacks: int = 0
     page_errors: list[str] = field(default_factory=list)
     duplicates: int = 0
-    reclean_domains: list[str] = field(default_factory=list)
+    reclean_blocks: dict[str, set[str]] = field(default_factory=dict)  # domain -> newly learned blocks
+
+    @property
+    def reclean_domains(self) -> list[str]:
+        return list(self.reclean_blocks)
 
     @property
     def new_entries(self) -> int:
@@ -229,7 +233,8 @@ class Pipeline:
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
         report.page_errors += [j.error for j in jobs if j.error]
         self._record_page_errors(jobs)
-        report.reclean_domains += self._learn(jobs)
+        for domain, fps in self._learn(jobs).items():
+            report.reclean_blocks.setdefault(domain, set()).update(fps)
         if self.on_stored and articles:
             self.on_stored(articles)
 
@@ -408,9 +413,9 @@ class Pipeline:
                 self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
                 self.store.add_feed_url(job.article_id, job.entry.feed_url)
 
-    def _learn(self, jobs: list[PageJob]) -> list[str]:
-        """Record each article's paragraph fingerprints; return domains whose learned set grew."""
-        grown = []
+    def _learn(self, jobs: list[PageJob]) -> dict[str, set[str]]:
+        """Record each article's paragraph fingerprints; return the blocks each domain newly learned."""
+        grown: dict[str, set[str]] = {}
         by_domain: dict[str, list[PageJob]] = {}
         for job in jobs:
             if job.extracted and job.extracted.method == "page" and job.extracted.fingerprints:
@@ -425,19 +430,33 @@ class Pipeline:
             before = self.learned_for(domain)
             with self._lock:
                 self._learned.pop(domain, None)
-            if self.learned_for(domain) - before:
-                grown.append(domain)
+            new = self.learned_for(domain) - before
+            if new:
+                grown[domain] = new
         return grown
 
     # -- re-cleaning -----------------------------------------------------------------------------
 
-    def reclean(self, domain: str | None = None, progress: Progress | None = None) -> int:
-        """Re-extract stored articles from their kept raw pages with today's rules. Never re-fetches."""
+    def _reclean_targets(self, domain: str | None, blocks: set[str] | None):
+        if domain and blocks:  # only the articles a newly learned block was seen in
+            for article_id in sorted(self.store.block_article_ids(domain, blocks)):
+                article = self.store.get_article(article_id)
+                if article is not None:
+                    yield article
+        else:
+            yield from self.store.iter_articles(domain)
+
+    def reclean(self, domain: str | None = None, progress: Progress | None = None,
+                blocks: set[str] | None = None) -> int:
+        """Re-extract stored articles from their kept raw pages with today's rules. Never re-fetches.
+
+        With `blocks` (fingerprints a site just learned), only the articles those blocks were seen in.
+        """
         with self._lock:
             self._learned.clear()
         changed: list[Article] = []
         total = 0
-        for article in self.store.iter_articles(domain):
+        for article in self._reclean_targets(domain, blocks):
             raw = self.store.get_raw(article.id)
             if raw is None or article.extraction != "page":
                 continue

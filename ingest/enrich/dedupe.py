@@ -1,86 +1,216 @@
 """Duplicates and syndication clusters.
 
-- `content_hash`: exact body identity (same text under two URLs of one site is stored once);
-- `Clusterer`: MinHash over word 4-shingles with an LSH index; near-duplicates across
-  outlets share a `cluster_id` (the id of the first article seen in the cluster), and the
-  earliest published copy is the original.
+- `content_hash`: exact body identity (the same text under two URLs of one site is stored once).
+- `minhash`: a `Signature` of the article text: MinHash over word `SHINGLE`-shingles of its
+  content lines (credits, promos and "Related articles" lists left out, see `junk.py`), plus the
+  number of distinct shingles and of words.
+- `similarity`: estimated containment, |A ∩ B| / min(|A|, |B|), from the MinHash Jaccard estimate
+  and the two set sizes. Containment, not Jaccard, because outlets trim agency copy: a copy with
+  the last third cut shares almost all of its shingles with the original but only ~60 % of the
+  union. Texts of fewer than `MIN_WORDS` content words score 0: short items of one outlet are
+  similar through its boilerplate, not through their stories.
+- `Clusterer`: an LSH index over recent signatures. A new article joins the cluster of its most
+  similar earlier article when that similarity reaches the threshold (`enrich.cluster_threshold`,
+  measured with `bench/enrich.py --thresholds`), else it starts its own cluster; the earliest
+  published member is the original.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from ingest.enrich.junk import content_lines
 from ingest.text import fold, tokens
 
-NUM_PERM = 64
+NUM_PERM = 128
 SHINGLE = 4
-SCHEME = "affine32"  # datasketch >= 2: stored signatures must be read back with the scheme that made them
+SEED = 7
+SCHEME = "affine32"     # datasketch >= 2: must be named when a MinHash is rebuilt from stored values
+MIN_WORDS = 50          # fewer content words: never clustered
+LSH_THRESHOLD = 0.1     # candidate retrieval (Jaccard): a copy at containment 0.5 and twice the length has
+                        # J = 0.2, which bands tuned for 0.1 return 93 % of the time (for 0.2: 68 %)
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(fold(t) for t in tokens(text)).encode("utf-8")).hexdigest()
 
 
-def minhash(text: str) -> MinHash:
-    words = [fold(t) for t in tokens(text)]
-    m = MinHash(num_perm=NUM_PERM, seed=7, scheme=SCHEME)
-    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    m.update_batch([s.encode("utf-8") for s in shingles if s])
-    return m
+@dataclass(slots=True)
+class Signature:
+    minhash: MinHash
+    size: int = 0    # distinct shingles (0: unknown, signature from an older version)
+    words: int = 0   # content words
+
+    @property
+    def clusterable(self) -> bool:
+        return self.words >= MIN_WORDS or (self.size == 0 and self.words == 0)
 
 
-def to_bytes(m: MinHash) -> bytes:
-    return m.hashvalues.astype(np.uint64).tobytes()
+def shingles(text: str) -> tuple[set[str], int]:
+    """Word shingles of the content lines, and the number of content words."""
+    words = [fold(t) for line in content_lines(text) for t in tokens(line)]
+    return {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)) if words}, len(words)
 
 
-def from_bytes(data: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=7, hashvalues=np.frombuffer(data, dtype=np.uint64), scheme=SCHEME)
+@lru_cache(maxsize=1)
+def _permutations():
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+def _new(hashvalues=None) -> MinHash:
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), hashvalues=hashvalues)
+
+
+def minhash(text: str) -> Signature:
+    found, n_words = shingles(text)
+    m = _new()
+    m.update_batch([s.encode("utf-8") for s in found])
+    return Signature(m, len(found), n_words)
+
+
+def jaccard(a: Signature, b: Signature) -> float:
+    return float(a.minhash.jaccard(b.minhash))
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Estimated containment of the smaller shingle set in the larger; 0 if either text is short."""
+    if not (a.clusterable and b.clusterable):
+        return 0.0
+    j = jaccard(a, b)
+    if not a.size or not b.size:
+        return j  # sizes unknown (older signature): Jaccard is all there is
+    shared = j * (a.size + b.size) / (1 + j)
+    return min(1.0, shared / min(a.size, b.size))
+
+
+def to_bytes(sig: Signature) -> bytes:
+    """Hash values, then shingle and word counts, as little-endian uint64."""
+    extra = np.array([sig.size, sig.words], dtype=np.uint64)
+    return np.concatenate([sig.minhash.hashvalues.astype(np.uint64), extra]).astype("<u8").tobytes()
+
+
+def from_bytes(data: bytes) -> Signature | None:
+    """None for a signature made with another number of permutations (not comparable)."""
+    values = np.frombuffer(data, dtype="<u8")
+    if len(values) == NUM_PERM + 2:
+        hashes, size, words = values[:NUM_PERM], int(values[NUM_PERM]), int(values[NUM_PERM + 1])
+    elif len(values) == NUM_PERM:
+        hashes, size, words = values, 0, 0
+    else:
+        return None
+    if int(hashes.max(initial=0)) >> 32:
+        return None  # 64-bit values: a pre-2.0 datasketch ("legacy") signature, not comparable
+    return Signature(_new(hashes.astype(np.uint32)), size, words)
 
 
 @dataclass(slots=True)
 class ClusterMember:
     id: str
     domain: str
-    published: object
+    published: datetime | None
     cluster_id: str
+
+
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def _when(value: datetime | None) -> datetime:
+    if value is None:
+        return FAR_FUTURE
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Clusterer:
     """In-memory LSH over recent articles; fed from the store at start, updated as articles arrive."""
 
-    def __init__(self, threshold: float = 0.6):
+    def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self.lsh = MinHashLSH(threshold=min(LSH_THRESHOLD, threshold), num_perm=NUM_PERM)
         self.members: dict[str, ClusterMember] = {}
-        self.hashes: dict[str, MinHash] = {}
+        self.signatures: dict[str, Signature] = {}
+        self.by_cluster: dict[str, set[str]] = {}
+        self.pruned_at = 0.0
+
+    def _set_member(self, member: ClusterMember) -> None:
+        old = self.members.get(member.id)
+        if old is not None:
+            self.by_cluster.get(old.cluster_id, set()).discard(member.id)
+        self.members[member.id] = member
+        self.by_cluster.setdefault(member.cluster_id, set()).add(member.id)
+
+    def _index(self, article_id: str, sig: Signature) -> None:
+        if article_id in self.signatures or not sig.clusterable:
+            return
+        self.lsh.insert(article_id, sig.minhash)
+        self.signatures[article_id] = sig
 
     def add_existing(self, article_id: str, domain: str, published, cluster_id: str | None, signature: bytes) -> None:
         if article_id in self.members:
             return
-        m = from_bytes(signature)
-        self.lsh.insert(article_id, m)
-        self.hashes[article_id] = m
-        self.members[article_id] = ClusterMember(article_id, domain, published, cluster_id or article_id)
+        sig = from_bytes(signature)
+        if sig is None:
+            return
+        self._index(article_id, sig)
+        self._set_member(ClusterMember(article_id, domain, published, cluster_id or article_id))
 
-    def assign(self, article_id: str, domain: str, published, m: MinHash) -> str:
-        """Cluster id for a new article: that of its most similar earlier article, else its own id."""
+    def best_match(self, article_id: str, sig: Signature) -> tuple[str | None, float]:
+        """The most similar indexed article at or above the threshold, and its similarity."""
+        if not sig.clusterable:
+            return None, 0.0
         best, best_sim = None, 0.0
-        for other in self.lsh.query(m):
+        for other in self.lsh.query(sig.minhash):
             if other == article_id:
                 continue
-            sim = m.jaccard(self.hashes[other])
-            if sim >= self.threshold and sim > best_sim:
+            sim = similarity(sig, self.signatures[other])
+            if sim >= self.threshold and (sim > best_sim or (sim == best_sim and best is not None and other < best)):
                 best, best_sim = other, sim
-        cluster_id = self.members[best].cluster_id if best else article_id
-        if article_id not in self.members:
-            self.lsh.insert(article_id, m)
-            self.hashes[article_id] = m
-        self.members[article_id] = ClusterMember(article_id, domain, published, cluster_id)
+        return best, best_sim
+
+    def assign(self, article_id: str, domain: str, published, sig: Signature) -> str:
+        """Cluster id for an article: that of its most similar earlier article, else its own id.
+        Short texts (< MIN_WORDS content words) always get their own id."""
+        known = self.members.get(article_id)
+        best, _ = self.best_match(article_id, sig)
+        if best is not None:
+            cluster_id = self.members[best].cluster_id
+        elif known is not None:
+            cluster_id = known.cluster_id  # re-stored: keep its cluster
+        else:
+            cluster_id = article_id
+        self._index(article_id, sig)
+        self._set_member(ClusterMember(article_id, domain, published, cluster_id))
         return cluster_id
 
     def cluster_of(self, cluster_id: str) -> list[ClusterMember]:
-        return [c for c in self.members.values() if c.cluster_id == cluster_id]
+        return [self.members[i] for i in sorted(self.by_cluster.get(cluster_id, ()))]
+
+    def original_of(self, cluster_id: str) -> str | None:
+        """The earliest published member; ties go to the article that started the cluster, then by id."""
+        members = self.cluster_of(cluster_id)
+        if not members:
+            return None
+        return min(members, key=lambda m: (_when(m.published), m.id != cluster_id, m.id)).id
+
+    def forget_before(self, cutoff: datetime, min_interval: float = 0.0) -> int:
+        """Drop members published before `cutoff`, so a long-running daemon keeps the window a restart
+        loads from the store; at most once per `min_interval` seconds (it walks every member)."""
+        now = time.monotonic()
+        if min_interval and now - self.pruned_at < min_interval:
+            return 0
+        self.pruned_at = now
+        old = [m.id for m in self.members.values() if m.published is not None and _when(m.published) < cutoff]
+        for article_id in old:
+            member = self.members.pop(article_id)
+            self.by_cluster.get(member.cluster_id, set()).discard(article_id)
+            if not self.by_cluster.get(member.cluster_id):
+                self.by_cluster.pop(member.cluster_id, None)
+            if self.signatures.pop(article_id, None) is not None:
+                self.lsh.remove(article_id)
+        return len(old)

@@ -11,9 +11,12 @@ The list is meant for aggregation ("top keywords this week"), so every entry is 
   "Link folgen", "Foto", "dpa", "Beitrag teilen", ...);
 - lines that are credits, promos or link lists are not read at all;
 - phrases that name the author or the outlet are dropped (pass them as `exclude`);
-- a multi-word phrase must occur at least twice (title included), which drops YAKE's incidental
-  word pairs ("Umwege einstellen"); in German every word of a key phrase must be a capitalised
-  noun or name, in English a lone lower-case past participle or adverb is dropped.
+- a phrase only the headline uses is dropped (headline wording, "Council approves expansion");
+  a multi-word phrase or a lower-case word must occur at least twice (title included), which
+  drops YAKE's incidental word pairs ("Umwege einstellen"); names used once only fill up the
+  list; in German every word of a key phrase must be a capitalised noun or name, in English a
+  lone lower-case past participle or adverb is dropped; names YAKE cut short are completed from
+  their neighbours in the text ("York" -> "New York").
 
 Tags come first (at most `top`), then up to `top` key phrases. YAKE reads the title and the first
 `MAX_CHARS` characters of the body: news puts what matters first, and YAKE's cost grows with
@@ -24,54 +27,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import yake
 
+from ingest.enrich.junk import content_lines, junk, plain
 from ingest.text import fold, stem_words
 
 NGRAM = 3                 # longest key phrase, in words
 MAX_CHARS = 4000          # body characters YAKE reads (after the title)
 CANDIDATES = 4            # YAKE candidates asked for per keyword wanted (most are filtered out)
+MIN_CANDIDATES = 30
 MAX_LEN = 60              # characters
-NO_WORD_SPACES = {"ja", "zh", "th", "lo", "km", "my", "bo", "dz"}  # scripts YAKE cannot split into words
+# Scripts YAKE cannot split into words, and Korean, where particles stick to every word: tags only.
+NO_YAKE = {"ja", "zh", "th", "lo", "km", "my", "bo", "dz", "ko"}
 YAKE_CODES = {"cs": "cz"}  # YAKE's stop-list file names where they differ from ISO 639-1
-JUNK_FILE = Path(__file__).with_name("junk.txt")
 
 EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,:;!?…*#|/\\–—-_=+~^`•·"
-URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
 URL_PART = re.compile(r"^www\.|\.(?:com|net|org|de|at|ch|uk|fr|it|es|html?|php|aspx?)$|/|@", re.I)
 SENTENCE_END = tuple(".!?…:;\"'»«“”)")
 HUMP = re.compile(r"[a-zäöüßà-ÿ][A-ZÄÖÜÀ-Þ]")
-
-
-@dataclass(frozen=True, slots=True)
-class Junk:
-    phrases: frozenset[str]
-    words: frozenset[str]
-    edges: frozenset[str]
-    lines: tuple[str, ...]
-    promo: tuple[str, ...]
-
-
-@lru_cache(maxsize=1)
-def junk() -> Junk:
-    """The junk list (`junk.txt`), folded."""
-    sections: dict[str, list[str]] = {}
-    current = None
-    for raw in JUNK_FILE.read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], [])
-        elif current is not None:
-            current.append(fold(line))
-    return Junk(frozenset(sections.get("phrases", [])), frozenset(sections.get("words", [])),
-                frozenset(sections.get("edges", [])), tuple(sections.get("lines", [])),
-                tuple(sections.get("promo", [])))
 
 
 def _yake_code(language: str | None) -> str:
@@ -98,32 +73,22 @@ def stopwords(language: str | None) -> frozenset[str]:
 # -- text preparation --------------------------------------------------------------------------
 
 
-def _skip_line(line: str) -> bool:
-    """Credits, link lists and short promos do not feed keywords."""
-    folded = fold(line)
-    j = junk()
-    if folded.startswith(j.lines):
-        return True
-    return len(line.split()) <= 30 and any(marker in folded for marker in j.promo)
-
-
 def keyword_text(text: str, title: str | None = None, max_chars: int = MAX_CHARS) -> str:
-    """What YAKE reads: the title and the body's first `max_chars` characters, one sentence a line."""
+    """What YAKE reads of the body: its first `max_chars` characters of content (`content_lines`),
+    one sentence a line, without the headline (pages often repeat it as the body's first line)."""
     lines: list[str] = []
     size = 0
-    for raw in text.splitlines():
-        line = URL.sub(" ", raw).strip()
-        if not line or _skip_line(line):
-            continue
+    headline = plain(title) if title else ""
+    for line in content_lines(text):
+        words = plain(line)
+        if headline and words and headline.endswith(words) and (words == headline or len(words.split()) >= 3):
+            continue  # the headline, or the headline without its "Report:" prefix
         if not line.endswith(SENTENCE_END):
             line += "."  # subheadings and list items: a phrase must not run on into the next line
         lines.append(line)
         size += len(line) + 1
         if size >= max_chars:
             break
-    if title and title.strip():
-        head = _recase_title(title.strip(), text)
-        lines.insert(0, head if head.endswith(SENTENCE_END) else head + ".")
     return "\n".join(lines)
 
 
@@ -152,7 +117,10 @@ def _is_number(word: str) -> bool:
 
 
 def _fragment(word: str) -> bool:
-    return _is_number(word) or len(word) == 1 or bool(URL_PART.search(word))
+    """Numbers, single letters, URL parts, tickers and codes ("7974.TO", "11.18.19")."""
+    if _is_number(word) or len(word) == 1 or "_" in word or URL_PART.search(word):
+        return True
+    return any(c.isdigit() for c in word) and ("." in word or "," in word)
 
 
 def _glued(word: str, tag_keys: set[str]) -> bool:
@@ -167,8 +135,10 @@ def _glued(word: str, tag_keys: set[str]) -> bool:
 
 
 def _strip_edges(words: list[str], stops: frozenset[str]) -> list[str]:
-    def edge(w: str) -> bool:
-        return fold(w) in stops or _is_number(w)
+    def edge(w: str) -> bool:  # "two-year": every part a stop word, date word or number ("F-16" is a name)
+        parts = [p for p in re.split(r"[-–]", w) if p]
+        words = [p for p in parts if not _is_number(p)]
+        return all(fold(p) in stops for p in words) and (not words or all(len(p) > 1 for p in words))
 
     while words and edge(words[0]):
         words = words[1:]
@@ -177,8 +147,25 @@ def _strip_edges(words: list[str], stops: frozenset[str]) -> list[str]:
     return words
 
 
+ABBREVIATION = re.compile(r"(?:[^\W\d_]\.){2,}")
+
+
+def _strip_word(word: str) -> str:
+    """Edge punctuation off a word; the final dot of "U.S." stays."""
+    core = word.strip(EDGE_PUNCT.replace(".", "")).lstrip(".")
+    return core if ABBREVIATION.fullmatch(core) else core.strip(EDGE_PUNCT)
+
+
 def _split(phrase: str) -> list[str]:
-    return [w for w in (p.strip(EDGE_PUNCT) for p in phrase.split()) if w]
+    return [w for w in (_strip_word(p) for p in phrase.split()) if w]
+
+
+def _tag_text(tag: str) -> str:
+    """URL-slug tags ("doobie-brothers", "rock-hall-2020") become words."""
+    tag = tag.strip()
+    if " " not in tag and "-" in tag and tag == tag.lower():
+        return tag.replace("-", " ")
+    return tag
 
 
 def _excluded(words: list[str], excluded: list[set[str]]) -> bool:
@@ -197,8 +184,10 @@ def clean_phrase(phrase: str, language: str | None, *, tag: bool = False,
     folded = fold(text)
     if folded in j.phrases or len(text) > MAX_LEN or any(_fragment(w) for w in words):
         return None
-    if _glued(text.replace(" ", ""), tag_keys or set()) or any(_glued(w, tag_keys or set()) for w in words):
+    if any(_glued(w, tag_keys or set()) for w in words):
         return None
+    if any(fold(a) == fold(b) for a, b in zip(words, words[1:], strict=False)):
+        return None  # "News News"
     if not tag:
         parts = {fold(p) for w in words for p in re.split(r"[-'’]", w) if p}
         if parts & j.words or len(words) > NGRAM:
@@ -209,58 +198,146 @@ def clean_phrase(phrase: str, language: str | None, *, tag: bool = False,
 # -- display form ------------------------------------------------------------------------------
 
 
-def _occurrences(words: list[str], text: str) -> tuple[Counter, Counter]:
-    """Surface forms of the phrase in `text`: (mid-sentence forms, sentence-start forms)."""
-    pattern = r"(?<![\w-])" + r"[\s\-]+".join(re.escape(w) for w in words) + r"(?![\w-])"
-    mid, start = Counter(), Counter()
-    for m in re.finditer(pattern, text, re.I):
-        before = text[max(0, m.start() - 3):m.start()].rstrip(" \"'„“”«»")
-        (start if not before or before[-1] in ".!?:\n" else mid)[m.group()] += 1
-    return mid, start
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+QUOTES = " \"'„“”«»‚‘’(["
 
 
-def _display(text: str, body: str, title: str = "") -> tuple[str, int]:
+class _Doc:
+    """A text's words with their positions, indexed by folded form: phrase occurrences without regexes."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
+        self.words = [text[a:b] for a, b in self.spans]
+        self.keys = [fold(w) for w in self.words]
+        self.index: dict[str, list[int]] = {}
+        for i, key in enumerate(self.keys):
+            self.index.setdefault(key, []).append(i)
+        self.starts = [self._sentence_start(i) for i in range(len(self.words))]
+        self.names = {w for w, start in zip(self.words, self.starts, strict=True) if not start and w[:1].isupper()}
+
+    def gap(self, i: int) -> str:
+        """Text between word i-1 and word i."""
+        return self.text[self.spans[i - 1][1] if i else 0:self.spans[i][0]]
+
+    def _sentence_start(self, i: int) -> bool:
+        gap = self.gap(i).strip(QUOTES)
+        if i == 0 or "\n" in gap or any(c in gap for c in "!?:;"):
+            return True
+        if "." not in gap:
+            return False
+        prev = self.words[i - 1]  # "Rep. Ilhan Omar", "U.S. officials": an abbreviation, no full stop
+        return not (len(prev) <= 3 and prev[:1].isupper()) and not (i >= 2 and self.gap(i - 1) == ".")
+
+    def find(self, phrase: str) -> list[int]:
+        """Start positions of the phrase's words in sequence (hyphens and spaces alike)."""
+        keys = [fold(w) for w in WORD.findall(phrase)]
+        if not keys:
+            return []
+        n = len(keys)
+        return [i for i in self.index.get(keys[0], ()) if self.keys[i:i + n] == keys
+                and all(self.gap(i + j).strip() in ("", "-") for j in range(1, n))]
+
+    def surface(self, i: int, n: int) -> str:
+        end = self.spans[i + n - 1][1]
+        if self.text[end:end + 1] == "." and ABBREVIATION.fullmatch(self.text[self.spans[i][0]:end + 1]):
+            end += 1
+        return " ".join(self.text[self.spans[i][0]:end].split())
+
+    def occurrences(self, phrase: str) -> tuple[Counter, Counter]:
+        """Surface forms of the phrase: (mid-sentence forms, sentence-start forms)."""
+        n = len(WORD.findall(phrase))
+        mid, start = Counter(), Counter()
+        for i in self.find(phrase):
+            (start if self.starts[i] else mid)[self.surface(i, n)] += 1
+        return mid, start
+
+    def count(self, phrase: str) -> int:
+        return len(self.find(phrase))
+
+
+DETERMINERS = frozenset("the a an der die das den dem des ein eine einen le la les el los las il lo gli un una uno "
+                        "het een o os as".split())
+
+
+def _extend_name(phrase: str, doc: _Doc, language: str | None) -> str:
+    """Grow a name YAKE cut short by the capitalised words every occurrence has next to it
+    ("York" -> "New York", "Amsterdam Light" -> "Amsterdam Light Festival"); at most `NGRAM` + 1 words."""
+    if language == "de" or not phrase[:1].isupper():
+        return phrase  # German capitalises every noun: adjacency says nothing about names
+    stops = stopwords(language)
+    while len(phrase.split()) <= NGRAM:
+        n = len(WORD.findall(phrase))
+        hits = [i for i in doc.find(phrase) if doc.surface(i, n) == phrase]  # the name as written
+        if not hits:
+            return phrase
+        lefts, rights = set(), set()
+        for i in hits:
+            left = doc.words[i - 1] if i and doc.gap(i) == " " else None
+            if left and doc.starts[i - 1] and left not in doc.names:
+                left = None  # "Analysts" opening a sentence; "Skyvale" is a name if written so mid-sentence too
+            if left and (not left[:1].isupper() or fold(left) in DETERMINERS):
+                left = None
+            j = i + n
+            right = doc.words[j] if j < len(doc.words) and doc.gap(j) == " " else None
+            if right and (not right[:1].isupper() or fold(right) in stops):
+                right = None
+            lefts.add(left)
+            rights.add(right)
+        if len(lefts) == 1 and None not in lefts:
+            phrase = f"{lefts.pop()} {phrase}"
+        elif len(rights) == 1 and None not in rights:
+            phrase = f"{phrase} {rights.pop()}"
+        else:
+            return phrase
+    return phrase
+
+
+def _display(text: str, doc: _Doc, title: _Doc | None = None, language: str | None = None) -> tuple[str, int]:
     """Most common surface form in the body (mid-sentence preferred) and how often the phrase occurs.
+
+    A word only ever seen at sentence starts is a common word, not a name ("Analysts said"):
+    lower case, except in German, where nouns are capitalised anyway.
 
     The count is the body's occurrences plus one for the title when the body has the phrase too:
     a phrase only the headline uses is headline wording ("Council approves expansion"), not a topic.
     """
-    mid, start = _occurrences(text.split(), body)
+    mid, start = doc.occurrences(text)
     total = sum(mid.values()) + sum(start.values())
     forms = mid or start
     if not forms:
         return text, 0
     best = max(forms.items(), key=lambda kv: (kv[1], kv[0] == text))[0]
-    if title:
-        in_title = sum(_occurrences(text.split(), title)[0].values()) + sum(_occurrences(text.split(), title)[1].values())
-        total += 1 if in_title else 0
-    return " ".join(best.split()), total
+    if not mid and language != "de" and " " not in best and not best.isupper():
+        best = best[:1].lower() + best[1:]
+    if title is not None and title.count(text):
+        total += 1
+    return best, total
 
 
-def _phrase_ok(words: list[str], language: str | None, count: int) -> bool:
-    """Language-specific sense checks on a YAKE phrase in its display form."""
-    if count < 2:
-        return False  # one-off words and word pairs are mostly accidents of adjacency
-    if language == "de":
+def _grade(words: list[str], language: str | None, count: int) -> int:
+    """Sense checks on a YAKE phrase in its display form, `count` as `_display` gives it:
+    2 = good, 1 = only to fill up a short list (a name or noun used once), 0 = drop."""
+    if count < 1 or (len(words) > 1 and count < 2):
+        return 0  # headline-only wording, or a one-off word pair (mostly an accident of adjacency)
+    if language == "de":  # nouns and names are capitalised: anything else is a verb, adjective, adverb
         stops = stopwords("de")
-        return all(w[:1].isupper() or (0 < i < len(words) - 1 and fold(w) in stops)
-                   for i, w in enumerate(words))
-    if language == "en" and len(words) == 1 and words[0].islower():
-        return not words[0].endswith(("ed", "ly"))
-    return True
+        if not all(w[:1].isupper() or (0 < i < len(words) - 1 and fold(w) in stops) for i, w in enumerate(words)):
+            return 0
+    elif len(words) == 1 and words[0].islower():  # common words must recur to count
+        return 2 if count >= 2 and not (language == "en" and words[0].endswith(("ed", "ly"))) else 0
+    if len(words) == 1 and words[0].isupper() and len(words[0]) >= 5 and count < 2:
+        return 0  # a dateline ("BERLIN")
+    return 2 if count >= 2 else 1
 
 
-def _covered(word: str, chosen: list[str], body: str) -> bool:
+def _covered(word: str, chosen: list[str], doc: _Doc) -> bool:
     """True when every occurrence of `word` is inside an already chosen multi-word keyword."""
-    phrases = [p for p in chosen if " " in p and fold(word) in {fold(w) for w in p.split()}]
+    key = fold(word)
+    phrases = [p for p in chosen if " " in p and key in {fold(w) for w in p.split()}]
     if not phrases:
         return False
-    mid, start = _occurrences([word], body)
-    alone = sum(mid.values()) + sum(start.values())
-    for phrase in phrases:
-        m, s = _occurrences(phrase.split(), body)
-        alone -= sum(m.values()) + sum(s.values())
-    return alone <= 0
+    return doc.count(word) <= sum(doc.count(p) for p in phrases)
 
 
 # -- the list ----------------------------------------------------------------------------------
@@ -287,30 +364,43 @@ def extract_keywords(text: str, language: str | None, tags: list[str], top: int 
         out.append(display)
         return True
 
+    source = keyword_text(body, title)
+    doc = _Doc(source)
     n_tags = 0
     for tag in tags:
-        cleaned = clean_phrase(tag, language, tag=True, tag_keys=tag_keys)
+        cleaned = clean_phrase(_tag_text(tag), language, tag=True, tag_keys=tag_keys)
         if cleaned and n_tags < top and not _excluded(cleaned.split(), excluded):
-            n_tags += add(cleaned, _display(cleaned, body)[0])
-    if not top or not body.strip() or (language or "") in NO_WORD_SPACES:
+            display, seen = _display(cleaned, doc, language=language)
+            if not seen and language == "de" and cleaned.islower() and " " not in cleaned:
+                display = cleaned[:1].upper() + cleaned[1:]  # a German noun, whatever the CMS did to it
+            n_tags += add(cleaned, display)
+    if not top or not body.strip() or (language or "") in NO_YAKE:
         return out
-    source = keyword_text(body)
     head = _recase_title(title.strip(), body) if title else ""
-    found = 0
+    head_doc = _Doc(head)
+    phrases: list[str] = []
+    spare: list[str] = []
     yake_text = f"{head}.\n{source}" if head and not head.endswith(SENTENCE_END) else f"{head}\n{source}"
-    for phrase, _score in _extractor(_yake_code(language), top * CANDIDATES).extract_keywords(yake_text):
+    wanted = max(top * CANDIDATES, MIN_CANDIDATES)
+    for phrase, _score in _extractor(_yake_code(language), wanted, NGRAM).extract_keywords(yake_text):
         cleaned = clean_phrase(phrase, language, tag_keys=tag_keys)
         if not cleaned or _excluded(cleaned.split(), excluded):
             continue
-        display, count = _display(cleaned, source, head)
-        words = display.split()
-        if not _phrase_ok(words, language, count):
-            continue
-        if len(words) > 1 and all((k,) in keys for k in _key(display, language)):
-            continue  # every word is a keyword of its own already
-        if len(words) == 1 and _covered(display, out, source):
-            continue  # "bank" when "central bank" is a keyword and "bank" never occurs alone
-        found += add(display, display)
+        display, count = _display(cleaned, doc, head_doc, language)
+        display = _extend_name(display, doc, language)
+        grade = _grade(display.split(), language, count)
+        if grade == 2:
+            phrases.append(display)
+        elif grade == 1:
+            spare.append(display)
+    found = 0
+    for display in phrases + spare:
         if found >= top:
             break
+        words = display.split()
+        if len(words) > 1 and all((k,) in keys for k in _key(display, language)):
+            continue  # every word is a keyword of its own already
+        if len(words) == 1 and _covered(display, out, doc):
+            continue  # "bank" when "central bank" is a keyword and "bank" never occurs alone
+        found += add(display, display)
     return out

@@ -555,6 +555,12 @@ class ElasticsearchStore:
         out.sort(key=lambda b: (-b.articles, b.first_seen or datetime.min.replace(tzinfo=UTC)))
         return out
 
+    def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
+        self._ensure()
+        query = {"bool": {"filter": [{"term": {"domain": domain}}, {"terms": {"fingerprint": sorted(fingerprints)}}]}}
+        return {h["_source"]["article_id"] for h in helpers.scan(self.client, index=self.name("block-articles"),
+                                                                 query={"query": query}, _source=["article_id"])}
+
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
         self._ensure()
         hits = self._call(self.client.search, index=self.name("blocks"), size=10,

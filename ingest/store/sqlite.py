@@ -404,6 +404,16 @@ class SQLiteStore:
         return [BlockStat(r["fingerprint"], r["text"], r["n"], r["status"], from_iso(r["first_seen"]),
                           from_iso(r["last_seen"])) for r in rows if r["n"] >= min_articles or r["status"]]
 
+    def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
+        fps = list(fingerprints)
+        out: set[str] = set()
+        for i in range(0, len(fps), 500):
+            chunk = fps[i:i + 500]
+            rows = self.query(f"SELECT DISTINCT article_id FROM block_articles WHERE domain = ? AND fingerprint IN "
+                              f"({','.join('?' * len(chunk))})", [domain, *chunk])
+            out.update(r["article_id"] for r in rows)
+        return out
+
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
         with self.transaction() as db:
             cur = db.execute("UPDATE blocks SET status = ? WHERE domain = ? AND fingerprint LIKE ?",

@@ -1,0 +1,80 @@
+"""The junk list (`junk.txt`): page furniture, credits and filler, shared by keywords and clusters.
+
+`content_lines` is the body as both read it: without credit lines, short promos, and anything
+after a "Related articles" heading. Trafilatura and per-site learning remove most of this before
+enrichment sees the text; the list catches what is left on a site's first articles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.text import fold
+
+JUNK_FILE = Path(__file__).with_name("junk.txt")
+URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+PROMO_MAX_WORDS = 30
+LABEL_MAX_WORDS = 4  # "Share this article", "Anzeige": labels, not sentences ("Anzeige gegen den Wirt erstattet")
+
+
+@dataclass(frozen=True, slots=True)
+class Junk:
+    phrases: frozenset[str]   # a keyword equal to one of these is dropped
+    words: frozenset[str]     # a key phrase containing one of these words is dropped
+    edges: frozenset[str]     # stripped from phrase edges like stop words
+    stop: frozenset[str]      # a heading that ends the article text ("Related articles")
+    lines: tuple[str, ...]    # a line starting with one of these is not article text
+    promo: tuple[str, ...]    # a short line containing one of these is not article text
+
+
+@lru_cache(maxsize=1)
+def junk() -> Junk:
+    """The junk list, folded (lower case, no accents, ß = ss)."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for raw in JUNK_FILE.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif current is not None:
+            current.append(fold(line))
+    return Junk(frozenset(sections.get("phrases", [])), frozenset(sections.get("words", [])),
+                frozenset(sections.get("edges", [])), frozenset(sections.get("stop", [])),
+                tuple(sections.get("lines", [])), tuple(sections.get("promo", [])))
+
+
+def plain(text: str) -> str:
+    """Folded words only: "Related articles:" -> "related articles"."""
+    return " ".join(re.findall(r"[^\W_]+", fold(text)))
+
+
+def skip_line(line: str) -> bool:
+    """Credits, link-list entries and short promos are not article text."""
+    folded = fold(line)
+    j = junk()
+    short = len(line.split()) <= LABEL_MAX_WORDS
+    for prefix in j.lines:
+        if folded.startswith(prefix):
+            rest = folded[len(prefix):len(prefix) + 1]
+            if prefix[-1] in ":©)" or (short and not rest.isalnum()):
+                return True
+    return len(line.split()) <= PROMO_MAX_WORDS and any(marker in folded for marker in j.promo)
+
+
+def content_lines(text: str) -> Iterator[str]:
+    """Non-empty lines of article text, URLs removed, until a "Related articles"-style heading."""
+    stops = junk().stop
+    for raw in text.splitlines():
+        line = URL.sub(" ", raw).strip()
+        if not line:
+            continue
+        if plain(raw) in stops:  # a heading on its own ("Read more: https://…" is a link line: skipped)
+            return
+        if not skip_line(line):
+            yield line
