@@ -1,12 +1,46 @@
-"""Alert rule evaluation on SQLite: each rule's compiled query restricted to the new batch."""
+"""Alert rule evaluation on SQLite: which rules match which articles of a freshly stored batch.
+
+`match_rules_naive` runs each rule's compiled query restricted to the batch ids. Its FTS5 MATCH
+still walks the rule's posting lists over the whole index, so its cost grows with rules x corpus
+(about 3 ms per rule on 20,000 articles: 30 s per batch at 10,000 rules).
+
+`match_rules` returns exactly the same, faster:
+
+1. The batch goes into an in-memory FTS5 table (`temp.alert_batch`, same columns and tokenizer as
+   `articles_fts`, same rowids), and each rule's MATCH runs against it instead of the whole index;
+   keyword, date and negation conditions still read `articles`.
+2. Rules are pre-filtered by the batch's tokens. From each rule's AST comes a necessary condition
+   in conjunctive form, *clauses* of anchors: every clause needs one of its anchors among the
+   batch's tokens (a Term: one of its stems; a phrase or NEAR: each of its words; an AND: the
+   clauses of its positive children; an OR: one clause joining one clause of each child). Anchors
+   are tokenised by SQLite itself (the index's tokenizer) and compared with the batch's vocabulary
+   (`fts5vocab`), prefixes by a sorted search; a rule failing a clause cannot match and is not
+   evaluated. Rules without clauses (only keyword fields, dates or negations) are always evaluated.
+3. Parsed and compiled rules, and the anchor index of a rule set, are cached between batches
+   (not for queries with relative dates like `published:>now-7d`).
+"""
 
 from __future__ import annotations
+
+import logging
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from ingest.store.base import SearchRequest
 from ingest.store.sqlite_filters import request_condition
 
+log = logging.getLogger("ingest.store.sqlite_rules")
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+FTS_FROM = "FROM articles_fts WHERE articles_fts MATCH"
+BATCH_FROM = "FROM alert_batch WHERE alert_batch MATCH"
+UNION_CHUNK = 40           # rules per SQL statement
+CACHE_SIZE = 50_000        # compiled rules kept
+
+
+def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+    """One query per rule over the whole index: the reference the optimised matcher must equal."""
     if not article_ids:
         return {}
     out: dict[str, list[str]] = {}
@@ -16,3 +50,313 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[st
         if ids:
             out[name] = ids
     return out
+
+
+# -- compiled rules ----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Compiled:
+    cond: str                 # SQL over `articles a`, MATCH pointed at the batch table when possible
+    params: list
+    clauses: list[Clause] | None   # pre-filter (see anchor_clauses); None: always evaluate
+    relative: bool            # has now-relative dates: recompiled for every batch
+    fts: str | None = None    # the whole rule is this one FTS5 expression: evaluated on the batch table alone
+
+
+class _Cache:
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_compiled = _Cache(CACHE_SIZE)
+_indexes = _Cache(4)
+
+
+def _has_relative(node) -> bool:
+    from ingest.query.ast import And, Field, Near, Not, Or, Range
+
+    if isinstance(node, Range):
+        return node.expr is not None
+    if isinstance(node, And | Or):
+        return any(_has_relative(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_relative(node.child)
+    if isinstance(node, Field):
+        return _has_relative(node.node)
+    if isinstance(node, Near):
+        return _has_relative(node.left) or _has_relative(node.right)
+    return False
+
+
+Clause = list[tuple[str, bool]]  # (text, is_prefix): one of them must be in the batch
+
+
+def anchor_clauses(node) -> list[Clause] | None:
+    """A necessary condition for `node` to match, as clauses that each need one of their strings in
+    the document (as the FTS5 compiler would look for them); None when the node can match without
+    any text (keyword fields, dates, a lone negation). Always conservative, never exact."""
+    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_stems
+    from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Or, Phrase, Prefix, Term
+
+    if isinstance(node, Term):
+        clause = [(s, False) for s in term_stems(node.word)]
+        return [clause] if clause else None
+    if isinstance(node, Prefix):
+        clause = [(p, True) for p in exact_prefixes(node.prefix)]
+        return [clause] if clause else None
+    if isinstance(node, Phrase):
+        seqs = exact_sequences(node.words)
+        if not seqs:
+            return None
+        return [list(dict.fromkeys((seq[i], False) for seq in seqs)) for i in range(len(seqs[0]))]
+    if isinstance(node, Near):
+        clauses = []
+        for side in (node.left, node.right):
+            try:
+                alts = near_alternatives(side)
+            except (TypeError, ValueError):
+                return None
+            clause = [(a.prefix, True) if a.prefix is not None else (" ".join(a.tokens), False) for a in alts]
+            if not clause:
+                return None
+            clauses.append(list(dict.fromkeys(clause)))
+        return clauses
+    if isinstance(node, Field):
+        return anchor_clauses(node.node) if node.field in TEXT_FIELDS else None
+    if isinstance(node, Or):
+        joined: Clause = []
+        for child in node.children:
+            sub = anchor_clauses(child)
+            if sub is None:
+                return None
+            joined += min(sub, key=len)  # that child's match needs its (shortest) clause
+        return [list(dict.fromkeys(joined))]
+    if isinstance(node, And):
+        clauses = [c for sub in (anchor_clauses(c) for c in node.children) if sub is not None for c in sub]
+        return clauses or None
+    return None  # Not, Range, keyword fields
+
+
+def anchor_strings(node) -> list[tuple[str, bool]] | None:
+    """Every string the rule's pre-filter looks for (flattened clauses)."""
+    clauses = anchor_clauses(node)
+    return None if clauses is None else list(dict.fromkeys(a for c in clauses for a in c))
+
+
+def _compile(query: str) -> Compiled:
+    cached = _compiled.get(query)
+    if cached is not None and not cached.relative:
+        return cached
+    from ingest.query import parse
+
+    node = parse(query)
+    cond, params = request_condition(SearchRequest(query=query), node)
+    fts = params[0] if cond == f"({_match_sql()})" and len(params) == 1 else None
+    if FTS_FROM in cond:
+        cond = cond.replace(FTS_FROM, BATCH_FROM)
+    compiled = Compiled(cond, params, anchor_clauses(node), _has_relative(node), fts)
+    _compiled.put(query, compiled)
+    return compiled
+
+
+def _match_sql() -> str:
+    try:
+        from ingest.store.sqlite_search import MATCH
+    except ImportError:
+        return "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+    return MATCH
+
+
+# -- the batch table -----------------------------------------------------------------------------------
+
+def _ensure_temp(store) -> None:
+    """temp.alert_batch: `articles_fts` as DDL'd (columns, tokenizer), plus its vocabulary views."""
+    if getattr(store, "_alert_batch_ready", False):
+        return
+    body = _fts_body(store)
+    store.query(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_tok USING fts5{body}")
+    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_tok_vocab "
+                "USING fts5vocab('temp', 'alert_tok', 'instance')")
+    store._alert_batch_ready = True
+
+
+def _fts_body(store) -> str:
+    """`(columns..., tokenize = ..., prefix = ...)` of articles_fts as created."""
+    ddl = store.query("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0][0]
+    return ddl[ddl.index("("):]
+
+
+def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
+    """A fresh temp.alert_batch holding the batch's index rows (dropped and re-created: deleting
+    from an FTS5 table leaves tombstones that slow every later query). Returns rowid -> article id."""
+    body = getattr(store, "_alert_fts_body", None)
+    if body is None:
+        body = store._alert_fts_body = _fts_body(store)
+    store.query("DROP TABLE IF EXISTS temp.alert_batch")
+    store.query(f"CREATE VIRTUAL TABLE temp.alert_batch USING fts5{body}")
+    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_vocab "
+                "USING fts5vocab('temp', 'alert_batch', 'row')")
+    rowids: dict[int, str] = {}
+    cols = _fts_columns(store)
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        rowids.update((r[0], r[1]) for r in store.query(f"SELECT rowid, id FROM articles WHERE id IN ({marks})", chunk))
+    keys = list(rowids)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        store.query(f"INSERT INTO temp.alert_batch(rowid, {cols}) SELECT rowid, {cols} FROM articles_fts "
+                    f"WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+    return rowids
+
+
+def _tokenise(store, strings: list[str]) -> dict[str, list[str]]:
+    """Each string as the index's tokenizer splits it (lower-cased, accents folded...)."""
+    out: dict[str, list[str]] = {s: [] for s in strings}
+    for i in range(0, len(strings), 5000):
+        chunk = strings[i:i + 5000]
+        store.query("DELETE FROM temp.alert_tok")
+        store._db.executemany("INSERT INTO temp.alert_tok(rowid, title) VALUES (?, ?)",
+                              [(j + 1, s) for j, s in enumerate(chunk)])
+        rows = store.query("SELECT doc, term, offset FROM temp.alert_tok_vocab ORDER BY doc, offset")
+        for r in rows:
+            out[chunk[r[0] - 1]].append(r[1])
+    store.query("DELETE FROM temp.alert_tok")
+    return out
+
+
+@dataclass(slots=True)
+class _Index:
+    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]]  # rule -> [(exact tokens, prefixes)]
+    prefixes: list[str]                 # every prefix anchor, to look up in the batch vocabulary
+    always: list[str]                   # rules evaluated on every batch
+    compiled: dict[str, Compiled]
+
+
+def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
+    key = hash(frozenset(rules.items()))
+    cached = _indexes.get(key)
+    if cached is not None and cached[0] == rules:
+        return cached[1], []
+    compiled: dict[str, Compiled] = {}
+    broken: list[str] = []
+    from ingest.errors import QueryError
+
+    for name, query in rules.items():
+        try:
+            compiled[name] = _compile(query)
+        except QueryError as exc:
+            broken.append(name)
+            log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
+    strings = sorted({text for c in compiled.values() if c.clauses for clause in c.clauses for text, _ in clause})
+    tokens = _tokenise(store, strings) if strings else {}
+    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
+    prefixes: set[str] = set()
+    always: list[str] = []
+    for name, c in compiled.items():
+        mine = []
+        for clause in c.clauses or []:
+            exact, prefix = set(), set()
+            for text, is_prefix in clause:
+                toks = tokens.get(text) or []
+                if not toks:  # nothing the tokenizer keeps: no condition to test
+                    exact = prefix = None
+                    break
+                # several tokens make a phrase, whose first token must be there as a whole word
+                # (also for a prefix query such as "new yor*", where only the last one is a prefix)
+                (prefix if is_prefix and len(toks) == 1 else exact).add(toks[0])
+            if exact is None:
+                continue  # this clause says nothing; the others still hold
+            mine.append((frozenset(exact), tuple(sorted(prefix))))
+            prefixes.update(prefix)
+        if mine:
+            mine.sort(key=lambda cl: len(cl[0]) + 4 * len(cl[1]))  # cheapest, most selective first
+            clauses[name] = mine
+        else:
+            always.append(name)
+    index = _Index(clauses, sorted(prefixes), always, compiled)
+    if not broken:
+        _indexes.put(key, (dict(rules), index))
+    return index, broken
+
+
+def _candidates(index: _Index, vocab: list[str]) -> list[str]:
+    """Rules whose every clause has an anchor among the batch's tokens (plus the always-evaluated)."""
+    present = set(vocab)
+    found_prefixes = set()
+    for prefix in index.prefixes:
+        i = bisect_left(vocab, prefix)
+        if i < len(vocab) and vocab[i].startswith(prefix):
+            found_prefixes.add(prefix)
+    out = list(index.always)
+    for name, clauses in index.clauses.items():
+        for exact, prefixes in clauses:
+            if exact.isdisjoint(present) and not any(p in found_prefixes for p in prefixes):
+                break
+        else:
+            out.append(name)
+    return out
+
+
+def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None
+                ) -> dict[str, list[str]]:
+    """Same result as `match_rules_naive`. `stats`, when given, receives how many rules were evaluated."""
+    if not article_ids or not rules:
+        return {}
+    with store._lock:  # the temp tables belong to this connection: one batch at a time
+        _ensure_temp(store)
+        index, _broken = _index(store, rules)
+        rowids = _fill_batch(store, list(dict.fromkeys(article_ids)))
+        vocab = sorted(r[0] for r in store.query("SELECT term FROM temp.alert_batch_vocab"))
+        todo = _candidates(index, vocab)
+        if stats is not None:
+            stats.update(rules=len(rules), evaluated=len(todo), always=len(index.always), vocabulary=len(vocab))
+        found: dict[str, list[str]] = {}
+        if todo:
+            for name in todo:
+                if index.compiled[name].relative:  # `now` moves: compile again for this batch
+                    index.compiled[name] = _compile(rules[name])
+            plain = [n for n in todo if index.compiled[n].fts is not None]
+            mixed = [n for n in todo if index.compiled[n].fts is None]
+            for i in range(0, len(plain), UNION_CHUNK):  # text-only rules: the batch table alone
+                chunk = plain[i:i + UNION_CHUNK]
+                sql = " UNION ALL ".join(f"SELECT {n}, rowid FROM alert_batch WHERE alert_batch MATCH ?"
+                                         for n in range(len(chunk)))
+                for r in store.query(sql, [index.compiled[name].fts for name in chunk]):
+                    found.setdefault(chunk[r[0]], []).append(rowids[r[1]])
+            scope = "a.rowid IN (SELECT rowid FROM alert_batch)"
+            for i in range(0, len(mixed), UNION_CHUNK):  # keyword fields, dates, negations: with `articles`
+                chunk = mixed[i:i + UNION_CHUNK]
+                parts, params = [], []
+                for n, name in enumerate(chunk):
+                    c = index.compiled[name]
+                    parts.append(f"SELECT {n} AS r, a.id AS id FROM articles a WHERE {scope} AND ({c.cond})")
+                    params += c.params
+                for r in store.query(" UNION ALL ".join(parts), params):
+                    found.setdefault(chunk[r[0]], []).append(r[1])
+        store.query("DROP TABLE IF EXISTS temp.alert_batch")
+    return {name: found[name] for name in rules if name in found}
+
+
+def _fts_columns(store) -> str:
+    cols = getattr(store, "_alert_fts_columns", None)
+    if cols is None:
+        cols = ", ".join(r[1] for r in store.query("PRAGMA table_info(articles_fts)"))
+        store._alert_fts_columns = cols
+    return cols

@@ -1,0 +1,164 @@
+"""Alert messages and their delivery through apprise (email, Slack, Teams, Discord, Telegram, ntfy,
+JSON webhooks, ...). Nothing here touches the ledger; the engine decides what to send and when.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ingest.alerts.rules import Channel, Rule
+from ingest.store.base import AlertRecord
+
+log = logging.getLogger("ingest.alerts")
+MAX_COPIES = 20  # outlets listed per story
+
+
+@dataclass(slots=True)
+class Copy:
+    source: str
+    url: str
+    published: datetime | None = None
+
+
+@dataclass(slots=True)
+class Story:
+    """One ledger record with its copies resolved to outlets and URLs."""
+
+    record: AlertRecord
+    copies: list[Copy] = field(default_factory=list)
+
+    @property
+    def outlets(self) -> list[str]:
+        names = [c.source for c in self.copies] + list(self.record.sources)
+        return list(dict.fromkeys(n for n in names if n))
+
+
+def resolve(store, record: AlertRecord) -> Story:
+    """Outlet and URL of each copy of the story (articles may be gone: fall back to the record)."""
+    copies: list[Copy] = []
+    for aid in record.article_ids[:MAX_COPIES]:
+        try:
+            article = store.get_article(aid)
+        except Exception:  # noqa: BLE001 - a message without the copy beats no message
+            article = None
+        if article is not None:
+            copies.append(Copy(article.source, article.url, article.published))
+    if not copies:
+        copies.append(Copy(record.sources[0] if record.sources else "", record.url))
+    return Story(record, copies)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _story_text(story: Story) -> str:
+    r = story.record
+    lines = [r.title, r.url, ""]
+    outlets = story.outlets
+    lines.append(f"Outlets ({len(outlets)}): {', '.join(outlets)}")
+    if len(story.copies) > 1:
+        lines += [f"- {c.source}: {c.url}" for c in story.copies]
+    published = min((c.published for c in story.copies if c.published), default=None)
+    if published:
+        lines.append(f"Published: {_when(published)}")
+    return "\n".join(lines)
+
+
+def compose(rule: Rule, stories: list[Story]) -> tuple[str, str]:
+    """(title, body) of one message: a single story, or several (digest / rate-limited rule)."""
+    if len(stories) == 1:
+        title = f"[{rule.name}] {stories[0].record.title}"
+        body = _story_text(stories[0])
+    else:
+        title = f"[{rule.name}] {len(stories)} new stories"
+        body = "\n\n".join(f"{i}. " + _story_text(s) for i, s in enumerate(stories, 1))
+    body += f"\n\n-- \nRule {rule.name}: {rule.query}"
+    return title, body
+
+
+def payload(rule: Rule, stories: list[Story]) -> dict:
+    """The same content as data (log lines, `ingest alerts list --json`)."""
+    return {"rule": rule.name, "stories": [{"story": s.record.story, "title": s.record.title, "url": s.record.url,
+                                            "outlets": s.outlets, "copies": [c.url for c in s.copies]}
+                                           for s in stories]}
+
+
+class _Capture(logging.Handler):
+    """Collects apprise's own warnings during one send (apprise sends from worker threads): they
+    explain failures. Sends are sequential (one delivery thread), so nothing else is mixed in."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.messages.append(record.getMessage())
+        except Exception:  # noqa: BLE001 - a broken log record must not break delivery
+            pass
+
+
+class AppriseSender:
+    """Sends one message to one channel; returns None on success, else the (scrubbed) reason."""
+
+    def __init__(self, timeout: float | None = None):
+        self.timeout = timeout
+
+    def send(self, channel: Channel, title: str, body: str) -> str | None:
+        import apprise
+
+        asset = apprise.AppriseAsset(storage_mode="memory")
+        notifier = apprise.Apprise(asset=asset)
+        capture = _Capture()
+        logger = logging.getLogger("apprise")
+        logger.addHandler(capture)
+        propagate, logger.propagate = logger.propagate, False  # its reason is in our own log line
+        try:
+            if not notifier.add(channel.url):
+                return "not a usable notification URL"
+            ok = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is a retryable error
+            return channel.scrub(f"{type(exc).__name__}: {exc}")[:300]
+        finally:
+            logger.removeHandler(capture)
+            logger.propagate = propagate
+        if ok:
+            return None
+        reason = "; ".join(dict.fromkeys(capture.messages[-3:])) or "delivery failed"
+        return channel.scrub(reason)[:300]
+
+
+class SecretFilter(logging.Filter):
+    """Scrubs channel secrets from every record of the loggers it is attached to (apprise's, ours)."""
+
+    def __init__(self):
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001
+            return True
+        clean = text
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            clean = clean.replace(secret, "***")
+        if clean != text:
+            record.msg, record.args = clean, ()
+        return True
+
+
+SECRETS = SecretFilter()
+for _name in ("apprise", "ingest.alerts"):
+    logging.getLogger(_name).addFilter(SECRETS)
+
+
+def register_secrets(rules: list[Rule]) -> None:
+    for rule in rules:
+        for channel in rule.notify:
+            SECRETS.secrets.update(s for s in channel.secrets if len(s) >= 3)

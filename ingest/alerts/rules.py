@@ -1,0 +1,370 @@
+"""Alert rules from `config/rules.yaml`: loading, validation, `${ENV}` secrets and redaction.
+
+    rules:
+      - name: iran-venezuela
+        query: 'Iran AND Venezuela'
+        notify: ['json://127.0.0.1:8025/hook']
+        mode: instant
+
+Every problem is reported with the file and the key at fault (`rules[2].query: invalid query: ...
+at position 7`). Notification URLs may reference secrets as `${ENV_VAR}`; they are expanded at load
+time and never shown: anything printed or logged about a channel uses its redacted `label`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ingest.errors import ConfigError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
+UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+MODES = ("instant", "digest")
+RULE_KEYS = ("name", "query", "sources", "languages", "tags", "notify", "mode", "digest", "min_interval",
+             "max_age", "enabled", "description")
+
+
+@dataclass(slots=True)
+class Channel:
+    """One notification target (an apprise URL). `url` holds secrets: use `label` in any output."""
+
+    url: str
+    label: str                                   # redacted, safe to print and log
+    key: str                                     # stable id stored in the ledger's channels_done
+    secrets: tuple[str, ...] = ()                # substrings to scrub from error messages
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def __repr__(self) -> str:  # never leak the URL through a repr in a log or traceback
+        return f"Channel({self.label!r})"
+
+
+@dataclass(slots=True)
+class Rule:
+    name: str
+    query: str
+    notify: list[Channel] = field(default_factory=list)
+    mode: str = "instant"
+    digest_every: float | None = None            # seconds, mode digest
+    min_interval: float | None = None            # seconds between two deliveries of this rule
+    max_age: float | None = None                 # seconds: older articles (by published date) never alert
+    sources: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    enabled: bool = True
+    description: str | None = None
+
+    @property
+    def batched(self) -> bool:
+        """Several stories go out in one message (digest, or rate-limited instant)."""
+        return self.mode == "digest" or bool(self.min_interval)
+
+    def accepts(self, article, now: datetime | None = None) -> bool:
+        """The rule's filters (sources, languages, tags, max_age) on one stored article."""
+        if self.sources:
+            wanted = {s.lower() for s in self.sources}
+            domain = (article.domain or "").lower()
+            if (article.source or "").lower() not in wanted and not any(
+                    domain == w or domain.endswith("." + w) for w in wanted):
+                return False
+        if self.languages and (article.language or "").lower() not in {x.lower() for x in self.languages}:
+            return False
+        if self.tags and not {t.lower() for t in article.tags} & {t.lower() for t in self.tags}:
+            return False
+        if self.max_age and article.published is not None and now is not None:
+            if article.published < now - timedelta(seconds=self.max_age):
+                return False
+        return True
+
+    def summary(self) -> dict:
+        """What `ingest rules list --json` shows: everything but the secrets."""
+        return {"name": self.name, "query": self.query, "mode": self.mode, "digest_every": self.digest_every,
+                "min_interval": self.min_interval, "max_age": self.max_age, "sources": self.sources,
+                "languages": self.languages, "tags": self.tags, "enabled": self.enabled,
+                "notify": [c.label for c in self.notify], "description": self.description}
+
+
+class RulesError(ConfigError):
+    """Every problem of a rules file; the message names the first, `problems` holds them all."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]):
+        self.problems = problems
+        key, message = problems[0]
+        more = f" (and {len(problems) - 1} more problem{'s' * (len(problems) > 2)})" if len(problems) > 1 else ""
+        super().__init__(file, key, message + more)
+
+    def lines(self) -> list[str]:
+        return [f"{self.file}: {k}: {m}" if k else f"{self.file}: {m}" for k, m in self.problems]
+
+
+# -- small parsers ---------------------------------------------------------------------------------
+
+def parse_duration(value) -> float:
+    """Seconds from 90, "90s", "15m", "1h", "1.5h", "1d", "1w"; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30m, 1h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 1h, 1d)")
+        seconds = float(m.group(1)) * UNITS[(m.group(2) or "").lower() or None]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return seconds
+
+
+def format_duration(seconds: float | None) -> str:
+    if not seconds:
+        return "-"
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def expand_env(text: str, env: dict[str, str]) -> tuple[str, list[str]]:
+    """`${VAR}` -> its value. Returns the text and the values substituted (they are secrets)."""
+    used: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in env:
+            raise KeyError(name)
+        used.append(env[name])
+        return env[name]
+
+    return ENV_REF.sub(sub, text), used
+
+
+def redact_url(url: str) -> str:
+    """A URL with everything that may be a secret masked: user info, path, query. Scheme and host stay
+    when the host looks like a host name (Slack, Telegram & co. put tokens where the host goes)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return url.split(":", 1)[0] + "://***"
+    looks_like_host = host and ("." in host or host == "localhost") and len(host) < 64
+    out = f"{parts.scheme}://" + ("***@" if parts.username or parts.password else "")
+    out += (host + port) if looks_like_host else "***"
+    if parts.path.strip("/"):
+        out += "/***"
+    return out + ("?***" if parts.query else "")
+
+
+def _channel_secrets(url: str, env_values: list[str]) -> tuple[str, ...]:
+    secrets = [v for v in env_values if len(v) >= 3]
+    try:
+        parts = urlsplit(url)
+        secrets += [p for p in (parts.password, parts.username) if p]
+        secrets += [seg for seg in parts.path.split("/") if len(seg) >= 6]
+        secrets += [kv.split("=", 1)[1] for kv in parts.query.split("&") if "=" in kv and len(kv.split("=", 1)[1]) >= 6]
+        if parts.hostname and "." not in parts.hostname and parts.hostname != "localhost":
+            secrets.append(parts.netloc)
+    except ValueError:
+        secrets.append(url)
+    return tuple(dict.fromkeys(secrets))
+
+
+def make_channel(url: str, env_values: list[str] | None = None) -> Channel:
+    """A channel from an expanded apprise URL; ValueError when apprise cannot use it."""
+    label = redact_url(url)
+    key = url.split(":", 1)[0].lower() + ":" + hashlib.sha256(url.encode()).hexdigest()[:12]
+    channel = Channel(url=url, label=label, key=key, secrets=_channel_secrets(url, env_values or []))
+    plugin = _apprise_plugin(url)
+    if plugin is None:
+        raise ValueError(f"{label}: not a notification URL apprise can use (unknown scheme or missing parts)")
+    return channel
+
+
+def _apprise_plugin(url: str):
+    try:
+        import apprise
+    except ImportError:  # pragma: no cover - apprise is a dependency
+        return object()
+    quiet = logging.getLogger("apprise")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)  # its complaint is replaced by ours, with the key at fault
+    try:
+        return apprise.Apprise.instantiate(url)
+    except Exception:  # noqa: BLE001 - any failure means "cannot use this URL"
+        return None
+    finally:
+        quiet.setLevel(level)
+
+
+def validate_query(query: str) -> str | None:
+    """The problem with a rule's query, or None. Parsed (and compiled for SQLite) when the language exists."""
+    try:
+        from ingest.query import parse
+    except ImportError:  # the query language is not in this build yet: the store will judge
+        return None
+    from ingest.errors import QueryError
+
+    try:
+        node = parse(query)
+    except QueryError as exc:
+        return str(exc).split("\n")[0]
+    try:
+        from ingest.store.sqlite_search import compile_sqlite
+    except ImportError:
+        return None
+    try:
+        compile_sqlite(node)
+    except QueryError as exc:
+        return str(exc).split("\n")[0]
+    return None
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+def _strings(value, key: str, problems: list) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    problems.append((key, "expected a list of strings"))
+    return []
+
+
+def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool) -> Rule | None:
+    where = f"rules[{i}]"
+    if not isinstance(raw, dict):
+        problems.append((where, "expected a mapping with name, query, notify, mode"))
+        return None
+    start = len(problems)
+    unknown = [k for k in raw if k not in RULE_KEYS]
+    for k in unknown:
+        problems.append((f"{where}.{k}", f"unknown key (known: {', '.join(RULE_KEYS)})"))
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append((f"{where}.name", "missing: every rule needs a name"))
+        name = None
+    elif not NAME.match(name):
+        problems.append((f"{where}.name", f"{name!r}: use letters, digits, '.', '_' and '-' (it becomes the "
+                                          f"feed URL /alerts/{name}.atom)"))
+    query = raw.get("query")
+    if not isinstance(query, str) or not query.strip():
+        problems.append((f"{where}.query", "missing: every rule needs a query"))
+        query = None
+    elif check_queries:
+        problem = validate_query(query)
+        if problem:
+            problems.append((f"{where}.query", problem))
+
+    channels: list[Channel] = []
+    for j, url in enumerate(_strings(raw.get("notify"), f"{where}.notify", problems)):
+        key = f"{where}.notify[{j}]"
+        try:
+            expanded, used = expand_env(url.strip(), env)
+        except KeyError as exc:
+            problems.append((key, f"environment variable {exc.args[0]} is not set"))
+            continue
+        try:
+            channels.append(make_channel(expanded, used))
+        except ValueError as exc:
+            problems.append((key, str(exc)))
+
+    digest = raw.get("digest")
+    mode = raw.get("mode", "digest" if digest is not None else "instant")
+    every = None
+    if mode not in MODES:
+        problems.append((f"{where}.mode", f"{mode!r}: expected instant or digest"))
+    elif mode == "digest":
+        if isinstance(digest, str | int | float) and not isinstance(digest, bool):
+            digest = {"every": digest}
+        if not isinstance(digest, dict) or "every" not in digest:
+            problems.append((f"{where}.digest", "mode digest needs a schedule, e.g. digest: {every: 1h}"))
+        else:
+            for k in digest:
+                if k != "every":
+                    problems.append((f"{where}.digest.{k}", "unknown key (known: every)"))
+            try:
+                every = parse_duration(digest["every"])
+            except ValueError as exc:
+                problems.append((f"{where}.digest.every", str(exc)))
+    elif digest is not None:
+        problems.append((f"{where}.digest", "only with mode: digest"))
+
+    durations: dict[str, float | None] = {}
+    for k in ("min_interval", "max_age"):
+        durations[k] = None
+        if raw.get(k) is not None:
+            try:
+                durations[k] = parse_duration(raw[k])
+            except ValueError as exc:
+                problems.append((f"{where}.{k}", str(exc)))
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append((f"{where}.enabled", "expected true or false"))
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        problems.append((f"{where}.description", "expected a string"))
+    filters = {k: _strings(raw.get(k), f"{where}.{k}", problems) for k in ("sources", "languages", "tags")}
+    if len(problems) > start or name is None or query is None:
+        return None
+    return Rule(name=name, query=query.strip(), notify=channels, mode=mode, digest_every=every,
+                min_interval=durations["min_interval"], max_age=durations["max_age"], enabled=enabled,
+                description=description, **filters)
+
+
+def parse_rules(data, file: str, env: dict[str, str] | None = None, check_queries: bool = True) -> list[Rule]:
+    """Rules from the parsed YAML document; RulesError listing every problem."""
+    env = dict(os.environ if env is None else env)
+    problems: list[tuple[str, str]] = []
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise RulesError(file, [("", "expected a mapping with a `rules:` list")])
+    for k in data:
+        if k != "rules":
+            problems.append((str(k), "unknown key (the file holds one key, rules:)"))
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise RulesError(file, problems + [("rules", "expected a list of rules")])
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_rules):
+        rule = _rule(i, raw, env, problems, check_queries)
+        if rule is None:
+            continue
+        if rule.name in seen:
+            problems.append((f"rules[{i}].name", f"{rule.name!r} is already the name of rules[{seen[rule.name]}]"))
+            continue
+        seen[rule.name] = i
+        rules.append(rule)
+    if problems:
+        raise RulesError(file, problems)
+    return rules
+
+
+def load_rules(path: str | Path, env: dict[str, str] | None = None, check_queries: bool = True,
+               missing_ok: bool = True) -> list[Rule]:
+    """The rules of `path` (config/rules.yaml). A missing file means no rules unless `missing_ok` is False."""
+    from ingest.config import read_yaml
+
+    path = Path(path)
+    if not path.exists():
+        if missing_ok:
+            return []
+        raise ConfigError(str(path), "", "file not found (alert rules live in config/rules.yaml)")
+    return parse_rules(read_yaml(path), str(path), env, check_queries)
