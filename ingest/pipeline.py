@@ -31,6 +31,7 @@ from ingest.enrich import (
     to_bytes,
 )
 from ingest.enrich.dedupe import from_bytes
+from ingest.enrich.language import declared_language
 from ingest.errors import FetchError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
 from ingest.fetch import Fetcher
@@ -117,6 +118,7 @@ def _extract_job(html: bytes, url: str, settings: Settings, site: SiteProfile | 
                  ) -> tuple[Extracted, Analysis]:
     """Runs in a worker process (module-level so it pickles): extraction and per-article enrichment."""
     ex = extract_article(html, url, settings.extract, site, tags, content_type)
+    ex.language = ex.language or declared_language(html)  # <html lang>: trafilatura does not report it
     title = (ex.title or entry_title or url).strip()
     merged = list(dict.fromkeys(ex.tags + [t for t in tags if t not in ex.tags]))
     return ex, analyze(ex, title, entry_language, merged, settings.enrich)
