@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Alert rule matching throughput: rules x new articles per second, at 1,000 and 10,000 rules.
+
+    python bench/alerts.py                         # SQLite, 1,000 and 10,000 rules, optimised matcher
+    python bench/alerts.py --impl both             # also the naive matcher (one query per rule), before/after
+    python bench/alerts.py --rules 1000 --corpus 5000 --json
+    INGEST_ES_URL=http://127.0.0.1:9200 python bench/alerts.py   # also Elasticsearch (percolator or _msearch)
+
+The store holds a background corpus (`--corpus` articles synthesised from the real pages, as in
+bench/search.py), then batches of new articles arrive (`--batch` articles each, as the pipeline
+stores them) and `store.match_rules` evaluates every rule against each batch. Rules are synthesised
+from the corpus's own vocabulary: single entities, AND/OR combinations, phrases, prefixes, NEAR,
+negations and field restrictions, mostly on mid-frequency and rare words as monitoring rules are.
+Reported: batch latency (p50/p95), new articles per second, and rule evaluations (rules x
+articles) per second. The two SQLite matchers must return the same matches (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import dataset_name, emit, machine, markdown_table, percentile, real_pages  # noqa: E402
+
+from ingest.config import ExtractSettings, StoreSettings  # noqa: E402
+from ingest.enrich import reconcile_language  # noqa: E402
+from ingest.extract import extract_article  # noqa: E402
+from ingest.models import Article  # noqa: E402
+from ingest.text import tokens  # noqa: E402
+
+SOURCES = [f"Source {i:02d}" for i in range(20)]
+
+
+def base_texts() -> list[dict]:
+    out = []
+    for item_id, html in real_pages():
+        ex = extract_article(html, None, ExtractSettings())
+        paras = [p for p in ex.text.split("\n\n") if len(p) > 40]
+        if len(paras) >= 2:
+            out.append({"title": ex.title or item_id, "paras": paras,
+                        "lang": reconcile_language(ex.text, ex.language, None)})
+    if not out:
+        raise SystemExit("no pages to build articles from")
+    return out
+
+
+def synthesise(bases: list[dict], n: int, start_index: int = 0, seed: int = 1) -> list[Article]:
+    """Each article: one page's paragraphs plus two borrowed from others, its own id, source and date."""
+    rng = random.Random(seed + start_index)
+    start = datetime(2026, 8, 1, tzinfo=UTC)
+    articles = []
+    for i in range(start_index, start_index + n):
+        base = bases[i % len(bases)]
+        paras = base["paras"] + [rng.choice(rng.choice(bases)["paras"]) for _ in range(2)]
+        rng.shuffle(paras)
+        aid = f"bench{i:07d}"
+        articles.append(Article(
+            id=aid, url=f"https://bench.example/{aid}", title=f"{base['title']} ({i})", body="\n\n".join(paras),
+            source=SOURCES[i % len(SOURCES)], domain=f"site{i % len(SOURCES)}.example",
+            published=start + timedelta(minutes=13 * i), language=base["lang"], content_hash=aid, cluster_id=aid))
+    return articles
+
+
+def make_rules(bases: list[dict], n: int, mix: str = "broad", seed: int = 3) -> dict[str, str]:
+    """`broad`: single words ranked 50-1500 and rarer ones, combined in every way (a worst case:
+    about half the rules match each batch); `selective`: pairs of words found on at most 2 pages,
+    names and phrases, as monitoring rules on entities and events look."""
+    rng = random.Random(seed)
+    counts = Counter(w for b in bases for p in b["paras"] for w in tokens(p) if len(w) > 3 and w.isalpha())
+    ranked = [w for w, _ in counts.most_common()]
+    pages = Counter(w for b in bases for w in {t for p in b["paras"] for t in tokens(p)})
+    mid = ranked[50:1500] or ranked
+    rare = [w for w in ranked[1500:] if counts[w] >= 2] or mid
+    phrases = []
+    for b in bases:
+        for p in b["paras"][:4]:
+            words = [w for w in tokens(p) if w.isalpha() and len(w) > 2]
+            if len(words) > 4:
+                k = rng.randrange(0, len(words) - 2)
+                phrases.append(f"{words[k]} {words[k + 1]}")
+
+    def word() -> str:
+        return rng.choice(rare) if rng.random() < 0.6 else rng.choice(mid)
+
+    kinds = [
+        (30, lambda: word()),
+        (20, lambda: f"{word()} AND {word()}"),
+        (12, lambda: f"({word()} OR {word()}) AND {rng.choice(mid)}"),
+        (10, lambda: f'"{rng.choice(phrases)}"'),
+        (8, lambda: f"{word()[:5]}*"),
+        (8, lambda: f"{word()} NEAR/5 {word()}"),
+        (6, lambda: f"{word()} AND NOT {rng.choice(mid)}"),
+        (6, lambda: f"title:{word()} OR ({word()} AND lang:{rng.choice(['en', 'de'])})"),
+    ]
+    if mix == "selective":
+        names = [w for w in ranked if pages[w] <= 2 and w[:1].isupper()] or ranked
+        rare2 = [w for w in ranked if pages[w] <= 2] or ranked
+
+        def entity() -> str:
+            return rng.choice(names) if rng.random() < 0.7 else rng.choice(rare2)
+
+        kinds = [
+            (35, lambda: f"{entity()} AND {entity()}"),
+            (15, lambda: f"({entity()} OR {entity()}) AND {entity()}"),
+            (15, lambda: f'"{rng.choice(phrases)}" AND {entity()}'),
+            (10, lambda: entity()),
+            (10, lambda: f"{entity()} NEAR/10 {entity()}"),
+            (8, lambda: f"{entity()[:6]}* AND {entity()}"),
+            (7, lambda: f"{entity()} AND {entity()} AND NOT {rng.choice(mid)}"),
+        ]
+    weights = [w for w, _ in kinds]
+    rules = {}
+    while len(rules) < n:
+        _, make = rng.choices(kinds, weights)[0]
+        rules[f"rule-{len(rules):05d}"] = make()
+    return rules
+
+
+def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> dict:
+    timings, matched, results = [], 0, []
+    for batch in batches:
+        ids = [a.id for a in batch]
+        t0 = time.perf_counter()
+        found = matcher(store, rules, ids)
+        timings.append(time.perf_counter() - t0)
+        matched += sum(len(v) for v in found.values())
+        results.append({k: sorted(v) for k, v in found.items()})
+    total = sum(timings)
+    articles = sum(len(b) for b in batches)
+    return {"rules": len(rules), "batches": len(batches), "articles": articles, "seconds": round(total, 3),
+            "batch_p50_ms": percentile([t * 1000 for t in timings], 50),
+            "batch_p95_ms": percentile([t * 1000 for t in timings], 95),
+            "articles_per_s": articles / total if total else 0.0,
+            "rule_evals_per_s": len(rules) * articles / total if total else 0.0,
+            "matches": matched, "_results": results}
+
+
+def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
+    from ingest.store import sqlite_rules
+
+    naive = getattr(sqlite_rules, "match_rules_naive", None)
+    out = []
+    if impl in ("both", "naive") and naive is not None:
+        out.append(("sqlite (naive: one query per rule over the whole index)", naive))
+    if impl in ("both", "optimised") or naive is None:
+        out.append(("sqlite", sqlite_rules.match_rules))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rules", type=int, action="append", help="rule count (repeatable; default 1000 and 10000)")
+    ap.add_argument("--corpus", type=int, default=20_000, help="articles already stored (default 20,000)")
+    ap.add_argument("--batch", type=int, default=50, help="new articles per stored batch (default 50)")
+    ap.add_argument("--batches", type=int, default=5, help="batches per measurement (default 5)")
+    ap.add_argument("--impl", choices=("optimised", "naive", "both"), default="optimised")
+    ap.add_argument("--mix", choices=("broad", "selective", "both"), default="both",
+                    help="rule vocabulary: broad (worst case), selective (realistic), both (default)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    sizes = args.rules or [1000, 10_000]
+
+    bases = base_texts()
+    corpus = synthesise(bases, args.corpus)
+    new = synthesise(bases, args.batch * args.batches, start_index=args.corpus)
+    batches = [new[i:i + args.batch] for i in range(0, len(new), args.batch)]
+    mixes = ["broad", "selective"] if args.mix == "both" else [args.mix]
+    rule_sets = {(n, mix): make_rules(bases, n, mix) for n in sizes for mix in mixes}
+    results, notes = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        from ingest.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(Path(tmp) / "bench.db")
+        for i in range(0, len(corpus), 2000):
+            store.upsert_articles(corpus[i:i + 2000])
+        store.upsert_articles(new)
+        for (n, mix), rules in rule_sets.items():
+            reference = None
+            for name, matcher in sqlite_matchers(args.impl):
+                warm_up = time.perf_counter()
+                matcher(store, rules, [corpus[0].id])  # compiles and indexes the rule set (cached)
+                r = run(store, rules, batches, matcher)
+                r.update(backend=name, mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
+                if reference is not None and r["_results"] != reference:
+                    notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
+                reference = r["_results"]
+                results.append(r)
+        store.close()
+
+        es_url = os.environ.get("INGEST_ES_URL")
+        es_module = None
+        if es_url:
+            try:
+                import ingest.store.elasticsearch as es_module
+            except ImportError:
+                notes.append("Elasticsearch skipped: ingest.store.elasticsearch is not available")
+        else:
+            notes.append("Elasticsearch skipped: set INGEST_ES_URL to include it")
+        if es_module is not None:
+            settings = StoreSettings(backend="elasticsearch", sqlite_path=str(Path(tmp) / "es-local.db"))
+            settings.elasticsearch.url = es_url
+            settings.elasticsearch.index_prefix = f"benchalerts{int(time.time())}"
+            settings.elasticsearch.bulk_size = 2000
+            es = es_module.ElasticsearchStore(settings)
+            try:
+                for i in range(0, len(corpus), 2000):
+                    es.upsert_articles(corpus[i:i + 2000])
+                es.upsert_articles(new)
+                es.flush_outbox()
+                for (_n, mix), rules in rule_sets.items():
+                    warm_up = time.perf_counter()
+                    es.match_rules(rules, [corpus[0].id])  # stores the percolator queries
+                    r = run(es, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
+                    r.update(backend="elasticsearch" + (" (percolator)" if getattr(es, "percolator", False)
+                                                        else " (_msearch)"),
+                             mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
+                    results.append(r)
+            finally:
+                es.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
+                es.close()
+
+    for r in results:
+        r.pop("_results", None)
+    rows = [[r["backend"], f"{r['rules']:,}", r["mix"], f"{args.corpus:,}", args.batch, r["batch_p50_ms"],
+             r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}", r["matches"], r["setup_s"]]
+            for r in results]
+    table = (f"Alert rule matching ({dataset_name()}; {machine()})\n\n"
+             + markdown_table(["backend", "rules", "rule mix", "stored articles", "batch", "batch p50 ms",
+                               "batch p95 ms", "new articles/s", "rules x articles/s", "matches",
+                               "rule set setup s"], rows)
+             + ("\n\n" + "\n".join(notes) if notes else ""))
+    emit({"corpus": args.corpus, "batch": args.batch, "batches": args.batches, "dataset": dataset_name(),
+          "machine": machine(), "results": results, "notes": notes}, table, args.json)
+
+
+if __name__ == "__main__":
+    main()
