@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -59,6 +60,28 @@ def baseline(pages: list[bytes], workers: int) -> float:
     return len(pages) / t.seconds
 
 
+def baseline_cpu_ms(pages: list[bytes]) -> float:
+    """Raw trafilatura CPU ms per article (one process, the distinct pages)."""
+    distinct = list({id(p): p for p in pages}.values())
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(_raw_cpu_job, distinct[:2]).result()
+        return 1000 * pool.submit(_raw_cpu_job, distinct).result() / len(distinct)
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process (fetching, storing, the loopback site) and of its
+    reaped children (the extraction workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _raw_cpu_job(pages: list[bytes]) -> float:
+    start = time.process_time()
+    for html in pages:
+        _raw_extract(html)
+    return time.process_time() - start
+
+
 def build_sites(pages: list[tuple[str, bytes]], n: int) -> tuple[list[StaticSite], list[FeedConfig], list[bytes]]:
     sites, feeds, served = [], [], []
     reps = (n + len(pages) - 1) // len(pages)
@@ -94,13 +117,17 @@ def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str)
         settings.store.elasticsearch.index_prefix = f"benchpipe{int(time.time())}"
         settings.store.elasticsearch.bulk_size = 1000
     with Ingest(settings) as app:
+        before = _cpu()
         with Timer() as t:
-            report = app.run_once(feeds=feeds)
+            report = app.run_once(feeds=feeds)  # the extraction pool is shut down (and reaped) at the end
+        main_cpu, worker_cpu = (after - b for after, b in zip(_cpu(), before, strict=True))
         with Timer() as t2:
             second = app.run_once(feeds=feeds)
         if backend == "elasticsearch":
             app.store.client.indices.delete(index=f"{settings.store.elasticsearch.index_prefix}-*")
+    n = max(1, report.stored)
     return {"stored": report.stored, "seconds": t.seconds, "rate": report.stored / t.seconds,
+            "cpu_ms_per_article_main": 1000 * main_cpu / n, "cpu_ms_per_article_workers": 1000 * worker_cpu / n,
             "unchanged_cycle_seconds": t2.seconds, "second_cycle_stored": second.stored,
             "fallbacks": report.fallbacks}
 
@@ -117,19 +144,27 @@ def main() -> None:
     for n in [int(s) for s in args.sizes.split(",")]:
         sites, feeds, served = build_sites(pages, n)
         base_rate = baseline(served, args.workers)
+        base_cpu = baseline_cpu_ms(served)
         for backend in backends:
             with tempfile.TemporaryDirectory() as tmp:
                 r = run_pipeline(feeds, args.workers, Path(tmp), backend)
             results.append({"articles": n, "backend": backend, "workers": args.workers,
                             "baseline_rate": base_rate, **r, "ratio": r["rate"] / base_rate,
+                            "baseline_cpu_ms_per_article": base_cpu,
+                            "cpu_ratio": base_cpu / (r["cpu_ms_per_article_main"] + r["cpu_ms_per_article_workers"]),
                             "peak_rss_mb": peak_rss_mb(), "peak_rss_children_mb": peak_rss_mb(children=True)})
         for s in sites:
             s.close()
     rows = [[r["articles"], r["backend"], r["workers"], r["stored"], r["rate"], r["baseline_rate"], r["ratio"],
              r["unchanged_cycle_seconds"], r["peak_rss_mb"]] for r in results]
+    cpu_rows = [[r["articles"], r["backend"], r["cpu_ms_per_article_workers"], r["cpu_ms_per_article_main"],
+                 r["baseline_cpu_ms_per_article"], r["cpu_ratio"]] for r in results]
     table = (f"Pipeline throughput ({dataset_name()}; {machine()})\n\n"
              + markdown_table(["articles", "backend", "processes", "stored", "pipeline art/s",
-                               "raw trafilatura art/s", "ratio", "unchanged cycle s", "peak RSS MB"], rows))
+                               "raw trafilatura art/s", "ratio", "unchanged cycle s", "peak RSS MB"], rows)
+             + "\n\nCPU per article: what bounds the ratio when every core is busy\n\n"
+             + markdown_table(["articles", "backend", "workers ms (extract+enrich)", "main ms (fetch, store, site)",
+                               "raw trafilatura ms", "raw / pipeline CPU"], cpu_rows))
     emit({"dataset": dataset_name(), "machine": machine(), "results": results}, table, args.json)
 
 

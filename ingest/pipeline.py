@@ -1,8 +1,11 @@
 """The refresh flow, top to bottom: poll feeds -> new entries -> fetch pages -> extract -> enrich -> store.
 
-One `Pipeline` per process. `run_once` polls every feed concurrently, then processes all new
-entries together so page fetches overlap, extraction runs in a process pool and writes are
-batched. The scheduler calls `poll_and_process` for one feed at a time.
+One `Pipeline` per process. `run_once` polls every feed concurrently, then streams all new
+entries through the stages: pages are fetched by a thread pool and each goes to the extraction
+process pool (extraction and per-article enrichment) the moment it arrives; finished articles are
+stored in batches of `STORE_BATCH` while the next pages are still being fetched and extracted, so
+network waits, CPU work and writes overlap, and at most `window` pages are held in memory. The
+scheduler calls `poll_and_process` for one feed at a time.
 
 Crash safety: an entry is recorded as seen only after its article is stored, and article
 writes are idempotent upserts keyed on the normalized URL, so a run interrupted anywhere
@@ -13,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,6 +47,8 @@ from ingest.store import Store
 
 log = logging.getLogger("ingest.pipeline")
 PERMANENT_STATUSES = {400, 401, 403, 404, 410, 451}
+STORE_BATCH = 50          # articles per store write (and per alert evaluation)
+WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
 
 
@@ -113,10 +120,27 @@ def analyze(ex: Extracted, title: str, declared_language: str | None, tags: list
     )
 
 
-def _extract_job(html: bytes, url: str, settings: Settings, site: SiteProfile | None, tags: list[str],
-                 content_type: str | None, entry_title: str | None, entry_language: str | None
-                 ) -> tuple[Extracted, Analysis]:
+_WORKER_SETTINGS: Settings | None = None  # set once per worker process by `_init_worker`
+
+
+def _init_worker(settings: Settings) -> None:
+    """Worker start: keep the settings (sent once, not with every page) and load the models now,
+    while the feeds are polled, rather than on the first article."""
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+    try:
+        reconcile_language("warm up the language model with a sentence", None, None, 0)
+        extract_keywords("Warm up the keyword extractor. Warm up.", "en", [], 1)
+    except Exception:  # noqa: BLE001 - only a warm-up: the first article loads them instead
+        log.debug("worker warm-up failed", exc_info=True)
+
+
+def _extract_job(html: bytes, url: str, site: SiteProfile | None, tags: list[str],
+                 content_type: str | None, entry_title: str | None, entry_language: str | None,
+                 settings: Settings | None = None) -> tuple[Extracted, Analysis]:
     """Runs in a worker process (module-level so it pickles): extraction and per-article enrichment."""
+    settings = settings or _WORKER_SETTINGS
+    assert settings is not None, "worker not initialised"
     ex = extract_article(html, url, settings.extract, site, tags, content_type)
     ex.language = ex.language or declared_language(html)  # <html lang>: trafilatura does not report it
     title = (ex.title or entry_title or url).strip()
@@ -149,12 +173,19 @@ class Pipeline:
             self._pool = None
         self.fetcher.close()
 
+    @property
+    def workers(self) -> int:
+        return self.settings.extract.workers or os.cpu_count() or 1
+
     def _extract_pool(self) -> Executor | None:
-        workers = self.settings.extract.workers or os.cpu_count() or 1
-        if workers <= 1:
+        """The extraction processes, started (and their models loaded) on first use."""
+        if self.workers <= 1:
             return None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
+                                             initargs=(self.settings,))
+            for _ in range(self.workers):  # start every worker now: they load while feeds are polled
+                self._pool.submit(int)
         return self._pool
 
     # -- the flow --------------------------------------------------------------------------------
@@ -169,6 +200,8 @@ class Pipeline:
             # Round-robin over hosts: the pollers do not all queue behind one host's politeness gap.
             for outcome in polls.map(self._poll_safely, interleave_by_host(feeds)):
                 outcomes[outcome.feed.url] = outcome
+                if outcome.entries and len(outcomes) < len(feeds):
+                    self._extract_pool()  # entries to look at: the workers start while the rest is polled
                 self.progress("feed", 1)
         for outcome in (outcomes[f.url] for f in feeds if f.url in outcomes):  # report in feeds.yaml order
             report.polls.append(outcome)
@@ -223,20 +256,26 @@ class Pipeline:
         return jobs
 
     def _process(self, jobs: list[PageJob], report: RunReport) -> None:
-        if not jobs:
-            return
-        self._fetch_pages(jobs)
-        self._extract(jobs)
+        for batch in self._fetched_and_extracted(jobs):
+            self._store_batch(batch, report)
+
+    def _store_batch(self, jobs: list[PageJob], report: RunReport) -> None:
+        for job in jobs:
+            self._fallback(job)
         articles = [a for a in (self._to_article(j, report) for j in jobs) if a is not None]
         self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
         self.store.upsert_articles(articles)
-        self._remember(jobs, articles)
+        with self.store.batch():  # the many small bookkeeping writes in one commit
+            self._remember(jobs, articles)
+            self._record_page_errors(jobs)
+            learned = self._learn(jobs)
         report.stored += len(articles)
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
         report.page_errors += [j.error for j in jobs if j.error]
-        self._record_page_errors(jobs)
-        for domain, fps in self._learn(jobs).items():
+        for domain, fps in learned.items():
             report.reclean_blocks.setdefault(domain, set()).update(fps)
+        for job in jobs:
+            job.html = None  # stored (raw page kept by the store when configured): free the memory
         if self.on_stored and articles:
             self.on_stored(articles)
 
@@ -256,22 +295,91 @@ class Pipeline:
 
     # -- stages ----------------------------------------------------------------------------------
 
-    def _fetch_pages(self, jobs: list[PageJob]) -> None:
-        def fetch(job: PageJob) -> None:
-            if self.stop.is_set():
-                job.error = "stopped before fetch"
-                return
-            try:
-                resp = self.fetcher.get(job.entry.link, check_robots=True)
-                job.html, job.final_url = resp.content, resp.final_url
-                job.content_type = resp.header("content-type")
-            except FetchError as exc:
-                job.error = str(exc)
-            finally:
-                self.progress("page", 1)
+    def _fetch_page(self, job: PageJob) -> None:
+        if self.stop.is_set():
+            job.error = "stopped before fetch"
+            return
+        try:
+            resp = self.fetcher.get(job.entry.link, check_robots=True)
+            job.html, job.final_url = resp.content, resp.final_url
+            job.content_type = resp.header("content-type")
+        except FetchError as exc:
+            job.error = str(exc)
+        finally:
+            self.progress("page", 1)
 
-        with ThreadPoolExecutor(max_workers=self.settings.fetch.concurrency) as pool:
-            list(pool.map(fetch, jobs))
+    def _fetched_and_extracted(self, jobs: list[PageJob]) -> Iterator[list[PageJob]]:
+        """Fetch and extract as a stream; yield the finished jobs in batches of `STORE_BATCH`.
+
+        A fetched page goes straight to the extraction pool, so fetching, extraction and the
+        caller's writes overlap. At most `window` pages are fetched but not yet handed back.
+        """
+        if not jobs:
+            return
+        pool = self._extract_pool() if len(jobs) >= 4 else None
+        window = max(STORE_BATCH, WINDOW_PER_WORKER * self.workers)
+        done: queue.SimpleQueue[PageJob] = queue.SimpleQueue()
+
+        def finished(job: PageJob, future: Future) -> None:
+            try:
+                job.extracted, job.analysis = future.result()
+            except Exception as exc:  # noqa: BLE001 - a page that breaks a worker must not stop the cycle
+                log.warning("extraction of %s failed: %s", job.entry.link, exc)
+                job.error = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
+            done.put(job)
+
+        def fetch(job: PageJob) -> None:
+            try:
+                self._fetch_page(job)
+                if job.html and pool is not None:
+                    future = self._submit_extraction(pool, job)
+                    if future is not None:
+                        future.add_done_callback(lambda f, job=job: finished(job, f))
+                        return
+            except Exception as exc:  # noqa: BLE001 - never lose a job: it is reported and retried later
+                job.error = job.error or f"{type(exc).__name__}: {exc}"[:300]
+            done.put(job)
+
+        pending = iter(jobs)
+        batch: list[PageJob] = []
+        in_flight = received = 0
+        with ThreadPoolExecutor(max_workers=self.settings.fetch.concurrency) as fetchers:
+            while received < len(jobs):
+                while in_flight < window and (job := next(pending, None)) is not None:
+                    fetchers.submit(fetch, job)
+                    in_flight += 1
+                job = done.get()
+                in_flight -= 1
+                received += 1
+                if job.html and job.extracted is None and pool is None and not job.error:
+                    self._extract_here(job)
+                batch.append(job)
+                if len(batch) >= STORE_BATCH or received == len(jobs):
+                    yield batch
+                    batch = []
+
+    def _extraction_args(self, job: PageJob) -> tuple:
+        return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,
+                job.content_type, job.entry.title, job.entry.language)
+
+    def _submit_extraction(self, pool: Executor, job: PageJob) -> Future | None:
+        try:
+            return pool.submit(_extract_job, *self._extraction_args(job))
+        except BrokenProcessPool:  # a worker died (out of memory, a crash in a parser): start afresh
+            log.warning("extraction pool broken; restarting it")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._extract_here(job)
+            return None
+
+    def _extract_here(self, job: PageJob) -> None:
+        try:
+            job.extracted, job.analysis = _extract_job(*self._extraction_args(job), settings=self.settings)
+        except Exception as exc:  # noqa: BLE001 - see `finished`
+            log.warning("extraction of %s failed: %s", job.entry.link, exc)
+            job.error = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
 
     def _site(self, url: str) -> SiteProfile:
         domain = domain_of(url)
@@ -284,31 +392,21 @@ class Pipeline:
 
     def learned_for(self, domain: str) -> set[str]:
         with self._lock:
-            if domain not in self._learned:
-                since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
-                try:
-                    stats = self.store.block_stats(domain, since=since,
-                                                   min_articles=self.settings.extract.learn_min_articles)
-                except StoreUnavailable:  # search engine down: clean with the rules alone, ask again later
-                    return set()
-                self._learned[domain] = {s.fingerprint for s in stats
-                                         if s.status == "pinned" or (s.status != "rejected"
-                                         and s.articles >= self.settings.extract.learn_min_articles)}
-            return self._learned[domain]
-
-    def _extract(self, jobs: list[PageJob]) -> None:
-        todo = [j for j in jobs if j.html]
-        pool = self._extract_pool() if len(todo) >= 4 else None
-        args = [(j.html, j.final_url or j.entry.link, self.settings, self._site(j.entry.link),
-                 j.entry.categories, j.content_type, j.entry.title, j.entry.language) for j in todo]
-        if pool:
-            results = pool.map(_extract_job, *zip(*args, strict=True), chunksize=4)
-        else:
-            results = (_extract_job(*a) for a in args)
-        for job, (extracted, analysis) in zip(todo, results, strict=True):
-            job.extracted, job.analysis = extracted, analysis
-        for job in jobs:
-            self._fallback(job)
+            cached = self._learned.get(domain)
+        if cached is not None:
+            return cached
+        # The store is asked outside our lock: the store's own lock may be held by a thread
+        # that is waiting for ours (the main thread writing a batch asks for learned blocks).
+        since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
+        try:
+            stats = self.store.block_stats(domain, since=since, min_articles=self.settings.extract.learn_min_articles)
+        except StoreUnavailable:  # search engine down: clean with the rules alone, ask again later
+            return set()
+        learned = {s.fingerprint for s in stats
+                   if s.status == "pinned" or (s.status != "rejected"
+                                               and s.articles >= self.settings.extract.learn_min_articles)}
+        with self._lock:
+            return self._learned.setdefault(domain, learned)
 
     def _fallback(self, job: PageJob) -> None:
         """Use the feed's own content when the page failed or yielded less than it."""

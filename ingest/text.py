@@ -24,16 +24,39 @@ STEMMER_NAMES = {
 QUERY_LANGUAGES = ("de", "en", "fr", "es", "it")
 
 
+@lru_cache(maxsize=1)
+def _no_marks() -> dict[int, None]:
+    """str.translate table deleting every combining mark (all of them lie below U+30000)."""
+    return {cp: None for cp in range(0x30000) if unicodedata.combining(chr(cp))}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text.lower()).translate(_no_marks()).replace("ß", "ss")
+
+
+def _fold_exact(text: str) -> str:
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFKD", text.lower()).translate(_no_marks()))
+
+
+# Words recur (keywords, mentions and cleaning fold the same ones thousands of times per article):
+# short strings are cached; ASCII needs no decomposition at all.
+_fold_short = lru_cache(maxsize=1 << 16)(_fold)
+_fold_exact_short = lru_cache(maxsize=1 << 16)(_fold_exact)
+SHORT = 48
+
+
 def fold(text: str) -> str:
     """Lower-case and strip diacritics (what FTS5's unicode61 remove_diacritics does)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+    if text.isascii():
+        return text.lower()
+    return _fold_short(text) if len(text) <= SHORT else _fold(text)
 
 
 def fold_exact(text: str) -> str:
     """Lower-case and strip diacritics exactly as FTS5 unicode61 (remove_diacritics 2) does: ß stays ß."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    if text.isascii():
+        return text.lower()
+    return _fold_exact_short(text) if len(text) <= SHORT else _fold_exact(text)
 
 
 def folded_text(text: str) -> str:

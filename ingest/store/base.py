@@ -6,6 +6,7 @@ The rest of the code talks to a `Store` and never imports a database client.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -110,6 +111,7 @@ class Store(Protocol):
 
     # raw pages kept (compressed) for re-cleaning without re-fetching
     def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None: ...
+    def batch(self) -> AbstractContextManager[None]: ...  # many small writes, one commit
     def get_raw(self, article_id: str) -> tuple[bytes, str | None] | None: ...
     def purge_raw(self, older_than: datetime) -> int: ...
 

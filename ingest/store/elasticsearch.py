@@ -198,6 +198,10 @@ class ElasticsearchStore:
     def record_entries(self, feed_url: str, pairs: Iterable[tuple[str, str]]) -> None:
         self.local.record_entries(feed_url, pairs)
 
+    def batch(self):
+        """Local writes (entries seen, raw pages) in one commit; cluster writes go through the outbox anyway."""
+        return self.local.batch()
+
     def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None:
         self.local.save_raw(article_id, html, content_type)
 

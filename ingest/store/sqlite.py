@@ -168,6 +168,7 @@ class SQLiteStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open database: {exc}") from None
         self._lock = threading.RLock()
+        self._depth = 0  # >0 while a transaction is open (only the lock's holder can see it)
         self._db.row_factory = sqlite3.Row
         # Unicode-aware case folding for tag/source comparisons (SQLite's lower() is ASCII only).
         self._db.create_function("ifold", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
@@ -184,8 +185,13 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; inside `batch()` (same thread: the lock is re-entrant) it joins the batch's."""
         with self._lock:
+            if self._depth:
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._db
             except BaseException:
@@ -193,6 +199,14 @@ class SQLiteStore:
                 raise
             else:
                 self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group many small writes (entries seen, raw pages, block sightings) into one commit."""
+        with self.transaction():
+            yield
 
     def ensure_schema(self, script: str) -> None:
         """Create extra tables (used by adapters that keep local state in this file)."""
@@ -374,7 +388,7 @@ class SQLiteStore:
     def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO raw_pages VALUES (?, ?, ?, ?)",
-                       (article_id, zlib.compress(html, 6), content_type, to_iso(datetime.now(UTC))))
+                       (article_id, zlib.compress(html, 1), content_type, to_iso(datetime.now(UTC))))
 
     def get_raw(self, article_id: str) -> tuple[bytes, str | None] | None:
         rows = self.query("SELECT html, content_type FROM raw_pages WHERE article_id = ?", (article_id,))
