@@ -29,8 +29,9 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ingest tests bench
 
+# Every benchmark into bench/results/latest.md; Elasticsearch rows need a node (started here when possible).
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	bash scripts/bench.sh
 
 es-up:
 	ES_PORT=$(ES_PORT) bash scripts/es-node.sh up

@@ -105,6 +105,7 @@ class ElasticsearchSettings(_Section):
 class StoreSettings(_Section):
     backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     sqlite_path: str = DEFAULT_DB
+    sqlite_rank_window: int = Field(10_000, ge=0, description="relevance sort scores the newest N text matches; 0 = all")
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
 

@@ -312,51 +312,55 @@ class Pipeline:
         """Fetch and extract as a stream; yield the finished jobs in batches of `STORE_BATCH`.
 
         A fetched page goes straight to the extraction pool, so fetching, extraction and the
-        caller's writes overlap. At most `window` pages are fetched but not yet handed back.
+        caller's writes overlap. At most `window` pages are in flight (fetched or being fetched,
+        not yet handed back).
         """
         if not jobs:
             return
         pool = self._extract_pool() if len(jobs) >= 4 else None
         window = max(STORE_BATCH, WINDOW_PER_WORKER * self.workers)
-        done: queue.SimpleQueue[PageJob] = queue.SimpleQueue()
+        done: queue.SimpleQueue[tuple[int, PageJob]] = queue.SimpleQueue()
 
-        def finished(job: PageJob, future: Future) -> None:
+        def finished(index: int, job: PageJob, future: Future) -> None:
             try:
                 job.extracted, job.analysis = future.result()
             except Exception as exc:  # noqa: BLE001 - a page that breaks a worker must not stop the cycle
                 log.warning("extraction of %s failed: %s", job.entry.link, exc)
                 job.error = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
-            done.put(job)
+            done.put((index, job))
 
-        def fetch(job: PageJob) -> None:
+        def fetch(index: int, job: PageJob) -> None:
             try:
                 self._fetch_page(job)
                 if job.html and pool is not None:
                     future = self._submit_extraction(pool, job)
                     if future is not None:
-                        future.add_done_callback(lambda f, job=job: finished(job, f))
+                        future.add_done_callback(lambda f, i=index, j=job: finished(i, j, f))
                         return
             except Exception as exc:  # noqa: BLE001 - never lose a job: it is reported and retried later
                 job.error = job.error or f"{type(exc).__name__}: {exc}"[:300]
-            done.put(job)
+            done.put((index, job))
 
-        pending = iter(jobs)
+        # Results come back in completion order; they are handed on in feed order (a reorder buffer
+        # within the window), so which copy of a story is "first seen" does not depend on timing.
+        ready: dict[int, PageJob] = {}
         batch: list[PageJob] = []
-        in_flight = received = 0
+        started = emitted = 0
         with ThreadPoolExecutor(max_workers=self.settings.fetch.concurrency) as fetchers:
-            while received < len(jobs):
-                while in_flight < window and (job := next(pending, None)) is not None:
-                    fetchers.submit(fetch, job)
-                    in_flight += 1
-                job = done.get()
-                in_flight -= 1
-                received += 1
+            while emitted < len(jobs):
+                while started < len(jobs) and started - emitted < window:
+                    fetchers.submit(fetch, started, jobs[started])
+                    started += 1
+                index, job = done.get()
                 if job.html and job.extracted is None and pool is None and not job.error:
                     self._extract_here(job)
-                batch.append(job)
-                if len(batch) >= STORE_BATCH or received == len(jobs):
-                    yield batch
-                    batch = []
+                ready[index] = job
+                while emitted in ready:
+                    batch.append(ready.pop(emitted))
+                    emitted += 1
+                    if len(batch) >= STORE_BATCH or emitted == len(jobs):
+                        yield batch
+                        batch = []
 
     def _extraction_args(self, job: PageJob) -> tuple:
         return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,

@@ -78,7 +78,23 @@ def test_one_claim_per_story_and_copies_extend(store):
                                  published=datetime.now(UTC) - timedelta(days=40)))   # late and backdated
     assert engine.evaluate(late) == []
     [record] = [r for r in store.list_alerts(rule="drones") if r.story == "c1"]
-    assert record.sources == ["Herald", "Courier", "Gazette"] and record.article_ids == ["a1", "a2", "a4"]
+    # Not delivered yet, and the late copy is the story's original (published first): it leads now.
+    assert record.sources == ["Gazette", "Herald", "Courier"] and record.article_ids == ["a4", "a1", "a2"]
+    assert (record.title, record.url) == (late[0].title, late[0].url)
+
+
+def test_original_arriving_after_delivery_is_listed_but_does_not_take_the_lead(store):
+    sender = Recorder()
+    engine = engine_for(store, [{"name": "drones", "query": "drones"}], sender=sender)
+    engine.evaluate(stored(store, article(1, "drones over the harbour", cluster="c1")))
+    assert engine.deliver(engine.rules[0]) and len(sender.sent) == 1
+    copy = article(2, "drones over the harbour", source="Courier", cluster="c1", is_original=False)
+    original = article(3, "drones over the harbour", source="Gazette", cluster="c1",
+                       published=datetime.now(UTC) - timedelta(days=1))
+    assert engine.evaluate(stored(store, copy, original)) == []
+    [record] = store.list_alerts(rule="drones")
+    assert record.article_ids == ["a1", "a3", "a2"] and record.url == "https://herald.test/1"   # history kept
+    assert len(sender.sent) == 1
 
 
 def test_min_interval_batches_stories_that_arrive_meanwhile(store):

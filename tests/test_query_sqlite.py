@@ -191,3 +191,28 @@ def test_invalid_query_raises_query_error(store):
     with pytest.raises(QueryError) as info:
         store.search(SearchRequest(query="titel:Kiew"))
     assert info.value.position == 0
+
+
+def test_relevance_window_scores_the_newest_matches_and_pages_reach_every_hit(tmp_path):
+    """With `sqlite_rank_window` N, bm25 ranks the newest N text matches; older matches follow them,
+    newest first, and paging past the window still reaches every hit exactly once."""
+    store = SQLiteStore(tmp_path / "w.db", rank_window=4)
+    # Ingest order = rowid order: the strongest match ("drone" in title and body, 3 times) comes first,
+    # so it is the oldest and falls outside a window of 4.
+    strong = art("old-strong", "Drone drone", "Drone drone drone everywhere.", lang="en", day=1)
+    weak = [art(f"new-{i}", f"Report {i}", f"A drone was seen near site {i} among many other words here.",
+                lang="en", day=2 + i) for i in range(7)]
+    store.upsert_articles([strong, *weak])
+    full = SQLiteStore(tmp_path / "w.db", rank_window=0)       # same file, everything scored
+    try:
+        assert full.search(SearchRequest(query="drone", limit=1)).hits[0].id == "old-strong"
+        first = store.search(SearchRequest(query="drone", limit=4))
+        assert first.total == 8
+        assert {h.id for h in first.hits} == {"new-3", "new-4", "new-5", "new-6"}  # the newest four
+        seen = []
+        for offset in range(0, 8, 3):
+            seen += [h.id for h in store.search(SearchRequest(query="drone", limit=3, offset=offset)).hits]
+        assert sorted(seen) == sorted(["old-strong", *[f"new-{i}" for i in range(7)]])   # each once
+    finally:
+        store.close()
+        full.close()

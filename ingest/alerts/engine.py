@@ -138,10 +138,12 @@ class AlertEngine:
                     claimed.append(record)
                     log.info("alert claimed: rule %s, story %s (%s)", name, story, lead.title)
                     due[name] = rule
-                else:  # known story: a copy arriving later is listed, never delivered again
+                else:  # known story: a copy arriving later is listed, never delivered again; the
+                    # story's original (earliest published) takes the lead while nothing was sent
                     with self._ledger:
                         for a in copies:
-                            self.store.extend_alert(name, story, a.id, a.source)
+                            lead = (a.title, a.url) if a.is_original else None
+                            self.store.extend_alert(name, story, a.id, a.source, lead)
         for rule in due.values():
             self._schedule(rule)
         return claimed

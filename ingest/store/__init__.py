@@ -19,4 +19,4 @@ def open_store(settings: StoreSettings) -> Store:
         return ElasticsearchStore(settings)
     from ingest.store.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.sqlite_path)
+    return SQLiteStore(settings.sqlite_path, rank_window=settings.sqlite_rank_window)

@@ -608,8 +608,10 @@ class ElasticsearchStore:
                 return False
             raise
 
-    def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None:
-        """Add a syndicated copy to an alert record (read-modify-write guarded by sequence numbers)."""
+    def extend_alert(self, rule: str, story: str, article_id: str, source: str,
+                     lead: tuple[str, str] | None = None) -> None:
+        """Add a syndicated copy to an alert record (read-modify-write guarded by sequence numbers);
+        with `lead`, the copy is the story's original and leads the record while it is undelivered."""
         self._ensure()
         doc_id = self._ledger_id(rule, story)
         for _ in range(5):
@@ -618,8 +620,13 @@ class ElasticsearchStore:
             except NotFoundError:
                 return
             src = cur["_source"]
-            if article_id in src["article_ids"] and source in src["sources"]:
+            promote = bool(lead) and not src.get("delivered") and article_id not in src["article_ids"]
+            if article_id in src["article_ids"] and source in src["sources"] and not promote:
                 return
+            if promote:
+                src["title"], src["url"] = lead
+                src["article_ids"] = [article_id] + src["article_ids"]
+                src["sources"] = [source] + src["sources"]
             src["article_ids"] = list(dict.fromkeys(src["article_ids"] + [article_id]))
             src["sources"] = list(dict.fromkeys(src["sources"] + [source]))
             try:

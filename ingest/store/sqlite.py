@@ -160,8 +160,9 @@ def _state_from_json(text: str) -> FeedState:
 class SQLiteStore:
     backend = "sqlite"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, rank_window: int = 10_000):
         self.path = Path(path)
+        self.rank_window = rank_window  # see sqlite_search._ranked_from_index
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
@@ -466,19 +467,25 @@ class SQLiteStore:
                  record.title, record.url, to_iso(record.created)))
             return cur.rowcount == 1
 
-    def extend_alert(self, rule: str, story: str, article_id: str, source: str) -> None:
+    def extend_alert(self, rule: str, story: str, article_id: str, source: str,
+                     lead: tuple[str, str] | None = None) -> None:
         with self.transaction() as db:
-            row = db.execute("SELECT article_ids, sources FROM alerts WHERE rule = ? AND story = ?",
+            row = db.execute("SELECT article_ids, sources, title, url, delivered FROM alerts WHERE rule = ? AND story = ?",
                              (rule, story)).fetchone()
             if row is None:
                 return
             ids, sources = json.loads(row["article_ids"]), json.loads(row["sources"])
+            title, url = row["title"], row["url"]
+            if lead and row["delivered"] is None and article_id not in ids:  # the original came after a copy
+                title, url = lead
+                ids = [article_id] + [i for i in ids if i != article_id]
+                sources = [source] + [s for s in sources if s != source]
             if article_id not in ids:
                 ids.append(article_id)
             if source not in sources:
                 sources.append(source)
-            db.execute("UPDATE alerts SET article_ids = ?, sources = ? WHERE rule = ? AND story = ?",
-                       (json.dumps(ids), json.dumps(sources), rule, story))
+            db.execute("UPDATE alerts SET article_ids = ?, sources = ?, title = ?, url = ? WHERE rule = ? AND story = ?",
+                       (json.dumps(ids), json.dumps(sources), title, url, rule, story))
 
     def update_alert(self, record: AlertRecord) -> None:
         with self.transaction() as db:
