@@ -81,7 +81,25 @@ class Timer:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{_cpu_model()}, {os.cpu_count()} cores, {_memory_gib()} GiB, Python {platform.python_version()}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _memory_gib() -> str:
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        return f"{kib / 2**20:.0f}"
+    except (OSError, ValueError, IndexError):
+        return "?"
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:

@@ -27,13 +27,23 @@ from common import dataset_name, machine  # noqa: E402
 
 BENCHES = {
     # name: (script, full args, quick args)
-    "extraction": ("extraction.py", [], []),
+    "extraction": ("extraction.py", ["--workers", str(os.cpu_count() or 1)], ["--workers", str(os.cpu_count() or 1)]),
     "pipeline": ("pipeline.py", ["--sizes", "1000,10000"], ["--sizes", "500"]),
     "search": ("search.py", ["--articles", "100000"], ["--articles", "10000", "--rounds", "1"]),
     "enrich": ("enrich.py", [], []),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
     "alerts": ("alerts.py", [], ["--rules", "1000"]),
 }
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=HERE).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except OSError:
+        return "unknown"
 
 
 def run(name: str, args: list[str], timeout: float) -> dict:
@@ -98,8 +108,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             results.append({"name": name, "error": f"timed out after {args.timeout:.0f} s"})
     es = "with Elasticsearch at " + os.environ["INGEST_ES_URL"] if os.environ.get("INGEST_ES_URL") else "SQLite only"
+    total = sum(r.get("seconds", 0) for r in results)
     report = (f"## Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\nMachine: {machine()}; data: {dataset_name()}; "
-              f"{es}; command: `python bench/run_all.py{' --quick' if args.quick else ''}`\n\n"
+              f"{es}; commit {commit()}; command: `make bench` (`python bench/run_all.py"
+              f"{' --quick' if args.quick else ''}`); {total / 60:.1f} minutes in all\n\n"
               + "\n".join(render(r) for r in results))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -59,9 +59,18 @@ def fold_exact(text: str) -> str:
     return _fold_exact_short(text) if len(text) <= SHORT else _fold_exact(text)
 
 
+# Lower-casing a whole text moves no token boundary, except for U+0130 (İ), whose lower case
+# carries a combining dot that is not a word character. Texts without it are lower-cased once and
+# split once, and only the non-ASCII tokens go through Unicode folding.
+_LOWER_UNSAFE = "\u0130"
+
+
 def folded_text(text: str) -> str:
     """Space-joined exact-folded tokens (indexed where a backend has no such tokenizer of its own)."""
-    return " ".join(fold_exact(t) for t in tokens(text))
+    if _LOWER_UNSAFE in text:
+        return " ".join([fold_exact(t) for t in TOKEN.findall(text)])
+    words = TOKEN.findall(text.lower())
+    return " ".join(words if text.isascii() else [w if w.isascii() else fold_exact(w) for w in words])
 
 
 def tokens(text: str) -> list[str]:
@@ -77,13 +86,21 @@ def _stemmer(lang: str):
 def stem_words(words: list[str], lang: str | None) -> list[str]:
     stemmer = _stemmer(lang or "")
     lowered = [w.lower() for w in words]
-    stems = stemmer.stemWords(lowered) if stemmer else lowered
-    return [fold(s) for s in stems]
+    return _folded_stems(stemmer.stemWords(lowered) if stemmer else lowered)
+
+
+def _folded_stems(stems: list[str]) -> list[str]:
+    return [s if s.isascii() else fold(s) for s in stems]  # lower-cased already: ASCII is folded
 
 
 def stem_text(text: str, lang: str | None) -> str:
     """Space-joined stems of a text in its language (indexed in the stemmed FTS columns)."""
-    return " ".join(stem_words(tokens(text), lang))
+    if _LOWER_UNSAFE in text:
+        return " ".join(stem_words(tokens(text), lang))
+    stemmer = _stemmer(lang or "")
+    words = TOKEN.findall(text.lower())  # see `folded_text`
+    stems = stemmer.stemWords(words) if stemmer else words
+    return " ".join(_folded_stems(stems))  # even ASCII words can have non-ASCII stems (Turkish)
 
 
 def query_stems(word: str) -> list[str]:

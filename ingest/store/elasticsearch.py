@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ from ingest.text import folded_text, make_snippet, stem_text
 
 log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
+FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
                   "keywords": "keywords", "extraction": "extraction", "is_original": "is_original"}
 OUTBOX_SCHEMA = """
@@ -245,15 +247,28 @@ class ElasticsearchStore:
         try:
             self._ensure()
             written = 0
+            size = self.settings.elasticsearch.bulk_size
             while True:
                 rows = self.local.query("SELECT id, doc FROM es_outbox ORDER BY queued LIMIT ?",
-                                        (self.settings.elasticsearch.bulk_size,))
+                                        (size * FLUSH_THREADS,))
                 if not rows:
                     return written
                 docs = [json.loads(r["doc"]) for r in rows]
-                written += self._bulk_write(docs)
+                written += self._bulk_write_parallel(docs)
+                self._call(self.client.indices.refresh, index=self.articles_alias)  # searchable for alerts
         finally:
             self._flush_lock.release()
+
+    def _bulk_write_parallel(self, docs: list[dict]) -> int:
+        """Bulk requests side by side: one request keeps a single indexing thread of the node busy
+        while the others wait (on two cores, two requests index ~1.5x as fast as one)."""
+        parts = max(1, min(FLUSH_THREADS, -(-len(docs) // 100)))  # small flushes: one request
+        if parts == 1:
+            return self._bulk_write(docs)
+        step = -(-len(docs) // parts)
+        chunks = [docs[i:i + step] for i in range(0, len(docs), step)]
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            return sum(pool.map(self._bulk_write, chunks))
 
     def _locate(self, ids: list[str]) -> dict[str, str]:
         """Backing index that already holds each id (so an update never makes a second copy after rollover)."""
@@ -300,8 +315,8 @@ class ElasticsearchStore:
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
-        self._call(self.client.indices.refresh, index=self.articles_alias)
         if conflicts and attempt < 5:
+            self._call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
             ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
         return len(ok_ids)
 

@@ -29,9 +29,12 @@ from ingest.query.analysis import (
 )
 from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Range, Term, iso
 
-# Python-made tokens, split on spaces; prefixes of 2-5 characters indexed so `Drohn*` (also inside
-# NEAR) is one term lookup instead of an expansion over every word that starts with it.
-WS = {"type": "text", "analyzer": "whitespace", "index_prefixes": {"min_chars": 2, "max_chars": 5}}
+# Python-made tokens, split on spaces. The stemmed fields index prefixes of 2-5 characters: a prefix
+# inside NEAR is an `intervals` prefix rule, which fails beyond 128 expansions without them. Plain
+# `Drohn*` is a `prefix` query on the folded fields, which expands without such a limit, so those
+# fields skip the prefix index (four extra terms per word: a third of all indexing work).
+WS = {"type": "text", "analyzer": "whitespace"}
+WS_PREFIXED = {**WS, "index_prefixes": {"min_chars": 2, "max_chars": 5}}
 CI_KEYWORD = {"type": "keyword"}  # compared with case_insensitive term/prefix queries (no normalizer needed)
 
 # The mapping the Elasticsearch adapter uses verbatim (ingest.store.es_setup.text_mapping):
@@ -43,8 +46,8 @@ ES_TEXT_MAPPING = {
         "body": {"type": "text"},
         "title_folded": WS,
         "body_folded": WS,
-        "title_stem": WS,
-        "body_stem": WS,
+        "title_stem": WS_PREFIXED,
+        "body_stem": WS_PREFIXED,
         "tags": CI_KEYWORD,
         "keywords": CI_KEYWORD,
         "source": CI_KEYWORD,
