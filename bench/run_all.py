@@ -32,7 +32,7 @@ BENCHES = {
     "search": ("search.py", ["--articles", "100000"], ["--articles", "10000", "--rounds", "1"]),
     "enrich": ("enrich.py", [], []),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
-    "alerts": ("alerts.py", [], ["--rules", "1000"]),
+    "alerts": ("alerts.py", ["--corpus", "10000"], ["--rules", "1000", "--corpus", "5000"]),
 }
 
 

@@ -262,7 +262,10 @@ class Pipeline:
     def _store_batch(self, jobs: list[PageJob], report: RunReport) -> None:
         for job in jobs:
             self._fallback(job)
-        articles = [a for a in (self._to_article(j, report) for j in jobs) if a is not None]
+            self._analyse_feed_text(job)
+        same = self.store.find_same_bodies([(domain_of(j.entry.link), j.analysis.content_hash) for j in jobs
+                                            if j.analysis is not None and j.analysis.content_hash])
+        articles = [a for a in (self._to_article(j, report, same) for j in jobs) if a is not None]
         self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
         self.store.upsert_articles(articles)
         with self.store.batch():  # the many small bookkeeping writes in one commit
@@ -432,22 +435,34 @@ class Pipeline:
             job.extracted = Extracted(text="", method="none", tags=list(job.entry.categories))
             job.analysis = None
 
-    def _to_article(self, job: PageJob, report: RunReport) -> Article | None:
-        """The stored record from one extraction and its analysis (done in the worker, or here for feed text)."""
+    @staticmethod
+    def _title_and_tags(job: PageJob) -> tuple[str, list[str]]:
+        ex, entry = job.extracted, job.entry
+        title = (ex.title or entry.title or entry.link).strip()
+        return title, list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
+
+    def _analyse_feed_text(self, job: PageJob) -> None:
+        """Feed text that replaced the page (see `_fallback`) is analysed here, not in a worker."""
+        if job.extracted is not None and job.analysis is None:
+            title, tags = self._title_and_tags(job)
+            job.analysis = analyze(job.extracted, title, job.entry.language, tags, self.settings.enrich)
+
+    def _to_article(self, job: PageJob, report: RunReport, same_bodies: dict[tuple[str, str], str]
+                    ) -> Article | None:
+        """The stored record from one extraction and its analysis (done in the worker, or here for feed
+        text). `same_bodies` maps (site, content hash) to the article already holding that text; this
+        batch's articles are added to it, so two URLs with one body in one batch are stored once too."""
         ex, entry = job.extracted, job.entry
         if ex is None:
             return None
         if job.error and job.html is None and ex.method == "none" and self._is_temporary(job.error):
             return None  # page unreachable for now and nothing to show: retried on a later poll
         domain = domain_of(entry.link)
-        title = (ex.title or entry.title or entry.link).strip()
-        tags = list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
-        if job.analysis is None:
-            job.analysis = analyze(ex, title, entry.language, tags, self.settings.enrich)
+        title, tags = self._title_and_tags(job)
         a = job.analysis
         if a.content_hash:
-            same = self.store.find_same_body(domain, a.content_hash)
-            if same and same != job.article_id:  # same text under another URL of this site
+            same = same_bodies.setdefault((domain, a.content_hash), job.article_id)
+            if same != job.article_id:  # same text under another URL of this site
                 report.duplicates += 1
                 job.article_id = same
                 return None
@@ -491,6 +506,7 @@ class Pipeline:
             self.store.save_signature(a.id, a.domain, a.published, a.cluster_id, signature)
             touched.setdefault(a.cluster_id, []).append(a.id)
         by_id = {a.id: a for a in articles}
+        stored_members: list[tuple[list[str], str, str]] = []
         for cluster_id in touched:
             members = self._clusterer.cluster_of(cluster_id)
             if len(members) < 2:
@@ -499,7 +515,8 @@ class Pipeline:
             for m in members:
                 if m.id in by_id:
                     by_id[m.id].is_original = m.id == original
-            self.store.set_cluster([m.id for m in members if m.id not in by_id], cluster_id, original)
+            stored_members.append(([m.id for m in members if m.id not in by_id], cluster_id, original))
+        self.store.set_clusters([u for u in stored_members if u[0]])
 
     def _remember(self, jobs: list[PageJob], articles: list[Article]) -> None:
         stored = {a.id for a in articles}
@@ -526,8 +543,7 @@ class Pipeline:
                 by_domain.setdefault(domain_of(job.entry.link), []).append(job)
         for domain, djobs in by_domain.items():
             try:
-                for job in djobs:
-                    self.store.record_blocks(domain, job.article_id, job.extracted.fingerprints)
+                self.store.record_blocks(domain, [(j.article_id, j.extracted.fingerprints) for j in djobs])
             except StoreUnavailable:
                 log.warning("boilerplate sightings of %s not recorded: store unavailable", domain)
                 continue

@@ -408,19 +408,31 @@ class ElasticsearchStore:
             return {}
         return {b["key"]: b["doc_count"] for b in resp["aggregations"]["f"]["buckets"]}
 
-    def find_same_body(self, domain: str, content_hash: str) -> str | None:
+    def find_same_bodies(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        wanted = set(keys)
+        found: dict[tuple[str, str], str] = {}
         for doc in self._outbox_docs().values():
-            if doc.get("domain") == domain and doc.get("content_hash") == content_hash:
-                return doc["id"]
+            key = (doc.get("domain"), doc.get("content_hash"))
+            if key in wanted:
+                found.setdefault(key, doc["id"])
+        rest = [k for k in dict.fromkeys(keys) if k not in found]
+        if not rest:
+            return found
         try:
             self._ensure()
-            resp = self._call(self.client.search, index=self.articles_alias, size=1, source=False,
-                              query={"bool": {"filter": [{"term": {"domain": domain}},
-                                                         {"term": {"content_hash": content_hash}}]}})
+            for i in range(0, len(rest), 500):  # one search per 500 keys, not one per article
+                chunk = rest[i:i + 500]
+                resp = self._call(self.client.search, index=self.articles_alias, size=10 * len(chunk),
+                                  source=["domain", "content_hash"],
+                                  query={"bool": {"filter": [{"terms": {"content_hash": [h for _, h in chunk]}},
+                                                             {"terms": {"domain": list({d for d, _ in chunk})}}]}})
+                for hit in resp["hits"]["hits"]:
+                    key = (hit["_source"].get("domain"), hit["_source"].get("content_hash"))
+                    if key in wanted:
+                        found.setdefault(key, hit["_id"])
         except StoreUnavailable:
-            return None
-        hits = resp["hits"]["hits"]
-        return hits[0]["_id"] if hits else None
+            pass
+        return found
 
     # Signatures for syndication clustering stay with the ingester that clusters (local SQLite).
     def cluster_candidates(self, since: datetime) -> list[ClusterCandidate]:
@@ -430,21 +442,26 @@ class ElasticsearchStore:
                        cluster_id: str | None, signature: bytes) -> None:
         self.local.save_signature(article_id, domain, published, cluster_id, signature)
 
-    def set_cluster(self, article_ids: list[str], cluster_id: str, original_id: str) -> None:
-        self.local.set_cluster(article_ids, cluster_id, original_id)
-        for aid in article_ids:
-            queued = self._outbox_docs([aid]).get(aid)
-            if queued is not None:
-                queued["cluster_id"], queued["is_original"] = cluster_id, aid == original_id
-                self._queue([queued])
-                continue
-            try:
-                where = self._locate([aid])
-                if aid in where:
-                    self._call(self.client.update, index=where[aid], id=aid,
-                               doc={"cluster_id": cluster_id, "is_original": aid == original_id})
-            except StoreUnavailable:
-                log.warning("cluster of %s not updated: Elasticsearch unavailable", aid)
+    def set_clusters(self, updates: list[tuple[list[str], str, str]]) -> None:
+        if not updates:
+            return
+        self.local.set_clusters(updates)
+        fields = {aid: {"cluster_id": cid, "is_original": aid == original}
+                  for ids, cid, original in updates for aid in ids}
+        queued = self._outbox_docs(list(fields))
+        if queued:  # not sent yet: the queued document carries the new cluster
+            self._queue([{**doc, **fields[aid]} for aid, doc in queued.items()])
+        rest = [aid for aid in fields if aid not in queued]
+        try:
+            where = {}
+            for i in range(0, len(rest), 1000):
+                where.update(self._locate(rest[i:i + 1000]))
+            actions = [{"_op_type": "update", "_index": index, "_id": aid, "doc": fields[aid]}
+                       for aid, index in where.items()]
+            if actions:
+                self._call(helpers.bulk, self.client, actions)
+        except StoreUnavailable:
+            log.warning("clusters of %d articles not updated: Elasticsearch unavailable", len(rest))
 
     # -- search and aggregates -------------------------------------------------------------------
 
@@ -537,13 +554,13 @@ class ElasticsearchStore:
 
     # -- learned boilerplate (shared by all ingesters) -------------------------------------------
 
-    def record_blocks(self, domain: str, article_id: str, blocks: list[tuple[str, str]]) -> None:
-        if not blocks:
+    def record_blocks(self, domain: str, sightings: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        if not any(blocks for _, blocks in sightings):
             return
         self._ensure()
         now = to_iso(datetime.now(UTC))
         actions = []
-        for fp, text in blocks:
+        for article_id, fp, text in ((a, fp, text) for a, blocks in sightings for fp, text in blocks):
             actions.append({"_op_type": "update", "_index": self.name("blocks"), "_id": f"{domain}|{fp}",
                             "doc": {"last_seen": now},
                             "upsert": {"domain": domain, "fingerprint": fp, "text": text[:500], "status": None,

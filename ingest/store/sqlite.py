@@ -355,9 +355,14 @@ class SQLiteStore:
         rows = self.query("SELECT j.value AS feed, count(*) AS n FROM articles, json_each(articles.feed_urls) j GROUP BY j.value")
         return {r["feed"]: r["n"] for r in rows}
 
-    def find_same_body(self, domain: str, content_hash: str) -> str | None:
-        rows = self.query("SELECT id FROM articles WHERE domain = ? AND content_hash = ? LIMIT 1", (domain, content_hash))
-        return rows[0]["id"] if rows else None
+    def find_same_bodies(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        for domain, content_hash in dict.fromkeys(keys):
+            rows = self.query("SELECT id FROM articles WHERE domain = ? AND content_hash = ? LIMIT 1",
+                              (domain, content_hash))
+            if rows:
+                found[(domain, content_hash)] = rows[0]["id"]
+        return found
 
     def cluster_candidates(self, since: datetime) -> list[ClusterCandidate]:
         rows = self.query("SELECT * FROM signatures WHERE published IS NULL OR published >= ?", (to_iso(since),))
@@ -370,12 +375,13 @@ class SQLiteStore:
             db.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?, ?, ?, ?)",
                        (article_id, domain, to_iso(published), cluster_id, signature))
 
-    def set_cluster(self, article_ids: list[str], cluster_id: str, original_id: str) -> None:
+    def set_clusters(self, updates: list[tuple[list[str], str, str]]) -> None:
         with self.transaction() as db:
-            for aid in article_ids:
-                db.execute("UPDATE articles SET cluster_id = ?, is_original = ? WHERE id = ?",
-                           (cluster_id, int(aid == original_id), aid))
-                db.execute("UPDATE signatures SET cluster_id = ? WHERE article_id = ?", (cluster_id, aid))
+            for article_ids, cluster_id, original_id in updates:
+                for aid in article_ids:
+                    db.execute("UPDATE articles SET cluster_id = ?, is_original = ? WHERE id = ?",
+                               (cluster_id, int(aid == original_id), aid))
+                    db.execute("UPDATE signatures SET cluster_id = ? WHERE article_id = ?", (cluster_id, aid))
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -401,14 +407,16 @@ class SQLiteStore:
 
     # -- learned boilerplate ---------------------------------------------------------------------
 
-    def record_blocks(self, domain: str, article_id: str, blocks: list[tuple[str, str]]) -> None:
+    def record_blocks(self, domain: str, sightings: list[tuple[str, list[tuple[str, str]]]]) -> None:
         now = to_iso(datetime.now(UTC))
         with self.transaction() as db:
-            for fp, text in blocks:
-                db.execute("INSERT INTO blocks(domain, fingerprint, text, status, first_seen, last_seen) "
-                           "VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT(domain, fingerprint) "
-                           "DO UPDATE SET last_seen = excluded.last_seen", (domain, fp, text[:500], now, now))
-                db.execute("INSERT OR IGNORE INTO block_articles VALUES (?, ?, ?, ?)", (domain, fp, article_id, now))
+            for article_id, blocks in sightings:
+                for fp, text in blocks:
+                    db.execute("INSERT INTO blocks(domain, fingerprint, text, status, first_seen, last_seen) "
+                               "VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT(domain, fingerprint) "
+                               "DO UPDATE SET last_seen = excluded.last_seen", (domain, fp, text[:500], now, now))
+                    db.execute("INSERT OR IGNORE INTO block_articles VALUES (?, ?, ?, ?)",
+                               (domain, fp, article_id, now))
 
     def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
         rows = self.query(
