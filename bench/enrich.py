@@ -248,10 +248,13 @@ def thresholds(docs: list[dict], settings: Settings) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help=f"best of N runs per timing (default {REPEAT})")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N pages")
     parser.add_argument("--variants", action="store_true", help="YAKE cost at other text lengths and n-grams")
     parser.add_argument("--thresholds", action="store_true", help="cluster pair decisions per threshold")
     args = parser.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
     settings = Settings()
     items = pages()[: args.limit]
     docs = extracted(items, settings)

@@ -29,10 +29,10 @@ BENCHES = {
     # name: (script, full args, quick args)
     "extraction": ("extraction.py", ["--workers", str(os.cpu_count() or 1)], ["--workers", str(os.cpu_count() or 1)]),
     "pipeline": ("pipeline.py", ["--sizes", "1000,10000"], ["--sizes", "500"]),
-    "search": ("search.py", ["--articles", "100000"], ["--articles", "10000", "--rounds", "1"]),
-    "enrich": ("enrich.py", [], []),
+    "search": ("search.py", ["--articles", "100000", "--rounds", "2"], ["--articles", "10000", "--rounds", "1"]),
+    "enrich": ("enrich.py", ["--repeat", "2"], ["--repeat", "1"]),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
-    "alerts": ("alerts.py", ["--corpus", "10000"], ["--rules", "1000", "--corpus", "5000"]),
+    "alerts": ("alerts.py", ["--corpus", "10000", "--batches", "4"], ["--rules", "1000", "--corpus", "5000"]),
 }
 
 

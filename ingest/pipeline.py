@@ -277,8 +277,8 @@ class Pipeline:
         report.page_errors += [j.error for j in jobs if j.error]
         for domain, fps in learned.items():
             report.reclean_blocks.setdefault(domain, set()).update(fps)
-        for job in jobs:
-            job.html = None  # stored (raw page kept by the store when configured): free the memory
+        for job in jobs:  # stored (the raw page kept by the store when configured): free the memory,
+            job.html = job.extracted = job.analysis = None  # a cycle may hold thousands of these jobs
         if self.on_stored and articles:
             self.on_stored(articles)
 
