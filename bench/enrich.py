@@ -64,6 +64,11 @@ def _ms(seconds: list[float]) -> dict:
 REPEAT = 3  # every timing is the best of this many runs: the machine is shared, noise only adds
 
 
+def _set_repeat(n: int) -> None:
+    global REPEAT
+    REPEAT = max(1, n)
+
+
 def _timed(fn, *args, **kwargs):
     best, result = float("inf"), None
     for _ in range(REPEAT):
@@ -253,8 +258,7 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="YAKE cost at other text lengths and n-grams")
     parser.add_argument("--thresholds", action="store_true", help="cluster pair decisions per threshold")
     args = parser.parse_args()
-    global REPEAT
-    REPEAT = max(1, args.repeat)
+    _set_repeat(args.repeat)
     settings = Settings()
     items = pages()[: args.limit]
     docs = extracted(items, settings)
