@@ -446,17 +446,17 @@ class ElasticsearchStore:
         if not updates:
             return
         self.local.set_clusters(updates)
-        fields = {aid: {"cluster_id": cid, "is_original": aid == original}
-                  for ids, cid, original in updates for aid in ids}
-        queued = self._outbox_docs(list(fields))
+        changes = {aid: {"cluster_id": cid, "is_original": aid == original}
+                   for ids, cid, original in updates for aid in ids}
+        queued = self._outbox_docs(list(changes))
         if queued:  # not sent yet: the queued document carries the new cluster
-            self._queue([{**doc, **fields[aid]} for aid, doc in queued.items()])
-        rest = [aid for aid in fields if aid not in queued]
+            self._queue([{**doc, **changes[aid]} for aid, doc in queued.items()])
+        rest = [aid for aid in changes if aid not in queued]
         try:
             where = {}
             for i in range(0, len(rest), 1000):
                 where.update(self._locate(rest[i:i + 1000]))
-            actions = [{"_op_type": "update", "_index": index, "_id": aid, "doc": fields[aid]}
+            actions = [{"_op_type": "update", "_index": index, "_id": aid, "doc": changes[aid]}
                        for aid, index in where.items()]
             if actions:
                 self._call(helpers.bulk, self.client, actions)
@@ -560,14 +560,15 @@ class ElasticsearchStore:
         self._ensure()
         now = to_iso(datetime.now(UTC))
         actions = []
-        for article_id, fp, text in ((a, fp, text) for a, blocks in sightings for fp, text in blocks):
-            actions.append({"_op_type": "update", "_index": self.name("blocks"), "_id": f"{domain}|{fp}",
-                            "doc": {"last_seen": now},
-                            "upsert": {"domain": domain, "fingerprint": fp, "text": text[:500], "status": None,
-                                       "first_seen": now, "last_seen": now}})
-            actions.append({"_op_type": "index", "_index": self.name("block-articles"),
-                            "_id": f"{domain}|{fp}|{article_id}",
-                            "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
+        for article_id, blocks in sightings:
+            for fp, text in blocks:
+                actions.append({"_op_type": "update", "_index": self.name("blocks"), "_id": f"{domain}|{fp}",
+                                "doc": {"last_seen": now},
+                                "upsert": {"domain": domain, "fingerprint": fp, "text": text[:500], "status": None,
+                                           "first_seen": now, "last_seen": now}})
+                actions.append({"_op_type": "index", "_index": self.name("block-articles"),
+                                "_id": f"{domain}|{fp}|{article_id}",
+                                "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
         self._call(helpers.bulk, self.client, actions, refresh=True)
 
     def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
