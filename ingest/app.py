@@ -15,16 +15,18 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.config import Settings
 from ingest.errors import IngestError
-from ingest.extract import SiteProfile, extract_article
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
-from ingest.pipeline import Pipeline, Progress, RunReport
 from ingest.sources import feedlist
-from ingest.sources.poller import Poller
 from ingest.sources.urls import domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
+
+if TYPE_CHECKING:  # the pipeline pulls in trafilatura, feedparser, scipy: imported when a command needs it
+    from ingest.extract import SiteProfile
+    from ingest.pipeline import Pipeline, Progress, RunReport
 
 log = logging.getLogger("ingest")
 
@@ -54,6 +56,16 @@ class FeedStatus:
             if isinstance(v, datetime):
                 data[k] = v.isoformat()
         return data
+
+
+@dataclass(slots=True)
+class FeedProbe:
+    """What `feeds add` found at a URL before writing it into feeds.yaml."""
+
+    url: str                     # the feed URL to store (the discovered one for a site URL)
+    title: str | None
+    entries: int
+    discovered_from: str | None = None  # the page URL the feed was discovered on
 
 
 class Ingest:
@@ -109,6 +121,8 @@ class Ingest:
 
     def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
         """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`."""
+        from ingest.pipeline import Pipeline
+
         engine = self.alerts() if alerts else None
         hook = on_stored
         if engine is not None:
@@ -138,6 +152,31 @@ class Ingest:
         return feedlist.add_feed(self.settings.feeds_file, FeedConfig(url=url, name=name, category=category,
                                                                       interval=interval))
 
+    def probe_feed(self, url: str) -> FeedProbe:
+        """Fetch `url` once through the guarded fetcher: a feed is parsed; an HTML page's first advertised
+        feed is fetched and parsed instead. Raises IngestError with the reason when neither works."""
+        from ingest.errors import FeedParseError
+        from ingest.fetch import Fetcher
+        from ingest.sources.parse import NotAFeed, parse_feed
+
+        with Fetcher(self.settings.fetch) as fetcher:
+            resp = fetcher.get(url)
+            try:
+                parsed = parse_feed(resp.content, resp.final_url, resp.header("content-type"))
+                return FeedProbe(url=url, title=parsed.title, entries=len(parsed.entries))
+            except NotAFeed as exc:
+                if not exc.candidates:
+                    raise
+                for candidate in exc.candidates[:3]:
+                    try:
+                        found = fetcher.get(candidate)
+                        parsed = parse_feed(found.content, found.final_url, found.header("content-type"))
+                    except (FeedParseError, IngestError):
+                        continue
+                    return FeedProbe(url=candidate, title=parsed.title, entries=len(parsed.entries),
+                                     discovered_from=url)
+                raise
+
     def remove_feed(self, url_or_name: str) -> bool:
         return feedlist.remove_feed(self.settings.feeds_file, url_or_name)
 
@@ -155,6 +194,7 @@ class Ingest:
     def retry_feed(self, url: str | None = None) -> int:
         """Reset the failure state of one feed (or all failing ones)."""
         from ingest.fetch import Fetcher
+        from ingest.sources.poller import Poller
 
         with Fetcher(self.settings.fetch) as fetcher:
             poller = Poller(self.settings.polling, self.store, fetcher)
@@ -218,6 +258,11 @@ class Ingest:
     def show(self, article_id: str) -> Article:
         article = self.store.get_article(article_id)
         if article is None:
+            candidates = self.store.ids_with_prefix(article_id.lower(), limit=6)
+            if len(candidates) > 1:
+                shown = ", ".join(candidates[:5]) + (", ..." if len(candidates) > 5 else "")
+                raise IngestError(f"{article_id!r} is ambiguous: it starts {len(candidates)}"
+                                  f"{'+' if len(candidates) > 5 else ''} ids ({shown}); give more characters")
             raise IngestError(f"no article with id {article_id!r} (ids are shown by `ingest search`)")
         return article
 
@@ -226,6 +271,8 @@ class Ingest:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise IngestError(f"{path}: cannot read: {exc.strerror}") from None
+        from ingest.extract import extract_article
+
         site = self.site_profiles().get(domain_of(url)) if url else None
         return extract_article(data, url, self.settings.extract, site)
 

@@ -4,8 +4,9 @@ Nothing below the CLI reads the environment or these files; stages receive the
 settings object (or the part of it they need) explicitly.
 
 Environment overrides (highest priority):
-    INGEST_CONFIG           config directory (default: ./config)
-    INGEST_DB               SQLite file (default: data/ingest.db)
+    INGEST_HOME             base directory for the defaults below (default: the working directory)
+    INGEST_CONFIG           config directory (default: $INGEST_HOME/config)
+    INGEST_DB               SQLite file (default: $INGEST_HOME/data/ingest.db)
     INGEST_BACKEND          sqlite | elasticsearch
     INGEST_ES_URL           Elasticsearch URL
     INGEST_ALLOW_NETWORKS   comma-separated CIDRs that may be fetched despite being private/loopback
@@ -202,7 +203,9 @@ def load_settings(config_dir: str | None = None, db: str | None = None, backend:
     Priority: explicit arguments (CLI flags) > environment > settings.yaml > defaults.
     """
     env = dict(os.environ if env is None else env)
-    cdir = config_dir or env.get("INGEST_CONFIG") or DEFAULT_CONFIG_DIR
+    home = env.get("INGEST_HOME")
+    cdir = config_dir or env.get("INGEST_CONFIG") or (str(Path(home) / DEFAULT_CONFIG_DIR) if home
+                                                      else DEFAULT_CONFIG_DIR)
     path = Path(cdir) / "settings.yaml"
     data: dict[str, Any] = {}
     if path.exists():
@@ -211,6 +214,8 @@ def load_settings(config_dir: str | None = None, db: str | None = None, backend:
             raise ConfigError(str(path), "", "expected a mapping of sections (fetch:, polling:, store: ...)")
         data = loaded or {}
     source = str(path)
+    if home and not (data.get("store") or {}).get("sqlite_path"):
+        _set_path(data, ["store", "sqlite_path"], str(Path(home) / DEFAULT_DB))
     _merge(data, _env_overrides(env))
     if db:
         _set_path(data, ["store", "sqlite_path"], db)

@@ -51,9 +51,11 @@ def cli(tmp_path, monkeypatch, capsys):
 
 def test_run_search_show_status_json(cli, site):
     assert cli("feeds", "add", site.url("/feed.xml"), "--name", "Loopback News")[0] == 0
-    assert cli("feeds", "add", site.url("/broken.xml"), "--name", "Broken")[0] == 0
+    code, _, err = cli("feeds", "add", site.url("/broken.xml"), "--name", "Broken")
+    assert code == 2 and "malformed" in err and "--no-check" in err  # the probe says why
+    assert cli("feeds", "add", site.url("/broken.xml"), "--name", "Broken", "--no-check")[0] == 0
     code, out, _ = cli("run", "--once", "--json")
-    assert code == 0
+    assert code == 4  # partial failure: the broken feed failed, the other one was ingested
     report = json.loads(out)
     assert report["stored"] == 3
     statuses = {f["name"]: f["status"] for f in report["feeds"]}
@@ -78,13 +80,14 @@ def test_run_search_show_status_json(cli, site):
 
 def test_second_run_is_304_and_fetches_no_page(cli, site):
     cli("feeds", "add", site.url("/feed.xml"))
+    assert site.requests["/feed.xml"] == 1  # `feeds add` probes the URL once
     cli("run", "--once", "--json")
     pages_before = sum(n for p, n in site.requests.items() if p.startswith("/news/"))
     code, out, _ = cli("run", "--once", "--json")
     report = json.loads(out)
     assert report["stored"] == 0 and report["feeds"][0]["status"] == "not_modified"
     assert sum(n for p, n in site.requests.items() if p.startswith("/news/")) == pages_before == 3
-    assert site.requests["/feed.xml"] == 2
+    assert site.requests["/feed.xml"] == 3  # probe + two polls
 
 
 def test_extract_json_several_files(cli, tmp_path):

@@ -197,6 +197,8 @@ def cmd_alerts(args) -> int:
                 out.print(f"sent {engine.delivered} messages; {left} alerts still undelivered", markup=False)
             return 0 if left == 0 else 1
         records = app.store.list_alerts(rule=args.rule, limit=args.limit, undelivered=args.undelivered)
+        if args.rule and not records:
+            _rule(app, args.rule)  # a misspelt name is an error listing the rules, not an empty list
         if args.json:
             for r in records:
                 emit_json({"rule": r.rule, "story": r.story, "title": r.title, "url": r.url, "sources": r.sources,

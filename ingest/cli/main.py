@@ -13,17 +13,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ingest.app import Ingest
-from ingest.config import load_settings
 from ingest.errors import IngestError
+
+if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
+    from ingest.app import Ingest
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def command(name: str):
@@ -37,9 +40,44 @@ def emit_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
-def open_app(args: argparse.Namespace) -> Ingest:
+def open_app(args: argparse.Namespace, *, reads_only: bool = False) -> Ingest:
+    """The application for this command's options. A command that only reads refuses a SQLite file that
+    does not exist (a typo in --db, or cron's working directory) instead of creating an empty store."""
+    from ingest.app import Ingest
+    from ingest.config import load_settings
+
     settings = load_settings(args.config, args.db, getattr(args, "backend", None))
+    import os
+
+    defaulted = not (args.config or os.environ.get("INGEST_CONFIG") or os.environ.get("INGEST_HOME"))
+    if defaulted and not Path(settings.config_dir).is_dir() and not getattr(args, "_warned_config", False):
+        args._warned_config = True  # cron or systemd in another working directory: say so instead of guessing
+        err.print(f"warning: config directory {settings.config_dir} not found; using built-in defaults "
+                  "(pass --config DIR or set INGEST_HOME)", markup=False)
+    if reads_only and settings.store.backend == "sqlite" and not Path(settings.store.sqlite_path).exists():
+        raise IngestError(f"{settings.store.sqlite_path}: no such store (nothing ingested yet? "
+                          "pass --db PATH or set INGEST_DB / INGEST_HOME)")
     return Ingest(settings)
+
+
+def unknown_name(kind: str, name: str, known: list[str], where: str) -> IngestError:
+    """'no site named X in STORE; did you mean: a, b' — closest candidates first, else the first few."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = close or sorted(known)[:5]
+    more = "" if close or len(known) <= 5 else f" (and {len(known) - 5} more)"
+    listed = f"; did you mean: {', '.join(hint)}{more}" if close else (
+        f"; known: {', '.join(hint)}{more}" if hint else f"; there are no {kind}s yet")
+    return IngestError(f"{where}: no {kind} {name!r}{listed}")
+
+
+def store_label(app: Ingest) -> str:
+    """Where this command reads and writes: the SQLite file or the Elasticsearch index prefix."""
+    st = app.settings.store
+    if st.backend == "sqlite":
+        return str(st.sqlite_path)
+    return f"{st.backend} index {st.elasticsearch.index_prefix}-*"
 
 
 def fmt_time(value) -> str:
@@ -49,9 +87,29 @@ def fmt_time(value) -> str:
 # -- run / demo ---------------------------------------------------------------------------------
 
 
-def print_report(report, as_json: bool) -> None:
+POLL_LABELS = {"new": "new entries", "not_modified": "not modified", "unchanged": "unchanged",
+               "error": "failed", "skipped": "skipped (waiting)"}
+FEED_LABELS = {"new": "not polled yet", "working": "ok", "backing_off": "backing off", "failing": "failing",
+               "gone": "gone", "disabled": "disabled"}
+
+
+def label(labels: dict[str, str], value: str) -> str:
+    """A human label for a state name (unknown names shown with spaces, never as raw enum names)."""
+    return labels.get(value, value.replace("_", " "))
+
+
+def run_exit_code(report) -> int:
+    """0 ok; 3 every polled feed failed; 4 some feeds failed (documented in `ingest --help` and the README)."""
+    polled = [p for p in report.polls if p.status != "skipped"]
+    failed = [p for p in polled if p.status == "error"]
+    if polled and len(failed) == len(polled):
+        return 3
+    return 4 if failed else 0
+
+
+def print_report(report, as_json: bool, store_label: str = "") -> None:
     if as_json:
-        emit_json({
+        emit_json({"store": store_label or None,
             "feeds": [{"url": p.feed.url, "name": p.feed_name, "status": p.status, "new_entries": p.new_entries,
                        "error": p.error} for p in report.polls],
             "stored": report.stored, "fallbacks": report.fallbacks, "duplicates": report.duplicates,
@@ -62,9 +120,10 @@ def print_report(report, as_json: bool) -> None:
     for col in ("feed", "result", "new", "error"):
         table.add_column(col, overflow="fold")
     for p in report.polls:
-        table.add_row(p.feed_name or p.feed.url, p.status, str(p.new_entries), (p.error or "")[:120])
+        table.add_row(p.feed_name or p.feed.url, label(POLL_LABELS, p.status), str(p.new_entries), p.error or "")
     out.print(table)
-    out.print(f"stored {report.stored} articles ({report.fallbacks} from feed text, "
+    out.print(f"stored {report.stored} articles{' in ' + store_label if store_label else ''} "
+              f"({report.fallbacks} from feed text, "
               f"{report.duplicates} duplicates skipped, {len(report.page_errors)} page errors)")
     for e in report.page_errors[:10]:
         out.print(f"  page error: {e}")
@@ -74,6 +133,8 @@ def run_with_progress(app: Ingest, quiet: bool):
     feeds = [f for f in app.feeds() if f.enabled]
     if quiet or not sys.stderr.isatty():
         return app.run_once(feeds=feeds)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         feeds_task = bar.add_task("feeds", total=len(feeds))
@@ -96,8 +157,8 @@ def cmd_run(args) -> int:
             raise IngestError(f"{app.settings.feeds_file}: no feeds configured (add one with `ingest feeds add URL`)")
         if args.once:
             report = run_with_progress(app, args.json)
-            print_report(report, args.json)
-            return 0
+            print_report(report, args.json, store_label(app))
+            return run_exit_code(report)
         from ingest.daemon import run_daemon
 
         run_daemon(app)
@@ -116,7 +177,7 @@ def cmd_demo(args) -> int:
 
 @command("search")
 def cmd_search(args) -> int:
-    with open_app(args) as app:
+    with open_app(args, reads_only=True) as app:
         filters = {"offset": args.offset, "sort": args.sort, "collapse": args.collapse}
         if args.source:
             filters["sources"] = args.source
@@ -137,7 +198,7 @@ def cmd_search(args) -> int:
 
 @command("show")
 def cmd_show(args) -> int:
-    with open_app(args) as app:
+    with open_app(args, reads_only=True) as app:
         article = app.show(args.id)
         if args.json:
             emit_json(article.to_dict())
@@ -191,18 +252,22 @@ def cmd_status(args) -> int:
         if args.json:
             emit_json({"feeds": [r.to_dict() for r in rows], "backend": app.settings.store.backend, **extra})
             return 0
-        table = Table(title=f"{len(rows)} feeds · backend {app.settings.store.backend}"
-                      + (f" · outbox {extra['outbox']}" if "outbox" in extra else ""))
-        for col in ("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "error"):
-            table.add_column(col, overflow="fold")
+        title = f"{len(rows)} feeds · {store_label(app)}" + (f" · outbox {extra['outbox']}" if "outbox" in extra else "")
+        table = Table(title=title)
+        columns = (("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "problem")
+                   if args.wide else ("feed", "state", "next poll", "articles", "problem"))
+        for col in columns:
+            table.add_column(col, overflow="fold", no_wrap=col in ("next poll", "articles"))
         for r in rows:
-            state = r.status + ("" if r.validators_trusted else " (validators untrusted)")
+            state = label(FEED_LABELS, r.status) + ("" if r.validators_trusted else " (validators untrusted)")
             state += "" if r.configured else " (not in feeds.yaml)"
             problem = r.error or ""
             if r.page_errors:
                 problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"
-            table.add_row(r.name or r.url, state, fmt_time(r.last_poll), fmt_time(r.last_success),
-                          fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), problem[:160])
+            cells = {"feed": r.name or r.url, "state": state, "last poll": fmt_time(r.last_poll),
+                     "last success": fmt_time(r.last_success), "last new": fmt_time(r.last_new),
+                     "next poll": fmt_time(r.next_poll), "articles": str(r.articles), "problem": problem}
+            table.add_row(*(cells[c] for c in columns))
         out.print(table)
         return 0
 
@@ -222,13 +287,31 @@ def cmd_feeds(args) -> int:
                     out.print(f"{f.url}  {f.name or ''}  {('[' + f.category + ']') if f.category else ''}".rstrip())
                 out.print(f"[dim]{len(feeds)} feeds in {app.settings.feeds_file}[/dim]")
         elif action == "add":
-            added = app.add_feed(args.url, args.name, args.category, args.interval)
-            out.print(f"added {args.url}" if added else f"{args.url} is already in {app.settings.feeds_file}")
+            url, note = args.url, ""
+            if not args.no_check:
+                try:
+                    probe = app.probe_feed(args.url)
+                except IngestError as exc:
+                    raise IngestError(f"{exc} (add it anyway with --no-check)") from None
+                url = probe.url
+                note = f" ({probe.title or 'untitled'}, {probe.entries} entries now)"
+                if probe.discovered_from:
+                    note = f" (discovered on {probe.discovered_from}: {probe.title or 'untitled'}, " \
+                           f"{probe.entries} entries now)"
+            added = app.add_feed(url, args.name, args.category, args.interval)
+            where = app.settings.feeds_file
+            out.print(f"added {url} to {where}{note}" if added else f"{url} is already in {where}", markup=False)
         elif action == "remove":
             if not app.remove_feed(args.url):
-                raise IngestError(f"{args.url}: not in {app.settings.feeds_file}")
-            out.print(f"removed {args.url}")
+                raise unknown_name("feed", args.url, [f.url for f in app.feeds()] + [f.name for f in app.feeds()
+                                                                                      if f.name],
+                                   str(app.settings.feeds_file))
+            out.print(f"removed {args.url} from {app.settings.feeds_file}", markup=False)
         elif action == "retry":
+            if args.url:
+                known = [s.url for s in app.store.list_feed_states()] + [f.url for f in app.feeds()]
+                if args.url not in known:
+                    raise unknown_name("feed", args.url, sorted(set(known)), str(app.settings.feeds_file))
             n = app.retry_feed(args.url)
             out.print(f"reset {n} feed(s); they are polled on the next cycle")
         elif action == "import-opml":
@@ -254,6 +337,9 @@ def cmd_sites(args) -> int:
             for d, n in ([] if args.json else domains):
                 out.print(f"{d}  {n} articles")
             return 0
+        known = [d for d, _ in app.store.list_domains()]
+        if args.domain not in known:
+            raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
             stats = app.site_blocks(args.domain)
             k = app.settings.extract.learn_min_articles
@@ -292,16 +378,41 @@ def cmd_reclean(args) -> int:
 # -- parser -------------------------------------------------------------------------------------
 
 
+def global_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command name.
+
+    The top-level parser holds the defaults; each subcommand parser gets the same options with
+    SUPPRESS as default, so `ingest --db X search q` and `ingest search q --db X` both set `db`
+    and a subcommand never overwrites a value given before it with its own default."""
+    def default(value):
+        return argparse.SUPPRESS if suppress else value
+
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--config", metavar="DIR", default=default(None),
+                   help="config directory (default: $INGEST_HOME/config or ./config; env INGEST_CONFIG)")
+    p.add_argument("--db", metavar="PATH", default=default(None),
+                   help="SQLite file (default: $INGEST_HOME/data/ingest.db or ./data/ingest.db; env INGEST_DB)")
+    p.add_argument("--debug", action="store_true", default=default(False),
+                   help="log verbosely and show tracebacks")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default=default(None),
+                   help="log level (default: warning; env INGEST_LOG_LEVEL)")
+    p.add_argument("--log-format", choices=("text", "json"), default=default(None),
+                   help="log lines as text or one JSON object per line (env INGEST_LOG_FORMAT)")
+    p.add_argument("--json", action="store_true", default=default(False),
+                   help="machine-readable output (JSON lines)")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="DIR", help="config directory (default: config/, env INGEST_CONFIG)")
-    common.add_argument("--db", metavar="PATH", help="SQLite file (default: data/ingest.db, env INGEST_DB)")
-    common.add_argument("--debug", action="store_true", help="log verbosely and show tracebacks")
-    jsonflag = argparse.ArgumentParser(add_help=False)
-    jsonflag.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
+    common = global_options(suppress=True)
+    jsonflag = argparse.ArgumentParser(add_help=False)  # kept for command groups that register themselves
 
     parser = argparse.ArgumentParser(prog="ingest", description="Media-monitoring feed ingester.",
-                                     parents=[common])
+                                     parents=[global_options(suppress=False)],
+                                     epilog="Exit codes: 0 ok; 1 internal error; 2 bad input or configuration; "
+                                            "3 run --once: every polled feed failed; 4 run --once: some feeds or "
+                                            "pages failed; 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"ingest {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[common, jsonflag], help="poll feeds: daemon, or one cycle with --once")
@@ -327,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--url", help="the page's URL (enables per-site rules)")
 
-    sub.add_parser("status", parents=[common, jsonflag], help="per-feed health")
+    p = sub.add_parser("status", parents=[common, jsonflag], help="per-feed health")
+    p.add_argument("--wide", action="store_true", help="all columns (last poll, last success, last new)")
 
     p = sub.add_parser("feeds", parents=[common], help="manage the feed list (config/feeds.yaml)")
     fsub = p.add_subparsers(dest="feeds_action", required=True, metavar="ACTION")
@@ -337,6 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name")
     a.add_argument("--category")
     a.add_argument("--interval", type=float, help="seconds between polls (default: adaptive)")
+    a.add_argument("--no-check", action="store_true",
+                   help="add without fetching it first (default: fetch once, parse, discover a site's feed)")
     a = fsub.add_parser("remove", parents=[common], help="remove a feed by URL or name")
     a.add_argument("url")
     a = fsub.add_parser("retry", parents=[common], help="reset a failing/gone feed (all failing ones without URL)")
@@ -379,12 +493,48 @@ def _extensions():
         yield mod.register
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ingest")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line (for journald/Loki/ELK); the message is formatted first."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+                "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    import os
+
+    level = "debug" if args.debug else (args.log_level or os.environ.get("INGEST_LOG_LEVEL") or "warning").lower()
+    if level not in LOG_LEVELS:
+        raise IngestError(f"INGEST_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+    fmt = (args.log_format or os.environ.get("INGEST_LOG_FORMAT") or "text").lower()
+    if fmt not in ("text", "json"):
+        raise IngestError(f"INGEST_LOG_FORMAT: {fmt!r} is not one of text, json")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter() if fmt == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        setup_logging(args)
         return COMMANDS[args.command](args)
     except IngestError as exc:
         if args.debug:

@@ -387,6 +387,14 @@ class ElasticsearchStore:
             return doc_article((exact or hits)[0]["_source"])
         return None
 
+    def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
+        if not prefix:
+            return []
+        self._ensure()
+        resp = self._call(self.client.search, index=self.articles_alias, size=limit, source=False,
+                          query={"prefix": {"id": prefix}}, sort=[{"id": "asc"}])
+        return [h["_id"] for h in resp["hits"]["hits"]]
+
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
         self._ensure()
         query = {"term": {"domain": domain}} if domain else {"match_all": {}}

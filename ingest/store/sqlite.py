@@ -332,6 +332,13 @@ class SQLiteStore:
             rows = rows if len(rows) == 1 else []
         return self.row_to_article(rows[0]) if rows else None
 
+    def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
+        # ids are lower-case hex: a prefix with other characters matches nothing and needs no escaping
+        if not prefix or not all(c in "0123456789abcdef" for c in prefix):
+            return []
+        return [r["id"] for r in self.query("SELECT id FROM articles WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                                            (prefix, prefix + "g", limit))]
+
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
         last = 0
         while True:
