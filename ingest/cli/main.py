@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from rich.console import Console
