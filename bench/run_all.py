@@ -32,6 +32,7 @@ BENCHES = {
     "search": ("search.py", ["--articles", "100000", "--rounds", "2"], ["--articles", "10000", "--rounds", "1"]),
     "enrich": ("enrich.py", ["--repeat", "2"], ["--repeat", "1"]),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
+    "cli_start": ("cli_start.py", ["--runs", "7"], ["--runs", "3"]),
     "alerts": ("alerts.py", ["--corpus", "10000", "--batches", "4"], ["--rules", "1000", "--corpus", "5000"]),
 }
 

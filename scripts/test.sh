@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
-# The full test suite: a real Elasticsearch node (scripts/es-node.sh) and Debian's chromium
-# (scripts/install-browser.sh) are set up first when possible. In CI both are required.
+# The full test suite. Says up front what it sets up and what it will skip:
+#   - a real Elasticsearch node (scripts/es-node.sh: the 9.5.4 integ-test zip from Maven Central via `mvn`,
+#     run with a JDK 21+ from /usr/lib/jvm; cached under ~/.cache/ingest after the first download);
+#   - a headless browser (scripts/install-browser.sh: Debian's chromium-headless-shell via apt-get,
+#     --no-install-recommends, only when no chromium is installed).
+# Outside CI a part that cannot be set up is skipped with a loud line; in CI (CI=true) it is an error.
+# INGEST_SKIP_ES=1 / INGEST_SKIP_BROWSER=1 skip a part on purpose.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 started_es=0
-if [ -z "${INGEST_SKIP_ES:-}" ] && [ -f scripts/es-node.sh ]; then
-  if bash scripts/es-node.sh up; then
-    started_es=1
-    export INGEST_ES_URL="${INGEST_ES_URL:-http://127.0.0.1:${ES_PORT:-9200}}"
-  elif [ "${CI:-}" = "true" ]; then
-    echo "error: could not start Elasticsearch for the integration tests" >&2; exit 1
-  fi
+skipped=()
+echo "make test: unit and loopback tests on SQLite, plus Elasticsearch and browser tests (set up below)"
+if [ -n "${INGEST_SKIP_ES:-}" ]; then
+  skipped+=("Elasticsearch tests (INGEST_SKIP_ES set)")
+elif bash scripts/es-node.sh up; then
+  started_es=1
+  export INGEST_ES_URL="${INGEST_ES_URL:-http://127.0.0.1:${ES_PORT:-9200}}"
+elif [ "${CI:-}" = "true" ]; then
+  echo "error: could not start Elasticsearch for the integration tests (needs mvn and a JDK 21+)" >&2; exit 1
+else
+  skipped+=("Elasticsearch tests (no node could be started: needs mvn and a JDK 21+; see README → Tests)")
+  export INGEST_SKIP_ES=1
 fi
-if [ -z "${INGEST_SKIP_BROWSER:-}" ] && [ -f scripts/install-browser.sh ]; then
-  bash scripts/install-browser.sh || { [ "${CI:-}" = "true" ] && { echo "error: chromium not installable" >&2; exit 1; }; }
+if [ -n "${INGEST_SKIP_BROWSER:-}" ]; then
+  skipped+=("browser tests (INGEST_SKIP_BROWSER set)")
+elif ! bash scripts/install-browser.sh; then
+  if [ "${CI:-}" = "true" ]; then echo "error: no browser for the web tests (apt-get failed)" >&2; exit 1; fi
+  skipped+=("browser tests (chromium-headless-shell not installable: needs root/sudo and apt)")
 fi
+for s in "${skipped[@]+"${skipped[@]}"}"; do echo "SKIPPING: $s" >&2; done
 $BIN/python -m pytest -q -ra "$@"
 rc=$?
 if [ "$started_es" = 1 ] && [ -z "${INGEST_KEEP_ES:-}" ]; then bash scripts/es-node.sh down || true; fi
-# pytest exit 5 = no tests collected: treat as failure so CI never passes silently.
+for s in "${skipped[@]+"${skipped[@]}"}"; do echo "SKIPPED: $s" >&2; done
+# pytest exit 5 = no tests collected: a failure too, so CI never passes silently.
 exit $rc

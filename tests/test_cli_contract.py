@@ -148,3 +148,47 @@ def test_json_log_format(tmp_path):
     for line in proc.stderr.splitlines():
         record = json.loads(line)  # every log line is one JSON object
         assert {"time", "level", "logger", "message"} <= set(record)
+
+
+def test_demo_touches_nothing_of_the_user(tmp_path):
+    """`ingest demo` with a user's config (a rule that would match, a real channel), INGEST_DB and
+    INGEST_BACKEND set: the user's store is not created, the channel gets no connection, the
+    demo's own store holds the sample articles and the output says where."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    connections = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            connections.append(conn)
+    threading.Thread(target=accept, daemon=True).start()
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "feeds.yaml").write_text("feeds:\n  - url: https://news.example.org/rss.xml\n")
+    (home / "config" / "rules.yaml").write_text(
+        f"rules:\n  - name: drones\n    query: Drohne\n    notify: ['json://127.0.0.1:{listener.getsockname()[1]}/hook']\n")
+    user_db = tmp_path / "user.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "INGEST_HOME": str(home),
+           "INGEST_DB": str(user_db), "INGEST_BACKEND": "elasticsearch", "INGEST_ES_URL": "http://127.0.0.1:9"}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ingest", "demo"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=240)
+    finally:
+        stop.set()
+    assert proc.returncode == 0, proc.stderr
+    demo_db = home / "data" / "demo.db"
+    assert f"demo store {demo_db}" in proc.stdout and "not used" in proc.stdout
+    assert not user_db.exists() and connections == []
+    assert "news.example.org" in (home / "config" / "feeds.yaml").read_text()  # feed list untouched
+    code = main(["search", "Drohne", "--db", str(demo_db), "--config", str(tmp_path / "none"), "--json"])
+    assert code == 0

@@ -2,7 +2,7 @@
 
 The sample site is ingested, the web app runs with uvicorn on a free loopback port, and the test
 searches, opens an article, and checks that the dashboard's charts were drawn with the API's numbers.
-Screenshots go to test-output/. Needs /usr/bin/chromium (scripts/install-browser.sh); skipped
+Screenshots go to test-output/. Needs /usr/bin/chromium-headless-shell or /usr/bin/chromium (scripts/install-browser.sh); skipped
 without it, except in CI (CI=true), where that is a failure.
 """
 

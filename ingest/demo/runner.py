@@ -1,14 +1,21 @@
 """`ingest demo`: serve the bundled sample news site on loopback, ingest it once, show what it found.
 
-Only the demo's own address (127.0.0.1) is allowed for fetching; the user's feeds.yaml
-is not touched. Preferred ports are fixed so a second demo run polls the same feed URLs
-(and is answered with 304s).
+Isolated from the user's setup: the demo writes to its own SQLite file (`data/demo.db` under
+INGEST_HOME or the working directory, or `--db PATH`), reads an empty temporary config directory
+unless `--config DIR` is given (so no user rules fire and no alert reaches a real channel), ignores
+INGEST_* environment overrides (a configured Elasticsearch is never written to), and says so in its
+output. Only the demo's own address (127.0.0.1) is allowed for fetching. Preferred ports are fixed so
+a second demo run polls the same feed URLs (and is answered with 304s).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from ingest.app import Ingest
-from ingest.config import load_settings
+from ingest.config import DEFAULT_CONFIG_DIR, load_settings
 from ingest.models import FeedConfig
 
 PREFERRED_PORTS = [18081, 18082, 18083, 18084, 18085]
@@ -16,9 +23,19 @@ EXAMPLE_QUERIES = ["Drohne", '"WhatsApp-Kanal"', "Iran AND Venezuela", "energy O
 
 
 def run_demo(args, out, emit_json) -> int:
+    home = Path(os.environ.get("INGEST_HOME") or ".")
+    db = args.db or str(home / "data" / "demo.db")
+    with tempfile.TemporaryDirectory(prefix="ingest-demo-config-") as empty_config:
+        config = args.config if args.config and args.config != DEFAULT_CONFIG_DIR else empty_config
+        settings = load_settings(config, db, backend="sqlite", env={})
+        return _run(settings, args, out, emit_json)
+
+
+def _run(settings, args, out, emit_json) -> int:
     from ingest.demo.site import DemoSite
 
-    settings = load_settings(args.config, args.db)
+    isolation = (f"demo store {settings.store.sqlite_path}; your own store, feeds, rules and alert channels "
+                 "are not used")
     settings.fetch.allow_networks = ["127.0.0.1/32"]  # the demo's own server, nothing else private
     settings.fetch.timeout_total = 4.0
     settings.fetch.timeout_read = 3.0
@@ -26,6 +43,7 @@ def run_demo(args, out, emit_json) -> int:
     with DemoSite(ports=PREFERRED_PORTS, timeout_feed_delay=30.0) as site, Ingest(settings) as app:
         feeds = [FeedConfig(url=f["url"], name=f["name"]) for f in site.feeds]
         if not args.json:
+            out.print(isolation, markup=False)
             out.print(f"sample news site: {len(site.outlets)} outlets, {len(feeds)} feeds on "
                       + ", ".join(o.base_url for o in site.outlets))
             out.print("ingesting (one feed is malformed, one times out, one article is a 404)…")
@@ -34,7 +52,7 @@ def run_demo(args, out, emit_json) -> int:
         total = app.store.count_articles()
         if args.json:
             emit_json({
-                "db": settings.store.sqlite_path, "stored": report.stored, "articles_total": total,
+                "db": settings.store.sqlite_path, "isolated": True, "stored": report.stored, "articles_total": total,
                 "feeds": [{"url": p.feed.url, "name": p.feed_name, "status": p.status, "new_entries": p.new_entries,
                            "error": p.error} for p in report.polls],
                 "page_errors": report.page_errors,
@@ -50,5 +68,8 @@ def run_demo(args, out, emit_json) -> int:
             for hit in result.hits:
                 out.print(f"    {hit.title} ({hit.source})", markup=False)
                 out.print(f"      {hit.snippet[:150]}", markup=False)
-        out.print("\nNext: `ingest status` for feed health, `ingest show ID` for one article.")
+        db = settings.store.sqlite_path
+        out.print(f"\nNext: `ingest search --db {db} 'Drohne AND Iran'`, `ingest status --db {db}` for feed health"
+                  f" (the demo's feeds are not in your feeds.yaml), `ingest show --db {db} ID` for one article.",
+                  markup=False)
     return 0

@@ -6,12 +6,22 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-CHROMIUM = "/usr/bin/chromium"
+
+def _chromium() -> str:
+    """INGEST_CHROMIUM, else Debian's small headless shell, else the full chromium package."""
+    for path in (os.environ.get("INGEST_CHROMIUM"), "/usr/bin/chromium-headless-shell", "/usr/bin/chromium"):
+        if path and os.path.exists(path):
+            return path
+    return "/usr/bin/chromium"
+
+
+CHROMIUM = _chromium()
 # No sandbox (containers), no GPU, and nothing that phones home: the page only talks to 127.0.0.1.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
