@@ -23,6 +23,7 @@ from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.sources import feedlist
 from ingest.sources.urls import domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
+from ingest.store.base import ArticleSelection
 
 if TYPE_CHECKING:  # the pipeline pulls in trafilatura, feedparser, scipy: imported when a command needs it
     from ingest.extract import SiteProfile
@@ -249,6 +250,49 @@ class Ingest:
 
     def purge_raw(self) -> int:
         return self.store.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
+
+    # -- retention and deletion ------------------------------------------------------------------
+
+    def retention_plan(self) -> list[tuple[str, ArticleSelection]]:
+        """(label, selection) per retention rule: one per `retention_by_source` entry, then the global
+        `retention_days` for every other source."""
+        st, now = self.settings.store, utcnow()
+        plan = [(f"source {name}: older than {days} days",
+                 ArticleSelection(older_than=now - timedelta(days=days), sources=[name]))
+                for name, days in st.retention_by_source.items()]
+        if st.retention_days:
+            plan.append((f"older than {st.retention_days} days",
+                         ArticleSelection(older_than=now - timedelta(days=st.retention_days),
+                                          exclude_sources=list(st.retention_by_source))))
+        return plan
+
+    def prune(self, dry_run: bool = False) -> dict[str, int]:
+        """Apply retention: articles past their age (with their raw pages, signatures and sightings),
+        raw pages past `extract.raw_retention_days`, delivered ledger rows past `store.retention_days`,
+        block sightings older than both the learning window and the raw-page retention. With dry_run,
+        only the article counts (nothing is deleted)."""
+        counts = {"articles": 0}
+        for _label, selection in self.retention_plan():
+            counts["articles"] += (self.store.count_selected(selection) if dry_run
+                                   else self.store.delete_articles(selection))
+        if dry_run:
+            return counts
+        ex, now = self.settings.extract, utcnow()
+        counts["raw_pages"] = self.purge_raw()
+        days = self.settings.store.retention_days
+        keep_sightings = max(ex.learn_window_days, ex.raw_retention_days)
+        counts.update(self.store.prune_bookkeeping(
+            ledger_before=now - timedelta(days=days) if days else None,
+            sightings_before=now - timedelta(days=keep_sightings)))
+        return counts
+
+    def delete(self, ids: list[str] | None = None, sources: list[str] | None = None, dry_run: bool = False) -> int:
+        """Delete articles by id (unique prefixes allowed) or by source name/domain."""
+        full_ids = [self.show(i).id for i in ids or []]  # resolves prefixes; unknown or ambiguous ids raise
+        if not full_ids and not sources:
+            raise IngestError("nothing to delete: give article ids or --source NAME")
+        selection = ArticleSelection(ids=full_ids, sources=sources or [])
+        return self.store.count_selected(selection) if dry_run else self.store.delete_articles(selection)
 
     # -- read ------------------------------------------------------------------------------------
 

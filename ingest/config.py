@@ -107,6 +107,10 @@ class StoreSettings(_Section):
     backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     sqlite_path: str = DEFAULT_DB
     sqlite_rank_window: int = Field(10_000, ge=0, description="relevance sort scores the newest N text matches; 0 = all")
+    retention_days: int | None = Field(None, ge=1, description="delete articles published (or, undated, "
+                                       "ingested) more than N days ago; none = keep for ever")
+    retention_by_source: dict[str, int] = Field(default_factory=dict, description="per source name or domain: "
+                                                "days to keep, overriding retention_days")
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
 

@@ -374,6 +374,39 @@ def cmd_reclean(args) -> int:
         return 0
 
 
+@command("prune")
+def cmd_prune(args) -> int:
+    with open_app(args) as app:
+        plan = app.retention_plan()
+        counts = app.prune(dry_run=args.dry_run)
+        if args.json:
+            emit_json({"dry_run": args.dry_run, "store": store_label(app), **counts})
+            return 0
+        if not plan:
+            out.print("no article retention configured (store.retention_days); articles are kept", markup=False)
+        verb = "would delete" if args.dry_run else "deleted"
+        out.print(f"{verb} {counts['articles']} articles in {store_label(app)}"
+                  + ("".join(f"; {k.replace('_', ' ')} {v}" for k, v in counts.items() if k != "articles")),
+                  markup=False)
+        return 0
+
+
+@command("delete")
+def cmd_delete(args) -> int:
+    with open_app(args, reads_only=True) as app:
+        if args.source and not args.dry_run and not args.yes:
+            n = app.delete(sources=args.source, dry_run=True)
+            raise IngestError(f"this deletes {n} articles of {', '.join(args.source)} from {store_label(app)}; "
+                              "run again with --yes (or --dry-run to count)")
+        n = app.delete(ids=args.ids, sources=args.source, dry_run=args.dry_run)
+        if args.json:
+            emit_json({"dry_run": args.dry_run, "articles": n, "store": store_label(app)})
+        else:
+            out.print(f"{'would delete' if args.dry_run else 'deleted'} {n} articles in {store_label(app)}",
+                      markup=False)
+        return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 
@@ -473,6 +506,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reclean", parents=[common, jsonflag],
                        help="re-extract stored articles from kept raw pages (no re-fetch)")
     p.add_argument("--site", metavar="DOMAIN")
+
+    p = sub.add_parser("prune", parents=[common, jsonflag],
+                       help="apply retention now (store.retention_days; the daemon does it daily)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+
+    p = sub.add_parser("delete", parents=[common, jsonflag], help="delete articles by id or a whole source")
+    p.add_argument("ids", nargs="*", metavar="ID", help="article ids (unique prefixes allowed)")
+    p.add_argument("--source", action="append", metavar="NAME", help="every article of this source name or domain")
+    p.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    p.add_argument("--yes", action="store_true", help="confirm deleting a whole source")
 
     for register in _extensions():
         register(sub, common, jsonflag)

@@ -77,6 +77,17 @@ class SourceQuality:
     boilerplate_share: float   # characters stripped as boilerplate / (kept + stripped)
 
 
+@dataclass(slots=True)
+class ArticleSelection:
+    """Which stored articles a retention or delete command acts on. Fields combine with AND;
+    `sources` match an article's source name or its domain."""
+
+    older_than: datetime | None = None   # published (indexed when undated) before this
+    sources: list[str] = field(default_factory=list)
+    exclude_sources: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
 FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original")
 
 
@@ -99,6 +110,9 @@ class Store(Protocol):
     def upsert_articles(self, articles: list[Article]) -> int: ...
     def add_feed_url(self, article_id: str, feed_url: str) -> None: ...
     def get_article(self, article_id: str) -> Article | None: ...
+    def count_selected(self, selection: ArticleSelection) -> int: ...
+    def delete_articles(self, selection: ArticleSelection) -> int: ...  # with raw pages, signatures, sightings
+    def prune_bookkeeping(self, ledger_before: datetime | None, sightings_before: datetime) -> dict[str, int]: ...  # ledger rows, block sightings
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]: ...
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]: ...
     def count_articles(self, feed_url: str | None = None) -> int: ...

@@ -35,6 +35,7 @@ from ingest.models import Article, FeedState, SearchHit, SearchResult
 from ingest.store.base import (
     FACET_FIELDS,
     AlertRecord,
+    ArticleSelection,
     BlockStat,
     ClusterCandidate,
     SearchRequest,
@@ -386,6 +387,68 @@ class ElasticsearchStore:
         if exact or len(hits) == 1:
             return doc_article((exact or hits)[0]["_source"])
         return None
+
+    # -- retention and deletion -------------------------------------------------------------------
+
+    @staticmethod
+    def _selection_query(sel: ArticleSelection) -> dict:
+        filters: list[dict] = []
+        if sel.older_than is not None:
+            cutoff = to_iso(sel.older_than)
+            filters.append({"bool": {"should": [
+                {"range": {"published": {"lt": cutoff}}},
+                {"bool": {"must_not": {"exists": {"field": "published"}}, "filter": {"range": {"indexed": {"lt": cutoff}}}}},
+            ], "minimum_should_match": 1}})
+        if sel.sources:
+            filters.append({"bool": {"should": [{"terms": {"source": sel.sources}}, {"terms": {"domain": sel.sources}}],
+                                     "minimum_should_match": 1}})
+        if sel.ids:
+            filters.append({"ids": {"values": sel.ids}})
+        must_not = ([{"terms": {"source": sel.exclude_sources}}, {"terms": {"domain": sel.exclude_sources}}]
+                    if sel.exclude_sources else [])
+        return {"bool": {"filter": filters, "must_not": must_not}}
+
+    def count_selected(self, selection: ArticleSelection) -> int:
+        self._ensure()
+        return self._call(self.client.count, index=self.articles_alias, query=self._selection_query(selection))["count"]
+
+    def _delete_matching(self, index: str, query: dict) -> list[str]:
+        """Delete every document matching `query` with bulk deletes aimed at each backing index (scan +
+        bulk, not delete-by-query: that needs the reindex module, which minimal distributions lack)."""
+        if not self._call(self.client.indices.exists, index=index):
+            return []
+        hits = [(h["_index"], h["_id"]) for h in helpers.scan(self.client, index=index, query={"query": query},
+                                                               size=1000, _source=False)]
+        for start in range(0, len(hits), 1000):
+            actions = [{"_op_type": "delete", "_index": i, "_id": d} for i, d in hits[start:start + 1000]]
+            self._call(helpers.bulk, self.client, actions, refresh=True, raise_on_error=False)
+        return [d for _, d in hits]
+
+    def delete_articles(self, selection: ArticleSelection) -> int:
+        """Delete the selected articles from every backing index (after the outbox is flushed, so a queued
+        copy cannot bring one back), their block sightings, and what this ingester keeps locally about
+        them (raw pages, signatures)."""
+        self._ensure()
+        self.flush_outbox()
+        ids = self._delete_matching(self.articles_alias, self._selection_query(selection))
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            self._delete_matching(self.name("block-articles"), {"terms": {"article_id": chunk}})
+            marks = ",".join("?" * len(chunk))
+            with self.local.transaction() as db:
+                db.execute(f"DELETE FROM raw_pages WHERE article_id IN ({marks})", chunk)
+                db.execute(f"DELETE FROM signatures WHERE article_id IN ({marks})", chunk)
+        return len(ids)
+
+    def prune_bookkeeping(self, ledger_before: datetime | None, sightings_before: datetime) -> dict[str, int]:
+        self._ensure()
+        cutoff = to_iso(sightings_before)
+        ledger = [] if ledger_before is None else self._delete_matching(self.name("alerts"), {"bool": {"filter": [
+            {"range": {"created": {"lt": to_iso(ledger_before)}}}, {"exists": {"field": "delivered"}}]}})
+        sightings = self._delete_matching(self.name("block-articles"), {"range": {"seen": {"lt": cutoff}}})
+        blocks = self._delete_matching(self.name("blocks"), {"bool": {
+            "filter": [{"range": {"last_seen": {"lt": cutoff}}}], "must_not": [{"exists": {"field": "status"}}]}})
+        return {"alerts": len(ledger), "block_sightings": len(sightings), "blocks": len(blocks)}
 
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         if not prefix:

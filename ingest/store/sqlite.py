@@ -21,7 +21,7 @@ from pathlib import Path
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
 from ingest.store import sqlite_aggregates
-from ingest.store.base import AlertRecord, BlockStat, ClusterCandidate, SearchRequest, SourceQuality
+from ingest.store.base import AlertRecord, ArticleSelection, BlockStat, ClusterCandidate, SearchRequest, SourceQuality
 from ingest.text import stem_text
 
 SCHEMA_VERSION = 1
@@ -331,6 +331,63 @@ class SQLiteStore:
             rows = self.query("SELECT * FROM articles WHERE id LIKE ? LIMIT 2", (article_id + "%",))
             rows = rows if len(rows) == 1 else []
         return self.row_to_article(rows[0]) if rows else None
+
+    # -- retention and deletion -------------------------------------------------------------------
+
+    @staticmethod
+    def _selection_sql(sel: ArticleSelection) -> tuple[str, list]:
+        where, params = [], []
+        if sel.older_than is not None:
+            where.append("COALESCE(published, indexed) < ?")
+            params.append(to_iso(sel.older_than))
+        if sel.sources:
+            marks = ",".join("?" * len(sel.sources))
+            where.append(f"(source IN ({marks}) OR domain IN ({marks}))")
+            params += sel.sources * 2
+        if sel.exclude_sources:
+            marks = ",".join("?" * len(sel.exclude_sources))
+            where.append(f"NOT (source IN ({marks}) OR domain IN ({marks}))")
+            params += sel.exclude_sources * 2
+        if sel.ids:
+            where.append(f"id IN ({','.join('?' * len(sel.ids))})")
+            params += sel.ids
+        return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    def count_selected(self, selection: ArticleSelection) -> int:
+        where, params = self._selection_sql(selection)
+        return self.query(f"SELECT count(*) FROM articles{where}", params)[0][0]
+
+    def delete_articles(self, selection: ArticleSelection) -> int:
+        """Delete the selected articles with their index rows, raw pages, signatures and block sightings,
+        500 per transaction (a long retention run never holds the write lock for long). Seen-entry keys
+        stay, so a feed that still lists a deleted article does not bring it back."""
+        where, params = self._selection_sql(selection)
+        deleted = 0
+        while True:
+            rows = self.query(f"SELECT rowid, id FROM articles{where} LIMIT 500", params)
+            if not rows:
+                return deleted
+            ids = [r["id"] for r in rows]
+            marks = ",".join("?" * len(ids))
+            with self.transaction() as db:
+                db.executemany("DELETE FROM articles_fts WHERE rowid = ?", [(r["rowid"],) for r in rows])
+                db.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
+                db.execute(f"DELETE FROM raw_pages WHERE article_id IN ({marks})", ids)
+                db.execute(f"DELETE FROM signatures WHERE article_id IN ({marks})", ids)
+                db.execute(f"DELETE FROM block_articles WHERE article_id IN ({marks})", ids)
+            deleted += len(ids)
+
+    def prune_bookkeeping(self, ledger_before: datetime | None, sightings_before: datetime) -> dict[str, int]:
+        """Delivered ledger rows created before `ledger_before` (None: keep all), block sightings and
+        automatic blocks not seen since `sightings_before`. An undelivered alert is kept whatever its age
+        (it still has to go out), and so is a block a user pinned or rejected."""
+        cutoff = to_iso(sightings_before)
+        with self.transaction() as db:
+            ledger = 0 if ledger_before is None else db.execute(
+                "DELETE FROM alerts WHERE created < ? AND delivered IS NOT NULL", (to_iso(ledger_before),)).rowcount
+            sightings = db.execute("DELETE FROM block_articles WHERE seen < ?", (cutoff,)).rowcount
+            blocks = db.execute("DELETE FROM blocks WHERE last_seen < ? AND status IS NULL", (cutoff,)).rowcount
+        return {"alerts": ledger, "block_sightings": sightings, "blocks": blocks}
 
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         # ids are lower-case hex: a prefix with other characters matches nothing and needs no escaping

@@ -1,0 +1,107 @@
+"""Retention and deletion on both backends: `ingest prune` deletes articles past their age (per source
+overrides first), with their raw pages; `--dry-run` only counts; `ingest delete` removes one article or a
+whole source; what is kept stays searchable. Real SQLite files and the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from ingest.app import Ingest
+from ingest.cli.main import main
+from ingest.models import Article, utcnow
+from ingest.store.base import AlertRecord
+
+DAY = timedelta(days=1)
+
+
+def article(n: int, age_days: float | None, source: str, domain: str, indexed_age: float = 0) -> Article:
+    now = utcnow()
+    return Article(id=f"{n:020x}", url=f"https://{domain}/{n}", title=f"Hafen Bericht {n}",
+                   body=f"Die Hafenarbeiter streiken am Tag {n} weiter.", source=source, domain=domain,
+                   language="de", published=(now - age_days * DAY) if age_days is not None else None,
+                   indexed=now - indexed_age * DAY)
+
+
+@pytest.fixture
+def app(backend_settings):
+    backend_settings.store.retention_days = 30
+    backend_settings.store.retention_by_source = {"Kurzblatt": 7, "long.example": 365}
+    application = Ingest(backend_settings)
+    yield application
+    application.close()
+
+
+def load(app: Ingest) -> list[Article]:
+    arts = [
+        article(1, 2, "Tagesblatt", "tages.example"),        # kept: young
+        article(2, 40, "Tagesblatt", "tages.example"),       # deleted: older than 30 days
+        article(3, None, "Tagesblatt", "tages.example", indexed_age=45),  # undated: indexed age counts
+        article(4, 10, "Kurzblatt", "kurz.example"),         # deleted: Kurzblatt keeps 7 days
+        article(5, 3, "Kurzblatt", "kurz.example"),          # kept
+        article(6, 200, "Langblatt", "long.example"),        # kept: long.example keeps 365 days (domain key)
+        article(7, 400, "Langblatt", "long.example"),        # deleted
+    ]
+    app.store.upsert_articles(arts)
+    for a in arts:
+        app.store.save_raw(a.id, b"<html>" + a.body.encode() + b"</html>", "text/html")
+    flush = getattr(app.store, "flush_outbox", None)
+    if flush:
+        flush()
+    return arts
+
+
+def hits(app: Ingest) -> set[int]:
+    return {int(h.id, 16) for h in app.search("Hafenarbeiter", limit=50).hits}
+
+
+def test_prune_deletes_by_age_with_per_source_overrides(app):
+    arts = load(app)
+    assert hits(app) == {1, 2, 3, 4, 5, 6, 7}
+    assert app.prune(dry_run=True)["articles"] == 4
+    assert hits(app) == {1, 2, 3, 4, 5, 6, 7}            # a dry run deletes nothing
+    counts = app.prune()
+    assert counts["articles"] == 4
+    assert hits(app) == {1, 5, 6}
+    kept = {a.id for a in arts if int(a.id, 16) in (1, 5, 6)}
+    for a in arts:
+        assert (app.store.get_raw(a.id) is not None) == (a.id in kept)  # raw pages go with their article
+    assert app.prune()["articles"] == 0                   # idempotent
+
+
+def test_prune_keeps_undelivered_alerts_and_drops_old_delivered_ones(app):
+    now = utcnow()
+    old = AlertRecord(rule="r", story="s-old", article_ids=["a"], sources=["X"], title="t", url="u",
+                      created=now - 60 * DAY)
+    pending = AlertRecord(rule="r", story="s-pending", article_ids=["b"], sources=["X"], title="t", url="u",
+                          created=now - 60 * DAY)
+    young = AlertRecord(rule="r", story="s-young", article_ids=["c"], sources=["X"], title="t", url="u",
+                        created=now - DAY)
+    for rec in (old, pending, young):
+        assert app.store.claim_alert(rec)
+    for rec in (old, young):
+        rec.delivered = now
+        app.store.update_alert(rec)
+    app.prune()
+    stories = {r.story for r in app.store.list_alerts(rule="r", limit=10)}
+    assert stories == {"s-pending", "s-young"}
+
+
+def test_delete_by_id_and_by_source_cli(backend_settings, tmp_path, capsys, monkeypatch):
+    with Ingest(backend_settings) as application:
+        arts = load(application)
+    if backend_settings.store.backend != "sqlite":
+        monkeypatch.setenv("INGEST_BACKEND", backend_settings.store.backend)
+        monkeypatch.setenv("INGEST_ES_URL", backend_settings.store.elasticsearch.url)
+        monkeypatch.setenv("INGEST_STORE__ELASTICSEARCH__INDEX_PREFIX", backend_settings.store.elasticsearch.index_prefix)
+    base = ["--config", str(tmp_path / "cfg"), "--db", backend_settings.store.sqlite_path]
+    assert main(["delete", arts[0].id, "--json", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 1
+    assert main(["delete", "--source", "Kurzblatt", *base]) == 2   # a whole source needs --yes
+    assert "2 articles" in capsys.readouterr().err
+    assert main(["delete", "--source", "Kurzblatt", "--yes", "--json", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 2
+    with Ingest(backend_settings) as application:
+        assert hits(application) == {2, 3, 6, 7}
