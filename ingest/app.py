@@ -286,6 +286,28 @@ class Ingest:
             sightings_before=now - timedelta(days=keep_sightings)))
         return counts
 
+    def unconfigured_feeds(self) -> list[str]:
+        """Feeds with polling state in the store that are no longer in feeds.yaml (removed, or a demo's)."""
+        configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}
+        return [s.url for s in self.store.list_feed_states() if s.url not in configured]
+
+    def forget_feeds(self, urls: list[str], articles: bool = False) -> dict[str, int]:
+        """Drop the polling state, seen entries and raw pages of feeds (and with `articles`, the articles
+        that came through them). A configured feed is refused: remove it from feeds.yaml first."""
+        configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}
+        for url in urls:
+            if url in configured:
+                raise IngestError(f"{url}: still in {self.settings.feeds_file}; `ingest feeds remove` it first")
+        totals = {"feeds": 0, "entries": 0, "raw_pages": 0, "articles": 0}
+        for url in urls:
+            if articles:
+                totals["articles"] += self.store.delete_articles(ArticleSelection(feeds=[url]))
+            done = self.store.forget_feed(url)
+            totals["feeds"] += done["feed_state"]
+            totals["entries"] += done["entries"]
+            totals["raw_pages"] += done["raw_pages"]
+        return totals
+
     def delete(self, ids: list[str] | None = None, sources: list[str] | None = None, dry_run: bool = False) -> int:
         """Delete articles by id (unique prefixes allowed) or by source name/domain."""
         full_ids = [self.show(i).id for i in ids or []]  # resolves prefixes; unknown or ambiguous ids raise

@@ -105,3 +105,35 @@ def test_delete_by_id_and_by_source_cli(backend_settings, tmp_path, capsys, monk
     assert json.loads(capsys.readouterr().out)["articles"] == 2
     with Ingest(backend_settings) as application:
         assert hits(application) == {2, 3, 6, 7}
+
+
+def test_feeds_prune_forgets_removed_feeds(capsys, tmp_path, server, monkeypatch):
+    """A removed feed leaves `status`, `/feeds` and `/metrics` only through `feeds prune`; its articles
+    stay unless asked."""
+    from loopback import Reply, article_page, rss
+
+    monkeypatch.setenv("INGEST_ALLOW_NETWORKS", "127.0.0.1/32")
+    monkeypatch.setenv("INGEST_EXTRACT__WORKERS", "1")
+    base = ["--config", str(tmp_path / "c"), "--db", str(tmp_path / "x.db")]
+    for name in ("keep", "drop"):
+        items = []
+        for i in range(2):
+            server.route(f"/{name}/{i}", Reply(body=article_page(f"{name} {i}", [
+                f"The {name} desk reports item {i} about the harbour strike that began on Monday morning.",
+                f"Workers of the {name} terminal said talks on pay for night shifts had collapsed on day {i}."]),
+                headers={"Content-Type": "text/html; charset=utf-8"}))
+            items.append({"title": f"{name} {i}", "link": server.url(f"/{name}/{i}")})
+        server.route(f"/{name}.xml", Reply(body=rss(items), headers={"Content-Type": "application/rss+xml"}))
+        assert main([*base, "feeds", "add", server.url(f"/{name}.xml"), "--no-check"]) == 0
+    assert main([*base, "run", "--once"]) == 0
+    assert main([*base, "feeds", "remove", server.url("/drop.xml")]) == 0
+    capsys.readouterr()
+    assert main([*base, "feeds", "forget", server.url("/keep.xml")]) == 2   # still configured
+    assert "no unconfigured feed" in capsys.readouterr().err
+    assert main([*base, "feeds", "prune", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["forgotten"] == [server.url("/drop.xml")] and result["entries"] >= 2 and result["articles"] == 0
+    assert main([*base, "status", "--json"]) == 0
+    assert [f["url"] for f in json.loads(capsys.readouterr().out)["feeds"]] == [server.url("/keep.xml")]
+    assert main([*base, "search", "harbour", "--json", "--limit", "10"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4   # the dropped feed's articles stay

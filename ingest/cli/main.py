@@ -313,6 +313,24 @@ def cmd_feeds(args) -> int:
                     raise unknown_name("feed", args.url, sorted(set(known)), str(app.settings.feeds_file))
             n = app.retry_feed(args.url)
             out.print(f"reset {n} feed(s); they are polled on the next cycle")
+        elif action in ("forget", "prune"):
+            known = app.unconfigured_feeds()
+            if action == "forget":
+                if args.url not in known:
+                    raise unknown_name("unconfigured feed", args.url, known, store_label(app))
+                targets = [args.url]
+            else:
+                targets = known
+            if args.dry_run:
+                for url in targets:
+                    out.print(f"would forget {url}", markup=False) if not args.json else emit_json({"url": url})
+                return 0
+            totals = app.forget_feeds(targets, articles=args.articles)
+            if args.json:
+                emit_json({"forgotten": targets, **totals})
+            else:
+                out.print(f"forgot {totals['feeds']} feeds in {store_label(app)}: {totals['entries']} seen entries, "
+                          f"{totals['raw_pages']} raw pages, {totals['articles']} articles deleted", markup=False)
         elif action == "import-opml":
             n = app.import_opml(Path(args.file))
             out.print(f"imported {n} new feeds into {app.settings.feeds_file}")
@@ -487,6 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("url")
     a = fsub.add_parser("retry", parents=[common], help="reset a failing/gone feed (all failing ones without URL)")
     a.add_argument("url", nargs="?")
+    for action, text in (("forget", "drop the polling state of one feed no longer in feeds.yaml"),
+                         ("prune", "drop the polling state of every feed no longer in feeds.yaml")):
+        a = fsub.add_parser(action, parents=[common, jsonflag], help=text)
+        if action == "forget":
+            a.add_argument("url")
+        a.add_argument("--articles", action="store_true", help="also delete the articles that came through it")
+        a.add_argument("--dry-run", action="store_true", help="list, change nothing")
     a = fsub.add_parser("import-opml", parents=[common], help="add the feeds of an OPML file")
     a.add_argument("file")
     a = fsub.add_parser("export-opml", parents=[common], help="write the feed list as OPML")

@@ -86,6 +86,7 @@ class ArticleSelection:
     sources: list[str] = field(default_factory=list)
     exclude_sources: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)  # articles that came through one of these feed URLs
 
 
 FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original")
@@ -100,6 +101,7 @@ class Store(Protocol):
     def save_feed_state(self, state: FeedState) -> None: ...
     def list_feed_states(self) -> list[FeedState]: ...
     def delete_feed_state(self, url: str) -> None: ...
+    def forget_feed(self, url: str) -> dict[str, int]: ...  # its state, seen entries and raw pages
 
     # entries seen per feed (GUID/link keys -> article id), so nothing is fetched twice
     def known_entries(self, keys: Iterable[str]) -> dict[str, str]: ...

@@ -195,6 +195,9 @@ class ElasticsearchStore:
     def delete_feed_state(self, url: str) -> None:
         self.local.delete_feed_state(url)
 
+    def forget_feed(self, url: str) -> dict[str, int]:
+        return self.local.forget_feed(url)
+
     def known_entries(self, keys: Iterable[str]) -> dict[str, str]:
         return self.local.known_entries(keys)
 
@@ -404,6 +407,8 @@ class ElasticsearchStore:
                                      "minimum_should_match": 1}})
         if sel.ids:
             filters.append({"ids": {"values": sel.ids}})
+        if sel.feeds:
+            filters.append({"terms": {"feed_urls": sel.feeds}})
         must_not = ([{"terms": {"source": sel.exclude_sources}}, {"terms": {"domain": sel.exclude_sources}}]
                     if sel.exclude_sources else [])
         return {"bool": {"filter": filters, "must_not": must_not}}

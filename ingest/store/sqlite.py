@@ -240,6 +240,17 @@ class SQLiteStore:
         with self.transaction() as db:
             db.execute("DELETE FROM feeds WHERE url = ?", (url,))
 
+    def forget_feed(self, url: str) -> dict[str, int]:
+        """Remove what polling kept about a feed: its state, its seen-entry keys and the raw pages of
+        articles no other feed brought. Its stored articles stay (delete them separately)."""
+        with self.transaction() as db:
+            raw = db.execute("DELETE FROM raw_pages WHERE article_id IN (SELECT article_id FROM entries WHERE "
+                             "feed_url = ?) AND article_id NOT IN (SELECT article_id FROM entries WHERE "
+                             "feed_url != ?)", (url, url)).rowcount
+            entries = db.execute("DELETE FROM entries WHERE feed_url = ?", (url,)).rowcount
+            state = db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount
+        return {"feed_state": state, "entries": entries, "raw_pages": raw}
+
     # -- entries ---------------------------------------------------------------------------------
 
     def known_entries(self, keys: Iterable[str]) -> dict[str, str]:
@@ -351,6 +362,10 @@ class SQLiteStore:
         if sel.ids:
             where.append(f"id IN ({','.join('?' * len(sel.ids))})")
             params += sel.ids
+        if sel.feeds:
+            where.append(f"EXISTS (SELECT 1 FROM json_each(articles.feed_urls) j "
+                         f"WHERE j.value IN ({','.join('?' * len(sel.feeds))}))")
+            params += sel.feeds
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def count_selected(self, selection: ArticleSelection) -> int:
