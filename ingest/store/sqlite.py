@@ -21,7 +21,14 @@ from pathlib import Path
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
 from ingest.store import sqlite_aggregates
-from ingest.store.base import AlertRecord, ArticleSelection, BlockStat, ClusterCandidate, SearchRequest, SourceQuality
+from ingest.store.base import (
+    AlertRecord,
+    ArticleSelection,
+    BlockStat,
+    ClusterCandidate,
+    SearchRequest,
+    SourceQuality,
+)
 from ingest.text import stem_text
 
 SCHEMA_VERSION = 1
