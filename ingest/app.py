@@ -286,6 +286,49 @@ class Ingest:
             sightings_before=now - timedelta(days=keep_sightings)))
         return counts
 
+    # -- backend migration -----------------------------------------------------------------------
+
+    def copy_store(self, to: str, progress: Progress | None = None, batch: int = 500) -> dict[str, int]:
+        """Copy every stored article (enrichment and cluster included) and the alert ledger from this
+        store into the `to` backend configured in the same settings. Idempotent and resumable: articles
+        the target already holds are skipped, ledger rows are claimed once. Learned boilerplate is not
+        copied; the target learns it again from new articles."""
+        if to == self.settings.store.backend:
+            raise IngestError(f"the store is already {to}; copy goes to the other backend")
+        target_settings = self.settings.model_copy(deep=True)
+        target_settings.store.backend = to  # type: ignore[assignment]
+        target = open_store(target_settings.store)
+        counts = {"articles": 0, "skipped": 0, "alerts": 0}
+        try:
+            pending: list[Article] = []
+
+            def send() -> None:
+                have = target.known_ids(a.id for a in pending)
+                new = [a for a in pending if a.id not in have]
+                if new:
+                    target.upsert_articles(new)
+                    flush = getattr(target, "flush_outbox", None)
+                    if flush is not None:
+                        flush()
+                counts["articles"] += len(new)
+                counts["skipped"] += len(pending) - len(new)
+                if progress:
+                    progress("article", len(pending))
+                pending.clear()
+
+            for article in self.store.iter_articles():
+                pending.append(article)
+                if len(pending) >= batch:
+                    send()
+            send()
+            for record in self.store.iter_alerts():
+                if target.claim_alert(record):
+                    target.update_alert(record)
+                    counts["alerts"] += 1
+        finally:
+            target.close()
+        return counts
+
     def unconfigured_feeds(self) -> list[str]:
         """Feeds with polling state in the store that are no longer in feeds.yaml (removed, or a demo's)."""
         configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}

@@ -137,3 +137,48 @@ def test_feeds_prune_forgets_removed_feeds(capsys, tmp_path, server, monkeypatch
     assert [f["url"] for f in json.loads(capsys.readouterr().out)["feeds"]] == [server.url("/keep.xml")]
     assert main([*base, "search", "harbour", "--json", "--limit", "10"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 4   # the dropped feed's articles stay
+
+
+def test_copy_sqlite_to_elasticsearch_and_back(settings, tmp_path):
+    """`ingest copy --to elasticsearch` after running on SQLite: the cluster answers the same searches,
+    enrichment and clusters included; a second copy sends nothing; the way back fills a fresh SQLite file."""
+    import uuid
+
+    from conftest import require_es
+    from elasticsearch import Elasticsearch
+
+    url = require_es()
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    settings.store.elasticsearch.url = url
+    settings.store.elasticsearch.index_prefix = prefix
+    try:
+        with Ingest(settings) as lite:
+            arts = load(lite)
+            arts[1].cluster_id, arts[1].keywords = "cluster-x", ["Hafen", "Streik"]
+            lite.store.upsert_articles([arts[1]])
+            rec = AlertRecord(rule="r", story="s1", article_ids=[arts[0].id], sources=["X"], title="t", url="u",
+                              created=utcnow(), delivered=utcnow())
+            lite.store.claim_alert(rec)
+            lite.store.update_alert(rec)
+            assert lite.copy_store("elasticsearch") == {"articles": 7, "skipped": 0, "alerts": 1}
+            assert lite.copy_store("elasticsearch") == {"articles": 0, "skipped": 7, "alerts": 0}
+        es_settings = settings.model_copy(deep=True)
+        es_settings.store.backend = "elasticsearch"
+        with Ingest(es_settings) as es:
+            assert hits(es) == {1, 2, 3, 4, 5, 6, 7}
+            copied = es.store.get_article(arts[1].id)
+            assert copied.cluster_id == "cluster-x" and copied.keywords == ["Hafen", "Streik"]
+            assert copied.published == arts[1].published
+            assert [r.story for r in es.store.list_alerts(rule="r")] == ["s1"]
+            es.settings.store.sqlite_path = str(tmp_path / "back.db")
+            es.store.close()
+            es._store = None
+            assert es.copy_store("sqlite")["articles"] == 7
+        back = settings.model_copy(deep=True)
+        back.store.sqlite_path = str(tmp_path / "back.db")
+        with Ingest(back) as lite2:
+            assert hits(lite2) == {1, 2, 3, 4, 5, 6, 7}
+    finally:
+        client = Elasticsearch(url)
+        client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        client.close()

@@ -392,6 +392,27 @@ def cmd_reclean(args) -> int:
         return 0
 
 
+@command("copy")
+def cmd_copy(args) -> int:
+    with open_app(args, reads_only=True) as app:
+        total = app.store.count_articles()
+        if args.json or not sys.stderr.isatty():
+            counts = app.copy_store(args.to)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task(f"copy to {args.to}", total=total)
+                counts = app.copy_store(args.to, progress=lambda _kind, n: bar.advance(task, n))
+        if args.json:
+            emit_json({"from": app.settings.store.backend, "to": args.to, **counts})
+        else:
+            out.print(f"copied {counts['articles']} articles ({counts['skipped']} already there) and "
+                      f"{counts['alerts']} alert ledger rows from {store_label(app)} to {args.to}", markup=False)
+        return 0
+
+
 @command("prune")
 def cmd_prune(args) -> int:
     with open_app(args) as app:
@@ -531,6 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reclean", parents=[common, jsonflag],
                        help="re-extract stored articles from kept raw pages (no re-fetch)")
     p.add_argument("--site", metavar="DOMAIN")
+
+    p = sub.add_parser("copy", parents=[common, jsonflag],
+                       help="copy stored articles and the alert ledger to the other backend (resumable)")
+    p.add_argument("--to", required=True, choices=("sqlite", "elasticsearch"),
+                   help="target backend, configured in the same settings (store.elasticsearch.url, --db)")
 
     p = sub.add_parser("prune", parents=[common, jsonflag],
                        help="apply retention now (store.retention_days; the daemon does it daily)")

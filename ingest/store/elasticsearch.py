@@ -760,11 +760,19 @@ class ElasticsearchStore:
         resp = self._call(self.client.search, index=self.name("alerts"), size=limit,
                           query={"bool": {"filter": filters, "must_not": must_not}},
                           sort=[{"created": "desc"}, {"story": "asc"}])
-        out = []
-        for h in resp["hits"]["hits"]:
-            s = h["_source"]
-            out.append(AlertRecord(rule=s["rule"], story=s["story"], article_ids=s["article_ids"], sources=s["sources"],
-                                   title=s["title"], url=s["url"], created=from_iso(s["created"]),
-                                   delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
-                                   last_error=s.get("last_error"), channels_done=s.get("channels_done") or []))
-        return out
+        return [self._ledger_record(h["_source"]) for h in resp["hits"]["hits"]]
+
+    @staticmethod
+    def _ledger_record(s: dict) -> AlertRecord:
+        return AlertRecord(rule=s["rule"], story=s["story"], article_ids=s["article_ids"], sources=s["sources"],
+                           title=s["title"], url=s["url"], created=from_iso(s["created"]),
+                           delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
+                           last_error=s.get("last_error"), channels_done=s.get("channels_done") or [])
+
+    def iter_alerts(self) -> Iterator[AlertRecord]:
+        """Every ledger row (scroll: the ledger can outgrow a search window)."""
+        self._ensure()
+        if not self._call(self.client.indices.exists, index=self.name("alerts")):
+            return
+        for hit in helpers.scan(self.client, index=self.name("alerts"), query={"query": {"match_all": {}}}, size=1000):
+            yield self._ledger_record(hit["_source"])

@@ -589,6 +589,9 @@ class SQLiteStore:
                         json.dumps(record.channels_done), json.dumps(record.article_ids),
                         json.dumps(record.sources), record.rule, record.story))
 
+    def iter_alerts(self) -> Iterator[AlertRecord]:
+        yield from self.list_alerts(limit=-1)  # SQLite: LIMIT -1 is no limit
+
     def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False
                     ) -> list[AlertRecord]:
         where, params = [], []
