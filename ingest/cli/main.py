@@ -392,6 +392,27 @@ def cmd_reclean(args) -> int:
         return 0
 
 
+@command("config")
+def cmd_config(args) -> int:
+    from ingest.config_reference import effective, reference_markdown
+
+    if args.config_action == "reference":
+        sys.stdout.write(reference_markdown())
+        return 0
+    from ingest.config import load_settings
+
+    settings = load_settings(args.config, args.db, getattr(args, "backend", None))
+    data = effective(settings)
+    if args.json:
+        emit_json(data)
+    else:
+        import yaml
+
+        sys.stdout.write(f"# effective settings (config directory {settings.config_dir}; secrets masked)\n")
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return 0
+
+
 @command("copy")
 def cmd_copy(args) -> int:
     with open_app(args, reads_only=True) as app:
@@ -552,6 +573,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reclean", parents=[common, jsonflag],
                        help="re-extract stored articles from kept raw pages (no re-fetch)")
     p.add_argument("--site", metavar="DOMAIN")
+
+    p = sub.add_parser("config", parents=[common], help="the settings in force, or the settings reference")
+    csub = p.add_subparsers(dest="config_action", required=True, metavar="ACTION")
+    csub.add_parser("show", parents=[common, jsonflag], help="effective settings after files, env and flags")
+    csub.add_parser("reference", parents=[common], help="every setting with type, default and meaning (Markdown)")
 
     p = sub.add_parser("copy", parents=[common, jsonflag],
                        help="copy stored articles and the alert ledger to the other backend (resumable)")
