@@ -329,6 +329,49 @@ class Ingest:
             target.close()
         return counts
 
+    # -- operations ------------------------------------------------------------------------------
+
+    @property
+    def heartbeat_file(self) -> Path:
+        """Touched by the daemon every minute; `ingest health` reads its age."""
+        return Path(str(self.settings.store.sqlite_path) + ".heartbeat")
+
+    def beat(self) -> None:
+        self.heartbeat_file.touch()
+
+    def health(self, max_age: float = 300.0) -> list[str]:
+        """Problems that make this ingester unhealthy (empty when healthy): the store cannot be read, or a
+        daemon's heartbeat is older than `max_age` seconds."""
+        import time
+
+        problems = []
+        try:
+            self.store.count_articles()
+        except Exception as exc:  # noqa: BLE001 - any failure to read is the answer here
+            problems.append(f"store: {exc}")
+        beat = self.heartbeat_file
+        if beat.exists():
+            age = time.time() - beat.stat().st_mtime
+            if age > max_age:
+                problems.append(f"{beat}: daemon heartbeat {age:.0f} s old (more than {max_age:.0f} s)")
+        return problems
+
+    def backup(self, target: Path) -> int:
+        """An online copy of the SQLite file (the whole store on SQLite; the local state on Elasticsearch)."""
+        from ingest.store.sqlite import SQLiteStore
+
+        target = Path(target)
+        if target.exists():
+            raise IngestError(f"{target}: exists; choose a new file (a backup never overwrites)")
+        source = Path(self.settings.store.sqlite_path)
+        if not source.exists():
+            raise IngestError(f"{source}: no such store")
+        store = SQLiteStore(str(source))
+        try:
+            return store.backup(target)
+        finally:
+            store.close()
+
     def unconfigured_feeds(self) -> list[str]:
         """Feeds with polling state in the store that are no longer in feeds.yaml (removed, or a demo's)."""
         configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}

@@ -36,8 +36,9 @@ def run_daemon(app: Ingest) -> None:
     scheduler = FeedScheduler(
         app.settings.polling, app.feeds, poll, app.store.get_feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
-        extra_jobs=[(reclean, 60.0), (app.prune, 86400.0)] + _extra_jobs(app) + _alert_jobs(app),
+        extra_jobs=[(reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app) + _alert_jobs(app),
     )
+    app.beat()
     log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
     try:
         scheduler.run_forever()

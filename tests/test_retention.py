@@ -182,3 +182,41 @@ def test_copy_sqlite_to_elasticsearch_and_back(settings, tmp_path):
         client = Elasticsearch(url)
         client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
         client.close()
+
+
+def test_backup_while_open_restores_and_newer_schema_is_refused(settings, tmp_path, capsys):
+    from ingest.errors import StoreError
+    from ingest.store.sqlite import SQLiteStore
+
+    with Ingest(settings) as application:
+        load(application)
+        base = ["--config", str(tmp_path / "c"), "--db", settings.store.sqlite_path]
+        assert main(["backup", str(tmp_path / "b.db"), *base]) == 0       # while the store is open
+        assert main(["backup", str(tmp_path / "b.db"), *base]) == 2       # never overwrites
+        assert "exists" in capsys.readouterr().err
+    restored = settings.model_copy(deep=True)
+    restored.store.sqlite_path = str(tmp_path / "b.db")
+    with Ingest(restored) as application:
+        assert hits(application) == {1, 2, 3, 4, 5, 6, 7}
+    # a file from a newer ingest is refused with one line, not altered
+    store = SQLiteStore(str(tmp_path / "b.db"))
+    store.query("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    store.close()
+    with pytest.raises(StoreError, match="newer ingest"):
+        SQLiteStore(str(tmp_path / "b.db"))
+
+
+def test_health_reads_the_daemon_heartbeat(settings, tmp_path, capsys):
+    import os
+    import time
+
+    base = ["--config", str(tmp_path / "c"), "--db", settings.store.sqlite_path]
+    assert main(["health", *base]) == 0
+    with Ingest(settings) as application:
+        application.beat()
+        beat = application.heartbeat_file
+    assert main(["health", *base]) == 0
+    os.utime(beat, (time.time() - 900, time.time() - 900))
+    capsys.readouterr()
+    assert main(["health", "--json", *base]) == 1
+    assert "heartbeat" in json.loads(capsys.readouterr().out)["problems"][0]

@@ -413,6 +413,34 @@ def cmd_config(args) -> int:
     return 0
 
 
+@command("health")
+def cmd_health(args) -> int:
+    with open_app(args) as app:
+        problems = app.health(max_age=args.max_age)
+        if args.json:
+            emit_json({"healthy": not problems, "problems": problems})
+        else:
+            for p in problems:
+                err.print(f"unhealthy: {p}", markup=False)
+            if not problems:
+                out.print(f"healthy: {store_label(app)}", markup=False)
+        return 1 if problems else 0
+
+
+@command("backup")
+def cmd_backup(args) -> int:
+    with open_app(args) as app:
+        size = app.backup(Path(args.file))
+        note = "" if app.settings.store.backend == "sqlite" else \
+            " (local state only: back the cluster up with Elasticsearch snapshots, see docs/operations.md)"
+        if args.json:
+            emit_json({"file": args.file, "bytes": size, "source": str(app.settings.store.sqlite_path)})
+        else:
+            out.print(f"backed up {app.settings.store.sqlite_path} to {args.file} ({size / 1e6:.1f} MB){note}",
+                      markup=False)
+        return 0
+
+
 @command("copy")
 def cmd_copy(args) -> int:
     with open_app(args, reads_only=True) as app:
@@ -578,6 +606,15 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="config_action", required=True, metavar="ACTION")
     csub.add_parser("show", parents=[common, jsonflag], help="effective settings after files, env and flags")
     csub.add_parser("reference", parents=[common], help="every setting with type, default and meaning (Markdown)")
+
+    p = sub.add_parser("health", parents=[common, jsonflag],
+                       help="exit 0 when the store answers and the daemon's heartbeat is fresh (container checks)")
+    p.add_argument("--max-age", type=float, default=300.0, metavar="SECONDS",
+                   help="oldest acceptable daemon heartbeat (default 300)")
+
+    p = sub.add_parser("backup", parents=[common, jsonflag],
+                       help="online copy of the SQLite store (safe while the daemon runs)")
+    p.add_argument("file", help="new file to write (never overwritten)")
 
     p = sub.add_parser("copy", parents=[common, jsonflag],
                        help="copy stored articles and the alert ledger to the other backend (resumable)")

@@ -32,6 +32,11 @@ from ingest.store.base import (
 from ingest.text import stem_text
 
 SCHEMA_VERSION = 1
+# Upgrades of an existing file: MIGRATIONS[v] is the SQL that takes a version v-1 file to version v.
+# They run in order, each in one transaction, before SCHEMA (whose CREATE ... IF NOT EXISTS then adds
+# whole new tables and indexes). A file written by a newer ingest is refused, never altered.
+# Every schema change bumps SCHEMA_VERSION, adds its migration here and a line to CHANGELOG.md.
+MIGRATIONS: dict[int, str] = {}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -184,10 +189,46 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable ingest database: {exc}") from None
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else SCHEMA_VERSION
+
+    def _migrate(self) -> None:
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        if not has_meta:
+            return  # a new file: SCHEMA creates the current version
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: written by a newer ingest (schema {found}; this version knows "
+                             f"{SCHEMA_VERSION}); upgrade ingest or use a backup")
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
+                    self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def backup(self, target: str | Path) -> int:
+        """A consistent copy of this file while it is in use (SQLite's online backup); returns bytes written."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dest = sqlite3.connect(str(target))
+        try:
+            with self._lock:
+                self._db.backup(dest)
+        finally:
+            dest.close()
+        return target.stat().st_size
 
     # -- plumbing --------------------------------------------------------------------------------
 
