@@ -9,5 +9,9 @@ COPY config ./config
 RUN useradd --system --home /app ingest && mkdir -p /app/data && chown -R ingest /app/data
 USER ingest
 VOLUME ["/app/data"]
+ENV INGEST_HOME=/app
+# The daemon touches data/ingest.db.heartbeat every minute; `ingest health` fails when it is stale
+# or the store cannot be read (the web service overrides this with its /healthz in docker-compose.yml).
+HEALTHCHECK --interval=60s --timeout=20s --start-period=60s --retries=3 CMD ["ingest", "health"]
 ENTRYPOINT ["ingest"]
 CMD ["run"]

@@ -183,11 +183,7 @@ class Ingest:
 
     def import_opml(self, path: Path) -> int:
         incoming = feedlist.parse_opml(Path(path).read_bytes())
-        feeds = self.feeds()
-        known = {f.url for f in feeds}
-        added = [f for f in incoming if f.url not in known]
-        feedlist.save_feeds(self.settings.feeds_file, feeds + added)
-        return len(added)
+        return feedlist.add_feeds(self.settings.feeds_file, incoming)
 
     def export_opml(self) -> str:
         return feedlist.to_opml(self.feeds())

@@ -87,3 +87,19 @@ def test_cli_feeds_add_site_url_finds_its_feed(site, tmp_path, capsys):
     assert main(["status", "--json", *base]) == 0
     row = json.loads(capsys.readouterr().out)["feeds"][0]
     assert (row["url"], row["status"], row["articles"]) == (site.url("/"), "working", 1)
+
+
+def test_cli_feeds_add_reports_the_discovered_feed_and_refuses_a_page_without_one(site, server, tmp_path, capsys):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text("fetch: {allow_networks: ['127.0.0.1/32'], per_host_min_interval: 0}\n")
+    base = ["--config", str(config), "--db", str(tmp_path / "ingest.db")]
+    assert main(["feeds", "add", site.url("/"), *base]) == 0
+    out = capsys.readouterr().out
+    assert f"its feed {site.url('/feed.xml')}" in out and str(config / "feeds.yaml") in out
+    server.route("/plain", Reply(body=b"<html><body><p>no feed here</p></body></html>",
+                                 headers={"Content-Type": "text/html"}))
+    assert main(["feeds", "add", server.url("/plain"), *base]) == 2
+    err = capsys.readouterr().err
+    assert "no feed links" in err and "--no-check" in err
+    assert server.url("/plain") not in (config / "feeds.yaml").read_text()

@@ -61,3 +61,31 @@ def test_feeds_yaml_round_trip(tmp_path):
     feeds = FEEDS + [FeedConfig(url="https://e.example.org/f", interval=600, enabled=False)]
     save_feeds(path, feeds)
     assert load_feeds(path) == feeds
+
+
+def test_feed_edits_keep_the_users_comments(tmp_path):
+    """`feeds add`, `remove` and OPML import edit feeds.yaml in place: comments, blank lines and the
+    order of what the user wrote survive."""
+    from ingest.sources.feedlist import add_feed, add_feeds, remove_feed
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "# My feeds -- checked every Monday\n"
+        "feeds:\n"
+        "  # wire services\n"
+        "  - url: https://wire.example.org/rss   # the fast one\n"
+        "    name: Wire\n"
+        "\n"
+        "  # regional\n"
+        "  - url: https://region.example.org/feed\n"
+        "    category: Regional\n", encoding="utf-8")
+    assert add_feed(path, FeedConfig(url="https://new.example.org/atom", name="New"))
+    assert not add_feed(path, FeedConfig(url="https://wire.example.org/rss"))
+    assert add_feeds(path, [FeedConfig(url="https://opml.example.org/rss", category="Imported")]) == 1
+    assert remove_feed(path, "https://region.example.org/feed")
+    text = path.read_text(encoding="utf-8")
+    for comment in ("# My feeds -- checked every Monday", "# wire services", "# the fast one"):
+        assert comment in text
+    assert [f.url for f in load_feeds(path)] == ["https://wire.example.org/rss", "https://new.example.org/atom",
+                                                 "https://opml.example.org/rss"]
+    assert load_feeds(path)[0].name == "Wire" and load_feeds(path)[2].category == "Imported"

@@ -292,11 +292,9 @@ def cmd_feeds(args) -> int:
                     probe = app.probe_feed(args.url)
                 except IngestError as exc:
                     raise IngestError(f"{exc} (add it anyway with --no-check)") from None
-                url = probe.url
                 note = f" ({probe.title or 'untitled'}, {probe.entries} entries now)"
-                if probe.discovered_from:
-                    note = f" (discovered on {probe.discovered_from}: {probe.title or 'untitled'}, " \
-                           f"{probe.entries} entries now)"
+                if probe.discovered_from:  # the site URL is kept: the poller follows the feed if it moves
+                    note = f" (a page; its feed {probe.url}: {probe.title or 'untitled'}, {probe.entries} entries now)"
             added = app.add_feed(url, args.name, args.category, args.interval)
             where = app.settings.feeds_file
             out.print(f"added {url} to {where}{note}" if added else f"{url} is already in {where}", markup=False)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import yaml
-
 from ingest.config import read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
@@ -49,44 +47,81 @@ def load_feeds(path: Path) -> list[FeedConfig]:
     return feeds
 
 
+HEADER = "Feeds polled by ingest. Edit by hand or with `ingest feeds add|remove|import-opml`."
+
+
+def _item(feed: FeedConfig) -> dict:
+    """A feed as written into feeds.yaml: only keys that differ from the defaults."""
+    item: dict = {"url": feed.url}
+    if feed.name:
+        item["name"] = feed.name
+    if feed.category:
+        item["category"] = feed.category
+    if feed.interval:
+        item["interval"] = feed.interval
+    if not feed.enabled:
+        item["enabled"] = False
+    return item
+
+
+def _url_of(item) -> str | None:
+    return item if isinstance(item, str) else (item.get("url") if isinstance(item, dict) else None)
+
+
 def save_feeds(path: Path, feeds: list[FeedConfig]) -> None:
-    """Write feeds.yaml atomically, keeping only keys that differ from the defaults."""
-    items = []
-    for feed in feeds:
-        item: dict = {"url": feed.url}
-        if feed.name:
-            item["name"] = feed.name
-        if feed.category:
-            item["category"] = feed.category
-        if feed.interval:
-            item["interval"] = feed.interval
-        if not feed.enabled:
-            item["enabled"] = False
-        items.append(item)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text("# Feeds polled by ingest. Edit by hand or with `ingest feeds add|remove|import-opml`.\n"
-                   + yaml.safe_dump({"feeds": items}, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    tmp.replace(path)
+    """Make feeds.yaml list exactly `feeds`: entries already there keep their place and comments, the
+    others are appended, the rest removed."""
+    from ingest.config_edit import edit_list
+
+    wanted = {f.url: f for f in feeds}
+
+    def change(items: list) -> bool:
+        present = {_url_of(i) for i in items}
+        items[:] = [i for i in items if _url_of(i) in wanted]
+        for i, item in enumerate(items):  # entries already listed take the given values, in place
+            fresh = _item(wanted[_url_of(item)])
+            if isinstance(item, str):
+                items[i] = fresh if len(fresh) > 1 else item
+            else:
+                for key in ("name", "category", "interval", "enabled"):
+                    if key in fresh:
+                        item[key] = fresh[key]
+                    elif key in item:
+                        del item[key]
+        items.extend(_item(f) for f in feeds if f.url not in present)
+        return True
+
+    edit_list(path, "feeds", change, header=HEADER)
+
+
+def add_feeds(path: Path, feeds: list[FeedConfig]) -> int:
+    """Append the feeds not listed yet (comments and order of the file kept); returns how many."""
+    from ingest.config_edit import edit_list
+
+    known = {f.url for f in load_feeds(path)}
+    new = [f for f in dict((f.url, f) for f in feeds).values() if f.url not in known]
+    if new:
+        edit_list(path, "feeds", lambda items: items.extend(_item(f) for f in new) or True, header=HEADER)
+    return len(new)
 
 
 def add_feed(path: Path, feed: FeedConfig) -> bool:
     """Append a feed; False if its URL is already listed."""
-    feeds = load_feeds(path)
-    if any(f.url == feed.url for f in feeds):
-        return False
-    feeds.append(feed)
-    save_feeds(path, feeds)
-    return True
+    return add_feeds(path, [feed]) == 1
 
 
 def remove_feed(path: Path, url: str) -> bool:
-    feeds = load_feeds(path)
-    kept = [f for f in feeds if f.url != url and f.name != url]
-    if len(kept) == len(feeds):
-        return False
-    save_feeds(path, kept)
-    return True
+    """Remove the entry with this URL (or name); comments around other entries stay."""
+    from ingest.config_edit import edit_list
+
+    def change(items: list) -> bool:
+        keep = [i for i in items if _url_of(i) != url and not (isinstance(i, dict) and i.get("name") == url)]
+        if len(keep) == len(items):
+            return False
+        items[:] = keep
+        return True
+
+    return edit_list(path, "feeds", change, header=HEADER)
 
 
 def _feed_url(raw: str | None) -> str | None:
