@@ -50,6 +50,7 @@ class FeedStatus:
     page_errors: int = 0
     last_page_error: str | None = None
     configured: bool = True
+    resolved_url: str | None = None  # the feed found on the page when `url` is a site's page
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -219,7 +220,7 @@ class Ingest:
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
                 page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
-                configured=feed.url in urls,
+                configured=feed.url in urls, resolved_url=resolved,
             ))
         return out
 

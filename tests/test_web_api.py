@@ -203,11 +203,15 @@ def test_csv_and_json_export(web):
     r = web.get("/api/search.csv", params={"q": "Drohne*", "limit": 100})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["id", "published", "source", "language", "title", "url", "snippet"]
+    assert r.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the umlauts as UTF-8
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
+                       "cluster_id", "is_original", "text"]
     total = web.get("/api/search", params={"q": "Drohne*"}).json()["total"]
     assert len(rows) - 1 == total
     assert all("[" not in row[6] or "]" not in row[6] for row in rows[1:])  # marks removed in the export
+    first = web.get(f"/api/articles/{rows[1][0]}").json()
+    assert rows[1][11] == first["body"] and rows[1][8] == "; ".join(first["keywords"])  # the full text
     j = web.get("/api/search", params={"q": "Drohne*", "limit": 100, "download": "1"})
     assert "attachment" in j.headers["content-disposition"] and j.json()["total"] == total
 
@@ -276,6 +280,8 @@ def test_feed_health(web, ingested):
     sparked = [f for f in body["feeds"] if f["activity"] is not None]
     assert sparked and all(len(f["activity"]) == 30 for f in sparked)
     assert sum(sum(f["activity"]) for f in sparked) > 0
+    # per feed, not per outlet: a feed's line never counts articles another feed of its outlet brought
+    assert all(sum(f["activity"]) <= f["articles"] for f in sparked)
     quality = web.get("/api/feeds/quality").json()
     assert quality and {"source", "articles", "fallback_share", "median_body_chars", "boilerplate_share"} <= set(
         quality[0])

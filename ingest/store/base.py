@@ -40,6 +40,7 @@ class SearchRequest:
     until: datetime | None = None
     indexed_since: datetime | None = None
     ids: list[str] | None = None    # restrict to these article ids (alert evaluation on a batch)
+    feeds: list[str] = field(default_factory=list)  # articles that came through one of these feed URLs
 
 
 @dataclass(slots=True)
@@ -116,6 +117,7 @@ class Store(Protocol):
     def delete_articles(self, selection: ArticleSelection) -> int: ...  # with raw pages, signatures, sightings
     def prune_bookkeeping(self, ledger_before: datetime | None, sightings_before: datetime) -> dict[str, int]: ...  # ledger rows, block sightings
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]: ...
+    def get_articles(self, ids: list[str]) -> dict[str, Article]: ...  # missing ids are absent
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]: ...
     def count_articles(self, feed_url: str | None = None) -> int: ...
     def find_same_bodies(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...

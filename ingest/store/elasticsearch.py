@@ -455,6 +455,18 @@ class ElasticsearchStore:
             "filter": [{"range": {"last_seen": {"lt": cutoff}}}], "must_not": [{"exists": {"field": "status"}}]}})
         return {"alerts": len(ledger), "block_sightings": len(sightings), "blocks": len(blocks)}
 
+    def get_articles(self, ids: list[str]) -> dict[str, Article]:
+        found = {i: doc_article(d) for i, d in self._outbox_docs(ids).items()}
+        rest = [i for i in ids if i not in found]
+        if rest:
+            self._ensure()
+        for start in range(0, len(rest), 1000):  # an ids query: mget cannot span the alias's backing indices
+            chunk = rest[start:start + 1000]
+            resp = self._call(self.client.search, index=self.articles_alias, size=len(chunk),
+                              query={"ids": {"values": chunk}})
+            found.update((h["_id"], doc_article(h["_source"])) for h in resp["hits"]["hits"])
+        return found
+
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         if not prefix:
             return []

@@ -16,6 +16,8 @@ def request_query(request: SearchRequest) -> dict:
         must.append(compile_es(parse(request.query)))
     if request.sources:
         filters.append({"terms": {"source": request.sources}})
+    if request.feeds:
+        filters.append({"terms": {"feed_urls": request.feeds}})
     if request.languages:
         filters.append({"terms": {"language": request.languages}})
     for tag in request.tags:

@@ -452,6 +452,14 @@ class SQLiteStore:
             blocks = db.execute("DELETE FROM blocks WHERE last_seen < ? AND status IS NULL", (cutoff,)).rowcount
         return {"alerts": ledger, "block_sightings": sightings, "blocks": blocks}
 
+    def get_articles(self, ids: list[str]) -> dict[str, Article]:
+        found: dict[str, Article] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for row in self.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[row["id"]] = self.row_to_article(row)
+        return found
+
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         # ids are lower-case hex: a prefix with other characters matches nothing and needs no escaping
         if not prefix or not all(c in "0123456789abcdef" for c in prefix):

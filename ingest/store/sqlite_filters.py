@@ -22,6 +22,10 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
     if request.sources:
         where.append(f"a.source IN ({','.join('?' * len(request.sources))})")
         params += request.sources
+    if request.feeds:
+        where.append(f"EXISTS (SELECT 1 FROM json_each(a.feed_urls) f WHERE f.value IN "
+                     f"({','.join('?' * len(request.feeds))}))")
+        params += request.feeds
     if request.languages:
         where.append(f"a.language IN ({','.join('?' * len(request.languages))})")
         params += request.languages

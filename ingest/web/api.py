@@ -204,13 +204,19 @@ def build_router() -> APIRouter:
     def search_csv(app: App, f: Filtered, q: str = "",
                    limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = 1000, sort: Sort = "relevance") -> Response:
         result = service.export_rows(app, q, f, sort, limit)
+        articles = app.store.get_articles([h.id for h in result.hits])
         buf = io.StringIO()
+        buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
         writer = csv.writer(buf)
-        writer.writerow(["id", "published", "source", "language", "title", "url", "snippet"])
+        writer.writerow(["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
+                         "cluster_id", "is_original", "text"])
         for h in result.hits:
-            writer.writerow([_cell(v) for v in (h.id, h.published.isoformat() if h.published else "", h.source,
-                                                h.language or "", h.title, h.url, service.snippet_plain(h.snippet))])
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+            a = articles.get(h.id)
+            writer.writerow([_cell(v) for v in (
+                h.id, h.published.isoformat() if h.published else "", h.source, h.language or "", h.title, h.url,
+                service.snippet_plain(h.snippet), "; ".join(a.tags) if a else "", "; ".join(a.keywords) if a else "",
+                h.cluster_id or "", ("yes" if a.is_original else "no") if a else "", a.body if a else "")])
+        return Response(buf.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
     @api.get("/api/articles/{article_id}", tags=["search"], summary="One stored article with its clean text")
