@@ -415,6 +415,15 @@ class Ingest:
             raise IngestError(f"no article with id {article_id!r} (ids are shown by `ingest search`)")
         return article
 
+    def story(self, article: Article, limit: int = 50) -> list[Article]:
+        """The other copies of this article's syndication cluster: the original first, then newest first."""
+        if not article.cluster_id:
+            return []
+        hits = self.store.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
+        found = self.store.get_articles([h.id for h in hits if h.id != article.id])
+        others = [found[h.id] for h in hits if h.id in found]
+        return [a for a in others if a.is_original] + [a for a in others if not a.is_original]
+
     def extract_file(self, path: Path, url: str | None = None) -> Extracted:
         try:
             data = Path(path).read_bytes()

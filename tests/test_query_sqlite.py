@@ -15,19 +15,19 @@ from ingest.store.sqlite_search import compile_sqlite
 
 
 def art(id, title, body, lang="de", source="Rheinblick", domain="rheinblick.test", day=10, tags=(),
-        keywords=(), cluster=None) -> Article:
+        keywords=(), cluster=None, original=True) -> Article:
     return Article(id=id, url=f"https://{domain}/{id}", title=title, body=body, source=source, domain=domain,
                    published=datetime(2026, 11, day, 10, tzinfo=UTC) if day else None,
                    indexed=datetime(2026, 11, 20, 10, tzinfo=UTC), language=lang, tags=list(tags),
-                   keywords=list(keywords), content_hash=id, cluster_id=cluster)
+                   keywords=list(keywords), content_hash=id, cluster_id=cluster, is_original=original)
 
 
 ARTICLES = [
     art("de-title", "Drohnen über Kiew", "Die Luftabwehr meldete Abschüsse in der Nacht.", day=12,
-        tags=["Ukraine"], cluster="c-kiew"),
+        tags=["Ukraine"], cluster="c-kiew", original=False),
     art("de-body", "Nacht in Kiew", "Über der Stadt wurden Drohnen gesichtet, sagte die Luftabwehr.", day=11,
         source="Seeblatt", domain="seeblatt.test", cluster="c-kiew"),
-    art("de-copy", "Nacht in Kiew", "Keine besonderen Vorkommnisse.", day=13, cluster="c-kiew"),
+    art("de-copy", "Nacht in Kiew", "Keine besonderen Vorkommnisse.", day=13, cluster="c-kiew", original=False),
     art("de-fuss", "Fußball am Abend", "Das Fußball-Spiel endete unentschieden.", day=9, tags=["Fußball"]),
     art("en-drone", "Drone delivers parcels", "A drone delivered parcels in Leeds.", lang="en",
         source="Harbour Herald", domain="news.harbour.test", day=8, tags=["Technology"], keywords=["drone"]),
@@ -137,17 +137,18 @@ def test_sort_by_date_and_paging(store):
     assert [h.id for h in store.search(request).hits] == ["nolang"]  # no date: last
 
 
-def test_collapse_keeps_the_best_hit_per_cluster(store):
-    best = store.search(SearchRequest(query="Kiew")).hits[0]
+def test_collapse_shows_each_story_by_its_original(store):
     result = store.search(SearchRequest(query="Kiew", collapse=True))
     assert result.total == 1
     (hit,) = result.hits
     assert hit.cluster_id == "c-kiew" and hit.cluster_size == 3
-    assert (hit.id, hit.score) == (best.id, best.score)
+    assert hit.id == "de-body"  # the original (earliest copy), though another copy has Kiew in its title
     (hit,) = store.search(SearchRequest(query="Drohne", collapse=True)).hits
-    assert (hit.id, hit.cluster_size) == ("de-title", 2)  # in the title beats in the body
+    assert (hit.id, hit.cluster_size) == ("de-body", 2)
     result = store.search(SearchRequest(query="Kiew", collapse=True, sort="date"))
-    assert [(h.id, h.cluster_size) for h in result.hits] == [("de-copy", 3)]  # the newest
+    assert [(h.id, h.cluster_size) for h in result.hits] == [("de-body", 3)]
+    copies = store.search(SearchRequest(clusters=["c-kiew"], sort="date"))  # the story's copies, newest first
+    assert [h.id for h in copies.hits] == ["de-copy", "de-title", "de-body"]
     result = store.search(SearchRequest(query="Drohne OR drones", collapse=True))
     assert result.total == 4  # c-kiew (2 matching copies) + en-drone + en-iran + nolang
     sizes = {h.cluster_id or h.id: h.cluster_size for h in result.hits}

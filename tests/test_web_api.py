@@ -351,6 +351,15 @@ def test_save_rule_keeps_the_file_and_needs_token(web, ingested):
     assert [x["name"] for x in web.get("/api/rules").json()["rules"]] == ["drones", "energy", "harbour"]
     dup = web.post("/api/rules", json=rule, headers={"X-Ingest-Token": TOKEN})
     assert dup.status_code == 400 and "already exists" in dup.json()["message"]
+    # channels are validated as the CLI validates them; a bad one leaves the file as it was
+    bad_channel = web.post("/api/rules", json={"name": "mailed", "query": "Hafen", "notify": ["nosuchscheme://x"]},
+                           headers={"X-Ingest-Token": TOKEN})
+    assert bad_channel.status_code == 400 and path.read_text(encoding="utf-8") == after
+    ok = web.post("/api/rules", json={"name": "hooked", "query": "Hafen", "notify": ["json://127.0.0.1:9/h"]},
+                  headers={"X-Ingest-Token": TOKEN})
+    assert ok.status_code == 201
+    hooked = [x for x in web.get("/api/rules").json()["rules"] if x["name"] == "hooked"][0]
+    assert hooked["channels"] == ["json"]
     path.write_text(before, encoding="utf-8")
 
 
@@ -444,3 +453,20 @@ def test_dates_outside_data_give_empty_charts(web):
     body = web.get("/api/aggregates/timeline", params={"q": "Drohne*", "since": future}).json()
     assert body["total"] == 0 and body["series"][0]["total"] == 0
     assert web.get("/api/aggregates/facet", params={"field": "source", "since": future}).json()["buckets"] == []
+
+
+def test_alerts_page_tells_delivered_from_no_channel(web, ingested):
+    store = ingested.app.store
+    now = utcnow()
+    quiet = AlertRecord(rule="energy", story="story-quiet", article_ids=["x1"], sources=["A"], title="Quiet story",
+                        url="https://a.example/1", created=now, delivered=now)
+    sent = AlertRecord(rule="drones", story="story-sent", article_ids=["x2"], sources=["B"], title="Sent story",
+                       url="https://b.example/2", created=now, delivered=now, channels_done=["rules[0].notify[0]"])
+    for rec in (quiet, sent):
+        store.claim_alert(rec)
+        store.update_alert(rec)
+    page = html(web, "/alerts")
+    quiet_row = page[page.index("Quiet story"):][:600]
+    sent_row = page[page.index("Sent story"):][:600]
+    assert "recorded, no channel" in quiet_row and "delivered" not in quiet_row.split("</tr>")[0]
+    assert "delivered to 1 channel" in sent_row

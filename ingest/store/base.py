@@ -41,6 +41,7 @@ class SearchRequest:
     indexed_since: datetime | None = None
     ids: list[str] | None = None    # restrict to these article ids (alert evaluation on a batch)
     feeds: list[str] = field(default_factory=list)  # articles that came through one of these feed URLs
+    clusters: list[str] = field(default_factory=list)  # articles of these syndication clusters (a story's copies)
 
 
 @dataclass(slots=True)

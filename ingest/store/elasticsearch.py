@@ -572,8 +572,10 @@ class ElasticsearchStore:
             body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
         else:
             body["sort"] = ["_score", {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-        if request.collapse:
-            body["collapse"] = {"field": "cluster_id"}
+        if request.collapse:  # a story is shown by its original (the earliest copy), whichever copy ranked best
+            body["collapse"] = {"field": "cluster_id", "inner_hits": {
+                "name": "original", "size": 1, "_source": body["_source"],
+                "sort": [{"is_original": "desc"}, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]}}
             body["aggs"] = {"clusters": {"cardinality": {"field": "cluster_id"}}}
         resp = self._call(self.client.search, index=self.articles_alias, **body)
         total = resp["hits"]["total"]["value"]
@@ -581,7 +583,8 @@ class ElasticsearchStore:
             total = resp["aggregations"]["clusters"]["value"]
         hits = []
         for h in resp["hits"]["hits"]:
-            s = h["_source"]
+            inner = ((h.get("inner_hits") or {}).get("original") or {}).get("hits", {}).get("hits") or []
+            s = inner[0]["_source"] if inner else h["_source"]
             hits.append(SearchHit(id=s["id"], url=s["url"], title=s["title"], source=s["source"],
                                   published=from_iso(s.get("published")), score=round(h.get("_score") or 0.0, 4),
                                   snippet=make_snippet(s.get("body", ""), words), language=s.get("language"),

@@ -18,6 +18,8 @@ def request_query(request: SearchRequest) -> dict:
         filters.append({"terms": {"source": request.sources}})
     if request.feeds:
         filters.append({"terms": {"feed_urls": request.feeds}})
+    if request.clusters:
+        filters.append({"terms": {"cluster_id": request.clusters}})
     if request.languages:
         filters.append({"terms": {"language": request.languages}})
     for tag in request.tags:

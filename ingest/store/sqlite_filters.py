@@ -26,6 +26,9 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
         where.append(f"EXISTS (SELECT 1 FROM json_each(a.feed_urls) f WHERE f.value IN "
                      f"({','.join('?' * len(request.feeds))}))")
         params += request.feeds
+    if request.clusters:
+        where.append(f"a.cluster_id IN ({','.join('?' * len(request.clusters))})")
+        params += request.clusters
     if request.languages:
         where.append(f"a.language IN ({','.join('?' * len(request.languages))})")
         params += request.languages

@@ -230,7 +230,7 @@ def run_search(store, request: SearchRequest) -> SearchResult:
     if request.collapse:
         total = store.query(f"SELECT count(DISTINCT {group}) FROM articles a WHERE {cond}", params)[0][0]
         page = (f"SELECT rid, score, csize FROM (SELECT a.rowid AS rid, r.score AS score, a.published AS published, "
-                f"a.id AS id, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn, "
+                f"a.id AS id, row_number() OVER (PARTITION BY {group} ORDER BY a.is_original DESC, {order}) AS rn, "
                 f"count(*) OVER (PARTITION BY {group}) AS csize FROM {source} WHERE {cond}) WHERE rn = 1 "
                 f"ORDER BY {order.replace('r.score', 'score').replace('a.rowid', 'rid').replace('a.', '')} LIMIT ? OFFSET ?")
     else:

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-import yaml
-
 from ingest.app import Ingest
 from ingest.errors import IngestError
 from ingest.models import utcnow
@@ -160,13 +158,18 @@ def _ledger_atom(app: Ingest, rule: str, base_url: str) -> str:
 
 # -- saving ---------------------------------------------------------------------------------------------
 
-def save_rule(app: Ingest, name: str, query: str, description: str | None = None) -> bool:
-    """Append a new rule to rules.yaml, keeping the file's text and comments as they are.
+def save_rule(app: Ingest, name: str, query: str, description: str | None = None,
+              notify: list[str] | None = None) -> bool:
+    """Append a new rule to rules.yaml, keeping the file's comments and layout (round-trip edit).
 
-    The query is validated first; an existing name is refused (edit the file to change a rule).
-    The result is parsed again before it replaces the file, so a failed edit leaves it untouched.
+    The whole resulting rule list is validated exactly as the CLI and the daemon read it (query,
+    channel URLs, `${VAR}` secrets present in the environment) before the file is replaced; an existing
+    name is refused (edit the file to change a rule). A failed check leaves the file untouched.
     """
-    from ingest.config import read_yaml
+    import json
+
+    from ingest.alerts.rules import RulesError, parse_rules
+    from ingest.config_edit import edit_list
     from ingest.web.service import InputError, validate_query
 
     if not RULE_NAME.match(name or ""):
@@ -174,33 +177,23 @@ def save_rule(app: Ingest, name: str, query: str, description: str | None = None
     if not query.strip():
         raise InputError("a rule needs a query")
     validate_query(query)
-    path = Path(app.settings.rules_file)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    data = read_yaml(path) if text.strip() else None
-    if data is None:
-        data, text = {"rules": []}, (text.rstrip("\n") + "\n" if text.strip() else "") + "rules:\n"
-    if not isinstance(data, dict) or not isinstance(data.get("rules") or [], list):
-        raise IngestError(f"{path}: expected 'rules:' with a list of rules; add the rule by hand")
-    existing = data.get("rules") or []
-    if any(isinstance(r, dict) and r.get("name") == name for r in existing):
-        raise InputError(f"a rule named {name!r} already exists (edit {path} to change it)")
-    entry = {"name": name, "query": query}
+    entry: dict[str, Any] = {"name": name, "query": query}
     if description:
         entry["description"] = description
-    indent = "  "
-    for line in text.splitlines():
-        stripped = line.lstrip(" ")
-        if stripped.startswith("- name:"):
-            indent = line[:len(line) - len(stripped)]
-    block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=10_000)
-    added = "".join(indent + line + "\n" for line in block.splitlines())
-    new_text = text.rstrip("\n") + "\n\n" + f"{indent}# added in the web app, {utcnow():%Y-%m-%d %H:%M} UTC\n" + added
-    check = yaml.safe_load(new_text)
-    rules = check.get("rules") if isinstance(check, dict) else None
-    if not isinstance(rules, list) or rules[-1] != entry or rules[:-1] != existing:
-        raise IngestError(f"{path}: cannot append a rule safely (is 'rules:' the last section?); add it by hand")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    tmp.replace(path)
-    return True
+    if notify:
+        entry["notify"] = notify
+    path = Path(app.settings.rules_file)
+
+    def change(items: list) -> bool:
+        plain = json.loads(json.dumps(list(items), default=str))
+        if any(isinstance(r, dict) and r.get("name") == name for r in plain):
+            raise InputError(f"a rule named {name!r} already exists (edit {path} to change it)")
+        try:
+            parse_rules({"rules": [*plain, entry]}, str(path))
+        except RulesError as exc:
+            mine = [m for k, m in exc.problems if k.startswith(f"rules[{len(plain)}]")]
+            raise InputError(mine[0] if mine else str(exc)) from None
+        items.append(entry)
+        return True
+
+    return edit_list(path, "rules", change)

@@ -96,6 +96,8 @@ class RuleIn(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     query: str
     description: str | None = None
+    notify: list[str] = Field(default_factory=list, max_length=20,
+                              description="apprise URLs; ${VAR} reads a secret from the server's environment")
 
 
 class Preview(BaseModel):
@@ -264,7 +266,7 @@ def build_router() -> APIRouter:
     @api.post("/api/rules", tags=["alerts"], status_code=201, dependencies=WRITE, responses=ERRORS,
               summary="Add an alert rule to rules.yaml (needs the write token)")
     def save_rule(app: App, rule: Annotated[RuleIn, Body()]) -> dict:
-        new = rules_mod.save_rule(app, rule.name, rule.query, rule.description)
+        new = rules_mod.save_rule(app, rule.name, rule.query, rule.description, notify=rule.notify)
         return {"saved": True, "new": new, "name": rule.name}
 
     @api.get("/api/rules/preview", tags=["alerts"], response_model=Preview, responses=ERRORS,

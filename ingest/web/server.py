@@ -177,7 +177,11 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
             return render(request, "error.html", "search", status=404, title="Not found",
                           message=f"No article with id {article_id!r}.")
         paragraphs = [p.strip() for p in article.body.split("\n") if p.strip()]
-        return render(request, "article.html", "search", article=article, paragraphs=paragraphs)
+        try:
+            copies = app.story(article)
+        except StoreUnavailable:
+            copies = []
+        return render(request, "article.html", "search", article=article, paragraphs=paragraphs, copies=copies)
 
     # -- dashboard ------------------------------------------------------------------------------------
 
@@ -258,8 +262,9 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         form = await _form(request)
         try:
             check_write(token, form.get("token"), token_env)
+            notify = [line.strip() for line in form.get("notify", "").splitlines() if line.strip()]
             rules_mod.save_rule(app, form.get("name", "").strip(), form.get("query", ""),
-                                form.get("description") or None)
+                                form.get("description") or None, notify=notify)
         except HTTPException as exc:
             return alerts_view(request, status=exc.status_code, form_error=exc.detail, form=form,
                                preview=form.get("query", ""))
