@@ -85,7 +85,17 @@ def test_search_and_article(browser_site, page):
     assert page.get_attribute("#result-count", "data-total") == str(expected)
     assert page.locator(".hit").count() == min(expected, 20)
     assert page.locator(".snippet mark").count() > 0
+    # the date histogram of the matches is drawn from the timeline API, with its numbers
+    page.wait_for_selector("#chart-histogram[data-total] svg")
+    timeline = api(base, "/api/aggregates/timeline", q="Drohne*")
+    assert page.get_attribute("#chart-histogram", "data-total") == str(sum(timeline["series"][0]["counts"])) != "0"
     page.screenshot(path=str(OUT / "search.png"), full_page=True)
+    # "Create alert" opens the rule preview of this very query
+    page.click("#create-alert")
+    page.wait_for_selector("#chart-preview[data-total]")
+    assert page.input_value("input[name=preview]") == "Drohne*"
+    page.go_back()
+    page.wait_for_selector("#result-count")
 
     # a facet checkbox narrows the results
     page.locator("input[name=lang][value=de]").check()
