@@ -136,11 +136,12 @@ def run_with_progress(app: Ingest, quiet: bool):
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
-        feeds_task = bar.add_task("feeds", total=len(feeds))
-        pages_task = bar.add_task("pages", total=None)
+        tasks = {"feed": bar.add_task("feeds", total=len(feeds)), "page": bar.add_task("pages", total=None)}
 
         def progress(kind: str, n: int) -> None:
-            bar.advance(feeds_task if kind == "feed" else pages_task, n)
+            if kind not in tasks:  # re-cleaning after a site learned boilerplate has a bar of its own
+                tasks[kind] = bar.add_task({"reclean": "re-cleaned"}.get(kind, kind), total=None)
+            bar.advance(tasks[kind], n)
 
         return app.run_once(progress=progress, feeds=feeds)
 
