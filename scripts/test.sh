@@ -8,7 +8,7 @@
 # INGEST_SKIP_ES=1 / INGEST_SKIP_BROWSER=1 skip a part on purpose.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+PYTHON="${INGEST_PYTHON:-.venv/bin/python}"  # the venv make created; tests may point elsewhere
 started_es=0
 skipped=()
 echo "make test: unit and loopback tests on SQLite, plus Elasticsearch and browser tests (set up below)"
@@ -30,7 +30,7 @@ elif ! bash scripts/install-browser.sh; then
   skipped+=("browser tests (chromium-headless-shell not installable: needs root/sudo and apt)")
 fi
 for s in "${skipped[@]+"${skipped[@]}"}"; do echo "SKIPPING: $s" >&2; done
-$BIN/python -m pytest -q -ra "$@"
+"$PYTHON" -m pytest -q -ra "$@"
 rc=$?
 if [ "$started_es" = 1 ] && [ -z "${INGEST_KEEP_ES:-}" ]; then bash scripts/es-node.sh down || true; fi
 for s in "${skipped[@]+"${skipped[@]}"}"; do echo "SKIPPED: $s" >&2; done

@@ -192,3 +192,56 @@ def test_demo_touches_nothing_of_the_user(tmp_path):
     assert "news.example.org" in (home / "config" / "feeds.yaml").read_text()  # feed list untouched
     code = main(["search", "Drohne", "--db", str(demo_db), "--config", str(tmp_path / "none"), "--json"])
     assert code == 0
+
+
+def test_ingest_home_gives_absolute_defaults(tmp_path, monkeypatch, capsys):
+    """cron and systemd run elsewhere: with INGEST_HOME the config and the store are found there."""
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "feeds.yaml").write_text("feeds:\n  - url: https://news.example.org/rss\n")
+    monkeypatch.setenv("INGEST_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["feeds", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["url"] == "https://news.example.org/rss"
+    assert main(["status"]) == 0
+    assert (home / "data" / "ingest.db").exists() and not (tmp_path / "data").exists()
+
+
+def test_missing_default_config_is_warned_about(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["feeds", "list"]) == 0
+    assert "config directory config not found" in capsys.readouterr().err
+
+
+def test_run_summary_shows_the_whole_error(capsys, tmp_path, server):
+    base = ["--config", str(tmp_path / "c"), "--db", str(tmp_path / "x.db")]
+    path = "/feeds/" + "very-long-segment-" * 12 + "end.xml"
+    server.route(path, Reply(status=503, body=b"maintenance"))
+    run(capsys, *base, "feeds", "add", server.url(path), "--no-check")
+    code, out, _ = run(capsys, *base, "run", "--once")
+    assert code == 3
+    flat = re.sub(r"[\s│|]", "", out)
+    assert re.sub(r"\s", "", server.url(path)) in flat or "end.xml" in flat  # not cut at 120 characters
+    assert "503" in flat
+
+
+def test_make_test_says_what_it_skips(tmp_path):
+    """scripts/test.sh names every part it skips, up front and at the end (here: skipped on purpose)."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "INGEST_SKIP_ES": "1", "INGEST_SKIP_BROWSER": "1", "CI": "", "INGEST_PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(["bash", "scripts/test.sh", "tests/test_urls.py", "-q", "-p", "no:randomly"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("SKIPPING: Elasticsearch tests") == 1 and "SKIPPED: browser tests" in proc.stderr
+
+
+def test_compose_mounts_config_writable_for_the_web_app():
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    mounts = web.get("volumes") or compose["x-ingest"]["volumes"]
+    config = [m for m in mounts if m.split(":")[1] == "/app/config"]
+    assert config and not config[0].endswith(":ro")
