@@ -132,7 +132,9 @@ def test_feeds_opml_round_trip(cli, tmp_path):
 def test_loopback_refused_without_allow(tmp_path, capsys, monkeypatch, site):
     monkeypatch.delenv("INGEST_ALLOW_NETWORKS", raising=False)
     base = ["--config", str(tmp_path / "c"), "--db", str(tmp_path / "d.db")]
-    main(["feeds", "add", site.url("/feed.xml"), *base])
+    assert main(["feeds", "add", site.url("/feed.xml"), *base]) == 2  # the probe is refused too
+    assert "private/loopback" in capsys.readouterr().err
+    main(["feeds", "add", site.url("/feed.xml"), "--no-check", *base])
     capsys.readouterr()
     main(["run", "--once", "--json", *base])
     report = json.loads(capsys.readouterr().out)

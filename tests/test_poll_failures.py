@@ -209,7 +209,7 @@ def test_cli_feeds_retry_resets_a_gone_feed(server, tmp_path, capsys):
                                           "extract: {workers: 1}\n")
     base = ["--config", str(config), "--db", str(tmp_path / "ingest.db")]
     url = server.route("/feed.xml", Reply(status=410))
-    main(["feeds", "add", url, *base])
+    main(["feeds", "add", url, "--no-check", *base])
     main(["run", "--once", "--json", *base])
     capsys.readouterr()
     main(["status", "--json", *base])

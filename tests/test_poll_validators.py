@@ -125,7 +125,7 @@ def test_untrusted_validators_shown_by_cli_status(server, tmp_path, monkeypatch,
     assert cli_main.main(["run", "--once", "--json", *base]) == 0
     capsys.readouterr()
     assert cli_main.main(["status", *base]) == 0
-    assert "working (validators untrusted)" in capsys.readouterr().out
+    assert "ok (validators untrusted)" in capsys.readouterr().out
     assert cli_main.main(["status", "--json", *base]) == 0
     row = json.loads(capsys.readouterr().out)["feeds"][0]
     assert row["validators_trusted"] is False and row["status"] == "working"
