@@ -208,10 +208,16 @@ rules:
         assert "Harbour Herald" in deal_body and "Caribbean Courier" in deal_body
         assert outlets["deal_a"] in deal_body and outlets["deal_b"] in deal_body
         assert "Outlets (2)" in deal_body
+        # why it matched: the passage around the rule's words, the words in bold (email and webhook)
+        matched = next(line for line in deal_body.splitlines() if line.startswith("Matched: "))
+        assert "**Iran**" in matched or "**Venezuela**" in matched
         hooks = {p: [r for r in webhook.received if r[1] == p] for p in ("/hook", "/harbour")}
         assert len(hooks["/hook"]) == 2 and len(hooks["/harbour"]) == 1
         assert "Dock workers strike" in hooks["/harbour"][0][2]["title"]
         assert "Lindenau" in hooks["/harbour"][0][2]["message"]
+        harbour_matched = next(line for line in hooks["/harbour"][0][2]["message"].splitlines()
+                               if line.startswith("Matched: "))
+        assert "**harbour**" in harbour_matched and "**strike" in harbour_matched.lower()
 
         ledger = app.store.list_alerts(rule="iran-venezuela")
         assert len(ledger) == 2 and all(r.delivered and len(r.channels_done) == 2 for r in ledger)
@@ -266,6 +272,11 @@ rules:
         assert {c.get("term") for c in deal_entry.findall("a:category", ns)} == {"Harbour Herald",
                                                                                  "Caribbean Courier"}
         assert feed.find("a:link[@rel='self']", ns).get("href") == "http://127.0.0.1:8080/alerts/iran-venezuela.atom"
+        # with the rule's query, each entry shows the passage that matched, its words marked
+        feed = ET.fromstring(rule_feed(app.store, "iran-venezuela", query="Iran AND Venezuela"))
+        content = next(e for e in feed.findall("a:entry", ns) if "drone" in e.find("a:title", ns).text)
+        html = content.find("a:content", ns).text
+        assert html.startswith("<blockquote>") and ("<mark>Iran</mark>" in html or "<mark>Venezuela</mark>" in html)
 
 
 def test_failing_channel_is_retried_and_delivered_once(settings, outlets, smtp):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from ingest.alerts.delivery import resolve
+from ingest.alerts.delivery import MARK, query_words, resolve
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -25,8 +25,9 @@ def _ts(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rule_feed(store, rule_name: str, limit: int = 50, base_url: str | None = None) -> str:
-    """Atom 1.0 document of the rule's latest `limit` alerts (an empty feed for a rule without any)."""
+def rule_feed(store, rule_name: str, limit: int = 50, base_url: str | None = None, query: str | None = None) -> str:
+    """Atom 1.0 document of the rule's latest `limit` alerts (an empty feed for a rule without any).
+    With the rule's `query`, each entry carries the passage that matched, its words in <mark>."""
     records = store.list_alerts(rule=rule_name, limit=limit)
     updated = max((r.created for r in records), default=None)
     self_url = f"{base_url.rstrip('/')}/alerts/{quote(rule_name)}.atom" if base_url else None
@@ -37,12 +38,17 @@ def rule_feed(store, rule_name: str, limit: int = 50, base_url: str | None = Non
            "<author><name>ingest</name></author>", "<generator>ingest</generator>"]
     if self_url:
         out.append(f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>')
+    words = query_words(query) if query else None
     for record in records:
-        story = resolve(store, record)
+        story = resolve(store, record, words)
         outlets = story.outlets
         lines = [f"Outlets ({len(outlets)}): {', '.join(outlets)}"]
         lines += [f"{c.source}: {c.url}" for c in story.copies]
         html = "<p>" + "</p><p>".join(escape(line) for line in lines) + "</p>"
+        if story.passage:  # why it matched, first: escaped text, then the marks
+            marked = escape(story.passage).replace(MARK[0], "<mark>").replace(MARK[1], "</mark>")
+            html = f"<blockquote>{marked}</blockquote>" + html
+            lines[0] = story.passage.replace(MARK[0], "").replace(MARK[1], "") + " — " + lines[0]
         out += ["<entry>",
                 f"<id>{escape(f'urn:ingest:alert:{rule_name}:{record.story}')}</id>",
                 f"<title>{escape(record.title)}</title>",

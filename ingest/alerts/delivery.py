@@ -24,10 +24,11 @@ class Copy:
 
 @dataclass(slots=True)
 class Story:
-    """One ledger record with its copies resolved to outlets and URLs."""
+    """One ledger record with its copies resolved to outlets and URLs, and why it matched."""
 
     record: AlertRecord
     copies: list[Copy] = field(default_factory=list)
+    passage: str = ""   # the lead copy's text around the rule's words, matches between MARK[0] and MARK[1]
 
     @property
     def outlets(self) -> list[str]:
@@ -35,9 +36,26 @@ class Story:
         return list(dict.fromkeys(n for n in names if n))
 
 
-def resolve(store, record: AlertRecord) -> Story:
-    """Outlet and URL of each copy of the story (articles may be gone: fall back to the record)."""
+MARK = ("\x02", "\x03")  # placeholders for the highlight: each output escapes the text, then marks
+
+
+def query_words(query: str) -> list[str]:
+    """The words a rule's query looks for (its positive terms), for highlighting the passage."""
+    from ingest.query import parse, positive_words
+
+    try:
+        return positive_words(parse(query))
+    except Exception:  # noqa: BLE001 - an unparsable query still gets its message, without a passage
+        return []
+
+
+def resolve(store, record: AlertRecord, words: list[str] | None = None) -> Story:
+    """Outlet and URL of each copy of the story (articles may be gone: fall back to the record), and
+    with `words` the passage of the lead copy that matched them (the same snippet logic as search)."""
+    from ingest.text import make_snippet
+
     copies: list[Copy] = []
+    passage = ""
     for aid in record.article_ids[:MAX_COPIES]:
         try:
             article = store.get_article(aid)
@@ -45,9 +63,16 @@ def resolve(store, record: AlertRecord) -> Story:
             article = None
         if article is not None:
             copies.append(Copy(article.source, article.url, article.published))
+            if words and not passage and article.body:
+                passage = make_snippet(article.body, words, width=280, mark=MARK)
     if not copies:
         copies.append(Copy(record.sources[0] if record.sources else "", record.url))
-    return Story(record, copies)
+    return Story(record, copies, passage)
+
+
+def passage_text(story: Story, mark: tuple[str, str] = ("**", "**")) -> str:
+    """The passage for a plain-text or Markdown message: matches in bold (**Drohnen**)."""
+    return story.passage.replace(MARK[0], mark[0]).replace(MARK[1], mark[1])
 
 
 def _when(value: datetime | None) -> str:
@@ -57,6 +82,8 @@ def _when(value: datetime | None) -> str:
 def _story_text(story: Story) -> str:
     r = story.record
     lines = [r.title, r.url, ""]
+    if story.passage:
+        lines += [f"Matched: {passage_text(story)}", ""]
     outlets = story.outlets
     lines.append(f"Outlets ({len(outlets)}): {', '.join(outlets)}")
     if len(story.copies) > 1:
@@ -82,7 +109,8 @@ def compose(rule: Rule, stories: list[Story]) -> tuple[str, str]:
 def payload(rule: Rule, stories: list[Story]) -> dict:
     """The same content as data (log lines, `ingest alerts list --json`)."""
     return {"rule": rule.name, "stories": [{"story": s.record.story, "title": s.record.title, "url": s.record.url,
-                                            "outlets": s.outlets, "copies": [c.url for c in s.copies]}
+                                            "outlets": s.outlets, "copies": [c.url for c in s.copies],
+                                            "passage": passage_text(s)}
                                            for s in stories]}
 
 

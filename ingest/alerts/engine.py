@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.alerts.delivery import AppriseSender, compose, register_secrets, resolve
+from ingest.alerts.delivery import AppriseSender, compose, query_words, register_secrets, resolve
 from ingest.alerts.rules import Rule, load_rules
 from ingest.models import Article
 from ingest.store.base import AlertRecord
@@ -299,7 +299,8 @@ class AlertEngine:
 
     def _send(self, rule: Rule, records: list[AlertRecord]) -> tuple[bool, bool]:
         """One message per channel for `records`. Returns (every channel has them, any was sent)."""
-        stories = {r.story: resolve(self.store, r) for r in records}
+        words = query_words(rule.query)
+        stories = {r.story: resolve(self.store, r, words) for r in records}
         ok_all, sent_any = True, not rule.notify
         errors: dict[str, str] = {}
         for channel in rule.notify:

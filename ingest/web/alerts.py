@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 from ingest.app import Ingest
 from ingest.errors import IngestError
-from ingest.models import utcnow
 
 RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -125,35 +122,11 @@ def find_rule(app: Ingest, name: str) -> RuleView | None:
 # -- Atom ----------------------------------------------------------------------------------------------
 
 def atom_feed(app: Ingest, rule: str, base_url: str) -> str:
-    """The rule's Atom feed: from `ingest.alerts.atom.rule_feed` when available, else from the ledger."""
-    try:
-        from ingest.alerts.atom import rule_feed
-    except ImportError:
-        return _ledger_atom(app, rule, base_url)
-    return rule_feed(app.store, rule, base_url=base_url)
+    """The rule's Atom feed (`ingest.alerts.atom.rule_feed`), each entry with the passage that matched."""
+    from ingest.alerts.atom import rule_feed
 
-
-def _iso(value: datetime | None) -> str:
-    return (value or utcnow()).isoformat().replace("+00:00", "Z")
-
-
-def _ledger_atom(app: Ingest, rule: str, base_url: str) -> str:
-    records = app.store.list_alerts(rule=rule, limit=50)
-    updated = max((r.created for r in records), default=None)
-    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-             f"<title>{xml_escape('ingest alerts: ' + rule)}</title>",
-             f"<id>{xml_escape(base_url.rstrip('/') + '/alerts/' + rule)}</id>",
-             f"<updated>{_iso(updated)}</updated>", "<generator>ingest</generator>",
-             f'<link rel="self" href="{xml_escape(base_url.rstrip("/") + "/alerts/" + rule + ".atom")}"/>']
-    for r in records:
-        summary = f"{len(r.article_ids)} article(s) from {', '.join(r.sources) or 'unknown sources'}"
-        parts += ["<entry>", f"<title>{xml_escape(r.title or r.url)}</title>",
-                  f'<link href="{xml_escape(r.url, {chr(34): "&quot;"})}"/>',
-                  f"<id>{xml_escape('urn:ingest:alert:' + rule + ':' + r.story)}</id>",
-                  f"<updated>{_iso(r.created)}</updated>", f"<summary>{xml_escape(summary)}</summary>",
-                  "</entry>"]
-    parts.append("</feed>")
-    return "\n".join(parts) + "\n"
+    view = find_rule(app, rule)
+    return rule_feed(app.store, rule, base_url=base_url, query=view.query if view else None)
 
 
 # -- saving ---------------------------------------------------------------------------------------------
