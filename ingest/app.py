@@ -326,6 +326,58 @@ class Ingest:
             target.close()
         return counts
 
+    # -- saved searches and dashboards (config/searches.yaml) -------------------------------------
+
+    def saved_searches(self) -> list:
+        from ingest import saved
+
+        return saved.load(self.settings.searches_file)[0]
+
+    def saved_dashboards(self) -> list:
+        from ingest import saved
+
+        return saved.load(self.settings.searches_file)[1]
+
+    def saved_search(self, name: str):
+        found = {s.name: s for s in self.saved_searches()}
+        if name not in found:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(found), n=3)
+            hint = f"; did you mean {', '.join(close)}" if close else (
+                f"; saved: {', '.join(sorted(found)[:5])}" if found else "; none saved yet")
+            raise IngestError(f"{self.settings.searches_file}: no saved search {name!r}{hint}")
+        return found[name]
+
+    def save_search(self, search) -> None:
+        from ingest import saved
+
+        saved.add(self.settings.searches_file, "searches", search)
+
+    def save_dashboard(self, dashboard) -> None:
+        from ingest import saved
+
+        saved.add(self.settings.searches_file, "dashboards", dashboard)
+
+    def remove_saved(self, name: str, dashboard: bool = False) -> bool:
+        from ingest import saved
+
+        return saved.remove(self.settings.searches_file, "dashboards" if dashboard else "searches", name)
+
+    def run_saved(self, name: str, limit: int = 50, offset: int = 0) -> SearchResult:
+        """The saved search's current hits (its relative date window counted from now)."""
+        return self.store.search(self.saved_search(name).request(limit=limit, offset=offset))
+
+    def saved_to_rule(self, name: str, notify: list[str] | None = None) -> str:
+        """Append an alert rule with the saved search's query and filters to rules.yaml (the rule gets
+        the search's name); validated like every rule, comments in rules.yaml kept."""
+        from ingest.alerts.rules import append_rule
+
+        search = self.saved_search(name)
+        append_rule(self.settings.rules_file, name, search.query, search.description, notify=notify or [],
+                    sources=search.sources, languages=search.languages, tags=search.tags)
+        return name
+
     # -- operations ------------------------------------------------------------------------------
 
     @property

@@ -140,6 +140,10 @@ class Settings(_Section):
         return Path(self.config_dir) / "feeds.yaml"
 
     @property
+    def searches_file(self) -> Path:
+        return Path(self.config_dir) / "searches.yaml"
+
+    @property
     def rules_file(self) -> Path:
         return Path(self.config_dir) / "rules.yaml"
 

@@ -470,3 +470,50 @@ def test_alerts_page_tells_delivered_from_no_channel(web, ingested):
     sent_row = page[page.index("Sent story"):][:600]
     assert "recorded, no channel" in quiet_row and "delivered" not in quiet_row.split("</tr>")[0]
     assert "delivered to 1 channel" in sent_row
+
+
+# -- saved searches -------------------------------------------------------------------------------------
+
+
+def test_saved_search_from_the_search_page_has_feeds_and_becomes_a_rule(web, ingested):
+    import xml.etree.ElementTree as ET
+
+    from ingest.cli.main import main
+
+    searches = Path(ingested.settings.searches_file)
+    rules_path = Path(ingested.settings.rules_file)
+    rules_before = rules_path.read_text(encoding="utf-8")
+    filters = "q=Drohne%2A&lang=de&sort=date"
+    assert web.post("/searches", data={"name": "drones-de", "filters": filters}).status_code == 401  # no token
+    r = web.post("/searches", data={"name": "drones-de", "filters": filters, "token": TOKEN,
+                                    "description": "German drones"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/searches?msg=search-saved"
+    page = html(web, "/searches")
+    assert 'data-name="drones-de"' in page and "/searches/drones-de.atom" in page
+    # the stable URL opens the search with its filters
+    r = web.get("/searches/drones-de", follow_redirects=False)
+    assert r.status_code == 302 and "q=Drohne%2A" in r.headers["location"] and "lang=de" in r.headers["location"]
+    expected = web.get("/api/search", params={"q": "Drohne*", "lang": "de", "limit": 50}).json()
+    # Atom and JSON feeds carry the same hits
+    feed = ET.fromstring(web.get("/searches/drones-de.atom").text)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    ids = {e.find("a:id", ns).text.rsplit(":", 1)[1] for e in feed.findall("a:entry", ns)}
+    assert ids == {h["id"] for h in expected["hits"]} and ids
+    jf = web.get("/searches/drones-de.json")
+    assert jf.headers["content-type"].startswith("application/feed+json")
+    assert {i["id"] for i in jf.json()["items"]} == ids and "<mark>" in jf.json()["items"][0]["content_html"]
+    assert web.get("/searches/nope.atom").status_code == 404
+    # the CLI sees it (same file)
+    base = ["--config", ingested.settings.config_dir, "--db", ingested.settings.store.sqlite_path]
+    assert main(["searches", "list", "--json", *base]) == 0
+    # one action: the saved search becomes a rule with its query and filters, after the preview page
+    preview = html(web, "/alerts?preview=Drohne%2A&search=drones-de")
+    assert 'name="search" value="drones-de"' in preview
+    r = web.post("/alerts/rules", data={"query": "Drohne*", "search": "drones-de", "name": "drones-de",
+                                        "token": TOKEN}, follow_redirects=False)
+    assert r.status_code == 303
+    rule = [x for x in web.get("/api/rules").json()["rules"] if x["name"] == "drones-de"][0]
+    assert rule["query"] == "Drohne*" and rule["filters"]["languages"] == ["de"]
+    assert "# test rules" in rules_path.read_text(encoding="utf-8")  # comments kept
+    rules_path.write_text(rules_before, encoding="utf-8")
+    searches.unlink()

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output"
 QUERIES = ["Drohne* OR drone*", "Energie* OR energy"]
+TOKEN = "browser-write-token"
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def browser_site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("web-browser")
     ingested = ingest_sample(tmp, "sqlite")
     OUT.mkdir(exist_ok=True)
-    with serve_in_thread(create_app(ingested.app)) as base, sync_playwright() as pw:
+    with serve_in_thread(create_app(ingested.app, write_token=TOKEN)) as base, sync_playwright() as pw:
         context = launch_chromium(pw, str(tmp / "chromium-profile"))
         try:
             yield base, context, ingested
@@ -211,4 +212,37 @@ def test_feed_health_and_rule_preview(browser_site, page):
     assert page.locator("#preview-examples li").count() == len(preview["examples"])
     assert page.locator("a.atom[href='/alerts/drones.atom']").count() == 1
     page.screenshot(path=str(OUT / "alerts.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_saved_search_from_the_search_page_to_feeds_cli_and_rule(browser_site, page, capsys):
+    """Save a search on the search page; it shows on /searches and in the CLI, its Atom and JSON feeds
+    answer, and "Make alert" turns it into a rule after the preview."""
+    import xml.etree.ElementTree as ET
+
+    from ingest.cli.main import main
+
+    base, _, ingested = browser_site
+    page.goto(base + "/search?q=Drohne%2A&lang=de")
+    page.wait_for_selector("#result-count")
+    page.click("#save-search summary")
+    page.fill("#save-search input[name=name]", "drones-de")
+    page.fill("#save-search input[name=token]", TOKEN)
+    page.click("#save-search button[type=submit]")
+    page.wait_for_selector("tr.saved-search[data-name=drones-de]")
+    page.screenshot(path=str(OUT / "saved-searches.png"), full_page=True)
+    atom = httpx.get(base + "/searches/drones-de.atom", timeout=10)
+    assert atom.status_code == 200 and ET.fromstring(atom.text).tag.endswith("feed")
+    assert httpx.get(base + "/searches/drones-de.json", timeout=10).json()["items"]
+    cfg = ["--config", ingested.settings.config_dir, "--db", ingested.settings.store.sqlite_path]
+    capsys.readouterr()
+    assert main(["searches", "list", "--json", *cfg]) == 0
+    assert '"name": "drones-de"' in capsys.readouterr().out
+    page.click("tr.saved-search[data-name=drones-de] .make-alert")
+    page.wait_for_selector("#chart-preview[data-total]")          # the preview comes first
+    page.fill("form[action='/alerts/rules'] input[name=token]", TOKEN)
+    page.click("form[action='/alerts/rules'] button[type=submit]")
+    page.wait_for_selector("#rule-drones-de")
+    rules = {r["name"]: r for r in api(base, "/api/rules")["rules"]}
+    assert rules["drones-de"]["query"] == "Drohne*" and rules["drones-de"]["filters"]["languages"] == ["de"]
     assert page.problems == []

@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, IngestError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -368,3 +369,44 @@ def load_rules(path: str | Path, env: dict[str, str] | None = None, check_querie
             return []
         raise ConfigError(str(path), "", "file not found (alert rules live in config/rules.yaml)")
     return parse_rules(read_yaml(path), str(path), env, check_queries)
+
+
+class RuleInputError(IngestError):
+    """A rule given through the CLI or the web that cannot be added; the message says why."""
+
+
+def append_rule(path: Path, name: str, query: str, description: str | None = None, *,
+                notify: list[str] | None = None, sources: list[str] | None = None,
+                languages: list[str] | None = None, tags: list[str] | None = None) -> bool:
+    """Append a new rule to rules.yaml, keeping the file's comments and layout (round-trip edit).
+
+    The whole resulting rule list is validated exactly as the CLI and the daemon read it (query,
+    channel URLs, `${VAR}` secrets present in the environment) before the file is replaced; an
+    existing name is refused (edit the file to change a rule). A failed check leaves the file as it was.
+    """
+    import json
+
+    from ingest.config_edit import edit_list
+
+    if not query.strip():
+        raise RuleInputError("a rule needs a query")
+    entry: dict[str, Any] = {"name": name, "query": query}
+    if description:
+        entry["description"] = description
+    for key, value in (("sources", sources), ("languages", languages), ("tags", tags), ("notify", notify)):
+        if value:
+            entry[key] = list(value)
+
+    def change(items: list) -> bool:
+        plain = json.loads(json.dumps(list(items), default=str))
+        if any(isinstance(r, dict) and r.get("name") == name for r in plain):
+            raise RuleInputError(f"a rule named {name!r} already exists (edit {path} to change it)")
+        try:
+            parse_rules({"rules": [*plain, entry]}, str(path))
+        except RulesError as exc:
+            mine = [m for k, m in exc.problems if k.startswith(f"rules[{len(plain)}]")]
+            raise RuleInputError(mine[0] if mine else str(exc)) from None
+        items.append(entry)
+        return True
+
+    return edit_list(Path(path), "rules", change)

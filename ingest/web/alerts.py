@@ -133,40 +133,15 @@ def atom_feed(app: Ingest, rule: str, base_url: str) -> str:
 
 def save_rule(app: Ingest, name: str, query: str, description: str | None = None,
               notify: list[str] | None = None) -> bool:
-    """Append a new rule to rules.yaml, keeping the file's comments and layout (round-trip edit).
-
-    The whole resulting rule list is validated exactly as the CLI and the daemon read it (query,
-    channel URLs, `${VAR}` secrets present in the environment) before the file is replaced; an existing
-    name is refused (edit the file to change a rule). A failed check leaves the file untouched.
-    """
-    import json
-
-    from ingest.alerts.rules import RulesError, parse_rules
-    from ingest.config_edit import edit_list
+    """Append a new rule to rules.yaml (`ingest.alerts.rules.append_rule`: validated as the CLI reads
+    it, comments kept); problems come back as InputError (a 400 with the message)."""
+    from ingest.alerts.rules import RuleInputError, append_rule
     from ingest.web.service import InputError, validate_query
 
     if not RULE_NAME.match(name or ""):
         raise InputError("rule name: letters, digits, '-', '_' or '.', at most 64 characters")
-    if not query.strip():
-        raise InputError("a rule needs a query")
-    validate_query(query)
-    entry: dict[str, Any] = {"name": name, "query": query}
-    if description:
-        entry["description"] = description
-    if notify:
-        entry["notify"] = notify
-    path = Path(app.settings.rules_file)
-
-    def change(items: list) -> bool:
-        plain = json.loads(json.dumps(list(items), default=str))
-        if any(isinstance(r, dict) and r.get("name") == name for r in plain):
-            raise InputError(f"a rule named {name!r} already exists (edit {path} to change it)")
-        try:
-            parse_rules({"rules": [*plain, entry]}, str(path))
-        except RulesError as exc:
-            mine = [m for k, m in exc.problems if k.startswith(f"rules[{len(plain)}]")]
-            raise InputError(mine[0] if mine else str(exc)) from None
-        items.append(entry)
-        return True
-
-    return edit_list(path, "rules", change)
+    validate_query(query)  # a QueryError keeps its position for the form
+    try:
+        return append_rule(Path(app.settings.rules_file), name, query, description, notify=notify)
+    except RuleInputError as exc:
+        raise InputError(str(exc)) from None

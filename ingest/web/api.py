@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -98,6 +98,18 @@ class RuleIn(BaseModel):
     description: str | None = None
     notify: list[str] = Field(default_factory=list, max_length=20,
                               description="apprise URLs; ${VAR} reads a secret from the server's environment")
+
+
+class SearchIn(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    query: str = Field(max_length=4000)
+    description: str | None = None
+    sources: list[str] = Field(default_factory=list, max_length=50)
+    languages: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    days: int | None = Field(None, ge=1, le=36500)
+    sort: Literal["date", "relevance"] = "date"
+    collapse: bool = False
 
 
 class Preview(BaseModel):
@@ -258,6 +270,40 @@ def build_router() -> APIRouter:
         added = app.add_feed(feed.url, feed.name, feed.category, feed.interval)
         return {"added": added, "url": feed.url}
 
+    @api.get("/api/searches", tags=["searches"], summary="Saved searches and dashboards (config/searches.yaml)")
+    def saved_list(app: App) -> dict:
+        return {"searches": [s.to_dict() for s in app.saved_searches()],
+                "dashboards": [{"name": d.name, "queries": d.queries, "days": d.days, "interval": d.interval,
+                                "description": d.description} for d in app.saved_dashboards()]}
+
+    @api.post("/api/searches", tags=["searches"], status_code=201, dependencies=WRITE, responses=ERRORS,
+              summary="Save a search (needs the write token)")
+    def saved_add(app: App, search: Annotated[SearchIn, Body()]) -> dict:
+        from ingest.saved import SavedSearch
+
+        app.save_search(SavedSearch(**search.model_dump()))
+        return {"saved": True, "name": search.name}
+
+    @api.get("/searches/{name}.atom", tags=["searches"], response_class=Response,
+             summary="A saved search's newest hits as Atom")
+    def saved_atom(request: Request, app: App, name: Annotated[str, Path(max_length=64)],
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+        from ingest.web import saved as saved_feeds
+
+        search = _saved_or_404(app, name)
+        xml = saved_feeds.atom(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+    @api.get("/searches/{name}.json", tags=["searches"], response_class=Response,
+             summary="A saved search's newest hits as JSON Feed 1.1")
+    def saved_json(request: Request, app: App, name: Annotated[str, Path(max_length=64)],
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+        from ingest.web import saved as saved_feeds
+
+        search = _saved_or_404(app, name)
+        body = saved_feeds.json_feed(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        return Response(body, media_type="application/feed+json; charset=utf-8")
+
     @api.get("/api/rules", tags=["alerts"], summary="Alert rules")
     def rules(app: App) -> dict:
         found, note = rules_mod.load_rules(app)
@@ -289,6 +335,13 @@ def build_router() -> APIRouter:
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
     return api
+
+
+def _saved_or_404(app, name: str):
+    try:
+        return app.saved_search(name)
+    except IngestError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def _cell(value: str) -> str:

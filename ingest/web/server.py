@@ -38,7 +38,9 @@ FACETS = (("source", "Sources", "source"), ("language", "Languages", "lang"), ("
 Many = Annotated[list[str], Query()]
 NOTICES = {"feed-added": "Feed added: it is polled on the next cycle.",
            "feed-exists": "That feed is already configured.",
-           "rule-saved": "Rule saved."}
+           "rule-saved": "Rule saved.",
+           "search-saved": "Search saved: it has a page, an Atom and a JSON feed below.",
+           "dashboard-saved": "Dashboard saved."}
 
 
 @dataclass(slots=True)
@@ -208,6 +210,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
                                                                         .isoformat())] if n else [])))
                           for label, n in (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365),
                                            ("All time", 0))]
+        ctx["save_qs"] = urlencode(base + [("since", since)] * bool(since))
         status = 400 if "query_error" in ctx or "error" in ctx else 200
         return render(request, "dashboard.html", "dashboard", status=status, **ctx)
 
@@ -263,8 +266,11 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         try:
             check_write(token, form.get("token"), token_env)
             notify = [line.strip() for line in form.get("notify", "").splitlines() if line.strip()]
-            rules_mod.save_rule(app, form.get("name", "").strip(), form.get("query", ""),
-                                form.get("description") or None, notify=notify)
+            if form.get("search"):  # "Make alert" on a saved search: its filters go into the rule too
+                app.saved_to_rule(form["search"], notify=notify)
+            else:
+                rules_mod.save_rule(app, form.get("name", "").strip(), form.get("query", ""),
+                                    form.get("description") or None, notify=notify)
         except HTTPException as exc:
             return alerts_view(request, status=exc.status_code, form_error=exc.detail, form=form,
                                preview=form.get("query", ""))
@@ -274,6 +280,78 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         except (IngestError, InputError) as exc:
             return alerts_view(request, status=400, form_error=str(exc), form=form, preview=form.get("query", ""))
         return RedirectResponse("/alerts?msg=rule-saved", status_code=303)
+
+    # -- saved searches and dashboards ----------------------------------------------------------------
+
+    def saved_view(request: Request, status: int = 200, **extra) -> HTMLResponse:
+        try:
+            searches, dashboards = app.saved_searches(), app.saved_dashboards()
+        except IngestError as exc:
+            searches, dashboards, extra["config_error"] = [], [], str(exc)
+        notice = NOTICES.get(request.query_params.get("msg", ""))
+        return render(request, "searches.html", "searches", status=status, searches=searches,
+                      dashboards=dashboards, notice=notice, urlencode=urlencode, **extra)
+
+    @web.get("/searches", response_class=HTMLResponse, include_in_schema=False)
+    def searches_page(request: Request):
+        return saved_view(request)
+
+    @web.post("/searches", response_class=HTMLResponse, include_in_schema=False)
+    async def searches_save(request: Request):
+        from ingest.saved import SavedSearch
+
+        form = await _form(request)
+        try:
+            check_write(token, form.get("token"), token_env)
+            params = parse_qs(form.get("filters", ""))
+            since = (params.get("since") or [""])[-1]
+            days = (utcnow().date() - datetime.fromisoformat(since).date()).days + 1 if since else None
+            app.save_search(SavedSearch(
+                name=form.get("name", "").strip(), query=(params.get("q") or [""])[-1],
+                description=form.get("description") or None, sources=params.get("source", []),
+                languages=params.get("lang", []), tags=params.get("tag", []), days=max(days, 1) if days else None,
+                sort=(params.get("sort") or ["date"])[-1] if (params.get("sort") or [""])[-1] == "relevance"
+                else "date", collapse=bool(params.get("collapse"))))
+        except HTTPException as exc:
+            return saved_view(request, status=exc.status_code, form_error=exc.detail)
+        except (IngestError, ValueError) as exc:
+            return saved_view(request, status=400, form_error=str(exc))
+        return RedirectResponse("/searches?msg=search-saved", status_code=303)
+
+    @web.get("/searches/{name}", include_in_schema=False)
+    def saved_search_page(name: str):
+        try:
+            search = app.saved_search(name)
+        except IngestError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return RedirectResponse("/search?" + urlencode(search.search_params()), status_code=302)
+
+    @web.post("/dashboards", response_class=HTMLResponse, include_in_schema=False)
+    async def dashboards_save(request: Request):
+        from ingest.saved import SavedDashboard
+
+        form = await _form(request)
+        try:
+            check_write(token, form.get("token"), token_env)
+            params = parse_qs(form.get("filters", ""))
+            since = (params.get("since") or [""])[-1]
+            days = (utcnow().date() - datetime.fromisoformat(since).date()).days + 1 if since else None
+            app.save_dashboard(SavedDashboard(name=form.get("name", "").strip(), queries=params.get("q", []),
+                                              description=form.get("description") or None,
+                                              days=max(days, 1) if days else None,
+                                              interval=(params.get("interval") or ["auto"])[-1]))
+        except HTTPException as exc:
+            return saved_view(request, status=exc.status_code, form_error=exc.detail)
+        except (IngestError, ValueError) as exc:
+            return saved_view(request, status=400, form_error=str(exc))
+        return RedirectResponse("/searches?msg=dashboard-saved", status_code=303)
+
+    @web.get("/dashboards/{name}", include_in_schema=False)
+    def saved_dashboard_page(name: str):
+        found = {d.name: d for d in app.saved_dashboards()}
+        if name not in found:
+            raise HTTPException(404, f"no saved dashboard {name!r}")
+        return RedirectResponse("/dashboard?" + urlencode(found[name].params()), status_code=302)
 
     # -- API docs -------------------------------------------------------------------------------------
 
