@@ -9,6 +9,7 @@ from ingest.models import FeedConfig
 from ingest.sources.scheduler import FeedScheduler
 
 log = logging.getLogger("ingest.daemon")
+VOLUME_CHECK_EVERY = 300.0  # seconds between two checks of the volume rules (spikes and drops)
 
 
 def run_daemon(app: Ingest) -> None:
@@ -52,7 +53,7 @@ def _alert_jobs(app: Ingest) -> list:
     if engine is None:
         return []
     log.warning("alerts: %d rules from %s", len(engine.rules), app.settings.rules_file)
-    return [(engine.reload_if_changed, 30.0)]
+    return [(engine.reload_if_changed, 30.0), (engine.check_volume, VOLUME_CHECK_EVERY)]
 
 
 def _extra_jobs(app: Ingest) -> list:

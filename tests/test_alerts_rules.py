@@ -46,7 +46,7 @@ def test_shipped_example_is_valid():
     from pathlib import Path
 
     rules = load_rules(Path(__file__).resolve().parent.parent / "config" / "rules.yaml", env={})
-    assert rules[0].name == "iran-venezuela" and {r.mode for r in rules} == {"instant", "digest"}
+    assert rules[0].name == "iran-venezuela" and {r.mode for r in rules} == {"instant", "digest", "volume"}
 
 
 def test_optional_keys_and_env_secrets(tmp_path):

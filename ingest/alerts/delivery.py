@@ -20,6 +20,7 @@ class Copy:
     source: str
     url: str
     published: datetime | None = None
+    title: str = ""
 
 
 @dataclass(slots=True)
@@ -62,7 +63,7 @@ def resolve(store, record: AlertRecord, words: list[str] | None = None) -> Story
         except Exception:  # noqa: BLE001 - a message without the copy beats no message
             article = None
         if article is not None:
-            copies.append(Copy(article.source, article.url, article.published))
+            copies.append(Copy(article.source, article.url, article.published, article.title))
             if words and not passage and article.body:
                 passage = make_snippet(article.body, words, width=280, mark=MARK)
     if not copies:
@@ -81,6 +82,14 @@ def _when(value: datetime | None) -> str:
 
 def _story_text(story: Story) -> str:
     r = story.record
+    if r.story.startswith("volume:"):  # a spike or drop: the explanation, then the window's top stories
+        lines = [r.title, ""]
+        if story.copies and story.copies[0].url:
+            lines.append("Top stories in the window:")
+            lines += [f"- {c.title} ({c.source}) {c.url}" for c in story.copies]
+        if story.passage:
+            lines += ["", f"Matched: {passage_text(story)}"]
+        return "\n".join(lines)
     lines = [r.title, r.url, ""]
     if story.passage:
         lines += [f"Matched: {passage_text(story)}", ""]

@@ -111,7 +111,7 @@ class AlertEngine:
 
     def evaluate(self, articles: list[Article]) -> list[AlertRecord]:
         """Match, filter, claim. Returns the records claimed now (new stories)."""
-        rules = {name: r for name, r in self._rules.items() if r.enabled}
+        rules = {name: r for name, r in self._rules.items() if r.enabled and r.per_article}
         if not rules or not articles:
             return []
         by_id = {a.id: a for a in articles}
@@ -146,6 +146,23 @@ class AlertEngine:
                             self.store.extend_alert(name, story, a.id, a.source, lead)
         for rule in due.values():
             self._schedule(rule)
+        return claimed
+
+    def check_volume(self, now: datetime | None = None) -> list[AlertRecord]:
+        """Volume rules (mode: volume): measure each against its baseline and claim new spikes or drops
+        (`ingest.alerts.volume`). Called on a clock by the daemon and after `run --once`; never raises."""
+        from ingest.alerts import volume
+
+        claimed = []
+        for rule in [r for r in self._rules.values() if r.enabled and r.mode == "volume"]:
+            try:
+                record = volume.check(self.store, rule, now)
+            except Exception:  # noqa: BLE001 - a failed check is logged and tried again next time
+                log.exception("volume check failed for rule %s", rule.name)
+                continue
+            if record is not None:
+                claimed.append(record)
+                self._schedule(rule)
         return claimed
 
     # -- scheduling ------------------------------------------------------------------------------

@@ -30,9 +30,26 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-MODES = ("instant", "digest")
-RULE_KEYS = ("name", "query", "sources", "languages", "tags", "notify", "mode", "digest", "min_interval",
+MODES = ("instant", "digest", "volume")
+RULE_KEYS = ("name", "query", "sources", "languages", "tags", "notify", "mode", "digest", "volume", "min_interval",
              "max_age", "enabled", "description")
+VOLUME_KEYS = ("window", "baseline", "direction", "ratio", "min_count")
+DIRECTIONS = ("up", "down", "both")
+
+
+@dataclass(slots=True)
+class VolumeSpec:
+    """mode: volume — compare the matches of the last `window` with the rate over the `baseline` before it.
+
+    A spike: window count >= min_count and >= ratio x the baseline's count per window. A drop: the
+    baseline's count per window >= min_count and the window's count <= that / ratio. `min_count` keeps
+    quiet topics from paging anyone."""
+
+    window: float = 86400.0          # seconds
+    baseline: float = 14 * 86400.0   # seconds, right before the window
+    direction: str = "up"            # up | down | both
+    ratio: float = 3.0
+    min_count: int = 5
 
 
 @dataclass(slots=True)
@@ -68,6 +85,12 @@ class Rule:
     tags: list[str] = field(default_factory=list)
     enabled: bool = True
     description: str | None = None
+    volume: VolumeSpec | None = None             # mode volume
+
+    @property
+    def per_article(self) -> bool:
+        """Matched against each stored batch (instant, digest); volume rules are checked on a clock."""
+        return self.mode != "volume"
 
     @property
     def batched(self) -> bool:
@@ -94,6 +117,10 @@ class Rule:
     def summary(self) -> dict:
         """What `ingest rules list --json` shows: everything but the secrets."""
         return {"name": self.name, "query": self.query, "mode": self.mode, "digest_every": self.digest_every,
+                "volume": None if self.volume is None else {
+                    "window": self.volume.window, "baseline": self.volume.baseline,
+                    "direction": self.volume.direction, "ratio": self.volume.ratio,
+                    "min_count": self.volume.min_count},
                 "min_interval": self.min_interval, "max_age": self.max_age, "sources": self.sources,
                 "languages": self.languages, "tags": self.tags, "enabled": self.enabled,
                 "notify": [c.label for c in self.notify], "description": self.description}
@@ -288,8 +315,13 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
     digest = raw.get("digest")
     mode = raw.get("mode", "digest" if digest is not None else "instant")
     every = None
+    volume = None
+    if raw.get("volume") is not None and mode != "volume":
+        problems.append((f"{where}.volume", "only with mode: volume"))
     if mode not in MODES:
-        problems.append((f"{where}.mode", f"{mode!r}: expected instant or digest"))
+        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
+    elif mode == "volume":
+        volume = _volume(raw.get("volume"), f"{where}.volume", problems)
     elif mode == "digest":
         if isinstance(digest, str | int | float) and not isinstance(digest, bool):
             digest = {"every": digest}
@@ -325,7 +357,43 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
         return None
     return Rule(name=name, query=query.strip(), notify=channels, mode=mode, digest_every=every,
                 min_interval=durations["min_interval"], max_age=durations["max_age"], enabled=enabled,
-                description=description, **filters)
+                description=description, volume=volume, **filters)
+
+
+def _volume(raw, where: str, problems: list) -> VolumeSpec:
+    spec = VolumeSpec()
+    if raw is None:
+        return spec
+    if not isinstance(raw, dict):
+        problems.append((where, "expected a mapping, e.g. {window: 1d, baseline: 14d, ratio: 3, min_count: 5}"))
+        return spec
+    for k in raw:
+        if k not in VOLUME_KEYS:
+            problems.append((f"{where}.{k}", f"unknown key (known: {', '.join(VOLUME_KEYS)})"))
+    for k in ("window", "baseline"):
+        if raw.get(k) is not None:
+            try:
+                setattr(spec, k, parse_duration(raw[k]))
+            except ValueError as exc:
+                problems.append((f"{where}.{k}", str(exc)))
+    direction = raw.get("direction", "up")
+    if direction not in DIRECTIONS:
+        problems.append((f"{where}.direction", f"{direction!r}: expected up, down or both"))
+    else:
+        spec.direction = direction
+    ratio = raw.get("ratio", spec.ratio)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 1:
+        problems.append((f"{where}.ratio", "expected a number above 1 (3 = three times the usual volume)"))
+    else:
+        spec.ratio = float(ratio)
+    min_count = raw.get("min_count", spec.min_count)
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        problems.append((f"{where}.min_count", "expected a whole number of articles, at least 1"))
+    else:
+        spec.min_count = min_count
+    if spec.baseline < spec.window:
+        problems.append((f"{where}.baseline", "the baseline must be at least as long as the window"))
+    return spec
 
 
 def parse_rules(data, file: str, env: dict[str, str] | None = None, check_queries: bool = True) -> list[Rule]:

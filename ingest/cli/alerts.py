@@ -105,6 +105,8 @@ def _rules_test(app, args) -> int:
     from ingest.store import SearchRequest
 
     rule = _rule(app, args.rule)
+    if rule.mode == "volume":
+        return _volume_test(app, rule, args)
     since = datetime.now(UTC) - timedelta(days=args.days)
     result = app.store.search(SearchRequest(query=rule.query, limit=args.limit, sort="date", collapse=True,
                                             indexed_since=since))
@@ -133,6 +135,22 @@ def _rules_test(app, args) -> int:
     for s in sent or []:
         out.print(f"  test message to {s['channel']}: {'sent' if s['ok'] else 'FAILED: ' + s['error']}", markup=False)
     return 0 if not sent or all(s["ok"] for s in sent) else 1
+
+
+def _volume_test(app, rule, args) -> int:
+    """A volume rule now: the window's count against its baseline, and whether that is a spike/drop."""
+    from ingest.alerts.volume import measure
+    from ingest.cli.main import emit_json, out
+
+    reading = measure(app.store, rule)
+    if args.json:
+        emit_json(reading.to_dict())
+    else:
+        out.print(f"rule {rule.name} ({rule.query}): {reading.describe(rule.volume)}", markup=False)
+        out.print(f"  window count {reading.window_count}, baseline count {reading.baseline_count}; fires at "
+                  f"{rule.volume.ratio:g}x the expected count with at least {rule.volume.min_count} articles",
+                  markup=False)
+    return 0
 
 
 def _send_test(rule) -> list[dict]:

@@ -596,6 +596,8 @@ class ElasticsearchStore:
         return SearchResult(total=total, hits=hits)
 
     def _cluster_sizes(self, cluster_ids: list[str], query: dict) -> dict[str, int]:
+        if not cluster_ids:
+            return {}
         resp = self._call(self.client.search, index=self.articles_alias, size=0,
                           query={"bool": {"must": [query], "filter": [{"terms": {"cluster_id": cluster_ids}}]}},
                           aggs={"c": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}})
