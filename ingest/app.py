@@ -133,7 +133,7 @@ class Ingest:
                 if _extra is not None:
                     _extra(articles)
         return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
-                        on_stored=hook)
+                        on_stored=hook, watchlist=self.watchlist())
 
     # -- feeds -----------------------------------------------------------------------------------
 
@@ -326,6 +326,38 @@ class Ingest:
         finally:
             target.close()
         return counts
+
+    # -- watchlists and places --------------------------------------------------------------------
+
+    def watchlist(self):
+        """config/entities.yaml as a Watchlist (empty without the file); errors name the file and key."""
+        from ingest.enrich.entities import load_watchlist
+
+        return load_watchlist(self.settings.entities_file)
+
+    def retag(self, progress: Progress | None = None) -> int:
+        """Apply the current watchlist and gazetteer to every stored article (after editing
+        entities.yaml); only articles whose places or entities change are written. Returns that count."""
+        from ingest.enrich.entities import tag_articles
+
+        watchlist = self.watchlist()
+        changed: list[Article] = []
+        total = 0
+        for article in self.store.iter_articles():
+            before = (list(article.places), list(article.entities))
+            tag_articles([article], watchlist)
+            if (article.places, article.entities) != before:
+                changed.append(article)
+            if progress:
+                progress("article", 1)
+            if len(changed) >= 200:
+                total += self.store.upsert_articles(changed)
+                changed = []
+        total += self.store.upsert_articles(changed) if changed else 0
+        flush = getattr(self.store, "flush_outbox", None)
+        if flush is not None:
+            flush()
+        return total
 
     # -- saved searches and dashboards (config/searches.yaml) -------------------------------------
 

@@ -140,6 +140,10 @@ class Settings(_Section):
         return Path(self.config_dir) / "feeds.yaml"
 
     @property
+    def entities_file(self) -> Path:
+        return Path(self.config_dir) / "entities.yaml"
+
+    @property
     def searches_file(self) -> Path:
         return Path(self.config_dir) / "searches.yaml"
 

@@ -159,6 +159,8 @@ class Article:
     raw_chars: int = 0
     guid: str | None = None
     summary: str | None = None
+    places: list[str] = field(default_factory=list)    # country codes and city names (enrich/places.py)
+    entities: list[str] = field(default_factory=list)  # watchlist names found (config/entities.yaml)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

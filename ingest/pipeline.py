@@ -36,6 +36,7 @@ from ingest.enrich import (
     to_bytes,
 )
 from ingest.enrich.dedupe import from_bytes
+from ingest.enrich.entities import tag_articles
 from ingest.enrich.language import declared_language
 from ingest.errors import FetchError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
@@ -151,8 +152,9 @@ def _extract_job(html: bytes, url: str, site: SiteProfile | None, tags: list[str
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher | None = None,
                  site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
-                 on_stored: Callable[[list[Article]], None] | None = None):
+                 on_stored: Callable[[list[Article]], None] | None = None, watchlist=None):
         self.settings = settings
+        self.watchlist = watchlist  # config/entities.yaml (ingest.enrich.entities.Watchlist), or None
         self.store = store
         self.fetcher = fetcher or Fetcher(settings.fetch)
         self.poller = Poller(settings.polling, store, self.fetcher)
@@ -267,6 +269,7 @@ class Pipeline:
                                             if j.analysis is not None and j.analysis.content_hash])
         articles = [a for a in (self._to_article(j, report, same) for j in jobs) if a is not None]
         self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
+        tag_articles(articles, self.watchlist)
         self.store.upsert_articles(articles)
         with self.store.batch():  # the many small bookkeeping writes in one commit
             self._remember(jobs, articles)
@@ -590,6 +593,7 @@ class Pipeline:
                 article.content_hash = content_hash(ex.text)
                 article.keywords = extract_keywords(ex.text, article.language, article.tags,
                                                     self.settings.enrich.keywords)
+                tag_articles([article], self.watchlist)
                 changed.append(article)
             (progress or self.progress)("reclean", 1)
             if len(changed) >= 200:

@@ -37,6 +37,9 @@ rules:
     query: 'Energie* OR energy'
 """
 BACKENDS = ["sqlite", "elasticsearch"]
+ENTITIES = """entities:
+  - {name: Shahed drones, type: topic, aliases: [Shahed, Shahed-Drohnen]}
+"""
 
 
 @dataclass
@@ -75,6 +78,7 @@ def ingest_sample(tmp: Path, backend: str = "sqlite") -> Ingested:
     from ingest.demo.site import DemoSite
 
     settings = _settings(tmp, backend)
+    Path(settings.entities_file).write_text(ENTITIES, encoding="utf-8")
     app = Ingest(settings)
     with DemoSite(timeout_feed_delay=3) as site:
         feeds = [FeedConfig(url=f["url"], name=f["name"]) for f in site.feeds]

@@ -127,7 +127,7 @@ def test_dashboard_charts_match_the_api(browser_site, page):
     base, _, ingested = browser_site
     page.goto(f"{base}/dashboard?{httpx.QueryParams([('q', q) for q in QUERIES])}")
     page.wait_for_selector("#chart-timeline[data-state=ready]")
-    for field in ("source", "tags", "keywords", "language", "is_original"):
+    for field in ("source", "tags", "keywords", "language", "is_original", "places", "entities"):
         page.wait_for_selector(f"[data-facet={field}][data-state=ready]")
 
     timeline = api(base, "/api/aggregates/timeline", q=QUERIES)
@@ -146,9 +146,12 @@ def test_dashboard_charts_match_the_api(browser_site, page):
     shown = [(bars.nth(i).get_attribute("data-key"), int(bars.nth(i).get_attribute("data-value")))
              for i in range(bars.count())]
     assert shown == [(b["key"], b["count"]) for b in sources["buckets"]]
-    for field in ("tags", "keywords", "language"):
+    for field in ("tags", "keywords", "language", "places", "entities"):
         expected = api(base, "/api/aggregates/facet", field=field, size=10 if field != "language" else 8, q=QUERIES)
         assert page.locator(f"[data-facet={field}] rect.bar").count() == len(expected["buckets"]) > 0, field
+    places = api(base, "/api/aggregates/facet", field="places", size=10, q=QUERIES)["buckets"]
+    assert {"IR", "VE"} <= {b["key"] for b in places}                         # the sample's Iran/Venezuela story
+    assert "Venezuela" in page.inner_text("#chart-places")                    # codes shown by name
     segments = page.locator("[data-facet=is_original] rect.bar")
     assert segments.count() >= 1
     assert sum(int(segments.nth(i).get_attribute("data-value")) for i in range(segments.count())) == api(

@@ -639,7 +639,8 @@ def _extensions():
     """Command groups that live with their stage (es, rules, alerts, serve) register themselves here."""
     import importlib
 
-    for module in ("ingest.cli.es", "ingest.cli.alerts", "ingest.cli.saved", "ingest.cli.serve"):
+    for module in ("ingest.cli.es", "ingest.cli.alerts", "ingest.cli.saved", "ingest.cli.entities",
+                   "ingest.cli.serve"):
         try:
             mod = importlib.import_module(module)
         except ImportError:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 TEXT_FIELDS = ("title", "body")
-KEYWORD_FIELDS = ("source", "domain", "lang", "tag", "keyword")
+KEYWORD_FIELDS = ("source", "domain", "lang", "tag", "keyword", "place", "entity")
 DATE_FIELDS = ("published", "indexed")
 ALL_FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + DATE_FIELDS
-FIELD_ALIASES = {"language": "lang", "tags": "tag", "keywords": "keyword"}
+FIELD_ALIASES = {"language": "lang", "tags": "tag", "keywords": "keyword", "places": "place", "entities": "entity"}
 OPERATORS = ("AND", "OR", "NOT")
 
 

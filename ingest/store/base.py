@@ -91,7 +91,8 @@ class ArticleSelection:
     feeds: list[str] = field(default_factory=list)  # articles that came through one of these feed URLs
 
 
-FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original")
+FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "places", "entities", "extraction",
+                "is_original")
 
 
 @runtime_checkable

@@ -48,7 +48,7 @@ log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
-                  "keywords": "keywords", "extraction": "extraction", "is_original": "is_original"}
+                  "keywords": "keywords", "places": "places", "entities": "entities", "extraction": "extraction", "is_original": "is_original"}
 OUTBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS es_outbox (
     id TEXT PRIMARY KEY,
@@ -99,7 +99,7 @@ def doc_article(doc: dict) -> Article:
     data["published"] = from_iso(doc.get("published"))
     data["indexed"] = from_iso(doc.get("indexed")) or datetime.now(UTC)
     data["mentions"] = {m["term"]: m["count"] for m in doc.get("mentions") or []}
-    for key in ("feed_urls", "tags", "keywords", "captions"):
+    for key in ("feed_urls", "tags", "keywords", "captions", "places", "entities"):
         data[key] = data[key] or []
     for key, default in (("title", ""), ("body", ""), ("source", ""), ("domain", ""), ("content_hash", ""),
                          ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True)):

@@ -50,6 +50,8 @@ ES_TEXT_MAPPING = {
         "body_stem": WS_PREFIXED,
         "tags": CI_KEYWORD,
         "keywords": CI_KEYWORD,
+        "places": CI_KEYWORD,
+        "entities": CI_KEYWORD,
         "source": CI_KEYWORD,
         "domain": CI_KEYWORD,
         "language": CI_KEYWORD,
@@ -57,7 +59,8 @@ ES_TEXT_MAPPING = {
         "indexed": {"type": "date"},
     },
 }
-KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords"}
+KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords",
+                 "place": "places", "entity": "entities"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
 
 

@@ -31,12 +31,15 @@ from ingest.store.base import (
 )
 from ingest.text import stem_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Upgrades of an existing file: MIGRATIONS[v] is the SQL that takes a version v-1 file to version v.
 # They run in order, each in one transaction, before SCHEMA (whose CREATE ... IF NOT EXISTS then adds
 # whole new tables and indexes). A file written by a newer ingest is refused, never altered.
 # Every schema change bumps SCHEMA_VERSION, adds its migration here and a line to CHANGELOG.md.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    2: "ALTER TABLE articles ADD COLUMN places TEXT NOT NULL DEFAULT '[]';"
+       "ALTER TABLE articles ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'",
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -75,7 +78,9 @@ CREATE TABLE IF NOT EXISTS articles (
     boilerplate_chars INTEGER NOT NULL DEFAULT 0,
     raw_chars INTEGER NOT NULL DEFAULT 0,
     guid TEXT,
-    summary TEXT
+    summary TEXT,
+    places TEXT NOT NULL DEFAULT '[]',
+    entities TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_indexed ON articles(indexed);
@@ -133,7 +138,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_created ON alerts(created);
 """
 
-JSON_FIELDS = ("feed_urls", "tags", "keywords", "captions", "mentions")
+JSON_FIELDS = ("feed_urls", "tags", "keywords", "captions", "mentions", "places", "entities")
 ARTICLE_COLUMNS = [f.name for f in fields(Article)]
 
 

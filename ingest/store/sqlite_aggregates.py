@@ -35,7 +35,7 @@ def facet(store, request: SearchRequest, field: str, size: int = 10) -> list[tup
     if field not in FACET_FIELDS:
         raise ValueError(f"field must be one of {', '.join(FACET_FIELDS)}")
     cond, params = request_condition(request)
-    if field in ("tags", "keywords"):
+    if field in ("tags", "keywords", "places", "entities"):
         sql = (f"SELECT j.value AS v, count(*) AS n FROM articles a, json_each(a.{field}) j WHERE {cond} "
                f"GROUP BY lower(j.value) ORDER BY n DESC, v LIMIT ?")
     else:

@@ -117,7 +117,7 @@ def _keyword(node: Node, field: str) -> tuple[str, list]:
         if isinstance(node, Term):  # the site and its subdomains: domain:example.com finds news.example.com
             return "(ifold(a.domain) = ? OR ifold(a.domain) LIKE ? ESCAPE '\\')", [value, "%." + _like(value)]
         return f"ifold(a.domain) {op}", [value]
-    column = "tags" if field == "tag" else "keywords"
+    column = {"tag": "tags", "keyword": "keywords", "place": "places", "entity": "entities"}[field]
     return f"EXISTS (SELECT 1 FROM json_each(a.{column}) j WHERE ifold(j.value) {op})", [value]
 
 

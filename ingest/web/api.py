@@ -68,6 +68,7 @@ class TimelineOut(BaseModel):
 class Bucket(BaseModel):
     key: str
     count: int
+    label: str | None = None  # a display name where the key is a code (places: VE -> Venezuela)
 
 
 class FacetOut(BaseModel):
@@ -248,9 +249,11 @@ def build_router() -> APIRouter:
         return service.timeline(app, q, f, interval, field)
 
     @api.get("/api/aggregates/facet", tags=["aggregates"], response_model=FacetOut, responses=ERRORS,
-             summary="Top values of a field (source, domain, language, tags, keywords, extraction, is_original)")
+             summary="Top values of a field (source, domain, language, tags, keywords, places, entities, "
+                     "extraction, is_original)")
     def facet(app: App, f: Filtered,
-              field: Annotated[str, Query(description="source|domain|language|tags|keywords|extraction|is_original")],
+              field: Annotated[str, Query(description="source|domain|language|tags|keywords|places|entities|"
+                                                      "extraction|is_original")],
               q: Annotated[list[str], Query(description="articles matching any of these queries")] = [],  # noqa: B006
               size: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         return service.facet(app, q, f, field, size)

@@ -285,6 +285,11 @@ def facet(app: Ingest, queries: list[str], filters: Filters, field_name: str, si
     query = combine(queries)
     buckets = app.store.facet(filters.request(query), field_name, size)
     total = app.store.search(filters.request(query, limit=0)).total
+    if field_name == "places":  # country codes get their names; cities are names already
+        from ingest.enrich.places import country_name
+
+        return {"field": field_name, "query": query, "total": total,
+                "buckets": [{"key": k, "count": n, "label": country_name(k)} for k, n in buckets]}
     return {"field": field_name, "query": query, "total": total,
             "buckets": [{"key": k, "count": n} for k, n in buckets]}
 

@@ -25,6 +25,8 @@
     else if (field === "language") p.append("lang", key);
     else if (field === "tags") p.append("tag", key);
     else if (field === "keywords") q = (q ? "(" + q + ") AND " : "") + 'keyword:"' + key.replace(/"/g, "") + '"';
+    else if (field === "places") q = (q ? "(" + q + ") AND " : "") + 'place:"' + key.replace(/"/g, "") + '"';
+    else if (field === "entities") q = (q ? "(" + q + ") AND " : "") + 'entity:"' + key.replace(/"/g, "") + '"';
     else return null;
     if (q) p.set("q", q);
     return "/search?" + p.toString();
@@ -168,7 +170,7 @@
         setKpi("kpi-original", data.total ? C.fmtPct((100 * (orig ? orig.count : 0)) / data.total) : "–");
       } else {
         var bars = data.buckets.map(function (b) {
-          return { label: field === "language" ? languageName(b.key) : b.key, key: b.key, value: b.count,
+          return { label: field === "language" ? languageName(b.key) : (b.label || b.key), key: b.key, value: b.count,
             href: searchHref(field, b.key) };
         });
         draw = function () { C.barChart(node, bars, { title: "top " + field }); };
