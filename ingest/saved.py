@@ -36,7 +36,9 @@ from ingest.models import utcnow
 from ingest.store.base import SearchRequest
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SEARCH_KEYS = {"name", "query", "description", "sources", "languages", "tags", "days", "sort", "collapse"}
+SEARCH_KEYS = {"name", "query", "description", "sources", "languages", "tags", "days", "sort", "collapse", "digest"}
+DIGEST_KEYS = {"every", "notify"}
+DIGEST_RULE_PREFIX = "search."   # a saved search's digest is the alert rule `search.NAME`
 DASHBOARD_KEYS = {"name", "queries", "description", "days", "interval"}
 INTERVALS = ("auto", "hour", "day", "week", "month")
 MAX_DASHBOARD_QUERIES = 6
@@ -53,6 +55,7 @@ class SavedSearch:
     days: int | None = None
     sort: str = "date"
     collapse: bool = False
+    digest: dict[str, Any] | None = None   # {every: 1d, notify: [...]}: new matches by email/apprise
 
     def request(self, limit: int = 50, offset: int = 0) -> SearchRequest:
         since = utcnow() - timedelta(days=self.days) if self.days else None
@@ -82,12 +85,18 @@ class SavedSearch:
             item["sort"] = self.sort
         if self.collapse:
             item["collapse"] = True
+        if self.digest:
+            item["digest"] = dict(self.digest)
         return item
 
     def to_dict(self) -> dict[str, Any]:
+        from ingest.alerts.rules import redact_url
+
+        digest = None if not self.digest else {"every": self.digest.get("every"),
+                                                "notify": [redact_url(u) for u in self.digest.get("notify") or []]}
         return {"name": self.name, "query": self.query, "description": self.description, "sources": self.sources,
                 "languages": self.languages, "tags": self.tags, "days": self.days, "sort": self.sort,
-                "collapse": self.collapse}
+                "collapse": self.collapse, "digest": digest}
 
 
 @dataclass(slots=True)
@@ -153,6 +162,8 @@ def _search(item: Any, where: str, path: Path) -> SavedSearch:
         raise ConfigError(str(path), f"{where}.query", "expected the query as text")
     if query.strip():
         check_query(query, f"{where}.query", path)
+    if item.get("digest") is not None and not query.strip():
+        raise ConfigError(str(path), f"{where}.digest", "a digest needs a query (the rule it becomes matches it)")
     sort = item.get("sort", "date")
     if sort not in ("date", "relevance"):
         raise ConfigError(str(path), f"{where}.sort", "expected date or relevance")
@@ -163,7 +174,41 @@ def _search(item: Any, where: str, path: Path) -> SavedSearch:
                        sources=_strings(item.get("sources"), f"{where}.sources", path),
                        languages=_strings(item.get("languages"), f"{where}.languages", path),
                        tags=_strings(item.get("tags"), f"{where}.tags", path),
-                       days=_days(item.get("days"), f"{where}.days", path), sort=sort, collapse=collapse)
+                       days=_days(item.get("days"), f"{where}.days", path), sort=sort, collapse=collapse,
+                       digest=_digest(item.get("digest"), f"{where}.digest", path))
+
+
+def _digest(value: Any, where: str, path: Path) -> dict[str, Any] | None:
+    """A saved search's digest: {every: 1d|1w|..., notify: [apprise URLs]}; checked like an alert rule's."""
+    from ingest.alerts.rules import parse_duration
+
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "every" not in value:
+        raise ConfigError(str(path), where, "expected {every: 1d, notify: [URL, ...]}")
+    unknown = sorted(set(value) - DIGEST_KEYS)
+    if unknown:
+        raise ConfigError(str(path), f"{where}.{unknown[0]}", "unknown key (known: every, notify)")
+    try:
+        parse_duration(value["every"])
+    except ValueError as exc:
+        raise ConfigError(str(path), f"{where}.every", str(exc)) from None
+    return {"every": value["every"], "notify": _strings(value.get("notify"), f"{where}.notify", path)}
+
+
+def digest_rules(path: Path, env: dict[str, str] | None = None) -> list:
+    """Every saved search with a digest, as an alert rule in digest mode named `search.NAME`: the
+    ledger then sends each matching story once, grouped at the digest's interval (UTC multiples),
+    with the same messages, retries and Atom feed (/alerts/search.NAME.atom) as any rule."""
+    from ingest.alerts.rules import parse_rules
+
+    searches = [s for s in load(path)[0] if s.digest]
+    if not searches:
+        return []
+    raw = [{"name": DIGEST_RULE_PREFIX + s.name, "query": s.query, "description": f"saved search {s.name}",
+            "sources": s.sources, "languages": s.languages, "tags": s.tags, "mode": "digest",
+            "digest": {"every": s.digest["every"]}, "notify": s.digest.get("notify") or []} for s in searches]
+    return parse_rules({"rules": raw}, str(path), env)
 
 
 def _dashboard(item: Any, where: str, path: Path) -> SavedDashboard:

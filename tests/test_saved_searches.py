@@ -69,3 +69,33 @@ def test_bad_saved_searches_name_file_and_key(base, settings, capsys, text, wher
     assert main(["searches", "list", *base]) == 2
     err = capsys.readouterr().err
     assert f"{settings.searches_file}: {where}:" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_saved_search_digest_delivers_new_matches_once(base, settings, capsys):
+    """`digest: {every, notify}` turns a saved search into the digest rule `search.NAME`: the engine
+    loads it beside rules.yaml, claims each matching story once and sends them together."""
+    from ingest.alerts import engine_for
+    from ingest.saved import digest_rules
+
+    assert main(["searches", "save", "drones", "Drohne", "--digest", "1d", "--notify", "json://127.0.0.1:9/h",
+                 *base]) == 0
+    [rule] = digest_rules(settings.searches_file)
+    assert (rule.name, rule.mode, rule.digest_every, len(rule.notify)) == ("search.drones", "digest", 86400.0, 1)
+    with Ingest(settings) as app:
+        engine = engine_for(app.settings, app.store, start=False)   # no rules.yaml: the digest alone
+        assert [r.name for r in engine.rules] == ["search.drones"]
+        claimed = engine.evaluate(list(app.store.iter_articles()))
+        assert len(claimed) == 6 and engine.evaluate(list(app.store.iter_articles())) == []
+    capsys.readouterr()
+    assert main(["searches", "list", "--json", *base]) == 0
+    listed = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert listed["digest"]["every"] == "1d" and listed["digest"]["notify"] == ["json://127.0.0.1:9/***"]  # redacted
+
+
+def test_a_digest_needs_a_query_and_a_valid_interval(base, settings, capsys):
+    settings.searches_file.write_text("searches:\n  - {name: all, query: '', digest: {every: 1d}}\n")
+    assert main(["searches", "list", *base]) == 2
+    assert "searches[0].digest: a digest needs a query" in capsys.readouterr().err
+    settings.searches_file.write_text("searches:\n  - {name: a, query: x, digest: {every: often}}\n")
+    assert main(["searches", "list", *base]) == 2
+    assert "searches[0].digest.every" in capsys.readouterr().err

@@ -54,6 +54,8 @@ class AlertEngine:
         self.settings = settings or AlertSettings()
         self.sender = sender or AppriseSender()
         self.rules_file = Path(rules_file) if rules_file else None
+        self.extra_rules: Callable[[], list[Rule]] | None = None   # rules from other files (saved searches)
+        self.extra_files: tuple[Path, ...] = ()
         self._rules_mtime = self._mtime()
         self.clock = clock
         self._rules: dict[str, Rule] = {}
@@ -78,11 +80,17 @@ class AlertEngine:
         register_secrets(rules)
         self._rules = {r.name: r for r in rules}
 
-    def _mtime(self) -> float | None:
-        try:
-            return self.rules_file.stat().st_mtime if self.rules_file else None
-        except OSError:
+    def _mtime(self) -> tuple[float | None, ...] | None:
+        """Modification times of the rules file and of the other files rules come from (saved searches)."""
+        if self.rules_file is None:
             return None
+        out: list[float | None] = []
+        for path in (self.rules_file, *self.extra_files):
+            try:
+                out.append(path.stat().st_mtime)
+            except OSError:
+                out.append(None)
+        return tuple(out)
 
     def reload_if_changed(self) -> bool:
         """Re-read the rules file when it changed (daemon job). A broken file keeps the previous rules."""
@@ -91,7 +99,7 @@ class AlertEngine:
             return False
         self._rules_mtime = mtime
         try:
-            rules = load_rules(self.rules_file)
+            rules = load_rules(self.rules_file) + (self.extra_rules() if self.extra_rules else [])
         except Exception as exc:  # noqa: BLE001 - keep alerting with the rules we have
             log.error("alert rules not reloaded, keeping the previous %d: %s", len(self._rules), exc)
             return False
@@ -362,9 +370,19 @@ class AlertEngine:
 
 
 def engine_for(settings, store, start: bool = True) -> AlertEngine | None:
-    """The engine for `settings.rules_file`, or None when there is no rules file. Raises on a broken one."""
+    """The engine for `settings.rules_file` plus the digests of saved searches (`searches.yaml`), or None
+    when neither file exists. Raises on a broken one."""
+    from ingest.saved import digest_rules
+
     path = settings.rules_file
-    if not Path(path).exists():
+    searches = Path(settings.searches_file)
+    if not Path(path).exists() and not searches.exists():
         return None
-    engine = AlertEngine(store, load_rules(path), settings.alerts, rules_file=path)
+
+    def extra() -> list[Rule]:
+        return digest_rules(searches)
+
+    engine = AlertEngine(store, load_rules(path) + extra(), settings.alerts, rules_file=path)
+    engine.extra_rules, engine.extra_files = extra, (searches,)
+    engine._rules_mtime = engine._mtime()
     return engine.start() if start else engine

@@ -27,9 +27,10 @@ def cmd_searches(args) -> int:
             out.print(f"[dim]{len(found)} saved searches in {path}[/dim]")
             return 0
         if action == "save":
+            digest = {"every": args.digest, "notify": args.notify or []} if args.digest else None
             search = SavedSearch(name=args.name, query=args.query, description=args.description,
                                  sources=args.source or [], languages=args.lang or [], tags=args.tag or [],
-                                 days=args.days, sort=args.sort, collapse=args.collapse)
+                                 days=args.days, sort=args.sort, collapse=args.collapse, digest=digest)
             app.save_search(search)
             out.print(f"saved {args.name!r} in {path}; its feeds: /searches/{args.name}.atom and .json "
                       f"(ingest serve)", markup=False)
@@ -106,6 +107,8 @@ def register(sub: argparse._SubParsersAction, common, jsonflag) -> None:
     a.add_argument("--days", type=int, help="only the last N days (relative: the feed stays current)")
     a.add_argument("--sort", choices=("date", "relevance"), default="date")
     a.add_argument("--collapse", action="store_true", help="one hit per story")
+    a.add_argument("--digest", metavar="EVERY", help="send new matches as a digest every 1d, 1w, ... (to --notify)")
+    a.add_argument("--notify", action="append", metavar="URL", help="apprise URL for the digest (repeatable)")
     a = ssub.add_parser("remove", parents=[common], help="delete a saved search")
     a.add_argument("name")
     a = ssub.add_parser("rule", parents=[common], help="add an alert rule with the saved search's query and filters")
