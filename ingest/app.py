@@ -23,7 +23,7 @@ from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.pipeline import Pipeline, Progress, RunReport
 from ingest.sources import feedlist
 from ingest.sources.poller import Poller
-from ingest.sources.urls import domain_of
+from ingest.sources.urls import check_url, domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
 
 log = logging.getLogger("ingest")
@@ -133,8 +133,7 @@ class Ingest:
 
     def add_feed(self, url: str, name: str | None = None, category: str | None = None,
                  interval: float | None = None) -> bool:
-        if not url.startswith(("http://", "https://")):
-            raise IngestError(f"{url}: not an http(s) URL")
+        url = check_url(url)  # one line (InvalidURL) for a URL that could never be polled
         return feedlist.add_feed(self.settings.feeds_file, FeedConfig(url=url, name=name, category=category,
                                                                       interval=interval))
 

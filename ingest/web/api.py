@@ -86,9 +86,9 @@ class Quality(BaseModel):
 
 
 class FeedIn(BaseModel):
-    url: str
-    name: str | None = None
-    category: str | None = None
+    url: str  # checked by Ingest.add_feed (one-line 400 for a URL that could never be polled)
+    name: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=500)
     interval: float | None = Field(None, gt=0)
 
 
