@@ -51,8 +51,14 @@ def parse_day(value: str | None, name: str) -> datetime | None:
     return parsed
 
 
-def _clean(values: list[str] | None) -> list[str]:
-    return [v.strip() for v in values or [] if v and v.strip()]
+MAX_VALUES = 50  # values of one repeated filter (tag=..&tag=..): each one is a term of the store's query
+
+
+def _clean(values: list[str] | None, name: str = "filter") -> list[str]:
+    cleaned = [v.strip() for v in values or [] if v and v.strip()]
+    if len(cleaned) > MAX_VALUES:
+        raise InputError(f"{name}: at most {MAX_VALUES} values, got {len(cleaned)}")
+    return cleaned
 
 
 @dataclass(slots=True)
@@ -68,8 +74,8 @@ class Filters:
     @classmethod
     def make(cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None,
              languages: list[str] | None = None, tags: list[str] | None = None) -> Filters:
-        f = cls(since=(since or "").strip(), until=(until or "").strip(), sources=_clean(sources),
-                languages=_clean(languages), tags=_clean(tags))
+        f = cls(since=(since or "").strip(), until=(until or "").strip(), sources=_clean(sources, "source"),
+                languages=_clean(languages, "lang"), tags=_clean(tags, "tag"))
         f.bounds()  # validate early
         return f
 
