@@ -52,11 +52,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def host_key(url: str) -> str:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError:  # refused by the URL check before any request; keyed all the same
-        port = None
+    except ValueError:  # a malformed URL: refused by the URL check before any request
+        return ""
     return (parts.hostname or "").lower() + (f":{port}" if port else "")
 
 

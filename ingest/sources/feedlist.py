@@ -167,7 +167,7 @@ def _refuse_internal_subset(data: bytes) -> None:
     parser.EntityDeclHandler = entity
     try:
         parser.Parse(data, True)
-    except expat.ExpatError as exc:
+    except (expat.ExpatError, ValueError) as exc:  # ValueError: an encoding expat cannot read (utf-16-le...)
         raise ConfigError("OPML", "", f"not valid XML: {exc}") from None
 
 
