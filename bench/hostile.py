@@ -3,6 +3,7 @@
     python bench/hostile.py                         # this checkout; a Markdown table on stdout
     python bench/hostile.py --baseline ../main      # the same cases against another checkout too
     python bench/hostile.py --case utf7-feed        # one case (prints one JSON line)
+    python bench/hostile.py --audit-regex           # every compiled regex in ingest/ on adversarial text
 
 Every case runs in its own process under a time limit (`--timeout`, default 60 s) and an address
 space limit (`--memory`, default 3 GB), so a case that still explodes in a baseline is cut off
@@ -262,6 +263,56 @@ def _warm_up() -> None:
     extract_article(b"<html><body><article><p>Warm up.</p></article></body></html>", None, ExtractSettings())
 
 
+AUDIT_SEEDS = list("aAD1 \n.@/:<-[,'é\t!\"=%>#*~(") + [
+    "a ", "a.", ". ", "a@", "@a", "a.a", "http://", "www.", "<html ", "<meta ", "lang=", "content=", " - ",
+    "now+1", "NEAR/1 ", "%4", "aA", "Aa", "a\n", " \n", "1-", "amp/", ". A", ":a", "<html", "<meta", "a:", "ab ",
+    "max-age=1", "http-equiv=", "a1"]
+
+
+def audit_regex(small: int = 2000, factor: int = 4) -> list[tuple[str, str, str, float, float]]:
+    """Module-level patterns of ingest/ (and the rule pack) whose time grows faster than linearly:
+    (pattern, seed, operation, ms at `small` characters, ms at `factor` times that)."""
+    import importlib
+    import pkgutil
+    import re
+
+    import ingest
+    from ingest.extract.clean import load_rules
+
+    patterns: dict[str, re.Pattern] = {}
+    for info in pkgutil.walk_packages(ingest.__path__, "ingest."):
+        if ".demo" in info.name or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for key, value in vars(module).items():
+            values = value if isinstance(value, list) else [value]
+            for i, v in enumerate(values):
+                if isinstance(v, re.Pattern):
+                    patterns[f"{info.name}.{key}" + (f"[{i}]" if isinstance(value, list) else "")] = v
+    patterns.update({f"rule pack: {r.id}": r.regex for r in load_rules()})
+    flagged = []
+    for name, pattern in patterns.items():
+        for seed in AUDIT_SEEDS:
+            def text(n: int, seed=seed, pattern=pattern):
+                s = (seed * (n // len(seed) + 1))[:n]
+                return s.encode() if isinstance(pattern.pattern, bytes) else s
+            short, long = text(small), text(small * factor)
+            for op in ("search", "findall", "split", "match"):
+                fn = getattr(pattern, op)
+                t0 = time.perf_counter()
+                fn(short)
+                t_short = time.perf_counter() - t0
+                if t_short < 0.002:
+                    continue
+                t0 = time.perf_counter()
+                fn(long)
+                t_long = time.perf_counter() - t0
+                if t_long > 2 * factor * t_short and t_long > 0.01:
+                    flagged.append((name, repr(seed), op, round(t_short * 1000, 1), round(t_long * 1000, 1)))
+                    break
+    return flagged
+
+
 def run_case(name: str) -> None:
     _warm_up()
     started = time.perf_counter()
@@ -302,6 +353,7 @@ def _cell(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", choices=sorted(CASES))
+    parser.add_argument("--audit-regex", action="store_true", help="list regexes that grow superlinearly")
     parser.add_argument("--baseline", type=Path, help="another checkout to run the same cases against")
     parser.add_argument("--only", nargs="*", choices=sorted(CASES), help="a subset of the cases")
     parser.add_argument("--timeout", type=float, default=60)
@@ -309,6 +361,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.case:
         run_case(args.case)
+        return
+    if args.audit_regex:
+        print(f"{'pattern':50} {'input':14} {'op':8} {'2k chars':>9} {'8k chars':>9}")
+        for row in audit_regex():
+            print(f"{row[0]:50} {row[1]:14} {row[2]:8} {row[3]:>7} ms {row[4]:>6} ms")
         return
     names = args.only or list(CASES)
     header = "| case | time | peak RSS | outcome |"
