@@ -261,3 +261,20 @@ def test_chunked_post_is_cut_off_at_the_cap(served):
     assert status == 413 and sent < 40 * MAX_BODY_BYTES, (status, sent)
     with urllib.request.urlopen(f"http://127.0.0.1:{served}/healthz", timeout=5) as resp:  # noqa: S310
         assert json.load(resp)["status"] == "ok"  # and the server keeps serving
+
+
+INJECTIONS = ["') OR 1=1 --", '" OR 1=1 --', "; DROP TABLE articles; --", "NEAR(drohne iran)", "{title body}: x",
+              "^drohne", "title:x) OR (drohne", 'x"*', "drohne OR", "* OR *", "content:*", "rowid:1",
+              "articles MATCH 'x'", "\\\" OR \\\"", "title:\"x\" OR body:*"]
+
+
+def test_fts5_and_sql_injection_attempts_stay_queries(fuzz_client, ingested):  # noqa: F811
+    """Held before (issue 21): a query is our language, never FTS5/SQL/ES syntax passed through."""
+    for q in INJECTIONS:
+        r = fuzz_client.get("/api/search", params={"q": q})
+        assert r.status_code in (200, 400), (q, r.status_code, r.text[:200])
+        if r.status_code == 400:
+            assert r.json()["error"] == "invalid query"
+    assert fuzz_client.get("/healthz").json()["articles"] == ingested.article_count  # nothing dropped
+    literal = fuzz_client.get("/api/search", params={"q": '"; DROP TABLE articles; --"'})
+    assert literal.status_code == 200 and literal.json()["total"] == 0

@@ -111,7 +111,10 @@ class Fetcher:
                 location = resp_headers.get("location")
                 if not location:
                     raise FetchError(current, "http", f"HTTP {status} without Location", status=status)
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError as exc:  # "Invalid IPv6 URL": checked like any other URL would be
+                    raise FetchError(current, "refused", f"redirect to a malformed URL: {exc}") from None
                 continue
             if status == 304 or 200 <= status < 300:
                 return FetchResponse(url=url, final_url=current, status=status, headers=resp_headers,
