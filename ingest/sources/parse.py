@@ -8,7 +8,7 @@ HTTP header or the declaration). Documents declaring XML entities (billion laugh
 entities, one large entity referenced many times) are refused; UTF-7 is refused outright (no
 feed needs it, and it hides markup from every byte-level filter). A document with more than
 `MAX_ENTRIES` entries is cut to its first `MAX_ENTRIES` before parsing (parse time grows with
-the entries; the cut is reported in `ParsedFeed.bozo`). An HTML page served where a feed was
+the entries; the cut is logged as a warning and reported in `ParsedFeed.bozo`). An HTML page served where a feed was
 expected raises `NotAFeed` carrying the feeds the page links to. A Latin-1 feed declared as
 UTF-8 keeps its umlauts (feedparser's fallbacks). Only http(s) entry links are kept. Anything unexpected in a JSON Feed (wrong
 types, deep nesting) is a FeedParseError, never another exception.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -28,6 +29,8 @@ from feedparser.encodings import convert_to_utf8
 
 from ingest.errors import FeedParseError
 from ingest.models import FeedEntry, ParsedFeed
+
+log = logging.getLogger(__name__)
 
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 ENTITY_MARKERS = tuple("<!ENTITY".encode(enc) for enc in _ENCODINGS)
@@ -199,6 +202,7 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
     parsed = feedparser.parse(decoded, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     bozo = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     if cut:
+        log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
         bozo = f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" + (f"; {bozo}" if bozo else "")
     feed = parsed.get("feed", {})
     entries = [e for e in (_entry(url, item, feed) for item in parsed.get("entries", [])) if e]
@@ -294,6 +298,8 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
             language=_str(item.get("language")) or feed_language,
         ))
     cut = len(items) - MAX_ENTRIES
+    if cut > 0:
+        log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
     return ParsedFeed(title=_str(doc.get("title")), site_url=_http_link(url, doc.get("home_page_url")),
                       language=feed_language, entries=entries,
                       bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None)
