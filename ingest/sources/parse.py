@@ -8,10 +8,11 @@ HTTP header or the declaration). Documents declaring XML entities (billion laugh
 entities, one large entity referenced many times) are refused; UTF-7 is refused outright (no
 feed needs it, and it hides markup from every byte-level filter). A document with more than
 `MAX_ENTRIES` entries is cut to its first `MAX_ENTRIES` before parsing (parse time grows with
-the entries; the cut is logged as a warning and reported in `ParsedFeed.bozo`). An HTML page served where a feed was
-expected raises `NotAFeed` carrying the feeds the page links to. A Latin-1 feed declared as
-UTF-8 keeps its umlauts (feedparser's fallbacks). Only http(s) entry links are kept. Anything unexpected in a JSON Feed (wrong
-types, deep nesting) is a FeedParseError, never another exception.
+the entries; the cut is logged as a warning and reported in `ParsedFeed.bozo`). An HTML page
+served where a feed was expected raises `NotAFeed` carrying the feeds the page links to. A
+Latin-1 feed declared as UTF-8 keeps its umlauts (feedparser's fallbacks). Only http(s) entry
+links are kept. Anything unexpected in a JSON Feed (wrong types, deep nesting) is a
+FeedParseError, never another exception.
 """
 
 from __future__ import annotations
