@@ -210,6 +210,7 @@ def test_site_pattern_over_its_budget_is_switched_off_for_the_article():
     slow = SitePattern(r"^(\w|a)+$", "x.yaml: strip_text[0]")  # passes the check, backtracks all the same
     assert slow.search("a" * 40 + "!") is None and slow.disabled
     assert slow.search("aaa") is None  # off for the rest of this article
+    assert not slow.fresh().disabled  # the next article starts with the pattern on again
     fine = SitePattern("^Lesen Sie auch:")
     assert fine.search("LESEN SIE AUCH: mehr") and fine.search("x" * 1_000_000) is None
 

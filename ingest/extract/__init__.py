@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from ingest.config import ExtractSettings
 from ingest.enrich.limits import MAX_TEXT_CHARS, bounded
@@ -37,6 +38,8 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
                     site: SiteProfile | None = None, feed_tags: list[str] | None = None,
                     content_type: str | None = None) -> Extracted:
     """Extract and clean one page. Returns method='none' with empty text when nothing was found."""
+    if site is not None and site.drop_patterns:  # time-budgeted site patterns: a fresh budget per article
+        site = replace(site, drop_patterns=[p.fresh() if hasattr(p, "fresh") else p for p in site.drop_patterns])
     text = decode_html(html, content_type)
     parts = extract_parts(text, url, settings, site.prune_xpaths if site else None)
     if parts is None:

@@ -123,8 +123,8 @@ def _xpath(expr: Any, file: str, key: str) -> str:
 class SitePattern:
     """A site's `strip_text` pattern, run with a time budget (see the module docstring).
 
-    Has `pattern` and `search` like `re.Pattern`; pickles (sent to extraction workers with the
-    profile, so a pattern switched off stays off for that one article only)."""
+    Has `pattern` and `search` like `re.Pattern`, and pickles. `extract_article` works on
+    `fresh()` copies, so a pattern switched off stays off for that one article only."""
 
     def __init__(self, pattern: str, where: str = ""):
         self.pattern, self.where = pattern, where
@@ -141,6 +141,12 @@ class SitePattern:
             log.warning("%s: pattern %r ran over its %gs budget; not applied to the rest of this article",
                         self.where or "site rule", self.pattern, PATTERN_TIMEOUT)
             return None
+
+    def fresh(self) -> SitePattern:
+        """A copy for one article (switched on again), sharing the compiled pattern."""
+        copy = object.__new__(SitePattern)
+        copy.pattern, copy.where, copy._compiled, copy.disabled = self.pattern, self.where, self._compiled, False
+        return copy
 
     def __repr__(self) -> str:
         return f"SitePattern({self.pattern!r})"
