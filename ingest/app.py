@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.errors import IngestError
-from ingest.extract import SiteProfile, extract_article
+from ingest.extract import PageTooComplex, SiteProfile, extract_article
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.pipeline import Pipeline, Progress, RunReport
 from ingest.sources import feedlist
@@ -226,7 +226,10 @@ class Ingest:
         except OSError as exc:
             raise IngestError(f"{path}: cannot read: {exc.strerror}") from None
         site = self.site_profiles().get(domain_of(url)) if url else None
-        return extract_article(data, url, self.settings.extract, site)
+        try:
+            return extract_article(data, url, self.settings.extract, site)
+        except PageTooComplex as exc:
+            raise IngestError(f"{path}: {exc}") from None
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
         return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))

@@ -176,6 +176,14 @@ def test_pathological_page_is_refused_before_trafilatura():
     assert feed.method == "feed" and 0 < len(feed.text) <= 200_000  # the feed's text, bounded
 
 
+def test_pathological_page_in_the_cli_is_one_line_naming_the_file(tmp_path, capsys):
+    page = tmp_path / "odd.html"
+    page.write_bytes(pathological_page())
+    assert main(["extract", str(page), "--config", str(tmp_path / "config"), "--db", str(tmp_path / "x.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {page}: page has 9,900,026 characters of HTML (limit 5,000,000); not extracted"
+
+
 def test_pathological_page_falls_back_to_feed_text_with_the_reason(server, settings):
     server.route("/bad", Reply(body=pathological_page(), headers={"Content-Type": "text/html"}))
     server.route("/ok", Reply(body=article_page("Harbour cranes approved", STORY),
