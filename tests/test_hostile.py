@@ -345,3 +345,10 @@ def test_write_token_is_compared_in_constant_time(monkeypatch):
         check_write("secret-token", "secret-tokeX", "INGEST_WEB_TOKEN")
     check_write("secret-token", "secret-token", "INGEST_WEB_TOKEN")
     assert calls == [(b"secret-tokeX", b"secret-token"), (b"secret-token", b"secret-token")]
+
+
+def test_snippets_stay_short_around_huge_words():
+    from ingest.text import make_snippet
+
+    assert len(make_snippet(REGEX_TEXT * 60, ["drohne"])) < 300
+    assert len(make_snippet("Die Drohne" + REGEX_TEXT * 60, ["drohne"])) < 300
