@@ -2,8 +2,8 @@
 
 - bodies: a declared Content-Length over `MAX_BODY_BYTES` is answered 413 before a byte of the
   body is read; a body without a length (chunked) is counted while it streams and cut off at the
-  same size: the 413 is sent at once and the app reads a disconnect. Every route, authenticated or not: the token is checked after the body is read, so
-  the cap must come first;
+  same size (the 413 is sent at once and the app reads a disconnect). Every route, with or
+  without a token: the token is checked after the body has been read, so the cap comes first;
 - query strings: at most `MAX_QUERY_BYTES` bytes and `MAX_PARAMS` parameters (400); each
   repeated filter (`source=`, `lang=`, `tag=`) takes at most `service.MAX_VALUES` values.
 """
