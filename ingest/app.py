@@ -21,7 +21,7 @@ from ingest.config import Settings
 from ingest.errors import IngestError
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.sources import feedlist
-from ingest.sources.urls import domain_of
+from ingest.sources.urls import check_url, domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
 from ingest.store.base import ArticleSelection
 
@@ -149,8 +149,7 @@ class Ingest:
 
     def add_feed(self, url: str, name: str | None = None, category: str | None = None,
                  interval: float | None = None) -> bool:
-        if not url.startswith(("http://", "https://")):
-            raise IngestError(f"{url}: not an http(s) URL")
+        url = check_url(url)  # one line (InvalidURL) for a URL that could never be polled
         return feedlist.add_feed(self.settings.feeds_file, FeedConfig(url=url, name=name, category=category,
                                                                       interval=interval))
 
@@ -161,6 +160,7 @@ class Ingest:
         from ingest.fetch import Fetcher
         from ingest.sources.parse import NotAFeed, parse_feed
 
+        url = check_url(url)
         with Fetcher(self.settings.fetch) as fetcher:
             resp = fetcher.get(url)
             try:
@@ -514,10 +514,13 @@ class Ingest:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise IngestError(f"{path}: cannot read: {exc.strerror}") from None
-        from ingest.extract import extract_article
+        from ingest.extract import PageTooComplex, extract_article
 
         site = self.site_profiles().get(domain_of(url)) if url else None
-        return extract_article(data, url, self.settings.extract, site)
+        try:
+            return extract_article(data, url, self.settings.extract, site)
+        except PageTooComplex as exc:
+            raise IngestError(f"{path}: {exc}") from None
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
         return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))

@@ -122,6 +122,9 @@ def near_prefixes(prefix: str) -> list[str]:
     return out
 
 
+SNIPPET_WORD = 40  # characters a snippet may grow at either end to finish a word
+
+
 def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str, str] = ("[", "]")) -> str:
     """A window of `text` around the first query word found, with matches marked.
 
@@ -137,10 +140,12 @@ def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str,
         first = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, stems)) + ")").search(text.lower())
         if first:
             start = max(0, first.start() - width // 3)
-            while start > 0 and not text[start - 1].isspace():
+            floor = max(0, start - SNIPPET_WORD)  # widen to a word boundary, but not through a 5 MB "word"
+            while start > floor and not text[start - 1].isspace():
                 start -= 1
     end = min(len(text), start + width)
-    while end < len(text) and not text[end].isspace():
+    ceiling = min(len(text), end + SNIPPET_WORD)
+    while end < ceiling and not text[end].isspace():
         end += 1
     out, pos = [], start
     for m in TOKEN.finditer(text, start, end):

@@ -27,6 +27,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from ingest.enrich.junk import content_lines
+from ingest.enrich.limits import bounded
 from ingest.text import fold, tokens
 
 NUM_PERM = 128
@@ -69,7 +70,8 @@ def _new(hashvalues=None) -> MinHash:
 
 
 def minhash(text: str) -> Signature:
-    found, n_words = shingles(text)
+    """The signature of the text's first `MAX_TEXT_CHARS` characters (copies share their beginnings)."""
+    found, n_words = shingles(bounded(text))
     m = _new()
     m.update_batch([s.encode("utf-8") for s in found])
     return Signature(m, len(found), n_words)

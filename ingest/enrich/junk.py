@@ -1,7 +1,10 @@
 """The junk list (`junk.txt`): page furniture, credits and filler, shared by keywords and clusters.
 
-`content_lines` is the body as both read it: without credit lines, short promos, and anything
-after a "Related articles" heading. Trafilatura and per-site learning remove most of this before
+`content_lines` is the body as both read it: without credit lines, short promos, URLs and e-mail
+addresses, and anything after a "Related articles" heading. Every line is cut to `MAX_LINE_CHARS`
+and runs longer than `MAX_WORD_CHARS` without a space are dropped; URLs are found token by token
+(`strip_urls`), in linear time whatever the text (a regex with "non-space runs" on both sides of `@` took
+seconds on one long run of letters). Trafilatura and per-site learning remove most of this before
 enrichment sees the text; the list catches what is left on a site's first articles.
 """
 
@@ -13,10 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ingest.enrich.limits import MAX_LINE_CHARS, MAX_WORD_CHARS
 from ingest.text import fold
 
 JUNK_FILE = Path(__file__).with_name("junk.txt")
-URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+URL_STARTS = ("http://", "https://", "www.")
+SPACE_RUNS = re.compile(r"(\s+)")
 PROMO_MAX_WORDS = 30
 LABEL_MAX_WORDS = 4  # "Share this article", "Anzeige": labels, not sentences ("Anzeige gegen den Wirt erstattet")
 
@@ -67,11 +72,45 @@ def skip_line(line: str) -> bool:
     return len(line.split()) <= PROMO_MAX_WORDS and any(marker in folded for marker in j.promo)
 
 
+def _is_email(token: str) -> bool:
+    """name@host.tld: an "@" after the first character, then a dot followed by a word character."""
+    at = token.find("@", 1)
+    if at < 0:
+        return False
+    dot = token.find(".", at + 2)
+    while dot >= 0:
+        if dot + 1 < len(token) and (token[dot + 1].isalnum() or token[dot + 1] == "_"):
+            return True
+        dot = token.find(".", dot + 1)
+    return False
+
+
+def strip_urls(line: str) -> str:
+    """The line with URLs (from http://, https:// or www. to the end of the token), e-mail addresses
+    and runs too long to be words replaced by a space. Linear in the line's length."""
+    parts = SPACE_RUNS.split(line)
+    for i in range(0, len(parts), 2):  # even indexes: tokens; odd: the whitespace between them
+        token = parts[i]
+        if not token:
+            continue
+        if len(token) > MAX_WORD_CHARS:
+            parts[i] = " "
+            continue
+        lower = token.lower()
+        starts = [pos for pos in (lower.find(s) for s in URL_STARTS) if pos >= 0]
+        if starts:
+            parts[i] = token[:min(starts)] + " "
+        elif _is_email(token):
+            parts[i] = " "
+    return "".join(parts)
+
+
 def content_lines(text: str) -> Iterator[str]:
     """Non-empty lines of article text, URLs removed, until a "Related articles"-style heading."""
     stops = junk().stop
     for raw in text.splitlines():
-        line = URL.sub(" ", raw).strip()
+        raw = raw[:MAX_LINE_CHARS]
+        line = strip_urls(raw).strip()
         if not line:
             continue
         if plain(raw) in stops:  # a heading on its own ("Read more: https://…" is a link line: skipped)

@@ -22,6 +22,10 @@ Tags come first (at most `top`), then up to `top` key phrases. YAKE reads the ti
 `MAX_CHARS` characters of the body: news puts what matters first, and YAKE's cost grows with
 length (bench/enrich.py measures both).
 
+Input is bounded (`limits.py`): the title, the body and every line are cut to fixed sizes, and a
+panic of the native scorer (pyo3's `PanicException`, a BaseException) costs only that article's
+key phrases: its tags are kept and a warning is logged.
+
 Scoring runs in `yake-rust` (the Rust port of YAKE, same algorithm and scores, ~6x faster: keywords
 were the slowest pipeline stage); the stop-word lists are the `yake` package's, so both
 implementations see the same languages. When the binding is missing, the pure-Python `yake` scores.
@@ -29,6 +33,7 @@ implementations see the same languages. When the binding is missing, the pure-Py
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from functools import lru_cache
@@ -41,7 +46,10 @@ except ImportError:  # pragma: no cover - platforms without a wheel fall back to
     yake_rust = None
 
 from ingest.enrich.junk import content_lines, junk, plain
+from ingest.enrich.limits import MAX_TITLE_CHARS, bounded
 from ingest.text import fold, stem_words
+
+log = logging.getLogger(__name__)
 
 NGRAM = 3                 # longest key phrase, in words
 MAX_CHARS = 4000          # body characters YAKE reads (after the title)
@@ -76,6 +84,23 @@ def _scorer(lang: str, n: int = NGRAM):
     stops = set(_extractor(lang, 10, n).stopword_set)
     rust = yake_rust.Yake(stopwords=stops, ngrams=n, window_size=1, deduplication_threshold=0.8)
     return lambda text, top: rust.get_n_best(text, n=top)
+
+
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic surfaced by pyo3 (`pyo3_runtime.PanicException` derives from BaseException)."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _score(lang: str, text: str, top: int) -> list[tuple[str, float]]:
+    """YAKE's best `top` phrases; none when the native scorer panics (this article only)."""
+    try:
+        return _scorer(lang, NGRAM)(text, top)
+    except BaseException as exc:
+        if not is_panic(exc):
+            raise
+        log.warning("keyword scorer failed on a text of %d characters (%s); key phrases left out",
+                    len(text), str(exc)[:200])
+        return []
 
 
 @lru_cache(maxsize=32)
@@ -369,7 +394,8 @@ def _key(text: str, language: str | None) -> tuple[str, ...]:
 def extract_keywords(text: str, language: str | None, tags: list[str], top: int = 10,
                      title: str | None = None, exclude: list[str | None] | tuple = ()) -> list[str]:
     """Tags (cleaned, at most `top`) then up to `top` key phrases of the title and text, normalised."""
-    body = text or ""
+    body = bounded(text)
+    title = bounded(title, MAX_TITLE_CHARS) if title else title
     tag_keys = {fold(t.strip()) for t in tags if t and t.strip()}
     excluded = [{fold(w) for w in _split(name)} for name in exclude if name and name.strip()]
     out: list[str] = []
@@ -401,7 +427,7 @@ def extract_keywords(text: str, language: str | None, tags: list[str], top: int 
     spare: list[str] = []
     yake_text = f"{head}.\n{source}" if head and not head.endswith(SENTENCE_END) else f"{head}\n{source}"
     wanted = max(top * CANDIDATES, MIN_CANDIDATES)
-    for phrase, _score in _scorer(_yake_code(language), NGRAM)(yake_text, wanted):
+    for phrase, _weight in _score(_yake_code(language), yake_text, wanted):
         cleaned = clean_phrase(phrase, language, tag_keys=tag_keys)
         if not cleaned or _excluded(cleaned.split(), excluded):
             continue

@@ -40,13 +40,16 @@ ALIASES = {
 }
 NO_LANGUAGE = {"und", "mul", "zxx", "mis", "x-default", "xx"}
 
-_HTML_LANG = re.compile(rb"<html\b[^>]*?\s(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)
-_META_LANG = [
-    re.compile(rb"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-language[\"']?[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})", re.I),
-    re.compile(rb"<meta\b[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})[\"']?[^>]*http-equiv\s*=\s*[\"']?content-language", re.I),
-    re.compile(rb"<meta\b[^>]*property\s*=\s*[\"']?og:locale[\"']?[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})", re.I),
-    re.compile(rb"<meta\b[^>]*content\s*=\s*[\"']?([A-Za-z_-]{2,12})[\"']?[^>]*property\s*=\s*[\"']?og:locale\b", re.I),
-]
+# The page's declarations are read from its first 32 KB, tag by tag: each <html>/<meta> tag (at
+# most `MAX_TAGS`, each cut to `MAX_TAG_BYTES`) is split into attributes, so the cost is linear
+# (one regex spanning a whole tag backtracked quadratically on `<html<html<html...`).
+HEAD_BYTES = 32768
+MAX_TAGS = 100
+MAX_TAG_BYTES = 2000
+_TAG = re.compile(rb"<(html|meta)\b", re.I)
+_ATTR = re.compile(rb"([^\s=/>\"']+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
+_LANG_VALUE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+_META_VALUE = re.compile(r"[A-Za-z_-]{2,12}")
 
 
 @lru_cache(maxsize=1)
@@ -70,18 +73,43 @@ def language_code(value: str | None) -> str | None:
     return code if len(code) == 2 and code.isalpha() and code.isascii() else None
 
 
+def _tags(head: bytes):
+    """(tag name, attributes) of the first `MAX_TAGS` <html> and <meta> tags, names lower-cased."""
+    for n, m in enumerate(_TAG.finditer(head)):
+        if n >= MAX_TAGS:
+            return
+        piece = head[m.end():m.end() + MAX_TAG_BYTES].split(b">", 1)[0]
+        attrs: dict[str, str] = {}
+        for a in _ATTR.finditer(piece):
+            value = a.group(2) or a.group(3) or a.group(4) or b""
+            attrs.setdefault(a.group(1).decode("ascii", "ignore").lower(), value.decode("ascii", "ignore").strip())
+        yield m.group(1).decode("ascii").lower(), attrs
+
+
+def _value(pattern: re.Pattern, value: str | None) -> str | None:
+    found = pattern.match(value or "")
+    return language_code(found.group()) if found else None
+
+
 def declared_language(html: bytes | str | None) -> str | None:
     """The page's own declaration: `<html lang>`, else content-language or og:locale meta tags."""
     if not html:
         return None
-    head = (html.encode("utf-8", "ignore") if isinstance(html, str) else html)[:32768]
-    for pattern in (_HTML_LANG, *_META_LANG):
-        found = pattern.search(head)
-        if found:
-            code = language_code(found.group(1).decode("ascii", "ignore"))
-            if code:
-                return code
-    return None
+    head = html[:HEAD_BYTES].encode("utf-8", "ignore") if isinstance(html, str) else html[:HEAD_BYTES]
+    found: dict[str, str] = {}
+    for tag, attrs in _tags(head):
+        if tag == "html":
+            code = _value(_LANG_VALUE, attrs.get("lang") or attrs.get("xml:lang"))
+            kind = "html"
+        elif attrs.get("http-equiv", "").lower() == "content-language":
+            code, kind = _value(_META_VALUE, attrs.get("content")), "content-language"
+        elif attrs.get("property", "").lower() == "og:locale":
+            code, kind = _value(_META_VALUE, attrs.get("content")), "og:locale"
+        else:
+            continue
+        if code:
+            found.setdefault(kind, code)
+    return found.get("html") or found.get("content-language") or found.get("og:locale")
 
 
 def language_probabilities(text: str) -> list[tuple[str, float]]:

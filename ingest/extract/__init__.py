@@ -7,14 +7,19 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from ingest.config import ExtractSettings
+from ingest.enrich.limits import MAX_TEXT_CHARS, bounded
 from ingest.extract.blocks import Block, blocks_to_text
 from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
-from ingest.extract.extractor import decode_html, extract_parts
+from ingest.extract.extractor import PageTooComplex, decode_html, extract_parts
 from ingest.models import Extracted
 
-__all__ = ["Block", "CleanResult", "SiteProfile", "extract_article", "extract_feed_content", "fingerprint"]
+MAX_PLAIN_HTML = 1_000_000  # characters of feed content read as plain text when extraction gave nothing
+
+__all__ = ["Block", "CleanResult", "PageTooComplex", "SiteProfile", "extract_article", "extract_feed_content",
+           "fingerprint"]
 
 
 def _merge_tags(*groups: list[str]) -> list[str]:
@@ -33,6 +38,8 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
                     site: SiteProfile | None = None, feed_tags: list[str] | None = None,
                     content_type: str | None = None) -> Extracted:
     """Extract and clean one page. Returns method='none' with empty text when nothing was found."""
+    if site is not None and site.drop_patterns:  # time-budgeted site patterns: a fresh budget per article
+        site = replace(site, drop_patterns=[p.fresh() if hasattr(p, "fresh") else p for p in site.drop_patterns])
     text = decode_html(html, content_type)
     parts = extract_parts(text, url, settings, site.prune_xpaths if site else None)
     if parts is None:
@@ -51,16 +58,22 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
 
 def extract_feed_content(content_html: str, url: str | None, settings: ExtractSettings,
                          site: SiteProfile | None = None, feed_tags: list[str] | None = None) -> Extracted:
-    """Fallback: the feed entry's own content (or summary) cleaned the same way as a page."""
+    """Fallback: the feed entry's own content (or summary) cleaned the same way as a page.
+
+    Content over the extraction bounds (`PageTooComplex`) is read as plain text, cut to
+    `MAX_TEXT_CHARS`."""
     wrapped = f"<html><body><article>{content_html}</article></body></html>"
-    result = extract_article(wrapped, url, settings, site, feed_tags)
+    try:
+        result = extract_article(wrapped, url, settings, site, feed_tags)
+    except PageTooComplex:
+        result = Extracted(text="", method="none", raw_chars=len(wrapped), tags=_merge_tags(feed_tags or []))
     if not result.text:
         from lxml import html as lxml_html  # plain text of a short summary that trafilatura rejects
 
         try:
-            plain = lxml_html.fromstring(wrapped).text_content().strip()
+            plain = lxml_html.fromstring(wrapped[:MAX_PLAIN_HTML]).text_content().strip()
         except Exception:  # noqa: BLE001 - unparseable summary: keep what we have
             plain = ""
-        result.text = plain
+        result.text = bounded(plain, MAX_TEXT_CHARS)
     result.method = "feed" if result.text else "none"
     return result

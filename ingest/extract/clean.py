@@ -199,7 +199,7 @@ class SiteProfile:
 
     domain: str
     prune_xpaths: list[str] = field(default_factory=list)
-    drop_patterns: list[re.Pattern] = field(default_factory=list)
+    drop_patterns: list = field(default_factory=list)  # re.Pattern or sites.SitePattern (time-budgeted)
     learned: set[str] = field(default_factory=set)
     source: str | None = None  # the config file it came from
 

@@ -1,4 +1,14 @@
-"""trafilatura as the base extractor: page HTML in, metadata and body blocks out."""
+"""trafilatura as the base extractor: page HTML in, metadata and body blocks out.
+
+Extraction cost grows with the page's size and element count (trafilatura walks the tree many
+times), so a page is bounded before trafilatura sees it: at most `MAX_HTML_CHARS` characters,
+`MAX_ELEMENTS` elements and `MAX_DEPTH` levels of nesting (libxml2 itself stops nesting at 256);
+a page with more than `MAX_TAG_MARKS` "<" is refused before parsing, so the parse's memory is
+bounded too.
+Real news pages stay far below (1,171 benchmark pages: at most 1.6 M characters, 8,124 elements,
+depth 51). A page over a bound raises `PageTooComplex` with the reason: the pipeline records it
+on the entry and falls back to the feed's text.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +21,19 @@ from lxml import etree
 from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
+from ingest.errors import IngestError
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.clean import is_credit, page_tag_blocks
 
 SPACE = re.compile(r"\s+")
+MAX_HTML_CHARS = 5_000_000
+MAX_ELEMENTS = 50_000
+MAX_DEPTH = 200
+MAX_TAG_MARKS = 4 * MAX_ELEMENTS  # "<" in the page: opening and closing tags, scripts' comparisons
+
+
+class PageTooComplex(IngestError):
+    """The page exceeds an extraction bound (size, elements, depth); the message says which."""
 
 
 def _node_text(node) -> str:
@@ -277,6 +296,21 @@ def parse_html(html: str):
         return None
 
 
+def check_bounds(tree) -> None:
+    """Raise PageTooComplex when the tree has more than `MAX_ELEMENTS` elements or `MAX_DEPTH` levels."""
+    elements = depth = 0
+    for event, _node in etree.iterwalk(tree, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        elements += 1
+        depth += 1
+        if elements > MAX_ELEMENTS:
+            raise PageTooComplex(f"page has more than {MAX_ELEMENTS:,} elements; not extracted")
+        if depth > MAX_DEPTH:
+            raise PageTooComplex(f"page nests elements deeper than {MAX_DEPTH} levels; not extracted")
+
+
 def prune_tree(tree, xpaths: list[str]):
     """Drop nodes matched by per-site rules before trafilatura sees them."""
     for xp in xpaths:
@@ -299,10 +333,15 @@ def prune_tree(tree, xpaths: list[str]):
 
 def extract_parts(html: str, url: str | None, settings: ExtractSettings,
                   prune_xpaths: list[str] | None = None) -> PageParts | None:
-    """Run trafilatura; None when it finds no article body."""
+    """Run trafilatura; None when it finds no article body. PageTooComplex beyond the bounds."""
+    if len(html) > MAX_HTML_CHARS:
+        raise PageTooComplex(f"page has {len(html):,} characters of HTML (limit {MAX_HTML_CHARS:,}); not extracted")
+    if html.count("<") > MAX_TAG_MARKS:
+        raise PageTooComplex(f"page has more than {MAX_TAG_MARKS:,} tags; not extracted")
     tree = parse_html(html)
     if tree is None:
         return None
+    check_bounds(tree)
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
     # trafilatura prunes figures and headings from the tree it is given: read them first.

@@ -1,4 +1,4 @@
-"""Per-site cleaning rules from `config/sites/*.yaml`, on top of the built-in rule pack.
+r"""Per-site cleaning rules from `config/sites/*.yaml`, on top of the built-in rule pack.
 
     # config/sites/example.org.yaml
     domain: example.org            # also matches www.example.org; a list is allowed: [a.org, b.org]
@@ -8,6 +8,14 @@
     strip_text:                    # regular expressions (case-insensitive); a body block they match is removed
       - "^Lesen Sie auch:"
 
+`strip_text` patterns are untrusted input to a backtracking engine, so they are checked when
+loaded and bounded when run: a pattern with a repetition inside an unbounded repetition
+(`^(a+)+$`, `(\w+\s?)*`) or an ambiguous alternation under one (`(a|aa)+`, `(x|x)*`) is a
+ConfigError naming the file and key (rewrite it, or make the inner part possessive `a++` or atomic
+`(?>...)`); each pattern then runs in the `regex` module with a time budget of `PATTERN_TIMEOUT`
+seconds per block on at most `PATTERN_MAX_CHARS` characters, and a pattern that overruns is
+switched off for the rest of that article with a warning naming it.
+
 `prune_xpaths` and `drop_patterns` (the `SiteProfile` field names) are accepted as synonyms of
 `strip` and `strip_text`. A file may also hold several sites: a YAML list of such mappings, or
 `sites: [...]`. Every problem is a `ConfigError(file, key, message)` naming the file and the key.
@@ -15,16 +23,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+from re import _constants as sre
+from re import _parser as sre_parse
 from typing import Any
 
+import regex
 from lxml import etree
 
 from ingest.config import read_yaml
 from ingest.errors import ConfigError
 from ingest.extract.clean import SiteProfile
 
+log = logging.getLogger(__name__)
+PATTERN_TIMEOUT = 0.05      # seconds one site pattern may spend on one block
+PATTERN_MAX_CHARS = 10_000  # characters of a block a site pattern reads (rules target short blocks)
+REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)
 KEYS = {"domain": "domain", "strip": "strip", "prune_xpaths": "strip", "strip_text": "strip_text",
         "drop_patterns": "strip_text", "notes": "notes"}
 # one compound selector: tag, .class, #id and [attr], [attr=v], [attr^=v], [attr$=v], [attr*=v], [attr~=v]
@@ -104,12 +120,83 @@ def _xpath(expr: Any, file: str, key: str) -> str:
     return xp
 
 
-def _pattern(value: Any, file: str, key: str) -> re.Pattern:
+class SitePattern:
+    """A site's `strip_text` pattern, run with a time budget (see the module docstring).
+
+    Has `pattern` and `search` like `re.Pattern`, and pickles. `extract_article` works on
+    `fresh()` copies, so a pattern switched off stays off for that one article only."""
+
+    def __init__(self, pattern: str, where: str = ""):
+        self.pattern, self.where = pattern, where
+        self._compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+        self.disabled = False
+
+    def search(self, text: str):
+        if self.disabled:
+            return None
+        try:
+            return self._compiled.search(text[:PATTERN_MAX_CHARS], timeout=PATTERN_TIMEOUT)
+        except TimeoutError:
+            self.disabled = True
+            log.warning("%s: pattern %r ran over its %gs budget; not applied to the rest of this article",
+                        self.where or "site rule", self.pattern, PATTERN_TIMEOUT)
+            return None
+
+    def fresh(self) -> SitePattern:
+        """A copy for one article (switched on again), sharing the compiled pattern."""
+        copy = object.__new__(SitePattern)
+        copy.pattern, copy.where, copy._compiled, copy.disabled = self.pattern, self.where, self._compiled, False
+        return copy
+
+    def __repr__(self) -> str:
+        return f"SitePattern({self.pattern!r})"
+
+
+def _first_literals(branch: list) -> int | None:
+    return branch[0][1] if branch and branch[0][0] == sre.LITERAL else None
+
+
+def backtracking_risk(items, repeated: bool = False) -> str | None:
+    """Why the parsed pattern can backtrack exponentially, or None: a repetition inside an
+    unbounded repetition, or an alternation under one whose branches can match the same start."""
+    for op, av in items:
+        if op in REPEATS:
+            low, high, body = av
+            if repeated and high > 1:
+                return "a repetition inside a repetition can backtrack exponentially"
+            found = backtracking_risk(body, repeated or high == sre.MAXREPEAT)
+        elif op == sre.BRANCH:
+            branches = av[1]
+            if repeated:
+                firsts = [_first_literals(b) for b in branches]
+                if any(not b for b in branches) or len({f for f in firsts if f is not None}) < sum(
+                        1 for f in firsts if f is not None):
+                    return "alternatives that can match the same text inside a repetition backtrack exponentially"
+            found = next((r for r in (backtracking_risk(b, repeated) for b in branches) if r), None)
+        elif op == sre.SUBPATTERN:
+            found = backtracking_risk(av[3], repeated)
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            found = backtracking_risk(av[1], repeated)
+        else:  # literals, classes, anchors; atomic groups and possessive repeats never backtrack into
+            found = None
+        if found:
+            return found
+    return None
+
+
+def _pattern(value: Any, file: str, key: str) -> SitePattern:
     if not isinstance(value, str) or not value:
         raise ConfigError(file, key, "expected a regular expression (a string)")
     try:
-        return re.compile(value, re.IGNORECASE)
+        parsed = sre_parse.parse(value, re.IGNORECASE)
     except re.error as exc:
+        raise ConfigError(file, key, f"invalid regular expression: {exc}") from None
+    risk = backtracking_risk(list(parsed))
+    if risk:
+        raise ConfigError(file, key, f"{value!r}: {risk}; rewrite it (or use a possessive a++ / atomic (?>...) inner part)")
+    try:
+        return SitePattern(value, f"{file}: {key}")
+    except regex.error as exc:
         raise ConfigError(file, key, f"invalid regular expression: {exc}") from None
 
 

@@ -6,6 +6,9 @@
 - a cap on the decoded body: gzip/deflate are decoded here with a bounded output size per step,
   so a bomb stops at the cap and never allocates more than the cap (other encodings are refused);
 - redirects followed by hand: counted, loop-detected, each hop checked by the SSRF guard;
+- every URL and redirect target is checked first (`urls.check_url`: scheme, port, IPv6 literal,
+  control characters, length); an international host name is resolved, sent (Host header, SNI)
+  in its IDNA form, and the SSRF guard judges the address that name resolves to;
 - the SSRF guard resolves the host, checks every address and connects to the checked one;
 - per-host politeness (concurrency, minimum gap, Retry-After) shared by feeds and pages.
 """
@@ -27,6 +30,7 @@ from ingest.errors import FetchError
 from ingest.fetch.netguard import NetworkGuard
 from ingest.fetch.politeness import HostLimiter
 from ingest.models import FetchResponse
+from ingest.sources.urls import InvalidURL, ascii_host, check_url, shown
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -48,8 +52,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a malformed URL: refused by the URL check before any request
+        return ""
+    return (parts.hostname or "").lower() + (f":{port}" if port else "")
 
 
 class Fetcher:
@@ -103,7 +111,10 @@ class Fetcher:
                 location = resp_headers.get("location")
                 if not location:
                     raise FetchError(current, "http", f"HTTP {status} without Location", status=status)
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError as exc:  # "Invalid IPv6 URL": checked like any other URL would be
+                    raise FetchError(current, "refused", f"redirect to a malformed URL: {exc}") from None
                 continue
             if status == 304 or 200 <= status < 300:
                 return FetchResponse(url=url, final_url=current, status=status, headers=resp_headers,
@@ -120,13 +131,14 @@ class Fetcher:
 
     def _pinned(self, url: str) -> tuple[str, dict[str, str], dict]:
         """Check the target with the SSRF guard; return a URL aimed at the checked address."""
+        try:
+            check_url(url)
+        except InvalidURL as exc:
+            raise FetchError(shown(url), "refused", str(exc).removeprefix(shown(url) + ": ")) from None
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(url, "refused", f"scheme {parts.scheme!r} is not fetched (http/https only)")
-        host = parts.hostname
-        if not host:
-            raise FetchError(url, "refused", "URL has no host")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        scheme = parts.scheme.lower()
+        host = ascii_host(parts.hostname or "")
+        port = parts.port or (443 if scheme == "https" else 80)
         try:
             ip = self.guard.check(host, port)
         except PermissionError as exc:
@@ -135,9 +147,9 @@ class Fetcher:
             raise FetchError(url, "network", f"cannot resolve {host}: {exc.strerror or exc}") from None
         ip_host = f"[{ip}]" if ip.version == 6 else str(ip)
         netloc = ip_host + (f":{parts.port}" if parts.port else "")
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        pinned = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+        extensions = {"sni_hostname": host} if scheme == "https" else {}
         return pinned, {"Host": host_header}, extensions
 
     def _request(self, url: str, headers: dict[str, str], cap: int) -> tuple[int, dict[str, str], bytes]:

@@ -41,6 +41,9 @@ from ingest.text import tokens
 MAX_LENGTH = 4000
 MAX_DEPTH = 64
 MAX_DISTANCE = 1000
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)  # dates searched: far enough from datetime's limits that
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)    # ends of periods and chart buckets never overflow
+DATE_RANGE_TEXT = f"{EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}"
 MIN_PREFIX = 2
 NEAR_OP = re.compile(r"NEAR/(\d+)")
 FIELD_NAME = re.compile(r"([A-Za-z]+):")
@@ -414,7 +417,19 @@ class _Parser:
         return Range(name, lt=end, expr=expr) if end else Range(name, lte=when, expr=expr)
 
     def point(self, text: str, pos: int) -> tuple[datetime, datetime | None]:
-        """(start, end of the period) for a year, month or day; (moment, None) for a timestamp or now±N."""
+        """(start, end of the period) for a year, month or day; (moment, None) for a timestamp or now±N.
+
+        Dates outside `EARLIEST`..`LATEST` (9999-12-31, now+100000000d, now-99999999y) are a
+        QueryError, not an overflow further on."""
+        try:
+            start, end = self._point(text, pos)
+        except (OverflowError, ValueError):  # date arithmetic beyond what datetime holds
+            start, end = None, None
+        if start is None or not EARLIEST <= start <= LATEST or (end is not None and end > LATEST):
+            raise self.error(f"{text[:40]!r} is outside the dates that can be searched ({DATE_RANGE_TEXT})", pos)
+        return start, end
+
+    def _point(self, text: str, pos: int) -> tuple[datetime, datetime | None]:
         m = RELATIVE.fullmatch(text)
         if m:
             if not m.group(1):
@@ -425,20 +440,22 @@ class _Parser:
                 return _add_months(self.now, n * (12 if unit == "y" else 1)), None
             seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
             return self.now + timedelta(seconds=n * seconds), None
+        m = DATE.fullmatch(text)
         try:
-            m = DATE.fullmatch(text)
             if m:
                 year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
                 start = datetime(year, month, day, tzinfo=UTC)
-                if m.group(3):
-                    return start, start + timedelta(days=1)
-                return start, _add_months(start, 1 if m.group(2) else 12)
-            if "T" not in text:
+            elif "T" not in text:
                 raise ValueError(text)
-            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            else:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise self.error(f"{text!r} is not a date (use 2025-01-31, 2025-01, 2025-01-31T08:00:00Z, "
+            raise self.error(f"{text[:40]!r} is not a date (use 2025-01-31, 2025-01, 2025-01-31T08:00:00Z, "
                              "now or now-7d)", pos) from None
+        if m:  # a day, month or year: the end of the period too (beyond datetime's range: see `point`)
+            if m.group(3):
+                return start, start + timedelta(days=1)
+            return start, _add_months(start, 1 if m.group(2) else 12)
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
         return value.astimezone(UTC).replace(microsecond=0), None
 

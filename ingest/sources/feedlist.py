@@ -1,13 +1,21 @@
-"""The feed list: `config/feeds.yaml`, plus OPML import and export."""
+"""The feed list: `config/feeds.yaml`, plus OPML import and export.
+
+Every feed URL is checked (`urls.check_url`) when the list is read and when an OPML file is
+imported: a URL that could never be polled (bad port or IPv6 literal, control characters, too
+long, not http(s)) is an error naming the file and the entry. OPML files are read by expat with
+any DOCTYPE internal subset refused, so no entity can be declared whatever the file's encoding.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers import expat
 
 from ingest.config import read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
+from ingest.sources.urls import InvalidURL, check_url
 
 KNOWN_KEYS = {"url", "name", "interval", "category", "enabled"}
 
@@ -33,9 +41,10 @@ def load_feeds(path: Path) -> list[FeedConfig]:
         unknown = set(item) - KNOWN_KEYS
         if unknown:
             raise ConfigError(str(path), f"{key}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(KNOWN_KEYS))})")
-        url = item.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(str(path), f"{key}.url", f"expected an http(s) URL, got {url!r}")
+        try:
+            url = check_url(item.get("url"))
+        except InvalidURL as exc:
+            raise ConfigError(str(path), f"{key}.url", str(exc)) from None
         interval = item.get("interval")
         if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
             raise ConfigError(str(path), f"{key}.interval", "expected a positive number of seconds")
@@ -143,6 +152,7 @@ def parse_opml(data: bytes) -> list[FeedConfig]:
     if b"<!ENTITY" in data.upper():
         raise ConfigError("OPML", "", "entity declarations are not allowed")
     try:
+        _refuse_internal_subset(data)
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise ConfigError("OPML", "", f"not valid XML: {exc}") from None
@@ -158,6 +168,12 @@ def parse_opml(data: bytes) -> list[FeedConfig]:
             text = outline.get("title") or outline.get("text")
             if raw:
                 url = _feed_url(raw)
+                if url is not None:
+                    try:
+                        url = check_url(url)
+                    except InvalidURL as exc:
+                        key = f"outline {text!r} xmlUrl" if text else "outline xmlUrl"
+                        raise ConfigError("OPML", key, str(exc)) from None
                 if url is None or url in seen:
                     continue
                 seen.add(url)
@@ -168,6 +184,26 @@ def parse_opml(data: bytes) -> list[FeedConfig]:
 
     walk(body, None)
     return feeds
+
+
+def _refuse_internal_subset(data: bytes) -> None:
+    """Refuse a DOCTYPE with an internal subset (where entities are declared), as expat decodes the
+    document: a byte search for <!ENTITY misses it in UTF-16, EBCDIC and other encodings."""
+    parser = expat.ParserCreate()
+
+    def doctype(_name, _sysid, _pubid, has_internal_subset) -> None:
+        if has_internal_subset:
+            raise ConfigError("OPML", "", "entity declarations are not allowed (DOCTYPE with an internal subset)")
+
+    def entity(*_args) -> None:
+        raise ConfigError("OPML", "", "entity declarations are not allowed")
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    try:
+        parser.Parse(data, True)
+    except (expat.ExpatError, ValueError) as exc:  # ValueError: an encoding expat cannot read (utf-16-le...)
+        raise ConfigError("OPML", "", f"not valid XML: {exc}") from None
 
 
 def _category(value: str | None) -> str | None:

@@ -1,33 +1,46 @@
 """Feed parsing: bytes in, typed entries out (RSS 0.9x/1.0/2.0, Atom via feedparser; JSON Feed by hand).
 
-Hostile input is refused before feedparser sees it: documents declaring XML entities
-(billion laughs, external entities) are rejected outright, in UTF-8/Latin-1 as well as
-UTF-16/32. An HTML page served where a feed was expected raises `NotAFeed` carrying the
-feeds the page links to. Wrong or missing charsets are left to feedparser's fallbacks
-(declared, then HTTP, then UTF-8, windows-1252), so a Latin-1 feed declared as UTF-8 keeps
-its umlauts. Only http(s) entry links are kept. Anything unexpected in a JSON Feed (wrong
-types, deep nesting) is a FeedParseError, never another exception.
+Hostile input is refused before feedparser sees it. The bytes are decoded first, exactly as
+feedparser decodes them (its own `convert_to_utf8`: BOM, HTTP charset, XML declaration, then
+UTF-8, windows-1252), and feedparser is handed that decoded text: so the entity guard sees what
+the XML parser will see, whatever the encoding (UTF-16/32, EBCDIC, a `charset=` from the
+HTTP header or the declaration). Documents declaring XML entities (billion laughs, external
+entities, one large entity referenced many times) are refused; UTF-7 is refused outright (no
+feed needs it, and it hides markup from every byte-level filter). A document with more than
+`MAX_ENTRIES` entries is cut to its first `MAX_ENTRIES` before parsing (parse time grows with
+the entries; the cut is logged as a warning and reported in `ParsedFeed.bozo`). An HTML page
+served where a feed was expected raises `NotAFeed` carrying the feeds the page links to. A
+Latin-1 feed declared as UTF-8 keeps its umlauts (feedparser's fallbacks). Only http(s) entry
+links are kept. Anything unexpected in a JSON Feed (wrong types, deep nesting) is a
+FeedParseError, never another exception.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
 from ingest.errors import FeedParseError
 from ingest.models import FeedEntry, ParsedFeed
+
+log = logging.getLogger(__name__)
 
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 ENTITY_MARKERS = tuple("<!ENTITY".encode(enc) for enc in _ENCODINGS)
 DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(enc) for enc in _ENCODINGS)
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
               "application/json", "application/rdf+xml", "application/xml", "text/xml")
+REFUSED_ENCODINGS = {"utf-7", "utf7", "utf_7", "unicode-1-1-utf-7", "csunicode11utf7", "x-utf-7"}
+MAX_ENTRIES = 5000  # entries read from one feed document; the newest come first in practice
+ENTRY_END = re.compile(rb"</(?:[\w.-]{1,40}:)?(?:item|entry)\s*>", re.I)
 UPDATE_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}
 
 
@@ -120,6 +133,58 @@ def declares_entities(data: bytes) -> bool:
     return any(m in upper for m in DOCTYPE_MARKERS) and any(m in upper for m in ENTITY_MARKERS)
 
 
+def _charset(content_type: str | None) -> str:
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'").lower()
+    return ""
+
+
+def _as_utf8(content_type: str | None) -> str | None:
+    """The Content-Type with its charset replaced by utf-8 (the document is handed on decoded)."""
+    if not content_type:
+        return None
+    return content_type.split(";")[0].strip() + "; charset=utf-8"
+
+
+def decode_feed(data: bytes, url: str, headers: dict[str, str]) -> bytes:
+    """The document as UTF-8, decoded the way feedparser decodes it (its declaration says utf-8 now).
+
+    Raises FeedParseError for UTF-7 (declared in the header or the document) and for documents
+    that declare entities once decoded."""
+    head = data[:200].lower()
+    declared = re.search(rb"encoding\s*=\s*[\"']([\w.:-]{1,40})", head)
+    names = {_charset(headers.get("content-type")), declared.group(1).decode("ascii") if declared else ""}
+    if names & REFUSED_ENCODINGS:
+        raise FeedParseError(f"{url}: feed encoded in UTF-7; refused (it hides markup from filters)")
+    result: dict = {}
+    decoded = convert_to_utf8(headers, data, result)
+    if (result.get("encoding") or "").lower().replace("_", "-") in REFUSED_ENCODINGS:
+        raise FeedParseError(f"{url}: feed encoded in UTF-7; refused (it hides markup from filters)")
+    if declares_entities(decoded):
+        encoding = result.get("encoding") or "unknown encoding"
+        raise FeedParseError(f"{url}: feed declares XML entities (decoded as {encoding}); refused "
+                             "(entity expansion attack guard)")
+    return decoded
+
+
+def cap_entries(data: bytes, limit: int = MAX_ENTRIES) -> tuple[bytes, int]:
+    """Cut the entries after the first `limit` out of the document; (document, entries cut).
+
+    The span from the end of entry `limit` to the end of the last entry goes, so the document
+    stays well-formed (entries are siblings) and what follows them (closing tags) is kept."""
+    count, keep_end, last_end = 0, 0, 0
+    for m in ENTRY_END.finditer(data):
+        count += 1
+        last_end = m.end()
+        if count == limit:
+            keep_end = last_end
+    if count <= limit:
+        return data, 0
+    return data[:keep_end] + data[last_end:], count - limit
+
+
 def parse_feed(data: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed document. Raises FeedParseError (or NotAFeed) when nothing usable is in it."""
     if declares_entities(data):
@@ -132,8 +197,14 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    decoded, cut = cap_entries(decode_feed(data, url, headers))
+    if content_type:
+        headers["content-type"] = _as_utf8(content_type)
+    parsed = feedparser.parse(decoded, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     bozo = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    if cut:
+        log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
+        bozo = f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" + (f"; {bozo}" if bozo else "")
     feed = parsed.get("feed", {})
     entries = [e for e in (_entry(url, item, feed) for item in parsed.get("entries", [])) if e]
     if not entries and looks_like_html(data, loose=True):
@@ -205,7 +276,7 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         raise FeedParseError(f"{url}: JSON Feed without an `items` list")
     feed_language = _str(doc.get("language"))
     entries = []
-    for item in items:
+    for item in items[:MAX_ENTRIES]:
         if not isinstance(item, dict):
             continue
         link = _http_link(url, item.get("url")) or _http_link(url, item.get("external_url"))
@@ -227,5 +298,9 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
             categories=list(dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip())),
             language=_str(item.get("language")) or feed_language,
         ))
+    cut = len(items) - MAX_ENTRIES
+    if cut > 0:
+        log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
     return ParsedFeed(title=_str(doc.get("title")), site_url=_http_link(url, doc.get("home_page_url")),
-                      language=feed_language, entries=entries)
+                      language=feed_language, entries=entries,
+                      bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None)

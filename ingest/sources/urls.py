@@ -1,9 +1,24 @@
-"""URL normalization: one article, one key, whatever tracking junk or variant a feed links to."""
+"""URL checks and normalization.
+
+`check_url` decides whether a URL can be fetched at all (http/https, a host, a port in range,
+no control characters, at most `MAX_URL_LENGTH` characters, a valid IPv6 literal or host name)
+and answers with one line when it cannot; feeds are checked when they are added (CLI, API, web
+form, OPML import) and when feeds.yaml is read, and the fetcher checks every URL and redirect
+hop again. `ascii_host` turns an internationalized host (`bücher.example`) into the IDNA form
+(`xn--bcher-kva.example`) that DNS, the Host header and TLS (SNI) need.
+
+`normalize_url`: one article, one key, whatever tracking junk or variant a feed links to.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import idna
+
+from ingest.errors import IngestError
 
 TRACKING_PARAMS = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|twclid|ttclid|"
@@ -18,8 +33,75 @@ AMP_PATH = re.compile(r"(/amp/?$|/amp(?=/)|\.amp(?=\.html?$)|\.amp$)", re.IGNORE
 MOBILE_HOST = re.compile(r"^(m|mobile|amp)\.", re.IGNORECASE)
 AMP_CACHE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$", re.IGNORECASE)
 AMP_CACHE_PATH = re.compile(r"^/[cvi]/(s/)?(.+)$")
+MAX_URL_LENGTH = 4096   # characters; servers commonly refuse beyond 8 KB, feeds never need more
+SHOWN = 120             # characters of a bad URL quoted in an error
+HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")  # ASCII label (LDH, "_" as seen in the wild)
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+class InvalidURL(IngestError):
+    """A URL that can never be fetched; the message is one line quoting (the start of) the URL."""
+
+
+def shown(url: str) -> str:
+    """A URL fit for a one-line message: control characters escaped, long ones shortened."""
+    text = url.encode("unicode_escape").decode("ascii") if not url.isprintable() else url
+    return text if len(text) <= SHOWN else text[:SHOWN] + f"... ({len(url)} characters)"
+
+
+def ascii_host(host: str) -> str:
+    """The host as DNS, HTTP and TLS need it: IDNA (punycode) for international names, lower case.
+
+    Raises InvalidURL for characters no host name may contain."""
+    host = host.lower().rstrip(".")
+    if ":" in host:  # an IPv6 literal (urlsplit removed the brackets)
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise InvalidURL(f"{host!r} is not a valid IPv6 address") from None
+    if not host.isascii():
+        try:  # IDNA 2008 with the UTS 46 mapping, as browsers do; the older IDNA 2003 as a fallback
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise InvalidURL(f"{host!r} is not a valid international host name") from None
+    labels = host.split(".")
+    if len(host) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        raise InvalidURL(f"{shown(host)!r} is not a valid host name")
+    return host
+
+
+def check_url(url: object) -> str:
+    """The URL, surrounding whitespace stripped, if it can be fetched; InvalidURL (one line) if not."""
+    if not isinstance(url, str):
+        raise InvalidURL(f"expected a URL, got {type(url).__name__}")
+    url = url.strip()
+    if not url:
+        raise InvalidURL("empty URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"{shown(url)}: URL longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise InvalidURL(f"{shown(url)}: URL contains spaces or control characters (encode them as %XX)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", "Port could not be cast..."
+        reason = "port must be a number from 1 to 65535" if "Port" in str(exc) else str(exc)
+        raise InvalidURL(f"{shown(url)}: {reason}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidURL(f"{shown(url)}: not an http(s) URL")
+    if not parts.hostname:
+        raise InvalidURL(f"{shown(url)}: URL has no host")
+    if port == 0:
+        raise InvalidURL(f"{shown(url)}: port must be a number from 1 to 65535")
+    try:
+        ascii_host(parts.hostname)
+    except InvalidURL as exc:
+        raise InvalidURL(f"{shown(url)}: {exc}") from None
+    return url
 
 
 def _unamp_cache(url: str) -> str:

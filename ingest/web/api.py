@@ -87,9 +87,9 @@ class Quality(BaseModel):
 
 
 class FeedIn(BaseModel):
-    url: str
-    name: str | None = None
-    category: str | None = None
+    url: str  # checked by Ingest.add_feed (one-line 400 for a URL that could never be polled)
+    name: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=500)
     interval: float | None = Field(None, gt=0)
 
 
@@ -353,9 +353,18 @@ def _cell(value: str) -> str:
 
 
 def install_error_handlers(app) -> None:
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     from ingest.errors import StoreUnavailable
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(request: Request, exc: RequestValidationError):
+        # FastAPI's own handler echoes the input, and a body that is not UTF-8 made that a 500.
+        details = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
+                   for e in exc.errors()[:20]]
+        message = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:3])
+        return JSONResponse({"error": "invalid request", "message": message, "detail": details}, status_code=422)
 
     @app.exception_handler(QueryError)
     def _query_error(request: Request, exc: QueryError):

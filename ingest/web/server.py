@@ -28,6 +28,7 @@ from ingest.models import utcnow
 from ingest.web import alerts as rules_mod
 from ingest.web import service
 from ingest.web.api import build_router, install_error_handlers
+from ingest.web.limits import RequestLimits
 from ingest.web.security import HEADERS, check_write, token_from_env
 from ingest.web.service import Filters, InputError
 
@@ -127,6 +128,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         web.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    web.add_middleware(RequestLimits)  # outermost: bodies and query strings are bounded before anything runs
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(web)
     web.include_router(build_router())

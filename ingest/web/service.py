@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from ingest.app import Ingest
 from ingest.errors import QueryError
 from ingest.models import SearchResult, utcnow
+from ingest.query.parser import DATE_RANGE_TEXT, EARLIEST, LATEST
 from ingest.store import SearchRequest
 from ingest.store.base import FACET_FIELDS
 
@@ -39,15 +40,25 @@ def parse_day(value: str | None, name: str) -> datetime | None:
     try:
         if len(text) == 10:
             d = date.fromisoformat(text)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise InputError(f"{name}: {value[:40]!r} is not a date (expected YYYY-MM-DD)") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed < LATEST:
+        raise InputError(f"{name}: {text[:40]} is outside the dates that can be searched ({DATE_RANGE_TEXT})")
+    return parsed
 
 
-def _clean(values: list[str] | None) -> list[str]:
-    return [v.strip() for v in values or [] if v and v.strip()]
+MAX_VALUES = 50  # values of one repeated filter (tag=..&tag=..): each one is a term of the store's query
+
+
+def _clean(values: list[str] | None, name: str = "filter") -> list[str]:
+    cleaned = [v.strip() for v in values or [] if v and v.strip()]
+    if len(cleaned) > MAX_VALUES:
+        raise InputError(f"{name}: at most {MAX_VALUES} values, got {len(cleaned)}")
+    return cleaned
 
 
 @dataclass(slots=True)
@@ -63,8 +74,8 @@ class Filters:
     @classmethod
     def make(cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None,
              languages: list[str] | None = None, tags: list[str] | None = None) -> Filters:
-        f = cls(since=(since or "").strip(), until=(until or "").strip(), sources=_clean(sources),
-                languages=_clean(languages), tags=_clean(tags))
+        f = cls(since=(since or "").strip(), until=(until or "").strip(), sources=_clean(sources, "source"),
+                languages=_clean(languages, "lang"), tags=_clean(tags, "tag"))
         f.bounds()  # validate early
         return f
 
