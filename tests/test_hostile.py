@@ -312,6 +312,8 @@ def test_idn_host_is_fetched_in_idna_form_and_guarded(server):
 @pytest.mark.parametrize("query", OVERFLOW_QUERIES)
 def test_overflowing_dates_in_the_cli_are_one_clear_line(tmp_path, capsys, query):
     base = ["--config", str(tmp_path / "config"), "--db", str(tmp_path / "ingest.db")]
+    assert main(["status", *base]) == 0   # a store exists: the query is what is wrong
+    capsys.readouterr()
     assert main(["search", query, *base]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: invalid query: ") and "outside the dates that can be searched" in err
