@@ -194,7 +194,8 @@ class Ingest:
             report = pipe.run_once(feeds if feeds is not None else self.feeds())
             for domain, blocks in report.reclean_blocks.items():
                 pipe.reclean(domain, blocks=blocks)
-            if self._alerts is not None:  # one-shot run: send what is due before returning
+            if self._alerts is not None:  # one-shot run: rules on anything left pending, send what is due
+                self._alerts.evaluate_backlog()
                 self._alerts.drain(timeout=60)
             return report
         finally:

@@ -221,12 +221,14 @@ class ElasticsearchStore:
     def rejected(self) -> list[dict]:
         return [dict(r) for r in self.local.query("SELECT id, url, reason, rejected FROM es_rejected")]
 
-    def _queue(self, docs: list[dict]) -> None:
+    def _queue(self, docs: list[dict], alert_pending: bool = False) -> None:
         now = to_iso(datetime.now(UTC))
         with self.local.transaction() as db:
             db.executemany("INSERT INTO es_outbox(id, doc, queued) VALUES (?, ?, ?) "
                            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
                            [(d["id"], json.dumps(d, ensure_ascii=False), now) for d in docs])
+            if alert_pending:  # same commit as the outbox rows: a crash cannot keep one without the other
+                self.local.add_pending_alerts(d["id"] for d in docs)
 
     def _outbox_docs(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
         if ids is None:
@@ -240,9 +242,11 @@ class ElasticsearchStore:
                                          chunk)
         return {r["id"]: json.loads(r["doc"]) for r in rows}
 
-    def flush_outbox(self) -> int:
-        """Send queued articles with bulk requests; returns how many were written. Safe to call anytime."""
-        if not self._flush_lock.acquire(blocking=False):
+    def flush_outbox(self, wait: bool = False) -> int:
+        """Send queued articles with bulk requests; returns how many were written. Safe to call anytime.
+        Without `wait` a flush already running in another thread makes this a no-op (best effort); with
+        it, this waits for that flush (and its refresh) and then flushes what is left."""
+        if not self._flush_lock.acquire(blocking=wait):
             return 0
         try:
             self._ensure()
@@ -339,10 +343,10 @@ class ElasticsearchStore:
 
     # -- articles --------------------------------------------------------------------------------
 
-    def upsert_articles(self, articles: list[Article]) -> int:
+    def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
         if not articles:
             return 0
-        self._queue([article_doc(a) for a in articles])
+        self._queue([article_doc(a) for a in articles], alert_pending)
         try:
             self.flush_outbox()
         except StoreUnavailable as exc:
@@ -605,7 +609,7 @@ class ElasticsearchStore:
                                                      {"prefix": {"fingerprint": fingerprint}}]}})["hits"]["hits"]
         for h in hits:
             self._call(self.client.index, index=h["_index"], id=h["_id"], document={**h["_source"], "status": status},
-                       refresh="wait_for")
+                       refresh=True)
         return bool(hits)
 
     def list_domains(self) -> list[tuple[str, int]]:
@@ -621,6 +625,50 @@ class ElasticsearchStore:
 
         return match_rules(self, rules, article_ids)
 
+    def match_batch(self, rules: dict[str, str], articles: list[Article]) -> tuple[dict[str, list[str]], set[str]]:
+        from ingest.store.es_percolate import match_batch
+
+        return match_batch(self, rules, articles)
+
+    def searchable(self, articles: list[Article]) -> set[str]:
+        """Ids of `articles` a search sees now, in the version given (same content hash). Waits for any
+        flush in progress; one refresh when some are written but not yet visible. Articles still in
+        the outbox (cluster down) are not searchable; raises StoreUnavailable when it cannot tell."""
+        if not articles:
+            return set()
+        self.flush_outbox(wait=True)
+        queued = set(self._outbox_docs(a.id for a in articles))
+        wanted = {a.id: a.content_hash for a in articles if a.id not in queued}
+        visible = self._visible(wanted)
+        if len(visible) < len(wanted):
+            self._call(self.client.indices.refresh, index=self.articles_alias)
+            visible = self._visible(wanted, any_version=True)  # refreshed: what is there now is current
+            gone = set(wanted) - visible
+            if gone:  # rejected for a mapping reason (see `es status`) or deleted: nothing to match
+                log.warning("%d articles of a batch are not in the index; their alert rules are not run", len(gone))
+                visible |= gone
+        return visible
+
+    def _visible(self, wanted: dict[str, str], any_version: bool = False) -> set[str]:
+        ids = list(wanted)
+        found: set[str] = set()
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i:i + 1000]
+            resp = self._call(self.client.search, index=self.articles_alias, query={"ids": {"values": chunk}},
+                              size=len(chunk), source=["content_hash"])
+            found.update(h["_id"] for h in resp["hits"]["hits"]
+                         if any_version or (h.get("_source") or {}).get("content_hash", "") == wanted[h["_id"]])
+        return found
+
+    def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        self.local.add_pending_alerts(article_ids)
+
+    def pending_alert_ids(self, limit: int = 500, older_than: datetime | None = None) -> list[str]:
+        return self.local.pending_alert_ids(limit, older_than)
+
+    def clear_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        self.local.clear_pending_alerts(article_ids)
+
     @staticmethod
     def _ledger_id(rule: str, story: str) -> str:
         return hashlib.sha1(f"{rule}|{story}".encode()).hexdigest()
@@ -634,7 +682,7 @@ class ElasticsearchStore:
         self._ensure()
         try:
             self._call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
-                       document=self._ledger_doc(record), refresh="wait_for")
+                       document=self._ledger_doc(record), refresh=True)
             return True
         except ApiError as exc:
             if exc.meta.status == 409:
@@ -664,7 +712,7 @@ class ElasticsearchStore:
             src["sources"] = list(dict.fromkeys(src["sources"] + [source]))
             try:
                 self._call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
-                           if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh="wait_for")
+                           if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 return
             except ApiError as exc:
                 if exc.meta.status != 409:
@@ -673,7 +721,7 @@ class ElasticsearchStore:
     def update_alert(self, record: AlertRecord) -> None:
         self._ensure()
         self._call(self.client.index, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
-                   document=self._ledger_doc(record), refresh="wait_for")
+                   document=self._ledger_doc(record), refresh=True)
 
     def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False) -> list[AlertRecord]:
         self._ensure()

@@ -119,6 +119,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     PRIMARY KEY (rule, story)
 );
 CREATE INDEX IF NOT EXISTS alerts_created ON alerts(created);
+CREATE TABLE IF NOT EXISTS alert_pending (
+    article_id TEXT PRIMARY KEY,
+    queued TEXT NOT NULL
+);
 """
 
 JSON_FIELDS = ("feed_urls", "tags", "keywords", "captions", "mentions")
@@ -278,8 +282,9 @@ class SQLiteStore:
         row["is_original"] = int(a.is_original)
         return row
 
-    def upsert_articles(self, articles: list[Article]) -> int:
-        """Insert or update by id. `indexed` (first ingest time) and merged feed_urls survive updates."""
+    def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
+        """Insert or update by id. `indexed` (first ingest time) and merged feed_urls survive updates.
+        `alert_pending`: record in the same transaction that the rules still have to see these articles."""
         if not articles:
             return 0
         now = to_iso(datetime.now(UTC))
@@ -303,6 +308,8 @@ class SQLiteStore:
                            "VALUES (?, ?, ?, ?, ?, ?)",
                            (rowid, a.title, a.body, stem_text(a.title, a.language), stem_text(a.body, a.language),
                             " ".join(a.tags)))
+            if alert_pending:
+                self.add_pending_alerts(a.id for a in articles)
         return len(articles)
 
     def add_feed_url(self, article_id: str, feed_url: str) -> None:
@@ -465,6 +472,27 @@ class SQLiteStore:
         from ingest.store.sqlite_rules import match_rules  # rule evaluation lives beside the adapter
 
         return match_rules(self, rules, article_ids)
+
+    def match_batch(self, rules: dict[str, str], articles: list[Article]) -> tuple[dict[str, list[str]], set[str]]:
+        """Rules against a stored batch: (matches, ids evaluated). Committed rows are searchable at once."""
+        ids = [a.id for a in articles]
+        return self.match_rules(rules, ids), set(ids)
+
+    def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        now = to_iso(datetime.now(UTC))
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO alert_pending(article_id, queued) VALUES (?, ?)",
+                           [(i, now) for i in article_ids])
+
+    def pending_alert_ids(self, limit: int = 500, older_than: datetime | None = None) -> list[str]:
+        """Articles whose rule evaluation has not completed (oldest first)."""
+        rows = self.query("SELECT article_id FROM alert_pending WHERE queued <= ? ORDER BY queued LIMIT ?",
+                          (to_iso(older_than) if older_than else "9999", limit))
+        return [r["article_id"] for r in rows]
+
+    def clear_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM alert_pending WHERE article_id = ?", [(i,) for i in article_ids])
 
     def claim_alert(self, record: AlertRecord) -> bool:
         with self.transaction() as db:
