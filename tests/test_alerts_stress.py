@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 from loopback import LoopbackServer, Reply, article_page, rss
-from test_alerts_pipeline import Webhook, wait_for
+from test_alerts_pipeline import Webhook, outlets, wait_for  # noqa: F401 - outlets is a fixture
 
 from ingest.app import Ingest
 from ingest.daemon import build_daemon
@@ -165,5 +165,41 @@ rules:
         with Ingest(settings) as again:
             again.alerts().drain(5)
         assert [p["title"] for p in hook.delivered] == ["[iran-venezuela] Iran and Venezuela sign a deal"]
+    finally:
+        hook.close()
+
+
+def test_alerts_wait_while_elasticsearch_is_down_and_go_out_once_it_is_back(backend_settings, backend, outlets):
+    """Articles stored while the cluster is unreachable wait in the outbox with their pending records;
+    the rules run on them once they are searchable (here: the next start), never 'no match'."""
+    if backend != "elasticsearch":
+        pytest.skip("the cluster outage is an Elasticsearch matter")
+    import socket
+
+    settings = backend_settings
+    good_url = settings.store.elasticsearch.url
+    with socket.socket() as s:   # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    hook = Webhook()
+    try:
+        settings.rules_file.write_text(f"""
+rules:
+  - name: flights
+    query: 'Iran AND flights'
+    notify: ['{hook.url()}']
+""", encoding="utf-8")
+        settings.store.elasticsearch.url = dead
+        with Ingest(settings) as app:
+            report = app.run_once(feeds=[outlets["courier"]])
+            assert report.stored == 2
+            assert len(app.store.pending_alert_ids()) == 2 and app.store.outbox_size() == 2
+        assert hook.received == []
+        settings.store.elasticsearch.url = good_url
+        with Ingest(settings) as app:
+            assert app.alerts().drain(15)
+            assert wait_for(lambda: len(hook.delivered) == 1)
+            assert app.store.pending_alert_ids() == [] and app.store.outbox_size() == 0
+        assert [p["title"] for p in hook.delivered] == ["[flights] Iran resumes flights to Venezuela"]
     finally:
         hook.close()
