@@ -99,39 +99,43 @@ def _drop_indices(settings, backend: str) -> None:
     client.close()
 
 
+def _daemon_round(settings, backend: str, round_no: int, tmp_path) -> tuple | None:
+    """One fresh daemon run over new feeds; None when every matching story alerted exactly once."""
+    rng = random.Random(round_no)
+    _fresh(settings, backend, round_no, tmp_path)
+    hook = Webhook()
+    servers = [LoopbackServer().__enter__() for _ in range(HOSTS)]
+    try:
+        feeds, matching = _outlets(servers, rng, f"r{round_no}")
+        _write_config(settings, feeds, hook)
+        total = len(feeds) * STORIES_PER_FEED
+        with Ingest(settings) as app:
+            scheduler, pipeline = build_daemon(app)
+            scheduler.start()
+            try:
+                stored = wait_for(lambda: app.store.count_articles() >= total
+                                  and len(hook.delivered) >= len(matching), timeout=60)
+            finally:
+                scheduler.stop(wait=True)
+                pipeline.close()
+            app.alerts().drain(10)
+            ledger = app.store.list_alerts(rule="iran-venezuela", limit=1000)
+        titles = sorted(p["title"].removeprefix("[iran-venezuela] ") for p in hook.delivered)
+        if stored and titles == sorted(matching) and len(ledger) == len(matching):
+            return None
+        return round_no, sorted(matching - set(titles)), len(titles), len(ledger)
+    finally:
+        hook.close()
+        for server in servers:
+            server.__exit__(None, None, None)
+        _drop_indices(settings, backend)
+
+
 def test_daemon_alerts_every_matching_story_exactly_once(backend_settings, backend, tmp_path):
     settings = backend_settings
     settings.fetch.concurrency = 8          # the daemon polls on min(16, concurrency) threads
-    failures = []
     started = time.monotonic()
-    for round_no in range(ROUNDS):
-        rng = random.Random(round_no)
-        _fresh(settings, backend, round_no, tmp_path)
-        hook = Webhook()
-        servers = [LoopbackServer().__enter__() for _ in range(HOSTS)]
-        try:
-            feeds, matching = _outlets(servers, rng, f"r{round_no}")
-            _write_config(settings, feeds, hook)
-            total = len(feeds) * STORIES_PER_FEED
-            with Ingest(settings) as app:
-                scheduler, pipeline = build_daemon(app)
-                scheduler.start()
-                try:
-                    stored = wait_for(lambda: app.store.count_articles() >= total
-                                      and len(hook.delivered) >= len(matching), timeout=60)
-                finally:
-                    scheduler.stop(wait=True)
-                    pipeline.close()
-                app.alerts().drain(10)
-                ledger = app.store.list_alerts(rule="iran-venezuela", limit=1000)
-            titles = sorted(p["title"].removeprefix("[iran-venezuela] ") for p in hook.delivered)
-            if not stored or titles != sorted(matching) or len(ledger) != len(matching):
-                failures.append((round_no, sorted(matching - set(titles)), len(titles), len(ledger)))
-        finally:
-            hook.close()
-            for server in servers:
-                server.__exit__(None, None, None)
-            _drop_indices(settings, backend)
+    failures = [f for f in (_daemon_round(settings, backend, n, tmp_path) for n in range(ROUNDS)) if f]
     print(f"{backend}: {ROUNDS} daemon runs in {time.monotonic() - started:.1f} s")
     assert failures == [], f"rounds with missing or repeated alerts (round, missed, sent, ledger): {failures}"
 
@@ -169,7 +173,8 @@ rules:
         hook.close()
 
 
-def test_alerts_wait_while_elasticsearch_is_down_and_go_out_once_it_is_back(backend_settings, backend, outlets):
+def test_alerts_wait_while_elasticsearch_is_down_and_go_out_once_it_is_back(backend_settings, backend,
+                                                                          outlets):  # noqa: F811 - fixture
     """Articles stored while the cluster is unreachable wait in the outbox with their pending records;
     the rules run on them once they are searchable (here: the next start), never 'no match'."""
     if backend != "elasticsearch":
