@@ -17,10 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest import redact as redact_module
 from ingest.app import Ingest
 from ingest.config import load_settings
 from ingest.errors import IngestError
 
+redact = redact_module.redact
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -382,6 +384,7 @@ def _extensions():
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    redact_module.install()  # no secret in any log line, --debug included
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -391,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         err.print(f"error: {exc}", markup=False)
         return 2
+    except OSError as exc:  # a file we write or read: disk full, permissions, a missing folder
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(redact(f"error: {where}{exc.strerror or exc}"), markup=False)
+        return 2
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
@@ -399,5 +408,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
         if args.debug:
             raise
-        err.print(f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)", markup=False)
+        err.print(redact(f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)"),
+                  markup=False)
         return 1

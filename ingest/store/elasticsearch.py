@@ -32,6 +32,8 @@ from elasticsearch import ConnectionError as ESConnectionError
 from ingest.config import StoreSettings
 from ingest.errors import StoreError, StoreUnavailable
 from ingest.models import Article, FeedState, SearchHit, SearchResult
+from ingest.redact import install as redact_install
+from ingest.redact import redact_url, register_secret, register_url
 from ingest.store.base import (
     FACET_FIELDS,
     AlertRecord,
@@ -124,11 +126,19 @@ class ElasticsearchStore:
 
     # -- connection and setup --------------------------------------------------------------------
 
+    @property
+    def url(self) -> str:
+        """The cluster URL for messages: credentials masked."""
+        return redact_url(self.settings.elasticsearch.url) or ""
+
     def _connect(self) -> Elasticsearch:
         es = self.settings.elasticsearch
         kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
         api_key = _secret(es.api_key_env, None)
         password = _secret(es.password_env, es.password_file)
+        redact_install()  # client debug logging (elastic_transport, urllib3) is scrubbed too
+        register_url(es.url)
+        register_secret(api_key, password)
         if api_key:
             kwargs["api_key"] = api_key
         elif es.username and password:
@@ -159,7 +169,7 @@ class ElasticsearchStore:
             self.setup()
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: {exc}") from None
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: {exc}") from None
             raise
 
     def _call(self, func, *args, **kwargs):
@@ -168,7 +178,7 @@ class ElasticsearchStore:
             return func(*args, **kwargs)
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: "
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: "
                                        f"{type(exc).__name__}") from None
             raise
 
@@ -315,7 +325,7 @@ class ElasticsearchStore:
                     raise StoreUnavailable(f"bulk item {doc_id} failed with status {info.get('status')}")
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable") from None
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable") from None
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])

@@ -8,7 +8,9 @@ signatures (MinHash for syndication clusters), and the alert tables.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import threading
 import zlib
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
@@ -161,30 +164,77 @@ def _state_from_json(text: str) -> FeedState:
     return FeedState(**data)
 
 
+def db_error(path: Path, exc: Exception, read_only: bool = False) -> StoreError:
+    """One line naming the file for what SQLite (or the OS) reports, with what to do about it."""
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "no space" in low or getattr(exc, "errno", None) == errno.ENOSPC:
+        return StoreError(f"{path}: disk full while writing; free space and run again (what was stored is kept)")
+    if "readonly" in low or "read-only" in low or read_only:
+        return StoreError(f"{path}: the database is read-only (the file or its folder is not writable); "
+                          f"reading commands work, this one needs to write")
+    if "locked" in low or "busy" in low:
+        return StoreError(f"{path}: the database is locked by another process; try again when it has finished")
+    if "unable to open" in low:
+        return StoreError(f"{path}: cannot open the database (check that the folder exists and is accessible)")
+    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in low or "not a database" in low):
+        return StoreError(f"{path}: not a usable ingest database: {text}")
+    return StoreError(f"{path}: database error: {text}")
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file and create its journal beside it (a new file: its folder)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not path.exists():
+        return True  # created below, or a clear error when the folder is not writable
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
 class SQLiteStore:
     backend = "sqlite"
 
     def __init__(self, path: str | Path, rank_window: int = 10_000):
         self.path = Path(path)
         self.rank_window = rank_window  # see sqlite_search._ranked_from_index
+        self.read_only = not _writable(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+            if self.read_only:  # search, status, show still work; writes fail with one clear line
+                self._db = self._open_read_only()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30,
+                                           isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{self.path}: cannot open database: {exc}") from None
+            raise db_error(self.path, exc) from None
         self._lock = threading.RLock()
         self._depth = 0  # >0 while a transaction is open (only the lock's holder can see it)
         self._db.row_factory = sqlite3.Row
         # Unicode-aware case folding for tag/source comparisons (SQLite's lower() is ASCII only).
         self._db.create_function("ifold", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
+        if self.read_only:
+            return
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable ingest database: {exc}") from None
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            raise db_error(self.path, exc) from None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """mode=ro; a WAL file whose -shm cannot be created (read-only folder) opens as immutable."""
+        uri = "file:" + quote(str(self.path.resolve()))
+        for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+            db = sqlite3.connect(uri + flags, uri=True, check_same_thread=False, timeout=30, isolation_level=None)
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.Error:
+                db.close()
+                if flags.endswith("immutable=1"):
+                    raise
+        raise AssertionError("unreachable")
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -195,17 +245,28 @@ class SQLiteStore:
             if self._depth:
                 yield self._db
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise db_error(self.path, exc, self.read_only) from None
             self._depth = 1
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # disk full, read-only, locked: one line naming the file
+                self._rollback()
+                raise db_error(self.path, exc, self.read_only) from None
+            except BaseException:
+                self._rollback()
+                raise
             finally:
                 self._depth = 0
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:  # SQLite may have rolled back by itself (full disk)
+            pass
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -215,12 +276,24 @@ class SQLiteStore:
 
     def ensure_schema(self, script: str) -> None:
         """Create extra tables (used by adapters that keep local state in this file)."""
+        if self.read_only:
+            return
         with self._lock:
-            self._db.executescript(script)
+            try:
+                self._db.executescript(script)
+            except sqlite3.Error as exc:
+                raise db_error(self.path, exc) from None
 
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc) and self.read_only:
+                    return []  # an older or empty file opened read-only: nothing of that kind stored
+                if "syntax error" in str(exc) or "no such" in str(exc) or "fts5" in str(exc).lower():
+                    raise  # a query bug or an FTS5 query problem: the caller knows better
+                raise db_error(self.path, exc, self.read_only) from None
 
     def close(self) -> None:
         with self._lock:

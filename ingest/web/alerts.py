@@ -166,7 +166,7 @@ def save_rule(app: Ingest, name: str, query: str, description: str | None = None
     The query is validated first; an existing name is refused (edit the file to change a rule).
     The result is parsed again before it replaces the file, so a failed edit leaves it untouched.
     """
-    from ingest.config import read_yaml
+    from ingest.config import load_yaml, read_yaml
     from ingest.web.service import InputError, validate_query
 
     if not RULE_NAME.match(name or ""):
@@ -195,7 +195,7 @@ def save_rule(app: Ingest, name: str, query: str, description: str | None = None
     block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=10_000)
     added = "".join(indent + line + "\n" for line in block.splitlines())
     new_text = text.rstrip("\n") + "\n\n" + f"{indent}# added in the web app, {utcnow():%Y-%m-%d %H:%M} UTC\n" + added
-    check = yaml.safe_load(new_text)
+    check = load_yaml(new_text, str(path))
     rules = check.get("rules") if isinstance(check, dict) else None
     if not isinstance(rules, list) or rules[-1] != entry or rules[:-1] != existing:
         raise IngestError(f"{path}: cannot append a rule safely (is 'rules:' the last section?); add it by hand")
