@@ -208,16 +208,16 @@ def _children(node) -> list:
     return []
 
 
-def load_yaml(text: str, source: str) -> Any:
+def load_yaml(text: str, source: str, lines: bool = True) -> Any:
     """Parse YAML text safely and bounded; errors are a ConfigError naming `source` (a file or an
-    environment variable) and the line."""
+    environment variable) and, with `lines`, the line."""
     try:
         return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - BoundedLoader is a SafeLoader
     except YAMLBomb as exc:
         raise ConfigError(source, "", f"refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
+        where = f"line {mark.line + 1}" if mark and lines else ""
         raise ConfigError(source, where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
     except RecursionError:
         raise ConfigError(source, "", "refused: nested too deeply") from None
@@ -290,7 +290,7 @@ def _env_overrides(env: dict[str, str], origins: dict[tuple[str, ...], str]) -> 
     for name, value in sorted(env.items()):
         if name.startswith("INGEST_") and "__" in name:
             parts = [p.lower() for p in name[len("INGEST_"):].split("__")]
-            _set_path(out, parts, load_yaml(value, f"environment variable {name}") if value else value)
+            _set_path(out, parts, load_yaml(value, f"environment variable {name}", lines=False) if value else value)
             origins[tuple(parts)] = name
     return out
 

@@ -154,7 +154,7 @@ def test_env_override_errors_name_the_variable(config_dir):
     (config_dir / "settings.yaml").write_text("fetch:\n  timeout_total: 20\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_settings(str(config_dir), env={"INGEST_FETCH__TIMEOUT_TOTAL": "[20"})
-    assert str(info.value).startswith("environment variable INGEST_FETCH__TIMEOUT_TOTAL: line 1: invalid YAML")
+    assert str(info.value).startswith("environment variable INGEST_FETCH__TIMEOUT_TOTAL: invalid YAML: ")
     with pytest.raises(ConfigError) as info:
         load_settings(str(config_dir), env={"INGEST_FETCH__TIMEOUT_TOTAL": "-1"})
     assert str(info.value) == ("environment variable INGEST_FETCH__TIMEOUT_TOTAL: fetch.timeout_total: "
