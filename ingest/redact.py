@@ -18,10 +18,11 @@ in their paths, the Elasticsearch password and API key).
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 MIN_SECRET = 4          # shorter strings would mask ordinary words
 MASK = "***"
@@ -49,9 +50,12 @@ def register_url(url: str | None) -> None:
         return
     try:
         parts = urlsplit(url)
-        register_secret(parts.password, parts.username if parts.password else None)
     except ValueError:
-        pass
+        return
+    if parts.password:
+        register_secret(parts.password, parts.username)
+        basic = f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode()
+        register_secret(unquote(parts.password), base64.b64encode(basic).decode())  # as an Authorization header
 
 
 def redact(text: str) -> str:

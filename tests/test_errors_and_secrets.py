@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer, Reply, article_page, rss
+from loopback import Reply, article_page, rss
 
 from ingest.cli.main import main
 from ingest.config import load_settings
@@ -317,10 +317,10 @@ def test_planted_secrets_never_shown(tmp_path, config_dir, server):
     """An Elasticsearch URL with a password (cluster down) and an alert webhook whose path carries a
     `${HOOK_TOKEN}`: neither appears in any CLI output (--debug included), log, page, API answer or metric."""
     from fastapi.testclient import TestClient
+    from test_alerts_pipeline import Webhook
 
     from ingest.app import Ingest
     from ingest.web import create_app
-    from test_alerts_pipeline import Webhook
 
     hook = Webhook()
     es_url = f"http://elastic:{ES_PASSWORD}@127.0.0.1:{free_port()}"
