@@ -140,8 +140,7 @@ def test_daemon_alerts_every_matching_story_exactly_once(backend_settings, backe
     assert failures == [], f"rounds with missing or repeated alerts (round, missed, sent, ledger): {failures}"
 
 
-@pytest.mark.parametrize("kind", ["crash before evaluation"])
-def test_batch_left_unevaluated_is_evaluated_after_restart(backend_settings, backend, tmp_path, kind):
+def test_batch_left_unevaluated_is_evaluated_after_restart(backend_settings, backend):
     """A batch stored with its durable 'evaluation pending' record, then the process dies before the
     rules ran: the next start evaluates it and alerts once; a second restart alerts nothing more."""
     from ingest.models import Article

@@ -140,7 +140,7 @@ class AlertEngine:
                 ids = [i for i in self.store.pending_alert_ids(BACKLOG_LIMIT, older) if i not in busy]
                 if not ids:
                     return done
-                articles = [a for a in (self.store.get_article(i) for i in ids) if a is not None and a.id in ids]
+                articles = self.store.get_articles(ids)
                 gone = set(ids) - {a.id for a in articles}
                 if gone:  # deleted since: nothing to evaluate
                     self.store.clear_pending_alerts(gone)

@@ -670,6 +670,26 @@ class ElasticsearchStore:
                          if any_version or (h.get("_source") or {}).get("content_hash", "") == wanted[h["_id"]])
         return found
 
+    def get_articles(self, ids: list[str]) -> list[Article]:
+        """The current version of each id that exists (exact ids; the outbox first). A written but not
+        yet refreshed article is found too: one refresh when some are missing."""
+        queued = self._outbox_docs(ids)
+        docs = dict(queued)
+        rest = [i for i in ids if i not in queued]
+        for attempt in range(2):
+            if not rest:
+                break
+            self._ensure()
+            for i in range(0, len(rest), 1000):
+                chunk = rest[i:i + 1000]
+                resp = self._call(self.client.search, index=self.articles_alias, size=len(chunk),
+                                  query={"ids": {"values": chunk}})
+                docs.update((h["_id"], h["_source"]) for h in resp["hits"]["hits"])
+            rest = [i for i in rest if i not in docs]
+            if rest and attempt == 0:
+                self._call(self.client.indices.refresh, index=self.articles_alias)
+        return [doc_article(docs[i]) for i in ids if i in docs]
+
     def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
         self.local.add_pending_alerts(article_ids)
 

@@ -551,6 +551,15 @@ class SQLiteStore:
         ids = [a.id for a in articles]
         return self.match_rules(rules, ids), set(ids)
 
+    def get_articles(self, ids: list[str]) -> list[Article]:
+        """The articles of these exact ids that exist, in the order given."""
+        found: dict[str, Article] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for row in self.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[row["id"]] = self.row_to_article(row)
+        return [found[i] for i in ids if i in found]
+
     def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
         now = to_iso(datetime.now(UTC))
         with self.transaction() as db:
