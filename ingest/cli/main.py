@@ -390,24 +390,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except IngestError as exc:
-        if args.debug:
-            raise
-        err.print(f"error: {exc}", markup=False)
-        return 2
-    except OSError as exc:  # a file we write or read: disk full, permissions, a missing folder
-        if args.debug:
-            raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        err.print(redact(f"error: {where}{exc.strerror or exc}"), markup=False)
-        return 2
+        return _fail(args, f"error: {exc}", 2)
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file we write or read: disk full, permissions, a missing folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args, f"error: {where}{exc.strerror or exc}", 2)
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
-        if args.debug:
-            raise
-        err.print(redact(f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)"),
-                  markup=False)
-        return 1
+        return _fail(args, f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1)
+
+
+def _fail(args: argparse.Namespace, line: str, code: int) -> int:
+    """One line on stderr (with --debug after the traceback); both scrubbed of secrets."""
+    if args.debug:
+        import traceback
+
+        err.print(redact(traceback.format_exc()).rstrip(), markup=False)
+    err.print(redact(line), markup=False)
+    return code
