@@ -232,7 +232,8 @@ class Ingest:
             report = pipe.run_once(feeds if feeds is not None else self.feeds())
             for domain, blocks in report.reclean_blocks.items():
                 pipe.reclean(domain, blocks=blocks)
-            if self._alerts is not None:  # one-shot run: volume rules checked, what is due sent, then return
+            if self._alerts is not None:  # one-shot run: rules on anything left pending, volume rules
+                self._alerts.evaluate_backlog()  # checked, what is due sent, then return
                 self._alerts.check_volume()
                 self._alerts.drain(timeout=60)
             return report
@@ -505,7 +506,7 @@ class Ingest:
         if not article.cluster_id:
             return []
         hits = self.store.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
-        found = self.store.get_articles([h.id for h in hits if h.id != article.id])
+        found = {a.id: a for a in self.store.get_articles([h.id for h in hits if h.id != article.id])}
         others = [found[h.id] for h in hits if h.id in found]
         return [a for a in others if a.is_original] + [a for a in others if not a.is_original]
 

@@ -156,20 +156,124 @@ class Settings(_Section):
         return Path(self.config_dir) / "sites"
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning syntax errors into a ConfigError naming the file and line."""
+# -- YAML: the one loader for every config file ---------------------------------------------------
+
+MAX_YAML_ALIASES = 1_000          # `*ref` uses per document: real config files use a handful
+MAX_YAML_EXPANDED = 2_000_000     # nodes + scalar characters once every alias is expanded
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YAMLBomb(yaml.YAMLError):
+    """A document whose aliases would expand beyond the limits (a "billion laughs" config)."""
+
+
+class BoundedLoader(_Loader):
+    """yaml's safe loader with alias expansion bounded: PyYAML shares aliased nodes while loading, but
+    everything that walks the result (validation, printing, the web pages) expands them, so a few
+    hundred bytes of nested aliases can cost minutes and gigabytes. Counted on the composed graph
+    (memoised per node, so the check itself stays linear) before any Python object is built."""
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            aliases, size = _graph_size(node)
+            if aliases > MAX_YAML_ALIASES:
+                raise YAMLBomb(f"more than {MAX_YAML_ALIASES:,} aliases")
+            if size > MAX_YAML_EXPANDED:
+                raise YAMLBomb(f"aliases expand to more than {MAX_YAML_EXPANDED:,} nodes and characters")
+        return node
+
+
+def _graph_size(root) -> tuple[int, int]:
+    """(alias uses, expanded size) of a composed YAML node graph: a node reached a second time is an alias."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    # iterative post-order walk: deep nesting must not hit Python's recursion limit
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if not expanded:
+            if key in sizes:
+                aliases += 1
+                continue
+            sizes[key] = -1  # on the path: a cycle counts as an alias below
+            stack.append((node, True))
+            for child in _children(node):
+                if id(child) in sizes:
+                    aliases += 1
+                else:
+                    stack.append((child, False))
+            continue
+        total = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+        total += sum(max(sizes.get(id(c), 0), 0) for c in _children(node))
+        sizes[key] = min(total, MAX_YAML_EXPANDED + 1)
+        if aliases > MAX_YAML_ALIASES:
+            break
+    return aliases, max(sizes.get(id(root), 0), 0)
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def load_yaml(text: str, source: str, lines: bool = True) -> Any:
+    """Parse YAML text safely and bounded; errors are a ConfigError naming `source` (a file or an
+    environment variable) and, with `lines`, the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - BoundedLoader is a SafeLoader
+    except YAMLBomb as exc:
+        raise ConfigError(source, "", f"refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark and lines else ""
+        raise ConfigError(source, where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ConfigError(source, "", "refused: nested too deeply") from None
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def parse_flag(value: Any) -> bool:
+    """A yes/no setting: YAML booleans, and the same written as strings or 0/1 (`enabled: "false"` is
+    false, not a non-empty string). ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ValueError(f"expected true or false, got {value!r}"[:120])
+
+
+def decode_config(data: bytes, source: str) -> str:
+    """UTF-8 text (a UTF-8 BOM is allowed); anything else is a ConfigError with the byte position."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(source, "", f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
+                                      f"(line {line}, column {column}); save the file as UTF-8") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML config file: UTF-8, safe, alias expansion bounded; every problem is a ConfigError
+    naming the file (and the line or byte position)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(str(path), "", "file not found") from None
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise ConfigError(str(path), where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return load_yaml(decode_config(data, str(path)), str(path))
 
 
 def _set_path(data: dict, dotted: list[str], value: Any) -> None:
@@ -181,22 +285,36 @@ def _set_path(data: dict, dotted: list[str], value: Any) -> None:
     node[dotted[-1]] = value
 
 
-def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
+ENV_SHORTCUTS = {"INGEST_DB": ("store", "sqlite_path"), "INGEST_BACKEND": ("store", "backend"),
+                 "INGEST_ES_URL": ("store", "elasticsearch", "url"), "INGEST_ALLOW_NETWORKS": ("fetch", "allow_networks")}
+
+
+def _env_overrides(env: dict[str, str], origins: dict[tuple[str, ...], str]) -> dict[str, Any]:
+    """The settings the environment sets; `origins` records which variable set which key, so an
+    invalid value is blamed on the variable, not on settings.yaml."""
     out: dict[str, Any] = {}
-    if env.get("INGEST_DB"):
-        _set_path(out, ["store", "sqlite_path"], env["INGEST_DB"])
-    if env.get("INGEST_BACKEND"):
-        _set_path(out, ["store", "backend"], env["INGEST_BACKEND"])
-    if env.get("INGEST_ES_URL"):
-        _set_path(out, ["store", "elasticsearch", "url"], env["INGEST_ES_URL"])
-    if env.get("INGEST_ALLOW_NETWORKS"):
-        nets = [n.strip() for n in env["INGEST_ALLOW_NETWORKS"].split(",") if n.strip()]
-        _set_path(out, ["fetch", "allow_networks"], nets)
-    for name, value in env.items():
+    for name, path in ENV_SHORTCUTS.items():
+        if env.get(name):
+            value: Any = env[name]
+            if name == "INGEST_ALLOW_NETWORKS":
+                value = [n.strip() for n in value.split(",") if n.strip()]
+            _set_path(out, list(path), value)
+            origins[path] = name
+    for name, value in sorted(env.items()):
         if name.startswith("INGEST_") and "__" in name:
             parts = [p.lower() for p in name[len("INGEST_"):].split("__")]
-            _set_path(out, parts, yaml.safe_load(value) if value else value)
+            _set_path(out, parts, load_yaml(value, f"environment variable {name}", lines=False) if value else value)
+            origins[tuple(parts)] = name
     return out
+
+
+def _blame(loc: tuple, origins: dict[tuple[str, ...], str], default: str) -> str:
+    """Who set the key at `loc`: a CLI flag or environment variable that set it (or a parent), else the file."""
+    loc = tuple(str(p) for p in loc)
+    for path, origin in sorted(origins.items(), key=lambda kv: -len(kv[0])):
+        if loc[:len(path)] == path or path[:len(loc)] == loc:
+            return origin
+    return default
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -225,18 +343,23 @@ def load_settings(config_dir: str | None = None, db: str | None = None, backend:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(str(path), "", "expected a mapping of sections (fetch:, polling:, store: ...)")
         data = loaded or {}
-    source = str(path)
     if home and not (data.get("store") or {}).get("sqlite_path"):
         _set_path(data, ["store", "sqlite_path"], str(Path(home) / DEFAULT_DB))
-    _merge(data, _env_overrides(env))
+    origins: dict[tuple[str, ...], str] = {}
+    _merge(data, _env_overrides(env, origins))
     if db:
         _set_path(data, ["store", "sqlite_path"], db)
+        origins[("store", "sqlite_path")] = "--db"
     if backend:
         _set_path(data, ["store", "backend"], backend)
+        origins[("store", "backend")] = "--backend"
     data["config_dir"] = cdir
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
+        source = _blame(err["loc"], origins, str(path))
+        if source != str(path):
+            source = source if source.startswith("--") else f"environment variable {source}"
         raise ConfigError(source, key, err["msg"]) from None

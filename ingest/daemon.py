@@ -6,6 +6,7 @@ import logging
 
 from ingest.app import Ingest
 from ingest.models import FeedConfig
+from ingest.pipeline import Pipeline
 from ingest.sources.scheduler import FeedScheduler
 
 log = logging.getLogger("ingest.daemon")
@@ -14,6 +15,18 @@ VOLUME_CHECK_EVERY = 300.0  # seconds between two checks of the volume rules (sp
 
 def run_daemon(app: Ingest) -> None:
     """Poll every feed on its own schedule until SIGINT/SIGTERM."""
+    scheduler, pipeline = build_daemon(app)
+    app.beat()
+    log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
+    try:
+        scheduler.run_forever()
+    finally:
+        pipeline.close()
+
+
+def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
+    """The daemon's scheduler (poll jobs on a thread pool, housekeeping jobs) and the pipeline it drives;
+    `scheduler.start()` / `stop()` run it without signal handling (tests)."""
     pipeline = app.pipeline()
     pending_reclean: dict[str, set[str]] = {}
 
@@ -39,12 +52,7 @@ def run_daemon(app: Ingest) -> None:
         workers=min(16, max(2, app.settings.fetch.concurrency)),
         extra_jobs=[(reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app) + _alert_jobs(app),
     )
-    app.beat()
-    log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
-    try:
-        scheduler.run_forever()
-    finally:
-        pipeline.close()
+    return scheduler, pipeline
 
 
 def _alert_jobs(app: Ingest) -> list:
@@ -53,7 +61,10 @@ def _alert_jobs(app: Ingest) -> list:
     if engine is None:
         return []
     log.warning("alerts: %d rules from %s", len(engine.rules), app.settings.rules_file)
-    return [(engine.reload_if_changed, 30.0), (engine.check_volume, VOLUME_CHECK_EVERY)]
+    from ingest.alerts.engine import BACKLOG_AGE, BACKLOG_EVERY
+
+    return [(engine.reload_if_changed, 30.0), (lambda: engine.evaluate_backlog(BACKLOG_AGE), BACKLOG_EVERY),
+            (engine.check_volume, VOLUME_CHECK_EVERY)]
 
 
 def _extra_jobs(app: Ingest) -> list:

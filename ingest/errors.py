@@ -2,7 +2,13 @@
 
 
 class IngestError(Exception):
-    """Base class: the CLI prints str(exc) as one line and exits non-zero."""
+    """Base class: the CLI prints str(exc) as one line and exits non-zero. The text never holds a
+    secret: URL credentials and registered secrets are masked (see ingest.redact)."""
+
+    def __str__(self) -> str:
+        from ingest.redact import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(IngestError):

@@ -270,7 +270,7 @@ class Pipeline:
         articles = [a for a in (self._to_article(j, report, same) for j in jobs) if a is not None]
         self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
         tag_articles(articles, self.watchlist)
-        self.store.upsert_articles(articles)
+        self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: see alerts/engine
         with self.store.batch():  # the many small bookkeeping writes in one commit
             self._remember(jobs, articles)
             self._record_page_errors(jobs)

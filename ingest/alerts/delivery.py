@@ -168,34 +168,13 @@ class AppriseSender:
         return channel.scrub(reason)[:300]
 
 
-class SecretFilter(logging.Filter):
-    """Scrubs channel secrets from every record of the loggers it is attached to (apprise's, ours)."""
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        try:
-            text = record.getMessage()
-        except Exception:  # noqa: BLE001
-            return True
-        clean = text
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            clean = clean.replace(secret, "***")
-        if clean != text:
-            record.msg, record.args = clean, ()
-        return True
-
-
-SECRETS = SecretFilter()
-for _name in ("apprise", "ingest.alerts"):
-    logging.getLogger(_name).addFilter(SECRETS)
-
-
 def register_secrets(rules: list[Rule]) -> None:
+    """Channel secrets (`${VAR}` values, tokens in URL paths, user info) are masked in every log line
+    and error message from now on (apprise's and urllib3's debug logging included)."""
+    from ingest import redact
+
+    redact.install()
     for rule in rules:
         for channel in rule.notify:
-            SECRETS.secrets.update(s for s in channel.secrets if len(s) >= 3)
+            redact.register_secret(*channel.secrets)
+            redact.register_url(channel.url)

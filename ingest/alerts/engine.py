@@ -5,12 +5,21 @@ delivery on a background thread.
     engine.start()                                   # re-queues alerts left undelivered by a restart
     pipeline = Pipeline(settings, store, on_stored=engine.on_stored)
 
-Ingest path (`on_stored`, the pipeline's thread): `store.match_rules` on the batch, the rule's
+Ingest path (`on_stored`, the pipeline's thread): `store.match_batch` on the batch, the rule's
 filters, then `claim_alert` per (rule, story) where the story is the article's syndication
 cluster (or the article itself). The claim is atomic in the store, so a story alerts once per rule
 whatever happens later: re-indexing, re-cleaning, backfills, restarts, late or backdated copies.
 A copy of an already claimed story only extends the record (its outlet is listed if the alert is
 still waiting; it is never delivered again). Errors here are logged, never raised into ingest.
+
+Nothing skipped: the pipeline stores each batch with a durable "evaluation pending" record per
+article (same transaction). `match_batch` evaluates the batch itself (SQLite, percolator) or only
+the articles confirmed searchable (Elasticsearch `_msearch`); the pending record is cleared only
+for articles evaluated. Whatever is left (cluster down, not yet searchable, a crash between the
+store write and the rules) is the backlog: evaluated after later batches (records older than
+BACKLOG_AGE, so a batch still being evaluated by another poll thread is not taken twice), by the
+daemon every BACKLOG_EVERY seconds, at the end of `run --once` and at start (after a restart).
+The ledger keeps a story that is evaluated twice to one alert.
 
 Delivery thread: per rule, sends the ledger's undelivered records through each channel, records
 per-channel success (`channels_done`, so a retry never re-sends to a channel that got it) and sets
@@ -39,6 +48,9 @@ log = logging.getLogger("ingest.alerts")
 FAR = datetime.max.replace(tzinfo=UTC)
 MAX_BACKOFF = 3600.0
 PENDING_LIMIT = 500
+BACKLOG_LIMIT = 500     # pending articles evaluated per backlog pass
+BACKLOG_AGE = 30.0      # seconds: younger pending records may belong to a batch being evaluated now
+BACKLOG_EVERY = 15.0    # daemon job
 
 
 def story_of(article: Article) -> str:
@@ -68,6 +80,9 @@ class AlertEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ledger = threading.Lock()           # extend (ingest) vs. update (delivery) of one record
+        self._backlog_lock = threading.Lock()     # one backlog pass at a time
+        self._in_flight: set[str] = set()         # article ids being evaluated by some thread now
+        self._in_flight_lock = threading.Lock()
         self.delivered = 0                        # messages sent, for tests and stats
 
     # -- rules -----------------------------------------------------------------------------------
@@ -111,19 +126,77 @@ class AlertEngine:
     # -- ingest side -----------------------------------------------------------------------------
 
     def on_stored(self, articles: list[Article]) -> None:
-        """The pipeline's hook: never raises, never waits for a delivery."""
+        """The pipeline's hook: never raises, never waits for a delivery. The batch was stored with its
+        pending records; they are cleared for what is evaluated, the rest waits for the backlog."""
         try:
-            self.evaluate(articles)
-        except Exception:  # noqa: BLE001 - alerting must never break ingest; the batch is logged
-            log.exception("alert evaluation failed for a batch of %d articles", len(articles))
+            self._evaluate_pending(articles)
+        except Exception as exc:  # noqa: BLE001 - alerting must never break ingest; the batch stays pending
+            self._log_failure(f"a batch of {len(articles)} articles", exc)
+        self.evaluate_backlog(BACKLOG_AGE)
+
+    def evaluate_backlog(self, min_age: float = 0.0) -> int:
+        """Evaluate articles left pending (earlier failures, a restart) whose record is at least
+        `min_age` seconds old. Returns how many were evaluated; never raises."""
+        if not self._backlog_lock.acquire(blocking=False):
+            return 0
+        done = 0
+        try:
+            older = datetime.fromtimestamp(time.time() - min_age, UTC) if min_age else None
+            while True:
+                with self._in_flight_lock:
+                    busy = set(self._in_flight)
+                ids = [i for i in self.store.pending_alert_ids(BACKLOG_LIMIT, older) if i not in busy]
+                if not ids:
+                    return done
+                articles = self.store.get_articles(ids)
+                gone = set(ids) - {a.id for a in articles}
+                if gone:  # deleted since: nothing to evaluate
+                    self.store.clear_pending_alerts(gone)
+                evaluated = self._evaluate_pending(articles)
+                done += len(evaluated)
+                if len(evaluated) < len(articles) or len(ids) < BACKLOG_LIMIT:
+                    return done  # the rest is not searchable yet: next pass
+        except Exception as exc:  # noqa: BLE001 - the records stay; the next pass retries
+            self._log_failure("the alert backlog", exc)
+            return done
+        finally:
+            self._backlog_lock.release()
+
+    def _evaluate_pending(self, articles: list[Article]) -> set[str]:
+        ids = {a.id for a in articles}
+        with self._in_flight_lock:
+            self._in_flight |= ids
+        try:
+            _claimed, evaluated = self._evaluate(articles)
+            if evaluated:
+                self.store.clear_pending_alerts(evaluated)
+            return evaluated
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= ids
+
+    @staticmethod
+    def _log_failure(what: str, exc: Exception) -> None:
+        from ingest.errors import IngestError
+
+        if isinstance(exc, IngestError):  # store down, disk full: one line, the articles stay pending
+            log.warning("alert rules not run on %s yet (kept pending): %s", what, exc)
+        else:
+            log.exception("alert evaluation failed for %s (kept pending)", what)
 
     def evaluate(self, articles: list[Article]) -> list[AlertRecord]:
         """Match, filter, claim. Returns the records claimed now (new stories)."""
+        return self._evaluate(articles)[0]
+
+    def _evaluate(self, articles: list[Article]) -> tuple[list[AlertRecord], set[str]]:
+        """(records claimed now, ids evaluated): articles not yet searchable are not evaluated."""
         rules = {name: r for name, r in self._rules.items() if r.enabled and r.per_article}
-        if not rules or not articles:
-            return []
+        if not articles:
+            return [], set()
+        if not rules:
+            return [], {a.id for a in articles}
         by_id = {a.id: a for a in articles}
-        matches = self.store.match_rules({n: r.query for n, r in rules.items()}, list(by_id))
+        matches, evaluated = self.store.match_batch({n: r.query for n, r in rules.items()}, list(by_id.values()))
         now = datetime.now(UTC).replace(microsecond=0)
         claimed: list[AlertRecord] = []
         due: dict[str, Rule] = {}  # scheduled once the whole batch is claimed: one message per batch
@@ -154,7 +227,7 @@ class AlertEngine:
                             self.store.extend_alert(name, story, a.id, a.source, lead)
         for rule in due.values():
             self._schedule(rule)
-        return claimed
+        return claimed, evaluated
 
     def check_volume(self, now: datetime | None = None) -> list[AlertRecord]:
         """Volume rules (mode: volume): measure each against its baseline and claim new spikes or drops
@@ -221,6 +294,7 @@ class AlertEngine:
     def start(self) -> AlertEngine:
         if self._thread is None:
             self._requeue()
+            self.evaluate_backlog()  # batches a crash or an outage left unevaluated
             self._thread = threading.Thread(target=self._run, name="alert-delivery", daemon=True)
             self._thread.start()
         return self

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingest.config import parse_flag
 from ingest.errors import ConfigError, IngestError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -346,9 +347,11 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
                 durations[k] = parse_duration(raw[k])
             except ValueError as exc:
                 problems.append((f"{where}.{k}", str(exc)))
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        problems.append((f"{where}.enabled", "expected true or false"))
+    try:
+        enabled = parse_flag(raw.get("enabled", True))
+    except ValueError as exc:
+        enabled = True
+        problems.append((f"{where}.enabled", str(exc)))
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         problems.append((f"{where}.description", "expected a string"))

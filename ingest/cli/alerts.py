@@ -205,6 +205,7 @@ def cmd_alerts(args) -> int:
             engine = engine_for(app.settings, app.store, start=False)  # this thread sends, no schedule
             if engine is None:
                 raise IngestError(f"{app.settings.rules_file}: file not found (no alert rules)")
+            engine.evaluate_backlog()  # stored articles whose rules never ran (a crash, a cluster outage)
             for rule in engine.rules:
                 if args.rule in (None, rule.name):
                     engine.deliver(rule)

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from ingest import redact as redact_module
 from ingest.errors import IngestError
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
     from ingest.app import Ingest
+
+redact = redact_module.redact
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -672,6 +675,7 @@ class JsonLogFormatter(logging.Formatter):
 def setup_logging(args: argparse.Namespace) -> None:
     import os
 
+    redact_module.install()  # no secret in any log line, --debug included
     level = "debug" if args.debug else (args.log_level or os.environ.get("INGEST_LOG_LEVEL") or "warning").lower()
     if level not in LOG_LEVELS:
         raise IngestError(f"INGEST_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -693,17 +697,24 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(args)
         return COMMANDS[args.command](args)
     except IngestError as exc:
-        if args.debug:
-            raise
-        err.print(f"error: {exc}", markup=False)
-        return 2
+        return _fail(args, f"error: {exc}", 2)
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file we write or read: disk full, permissions, a missing folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args, f"error: {where}{exc.strerror or exc}", 2)
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
-        if args.debug:
-            raise
-        err.print(f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)", markup=False)
-        return 1
+        return _fail(args, f"error: internal: {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1)
+
+
+def _fail(args: argparse.Namespace, line: str, code: int) -> int:
+    """One line on stderr (with --debug after the traceback); both scrubbed of secrets."""
+    if args.debug:
+        import traceback
+
+        err.print(redact(traceback.format_exc()).rstrip(), markup=False)
+    err.print(redact(line), markup=False)
+    return code

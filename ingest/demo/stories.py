@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import yaml
+from ingest.config import read_yaml
 
 CONTENT = Path(__file__).resolve().parent / "content"
 SUBHEADING = "## "
@@ -63,7 +63,7 @@ class StorySpec:
 
 
 def load_outlets(folder: Path = CONTENT) -> list[OutletSpec]:
-    data = yaml.safe_load((folder / "outlets.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(folder / "outlets.yaml")
     return [OutletSpec(**o) for o in data["outlets"]]
 
 
@@ -72,7 +72,7 @@ def load_stories(outlets: list[OutletSpec], folder: Path = CONTENT) -> list[Stor
     raw: list[tuple[str, dict]] = []
     for key in keys:
         path = folder / f"{key}.yaml"
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         if data.get("outlet") != key:
             raise ContentError(f"{path.name}: outlet must be {key!r}")
         raw += [(key, item) for item in data["articles"]]

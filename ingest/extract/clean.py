@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from ingest.config import read_yaml
 from ingest.extract.blocks import Block
 
 WORDS = re.compile(r"\w+", re.UNICODE)
@@ -187,9 +186,7 @@ def parse_rules(files: list[tuple[str, dict]]) -> tuple[Rule, ...]:
 def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
     """Every rule of every language: patterns are anchored and length-capped, so one page's language
     guess (often wrong on short or mixed pages) never decides which promos are recognised."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    files = [(p.name, yaml.load(p.read_text(encoding="utf-8"), Loader=loader) or {})  # noqa: S506 - safe loader
-             for p in sorted(directory.glob("*.yaml"))]
+    files = [(p.name, read_yaml(p) or {}) for p in sorted(directory.glob("*.yaml"))]
     return parse_rules(files)
 
 

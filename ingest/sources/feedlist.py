@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.parsers import expat
 
-from ingest.config import read_yaml
+from ingest.config import parse_flag, read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
 from ingest.sources.urls import InvalidURL, check_url
@@ -48,11 +48,21 @@ def load_feeds(path: Path) -> list[FeedConfig]:
         interval = item.get("interval")
         if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
             raise ConfigError(str(path), f"{key}.interval", "expected a positive number of seconds")
+        texts = {}
+        for k in ("name", "category"):
+            value = item.get(k)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+                raise ConfigError(str(path), f"{key}.{k}", "expected a text")
+            texts[k] = str(value) if value is not None else None
+        try:
+            enabled = parse_flag(item.get("enabled", True))
+        except ValueError as exc:
+            raise ConfigError(str(path), f"{key}.enabled", str(exc)) from None
         if url in seen:
             continue
         seen.add(url)
-        feeds.append(FeedConfig(url=url, name=item.get("name"), interval=interval,
-                                category=item.get("category"), enabled=bool(item.get("enabled", True))))
+        feeds.append(FeedConfig(url=url, name=texts["name"], interval=interval, category=texts["category"],
+                                enabled=enabled))
     return feeds
 
 

@@ -185,6 +185,13 @@ def cap_entries(data: bytes, limit: int = MAX_ENTRIES) -> tuple[bytes, int]:
     return data[:keep_end] + data[last_end:], count - limit
 
 
+def _benign(exc) -> bool:
+    """feedparser's complaints about the HTTP label, not the document: an RSS/Atom document served as
+    text/xml (us-ascii by RFC 3023) with UTF-8 in it, or with a non-XML media type. A valid feed
+    without entries is then empty, not malformed."""
+    return isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType)
+
+
 def parse_feed(data: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed document. Raises FeedParseError (or NotAFeed) when nothing usable is in it."""
     if declares_entities(data):
@@ -209,7 +216,7 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
     entries = [e for e in (_entry(url, item, feed) for item in parsed.get("entries", [])) if e]
     if not entries and looks_like_html(data, loose=True):
         raise NotAFeed(url, discover_feeds(data, url))
-    if not entries and bozo:
+    if not entries and bozo and not (_benign(parsed.get("bozo_exception")) and parsed.get("version")):
         raise FeedParseError(f"{url}: malformed feed: {bozo}")
     if not entries and not feed and not parsed.get("version"):
         raise FeedParseError(f"{url}: not a recognizable RSS/Atom/JSON feed")

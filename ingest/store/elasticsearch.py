@@ -32,6 +32,8 @@ from elasticsearch import ConnectionError as ESConnectionError
 from ingest.config import StoreSettings
 from ingest.errors import StoreError, StoreUnavailable
 from ingest.models import Article, FeedState, SearchHit, SearchResult
+from ingest.redact import install as redact_install
+from ingest.redact import redact_url, register_secret, register_url
 from ingest.store.base import (
     FACET_FIELDS,
     AlertRecord,
@@ -125,11 +127,19 @@ class ElasticsearchStore:
 
     # -- connection and setup --------------------------------------------------------------------
 
+    @property
+    def url(self) -> str:
+        """The cluster URL for messages: credentials masked."""
+        return redact_url(self.settings.elasticsearch.url) or ""
+
     def _connect(self) -> Elasticsearch:
         es = self.settings.elasticsearch
         kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
         api_key = _secret(es.api_key_env, None)
         password = _secret(es.password_env, es.password_file)
+        redact_install()  # client debug logging (elastic_transport, urllib3) is scrubbed too
+        register_url(es.url)
+        register_secret(api_key, password)
         if api_key:
             kwargs["api_key"] = api_key
         elif es.username and password:
@@ -160,7 +170,7 @@ class ElasticsearchStore:
             self.setup()
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: {exc}") from None
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: {exc}") from None
             raise
 
     def _call(self, func, *args, **kwargs):
@@ -169,7 +179,7 @@ class ElasticsearchStore:
             return func(*args, **kwargs)
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable: "
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: "
                                        f"{type(exc).__name__}") from None
             raise
 
@@ -225,12 +235,14 @@ class ElasticsearchStore:
     def rejected(self) -> list[dict]:
         return [dict(r) for r in self.local.query("SELECT id, url, reason, rejected FROM es_rejected")]
 
-    def _queue(self, docs: list[dict]) -> None:
+    def _queue(self, docs: list[dict], alert_pending: bool = False) -> None:
         now = to_iso(datetime.now(UTC))
         with self.local.transaction() as db:
             db.executemany("INSERT INTO es_outbox(id, doc, queued) VALUES (?, ?, ?) "
                            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
                            [(d["id"], json.dumps(d, ensure_ascii=False), now) for d in docs])
+            if alert_pending:  # same commit as the outbox rows: a crash cannot keep one without the other
+                self.local.add_pending_alerts(d["id"] for d in docs)
 
     def _outbox_docs(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
         if ids is None:
@@ -244,9 +256,11 @@ class ElasticsearchStore:
                                          chunk)
         return {r["id"]: json.loads(r["doc"]) for r in rows}
 
-    def flush_outbox(self) -> int:
-        """Send queued articles with bulk requests; returns how many were written. Safe to call anytime."""
-        if not self._flush_lock.acquire(blocking=False):
+    def flush_outbox(self, wait: bool = False) -> int:
+        """Send queued articles with bulk requests; returns how many were written. Safe to call anytime.
+        Without `wait` a flush already running in another thread makes this a no-op (best effort); with
+        it, this waits for that flush (and its refresh) and then flushes what is left."""
+        if not self._flush_lock.acquire(blocking=wait):
             return 0
         try:
             self._ensure()
@@ -315,7 +329,7 @@ class ElasticsearchStore:
                     raise StoreUnavailable(f"bulk item {doc_id} failed with status {info.get('status')}")
         except Exception as exc:
             if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.settings.elasticsearch.url} is not reachable") from None
+                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable") from None
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
@@ -343,10 +357,10 @@ class ElasticsearchStore:
 
     # -- articles --------------------------------------------------------------------------------
 
-    def upsert_articles(self, articles: list[Article]) -> int:
+    def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
         if not articles:
             return 0
-        self._queue([article_doc(a) for a in articles])
+        self._queue([article_doc(a) for a in articles], alert_pending)
         try:
             self.flush_outbox()
         except StoreUnavailable as exc:
@@ -454,18 +468,6 @@ class ElasticsearchStore:
         blocks = self._delete_matching(self.name("blocks"), {"bool": {
             "filter": [{"range": {"last_seen": {"lt": cutoff}}}], "must_not": [{"exists": {"field": "status"}}]}})
         return {"alerts": len(ledger), "block_sightings": len(sightings), "blocks": len(blocks)}
-
-    def get_articles(self, ids: list[str]) -> dict[str, Article]:
-        found = {i: doc_article(d) for i, d in self._outbox_docs(ids).items()}
-        rest = [i for i in ids if i not in found]
-        if rest:
-            self._ensure()
-        for start in range(0, len(rest), 1000):  # an ids query: mget cannot span the alias's backing indices
-            chunk = rest[start:start + 1000]
-            resp = self._call(self.client.search, index=self.articles_alias, size=len(chunk),
-                              query={"ids": {"values": chunk}})
-            found.update((h["_id"], doc_article(h["_source"])) for h in resp["hits"]["hits"])
-        return found
 
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         if not prefix:
@@ -698,7 +700,7 @@ class ElasticsearchStore:
                                                      {"prefix": {"fingerprint": fingerprint}}]}})["hits"]["hits"]
         for h in hits:
             self._call(self.client.index, index=h["_index"], id=h["_id"], document={**h["_source"], "status": status},
-                       refresh="wait_for")
+                       refresh=True)
         return bool(hits)
 
     def list_domains(self) -> list[tuple[str, int]]:
@@ -714,6 +716,70 @@ class ElasticsearchStore:
 
         return match_rules(self, rules, article_ids)
 
+    def match_batch(self, rules: dict[str, str], articles: list[Article]) -> tuple[dict[str, list[str]], set[str]]:
+        from ingest.store.es_percolate import match_batch
+
+        return match_batch(self, rules, articles)
+
+    def searchable(self, articles: list[Article]) -> set[str]:
+        """Ids of `articles` a search sees now, in the version given (same content hash). Waits for any
+        flush in progress; one refresh when some are written but not yet visible. Articles still in
+        the outbox (cluster down) are not searchable; raises StoreUnavailable when it cannot tell."""
+        if not articles:
+            return set()
+        self.flush_outbox(wait=True)
+        queued = set(self._outbox_docs(a.id for a in articles))
+        wanted = {a.id: a.content_hash for a in articles if a.id not in queued}
+        visible = self._visible(wanted)
+        if len(visible) < len(wanted):
+            self._call(self.client.indices.refresh, index=self.articles_alias)
+            visible = self._visible(wanted, any_version=True)  # refreshed: what is there now is current
+            gone = set(wanted) - visible
+            if gone:  # rejected for a mapping reason (see `es status`) or deleted: nothing to match
+                log.warning("%d articles of a batch are not in the index; their alert rules are not run", len(gone))
+                visible |= gone
+        return visible
+
+    def _visible(self, wanted: dict[str, str], any_version: bool = False) -> set[str]:
+        ids = list(wanted)
+        found: set[str] = set()
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i:i + 1000]
+            resp = self._call(self.client.search, index=self.articles_alias, query={"ids": {"values": chunk}},
+                              size=len(chunk), source=["content_hash"])
+            found.update(h["_id"] for h in resp["hits"]["hits"]
+                         if any_version or (h.get("_source") or {}).get("content_hash", "") == wanted[h["_id"]])
+        return found
+
+    def get_articles(self, ids: list[str]) -> list[Article]:
+        """The current version of each id that exists (exact ids; the outbox first). A written but not
+        yet refreshed article is found too: one refresh when some are missing."""
+        queued = self._outbox_docs(ids)
+        docs = dict(queued)
+        rest = [i for i in ids if i not in queued]
+        for attempt in range(2):
+            if not rest:
+                break
+            self._ensure()
+            for i in range(0, len(rest), 1000):
+                chunk = rest[i:i + 1000]
+                resp = self._call(self.client.search, index=self.articles_alias, size=len(chunk),
+                                  query={"ids": {"values": chunk}})
+                docs.update((h["_id"], h["_source"]) for h in resp["hits"]["hits"])
+            rest = [i for i in rest if i not in docs]
+            if rest and attempt == 0:
+                self._call(self.client.indices.refresh, index=self.articles_alias)
+        return [doc_article(docs[i]) for i in ids if i in docs]
+
+    def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        self.local.add_pending_alerts(article_ids)
+
+    def pending_alert_ids(self, limit: int = 500, older_than: datetime | None = None) -> list[str]:
+        return self.local.pending_alert_ids(limit, older_than)
+
+    def clear_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        self.local.clear_pending_alerts(article_ids)
+
     @staticmethod
     def _ledger_id(rule: str, story: str) -> str:
         return hashlib.sha1(f"{rule}|{story}".encode()).hexdigest()
@@ -727,7 +793,7 @@ class ElasticsearchStore:
         self._ensure()
         try:
             self._call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
-                       document=self._ledger_doc(record), refresh="wait_for")
+                       document=self._ledger_doc(record), refresh=True)
             return True
         except ApiError as exc:
             if exc.meta.status == 409:
@@ -757,7 +823,7 @@ class ElasticsearchStore:
             src["sources"] = list(dict.fromkeys(src["sources"] + [source]))
             try:
                 self._call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
-                           if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh="wait_for")
+                           if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 return
             except ApiError as exc:
                 if exc.meta.status != 409:
@@ -766,7 +832,7 @@ class ElasticsearchStore:
     def update_alert(self, record: AlertRecord) -> None:
         self._ensure()
         self._call(self.client.index, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
-                   document=self._ledger_doc(record), refresh="wait_for")
+                   document=self._ledger_doc(record), refresh=True)
 
     def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False) -> list[AlertRecord]:
         self._ensure()

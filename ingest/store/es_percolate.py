@@ -4,6 +4,12 @@ With the percolator module (the official image): rules are stored as percolator 
 percolate request matches a whole batch against every rule. Without it (the minimal distribution
 the tests run on): the rules' compiled queries run as one `_msearch`, each restricted to the batch.
 Both return exactly the articles the search box would find for the rule's query.
+
+A freshly stored batch (`match_batch`) is never matched on a best-effort view of the index: the
+percolator gets the batch's own documents; `_msearch` runs only over the articles confirmed
+searchable (`store.searchable`: flush waited for, visibility checked, refreshed if needed). The
+rest stays "evaluation pending" and is matched later; an unsearchable article is never taken for
+a non-matching one.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ def sync_rules(store, rules: dict[str, str]) -> None:
 
 
 def _documents(store, article_ids: list[str]) -> list[dict]:
+    """The documents of `article_ids`: queued ones from the outbox, the rest from the index (the caller
+    has waited for the flush, so written ones are refreshed)."""
     queued = store._outbox_docs(article_ids)
     rest = [i for i in article_ids if i not in queued]
     docs = list(queued.values())
@@ -99,8 +107,22 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[st
     if not rules or not article_ids:
         return {}
     store._ensure()
+    store.flush_outbox(wait=True)  # never a best-effort view: written means refreshed
     if store.percolator:
         docs = _documents(store, article_ids)
         return _percolate(store, rules, docs) if docs else {}
-    store.flush_outbox()
     return _msearch(store, rules, article_ids)
+
+
+def match_batch(store, rules: dict[str, str], articles: list) -> tuple[dict[str, list[str]], set[str]]:
+    """(matches, ids evaluated) for a freshly stored batch; see the module note."""
+    from ingest.store.elasticsearch import article_doc
+
+    ids = {a.id for a in articles}
+    if not rules or not articles:
+        return {}, ids
+    store._ensure()
+    if store.percolator:
+        return _percolate(store, rules, [article_doc(a) for a in articles]), ids
+    ready = store.searchable(articles)
+    return (_msearch(store, rules, sorted(ready)) if ready else {}), ready

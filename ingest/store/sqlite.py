@@ -8,7 +8,9 @@ signatures (MinHash for syndication clusters), and the alert tables.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import threading
 import zlib
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
@@ -136,6 +139,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     PRIMARY KEY (rule, story)
 );
 CREATE INDEX IF NOT EXISTS alerts_created ON alerts(created);
+CREATE TABLE IF NOT EXISTS alert_pending (
+    article_id TEXT PRIMARY KEY,
+    queued TEXT NOT NULL
+);
 """
 
 JSON_FIELDS = ("feed_urls", "tags", "keywords", "captions", "mentions", "places", "entities")
@@ -174,31 +181,78 @@ def _state_from_json(text: str) -> FeedState:
     return FeedState(**data)
 
 
+def db_error(path: Path, exc: Exception, read_only: bool = False) -> StoreError:
+    """One line naming the file for what SQLite (or the OS) reports, with what to do about it."""
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "no space" in low or getattr(exc, "errno", None) == errno.ENOSPC:
+        return StoreError(f"{path}: disk full while writing; free space and run again (what was stored is kept)")
+    if "readonly" in low or "read-only" in low or read_only:
+        return StoreError(f"{path}: the database is read-only (the file or its folder is not writable); "
+                          f"reading commands work, this one needs to write")
+    if "locked" in low or "busy" in low:
+        return StoreError(f"{path}: the database is locked by another process; try again when it has finished")
+    if "unable to open" in low:
+        return StoreError(f"{path}: cannot open the database (check that the folder exists and is accessible)")
+    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in low or "not a database" in low):
+        return StoreError(f"{path}: not a usable ingest database: {text}")
+    return StoreError(f"{path}: database error: {text}")
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file and create its journal beside it (a new file: its folder)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not path.exists():
+        return True  # created below, or a clear error when the folder is not writable
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
 class SQLiteStore:
     backend = "sqlite"
 
     def __init__(self, path: str | Path, rank_window: int = 10_000):
         self.path = Path(path)
         self.rank_window = rank_window  # see sqlite_search._ranked_from_index
+        self.read_only = not _writable(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+            if self.read_only:  # search, status, show still work; writes fail with one clear line
+                self._db = self._open_read_only()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30,
+                                           isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{self.path}: cannot open database: {exc}") from None
+            raise db_error(self.path, exc) from None
         self._lock = threading.RLock()
         self._depth = 0  # >0 while a transaction is open (only the lock's holder can see it)
         self._db.row_factory = sqlite3.Row
         # Unicode-aware case folding for tag/source comparisons (SQLite's lower() is ASCII only).
         self._db.create_function("ifold", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
+        if self.read_only:
+            return
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
             self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable ingest database: {exc}") from None
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            raise db_error(self.path, exc) from None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """mode=ro; a WAL file whose -shm cannot be created (read-only folder) opens as immutable."""
+        uri = "file:" + quote(str(self.path.resolve()))
+        for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+            db = sqlite3.connect(uri + flags, uri=True, check_same_thread=False, timeout=30, isolation_level=None)
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.Error:
+                db.close()
+                if flags.endswith("immutable=1"):
+                    raise
+        raise AssertionError("unreachable")
 
     def schema_version(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -244,17 +298,28 @@ class SQLiteStore:
             if self._depth:
                 yield self._db
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise db_error(self.path, exc, self.read_only) from None
             self._depth = 1
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # disk full, read-only, locked: one line naming the file
+                self._rollback()
+                raise db_error(self.path, exc, self.read_only) from None
+            except BaseException:
+                self._rollback()
+                raise
             finally:
                 self._depth = 0
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:  # SQLite may have rolled back by itself (full disk)
+            pass
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -264,12 +329,24 @@ class SQLiteStore:
 
     def ensure_schema(self, script: str) -> None:
         """Create extra tables (used by adapters that keep local state in this file)."""
+        if self.read_only:
+            return
         with self._lock:
-            self._db.executescript(script)
+            try:
+                self._db.executescript(script)
+            except sqlite3.Error as exc:
+                raise db_error(self.path, exc) from None
 
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc) and self.read_only:
+                    return []  # an older or empty file opened read-only: nothing of that kind stored
+                if "syntax error" in str(exc) or "no such" in str(exc) or "fts5" in str(exc).lower():
+                    raise  # a query bug or an FTS5 query problem: the caller knows better
+                raise db_error(self.path, exc, self.read_only) from None
 
     def close(self) -> None:
         with self._lock:
@@ -342,8 +419,9 @@ class SQLiteStore:
         row["is_original"] = int(a.is_original)
         return row
 
-    def upsert_articles(self, articles: list[Article]) -> int:
-        """Insert or update by id. `indexed` (first ingest time) and merged feed_urls survive updates."""
+    def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
+        """Insert or update by id. `indexed` (first ingest time) and merged feed_urls survive updates.
+        `alert_pending`: record in the same transaction that the rules still have to see these articles."""
         if not articles:
             return 0
         now = to_iso(datetime.now(UTC))
@@ -367,6 +445,8 @@ class SQLiteStore:
                            "VALUES (?, ?, ?, ?, ?, ?)",
                            (rowid, a.title, a.body, stem_text(a.title, a.language), stem_text(a.body, a.language),
                             " ".join(a.tags)))
+            if alert_pending:
+                self.add_pending_alerts(a.id for a in articles)
         return len(articles)
 
     def add_feed_url(self, article_id: str, feed_url: str) -> None:
@@ -456,14 +536,6 @@ class SQLiteStore:
             sightings = db.execute("DELETE FROM block_articles WHERE seen < ?", (cutoff,)).rowcount
             blocks = db.execute("DELETE FROM blocks WHERE last_seen < ? AND status IS NULL", (cutoff,)).rowcount
         return {"alerts": ledger, "block_sightings": sightings, "blocks": blocks}
-
-    def get_articles(self, ids: list[str]) -> dict[str, Article]:
-        found: dict[str, Article] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for row in self.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                found[row["id"]] = self.row_to_article(row)
-        return found
 
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         # ids are lower-case hex: a prefix with other characters matches nothing and needs no escaping
@@ -605,6 +677,36 @@ class SQLiteStore:
         from ingest.store.sqlite_rules import match_rules  # rule evaluation lives beside the adapter
 
         return match_rules(self, rules, article_ids)
+
+    def match_batch(self, rules: dict[str, str], articles: list[Article]) -> tuple[dict[str, list[str]], set[str]]:
+        """Rules against a stored batch: (matches, ids evaluated). Committed rows are searchable at once."""
+        ids = [a.id for a in articles]
+        return self.match_rules(rules, ids), set(ids)
+
+    def get_articles(self, ids: list[str]) -> list[Article]:
+        """The articles of these exact ids that exist, in the order given."""
+        found: dict[str, Article] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for row in self.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[row["id"]] = self.row_to_article(row)
+        return [found[i] for i in ids if i in found]
+
+    def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        now = to_iso(datetime.now(UTC))
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO alert_pending(article_id, queued) VALUES (?, ?)",
+                           [(i, now) for i in article_ids])
+
+    def pending_alert_ids(self, limit: int = 500, older_than: datetime | None = None) -> list[str]:
+        """Articles whose rule evaluation has not completed (oldest first)."""
+        rows = self.query("SELECT article_id FROM alert_pending WHERE queued <= ? ORDER BY queued LIMIT ?",
+                          (to_iso(older_than) if older_than else "9999", limit))
+        return [r["article_id"] for r in rows]
+
+    def clear_pending_alerts(self, article_ids: Iterable[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM alert_pending WHERE article_id = ?", [(i,) for i in article_ids])
 
     def claim_alert(self, record: AlertRecord) -> bool:
         with self.transaction() as db:

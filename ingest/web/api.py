@@ -219,7 +219,7 @@ def build_router() -> APIRouter:
     def search_csv(app: App, f: Filtered, q: str = "",
                    limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = 1000, sort: Sort = "relevance") -> Response:
         result = service.export_rows(app, q, f, sort, limit)
-        articles = app.store.get_articles([h.id for h in result.hits])
+        articles = {a.id: a for a in app.store.get_articles([h.id for h in result.hits])}
         buf = io.StringIO()
         buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
         writer = csv.writer(buf)

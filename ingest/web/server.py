@@ -102,6 +102,9 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     one the app is read-only. `allowed_hosts` limits the Host header (`ingest serve` on loopback passes
     the loopback names, so a web page elsewhere cannot reach the app by DNS rebinding).
     """
+    from ingest import redact
+
+    redact.install()  # uvicorn's and the clients' log lines never carry a secret
     token_env = app.settings.web.write_token_env
     token = write_token if write_token is not None else token_from_env(token_env)
     web = FastAPI(title="ingest", version="0.1.0", docs_url=None, redoc_url=None,
