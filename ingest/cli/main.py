@@ -289,6 +289,31 @@ def cmd_reclean(args) -> int:
         return 0
 
 
+@command("reindex")
+def cmd_reindex(args) -> int:
+    """Token views rebuilt from the stored text; an interrupted run resumes where it stopped."""
+    with open_app(args) as app:
+        resumed = app.store.reindex_pending() and not args.restart
+        steps = app.reindex(batch_size=args.batch, restart=args.restart)
+        done, total = next(steps)
+        start = done
+        if args.json or not sys.stderr.isatty():
+            for done, total in steps:
+                pass
+        else:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("re-indexing", total=total, completed=done)
+                for done, total in steps:
+                    bar.update(task, completed=done, total=total)
+        if args.json:
+            emit_json({"reindexed": done - start, "total": total, "resumed": resumed, "resumed_at": start})
+        else:
+            out.print(f"re-indexed {done - start} of {total} articles"
+                      + (f" (resumed after {start})" if resumed and start else ""))
+        return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 
@@ -360,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reclean", parents=[common, jsonflag],
                        help="re-extract stored articles from kept raw pages (no re-fetch)")
     p.add_argument("--site", metavar="DOMAIN")
+
+    p = sub.add_parser("reindex", parents=[common, jsonflag],
+                       help="rebuild the search token views (stems, compound parts) from the stored text; resumable")
+    p.add_argument("--restart", action="store_true", help="start a new pass instead of resuming an interrupted one")
+    p.add_argument("--batch", type=int, default=200, metavar="N", help="articles per commit (default 200)")
 
     for register in _extensions():
         register(sub, common, jsonflag)
