@@ -298,8 +298,8 @@ def cmd_reindex(args) -> int:
         done, total = next(steps)
         start = done
         if args.json or not sys.stderr.isatty():
-            for done, total in steps:
-                pass
+            for step in steps:
+                done, total = step
         else:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=err, transient=True) as bar:

@@ -29,7 +29,15 @@ from functools import lru_cache
 from itertools import islice, product
 
 from ingest.query.ast import Near, Node, Or, Phrase, Prefix, Term
-from ingest.text import QUERY_LANGUAGES, STEMMER_NAMES, fold, fold_exact, near_prefixes, query_stems, stem_words
+from ingest.text import (
+    QUERY_LANGUAGES,
+    STEMMER_NAMES,
+    fold,
+    fold_exact,
+    near_prefixes,
+    query_stems,
+    stem_words,
+)
 
 MAX_VARIANTS = 16
 # Stemmer languages beyond the five: a query word's stems in these match articles in that language only.

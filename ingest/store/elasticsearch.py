@@ -30,6 +30,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
 
 from ingest.config import StoreSettings
+from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
 from ingest.models import Article, FeedState, SearchHit, SearchResult
 from ingest.store.base import (
@@ -41,12 +42,10 @@ from ingest.store.base import (
     SourceQuality,
 )
 from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
-
-REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
-from ingest.enrich.compounds import parts_text
 from ingest.text import folded_text, make_snippet, stem_text
 
 log = logging.getLogger("ingest.store.es")
+REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",

@@ -109,7 +109,8 @@ def _term(node: Term, field: str | None) -> dict:
     views = ("stem",) if node.whole else ("stem", "parts")
 
     def match(stems: list[str]) -> dict:
-        return _any([_per_field(field, v, lambda f, q=" ".join(stems): {"match": {f: {"query": q}}}) for v in views])
+        query = " ".join(stems)
+        return _any([_per_field(field, v, lambda f: {"match": {f: {"query": query}}}) for v in views])
 
     alts = [match(list(tokens.stems))]
     alts += [{"bool": {"must": [match([stem])], "filter": [{"terms": {"language": list(langs)}}]}}

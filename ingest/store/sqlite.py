@@ -20,11 +20,11 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
 from ingest.store import sqlite_aggregates
 from ingest.store.base import AlertRecord, BlockStat, ClusterCandidate, SearchRequest, SourceQuality
-from ingest.enrich.compounds import parts_text
 from ingest.text import stem_text
 
 log = logging.getLogger("ingest.store.sqlite")
