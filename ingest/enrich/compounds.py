@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import threading
 from array import array
 from bisect import bisect_left
-import os
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,8 +60,8 @@ MEMO_SIZE = 200_000
 BUCKET_BITS = 16
 BUCKETS = 1 << BUCKET_BITS
 # Candidate words, found by one regex pass: German compounds are nouns, written with a capital.
-CAPITALISED = re.compile(r"(?<![^\W_])[A-ZÄÖÜ][^\W_]{%d,}" % (MIN_SPLIT - 1))
-LONG_WORD = re.compile(r"(?<![^\W_])[^\W_]{%d,}" % MIN_SPLIT)
+CAPITALISED = re.compile(r"(?<![^\W_])[A-ZÄÖÜ][^\W_]{" + str(MIN_SPLIT - 1) + ",}")
+LONG_WORD = re.compile(r"(?<![^\W_])[^\W_]{" + str(MIN_SPLIT) + ",}")
 
 # simplemma's dictionary name per ISO 639-1 code we store.
 WORDLISTS = {"de": "de", "nl": "nl", "sv": "sv", "da": "da", "no": "nb"}
