@@ -24,6 +24,7 @@ Index size and indexing time per article are measured on both stores.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from common import emit, markdown_table  # noqa: E402
+from common import markdown_table  # noqa: E402
 
 from ingest.enrich.compounds import split_word  # noqa: E402
 from ingest.text import stem_words  # noqa: E402
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
         result["search"] = search_check()
     if args.json:
-        emit(result, True)
+        print(json.dumps(result, ensure_ascii=False))
         return 0
     split = result["split"]
     for line in split.pop("errors", []):

@@ -359,8 +359,6 @@ class Splitter:
         plural = [word + e for e in ("e", "en", "n", "er")] + ([_umlaut(word) + e for e in ("", "e", "er")] if self.cased else [])
         if any(c != word and self.lex.lemma(c) == lemma for c in plural):
             return False  # its own plural disagrees with the head's (Ballaste, not Balläste)
-        # No plural of its own although its head has one: an uncountable noun (Windkraft, Klimaschutzes)
-        # or a name, whose only other form is a genitive -s (Rosenbergs, Freiburgs: Berg has Berge).
         if not plurals:
             return True
         # No plural of its own although its head has one. A masculine or neuter head (Berg: Berges)
