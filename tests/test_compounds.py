@@ -186,3 +186,11 @@ def test_reindex_command_json(tmp_path, capsys):
     assert report == {"reindexed": 4, "total": 4, "resumed": True, "resumed_at": 0}
     assert main(["search", "Kampf", "--json", *base]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["id"] == "kampf"
+
+
+def test_snippets_mark_compounds_that_matched(store):
+    _load(store)
+    hit = next(h for h in store.search(SearchRequest(query="Drohne", limit=10)).hits if h.id == "kampf")
+    assert "[Kampfdrohnen]" in hit.snippet
+    rat = store.search(SearchRequest(query="Rat", limit=10)).hits
+    assert [h.id for h in rat] == ["rat"] and "[Rat]" in rat[0].snippet
