@@ -194,3 +194,24 @@ def test_snippets_mark_compounds_that_matched(store):
     assert "[Kampfdrohnen]" in hit.snippet
     rat = store.search(SearchRequest(query="Rat", limit=10)).hits
     assert [h.id for h in rat] == ["rat"] and "[Rat]" in rat[0].snippet
+
+
+def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
+    from ingest.cli.main import main
+    from ingest.config import load_settings
+    from ingest.store import open_store
+
+    db = tmp_path / "ingest.db"
+    base = ["--config", str(tmp_path / "config"), "--db", str(db)]
+    store = open_store(load_settings(str(tmp_path / "config"), str(db)).store)
+    _load(store)
+    store.close()
+    _strip_parts_sqlite(db)
+    assert main(["status", "--json", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["reindex_pending"] is True
+    assert main(["status", *base]) == 0
+    assert "run `ingest reindex`" in capsys.readouterr().out
+    assert main(["reindex", *base]) == 0
+    assert "re-indexed 4 of 4 articles" in capsys.readouterr().out
+    assert main(["status", "--json", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["reindex_pending"] is False

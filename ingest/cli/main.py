@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ingest.app import Ingest
 from ingest.config import load_settings
-from ingest.errors import IngestError
+from ingest.errors import IngestError, StoreUnavailable
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -188,6 +188,10 @@ def cmd_status(args) -> int:
         outbox = getattr(app.store, "outbox_size", None)
         if callable(outbox):
             extra["outbox"] = outbox()
+        try:
+            extra["reindex_pending"] = app.store.reindex_pending()
+        except StoreUnavailable:
+            pass
         if args.json:
             emit_json({"feeds": [r.to_dict() for r in rows], "backend": app.settings.store.backend, **extra})
             return 0
@@ -204,6 +208,8 @@ def cmd_status(args) -> int:
             table.add_row(r.name or r.url, state, fmt_time(r.last_poll), fmt_time(r.last_success),
                           fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), problem[:160])
         out.print(table)
+        if extra.get("reindex_pending"):
+            out.print("the search index lacks token views of older articles (compound parts): run `ingest reindex`")
         return 0
 
 
