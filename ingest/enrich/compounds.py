@@ -342,7 +342,7 @@ class Splitter:
             candidates += [umlauted, umlauted + "e", umlauted + "er", umlauted + "en", umlauted + "ern"]
         return [c for c in candidates if c != head and self.lex.lemma(c) == lemma and self.lex.flag(c) & Lexicon.NOUN]
 
-    def _plausible(self, word: str, modifier: str, head: str, short: bool) -> bool:
+    def _plausible(self, word: str, modifier: str, head: str, short: bool, direct: bool = True) -> bool:
         """May a word the dictionary knows (lexicalised) be read as modifier + head?
 
         Its own plural must follow its head's (Bundesräte ~ Räte). A split with a short part needs that
@@ -352,15 +352,16 @@ class Splitter:
         if not self.lex.flag(word) & Lexicon.NOUN:
             return True
         plurals = self._plurals(head)
-        agrees = any(self.lex.flag(modifier + p) for p in plurals)
-        if agrees or short:
-            return agrees
+        if any(self.lex.flag(modifier + p) for p in plurals):
+            return True
+        if not plurals:  # no evidence from the head: trusted when both sides are words of the list
+            return not short and direct
+        if short:
+            return False
         lemma = self.lex.lemma(word)
         plural = [word + e for e in ("e", "en", "n", "er")] + ([_umlaut(word) + e for e in ("", "e", "er")] if self.cased else [])
         if any(c != word and self.lex.lemma(c) == lemma for c in plural):
             return False  # its own plural disagrees with the head's (Ballaste, not Balläste)
-        if not plurals:
-            return True
         # No plural of its own although its head has one. A masculine or neuter head (Berg: Berges)
         # passes its genitive -es on to its compounds (Eisberges); a name has none, or only -s
         # (Rosenberg, Freiburgs). A feminine head has no genitive (Windkraft stays a compound).
@@ -385,7 +386,7 @@ class Splitter:
         # The shortest head allowed: a boundary inside a loan-word ending (Touri|sten, Dikta|tor), or a
         # head without a stem before its suffix (Hand|lung, Leis|tungen, Wirt|schafts), is no split.
         bare = word[:-1] if word.endswith("s") else word  # the ending before a linking -s
-        shortest = max([MIN_HEAD] + [len(e) + 1 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
+        shortest = max([MIN_HEAD] + [len(e) + 3 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
                        + [len(e) + 3 for e in DERIVED_ENDINGS if word.endswith(e)])
         for i in range(MIN_PART, len(word) - shortest + 1):
             modifier, head = word[:i], word[i:]
@@ -404,7 +405,7 @@ class Splitter:
             if i <= derived:
                 continue
             short = bool(m and m < MIN_PART + 1) or bool(h and h < MIN_HEAD + 1)
-            if self._plausible(word, modifier, head, short):
+            if self._plausible(word, modifier, head, short, bool(m and h)):
                 best, best_key = (modifier, head), key
         return best
 
