@@ -215,3 +215,15 @@ def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
     assert "re-indexed 4 of 4 articles" in capsys.readouterr().out
     assert main(["status", "--json", *base]) == 0
     assert json.loads(capsys.readouterr().out)["reindex_pending"] is False
+
+
+@pytest.mark.parametrize("lang, word, parts", [
+    ("nl", "havenarbeider", ["haven", "arbeider"]),
+    ("nl", "regeringsleider", ["regerings", "leider"]),
+    ("sv", "hamnarbetare", ["hamn", "arbetare"]),
+    ("sv", "regeringschef", ["regerings", "chef"]),
+    ("da", "vindmøllepark", ["vind", "mølle", "park"]),
+    ("no", "droneangrep", ["drone", "angrep"]),
+])
+def test_dutch_and_scandinavian_compounds(lang, word, parts):
+    assert split_word(word, lang) == parts

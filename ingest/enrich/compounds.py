@@ -100,8 +100,14 @@ PARTICLES = {
     "da": frozenset("af be efter for frem gennem i ind med mod ned om op over på til ud under".split()),
     "no": frozenset("av be etter for fram gjennom i inn med mot ned om opp over på til ut under".split()),
 }
-DERIVED_ENDINGS = ("ung", "ungen", "schaft", "schafts", "schaften", "heit", "heiten", "keit", "keiten", "ling",
-                   "lings", "linge", "lingen")
+DERIVED_ENDINGS = {  # a head needs a stem before these suffixes (not Hand|lung, Reger|ings)
+    "de": ("ung", "ungen", "schaft", "schafts", "schaften", "heit", "heiten", "keit", "keiten", "ling", "lings",
+           "linge", "lingen"),
+    "nl": ("ing", "ingen", "ings", "heid", "heden", "schap", "schappen"),
+    "sv": ("ing", "ingen", "ings", "ning", "ningen", "het", "heten", "skap", "skapet"),
+    "da": ("ing", "ingen", "ings", "hed", "heden", "skab", "skabet"),
+    "no": ("ing", "ingen", "ings", "het", "heten", "skap", "skapet"),
+}
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
@@ -246,6 +252,7 @@ class Splitter:
         self.suffixes = SUFFIX_HEADS[lang]
         self.particles = PARTICLES[lang]
         self.loan_endings = LOAN_ENDINGS
+        self.derived_endings = DERIVED_ENDINGS[lang]
         self.cased = lang == "de"
         self.leaves = lru_cache(maxsize=1 << 17)(self._leaves)
         self._split2 = lru_cache(maxsize=1 << 17)(self._best_split)
@@ -387,7 +394,7 @@ class Splitter:
         # head without a stem before its suffix (Hand|lung, Leis|tungen, Wirt|schafts), is no split.
         bare = word[:-1] if word.endswith("s") else word  # the ending before a linking -s
         shortest = max([MIN_HEAD] + [len(e) + 3 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
-                       + [len(e) + 3 for e in DERIVED_ENDINGS if word.endswith(e)])
+                       + [len(e) + 3 for e in self.derived_endings if word.endswith(e)])
         for i in range(MIN_PART, len(word) - shortest + 1):
             modifier, head = word[:i], word[i:]
             h = self.head_base(head)
