@@ -227,3 +227,12 @@ def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
 ])
 def test_dutch_and_scandinavian_compounds(lang, word, parts):
     assert split_word(word, lang) == parts
+
+
+def test_alert_rules_in_other_languages(store):
+    """A rule's word matches a Russian article through the Russian stem (and the batch pre-filter knows it)."""
+    ru = _article("ru", "Новая станция метро", "Пассажиров метрополитена стало больше.", lang="ru")
+    _load(store, ARTICLES + [ru])
+    got = store.match_rules({"metro": "метро", "passengers": "пассажиры", "none": "метро lang:de"},
+                            [a.id for a in ARTICLES] + ["ru"])   # пассажиры: only the Russian stem is in the text
+    assert {k: sorted(v) for k, v in got.items() if v} == {"metro": ["ru"], "passengers": ["ru"]}
