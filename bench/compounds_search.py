@@ -14,12 +14,14 @@ English, Russian, Polish, Greek, Chinese...) for the mixed-corpus cost and the o
 2. Other languages (issue 16): Russian and Polish query words, hits with each stemmer language's
    stems restricted to its articles against the five query languages only.
 3. Cost: the same articles written into two SQLite stores, with the parts view and with it emptied;
-   CPU seconds per article (best of 3; SQLite runs in this process) and file size; also into Elasticsearch when INGEST_ES_URL answers.
+   CPU seconds per article (best of 3; SQLite runs in this process) and file size; also into
+   Elasticsearch when INGEST_ES_URL is set (wall time, one run, merged index size).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -170,7 +172,50 @@ def search_check(timing_rounds: int = 3) -> dict:
         result["other languages (issue 16)"] = _other_languages(store)
         store.close()
         result["index cost"] = _cost(Path(tmp), articles, german, timing_rounds)
+        if os.environ.get("INGEST_ES_URL"):
+            result["index cost, Elasticsearch"] = _cost_es(Path(tmp), articles, german)
     return result
+
+
+def _cost_es(tmp: Path, articles: list[Article], german: list[Article]) -> list[dict]:
+    """Wall time per article through the Elasticsearch store (the node is another process: CPU time of
+    this one would miss it), and the primary store size after a refresh and a merge to one segment."""
+    import uuid
+
+    from ingest.config import StoreSettings
+    from ingest.store import elasticsearch as es_store
+
+    real = es_store.__dict__.setdefault("_real_parts", es_store.parts_text)
+    rows = []
+    repeated = [_article(f"{a.id}-{n}", a.title, a.body, a.language) for n in range(5) for a in german]
+    for name, batch in (("all languages", articles), ("German, each article 5x", repeated)):
+        out = {}
+        for with_parts in (False, True):
+            es_store.parts_text = real if with_parts else (lambda text, lang: "")
+            settings = StoreSettings(backend="elasticsearch", sqlite_path=str(tmp / f"es-{with_parts}.db"))
+            settings.elasticsearch.url = os.environ["INGEST_ES_URL"]
+            settings.elasticsearch.index_prefix = f"bench-{uuid.uuid4().hex[:8]}"
+            store = es_store.ElasticsearchStore(settings)
+            try:
+                store.setup()
+                start = time.perf_counter()
+                for i in range(0, len(batch), 50):
+                    store.upsert_articles(batch[i:i + 50])
+                elapsed = time.perf_counter() - start
+                store.client.indices.forcemerge(index=store.articles_alias, max_num_segments=1)
+                size = store.client.indices.stats(index=store.articles_alias)["_all"]["primaries"]["store"]["size_in_bytes"]
+                out[with_parts] = (elapsed, size)
+            finally:
+                store.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*", ignore_unavailable=True,
+                                            allow_no_indices=True)
+                store.close()
+        es_store.parts_text = real
+        (t0, s0), (t1, s1) = out[False], out[True]
+        rows.append({"corpus": name, "articles": len(batch), "ms/article without": round(1000 * t0 / len(batch), 2),
+                     "ms/article with": round(1000 * t1 / len(batch), 2), "time +%": round(100 * (t1 / t0 - 1), 1),
+                     "MB without": round(s0 / 1e6, 1), "MB with": round(s1 / 1e6, 1),
+                     "size +%": round(100 * (s1 / s0 - 1), 1)})
+    return rows
 
 
 def _other_languages(store) -> list[dict]:
