@@ -56,7 +56,7 @@ MIN_WORD = 4      # a modifier that is not a noun (adjective, verb stem): groß-
 SHORT = 4         # parts this short must be real nouns with inflected forms in the list (not Fak-tor)
 MIN_SPLIT = 6     # words shorter than this are never compounds worth splitting
 MAX_WORD = 60
-MEMO_SIZE = 200_000
+MEMO_SIZE = 100_000  # words; with the caches below about 40 MB at most in a long-running process
 BUCKET_BITS = 16
 BUCKETS = 1 << BUCKET_BITS
 # Candidate words, found by one regex pass: German compounds are nouns, written with a capital.
@@ -137,7 +137,7 @@ class Lexicon:
         self.starts = array("Q", starts.astype(np.uint64).tobytes())
         self.flags = flags.astype(np.uint8).tobytes()
         self.stops = stops
-        self._find = lru_cache(maxsize=1 << 18)(self._search)
+        self._find = lru_cache(maxsize=1 << 16)(self._search)
 
     def _search(self, word: str) -> int:
         key = _h(word)
@@ -254,8 +254,8 @@ class Splitter:
         self.loan_endings = LOAN_ENDINGS
         self.derived_endings = DERIVED_ENDINGS[lang]
         self.cased = lang == "de"
-        self.leaves = lru_cache(maxsize=1 << 17)(self._leaves)
-        self._split2 = lru_cache(maxsize=1 << 17)(self._best_split)
+        self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
+        self._split2 = lru_cache(maxsize=1 << 16)(self._best_split)
         self.memo: dict[str, str] = {}  # word as typed -> its parts' stems (see `remember`)
 
     # -- what a piece may be ------------------------------------------------------------------------
