@@ -247,6 +247,11 @@ class Ingest:
         finally:
             pipe.close()
 
+    def reindex(self, batch_size: int = 200, restart: bool = False):
+        """Rebuild the token views (stems, compound parts) of every stored article from its stored text,
+        resumably: yields (done, total) after each committed batch."""
+        return self.store.reindex(batch_size=batch_size, restart=restart)
+
     def purge_raw(self) -> int:
         return self.store.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
 

@@ -128,16 +128,23 @@ SNIPPET_WORD = 40  # characters a snippet may grow at either end to finish a wor
 def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str, str] = ("[", "]")) -> str:
     """A window of `text` around the first query word found, with matches marked.
 
-    Words match on their folded stem prefix, so the snippet shows "Drohnen" for the query "Drohne".
+    Words match on their folded stem prefix, so the snippet shows "Drohnen" for the query "Drohne",
+    and (stems of 4+ letters) inside words, so it shows "Kampfdrohnen" too.
     Only the window's words are folded: the first match is found with one regex over the
     lower-cased text (words whose stem carries an accent fall back to the start of the text).
     """
     if not text:
         return ""
     stems = sorted({s for w in words for s in query_stems(w.rstrip("*")) if s}, key=len, reverse=True)
+    # A plain word also matches inside compounds (Drohne: Kampfdrohnen), so stems of 4+ letters are
+    # looked for anywhere in a word; shorter ones only at its start (Rat is not in Heirat's snippet).
+    inner = [s for s in stems if len(s) >= 4 and not any(w.endswith("*") or w.startswith("=") for w in words)]
     start = 0
     if stems:
-        first = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, stems)) + ")").search(text.lower())
+        pattern = r"(?<![^\W_])(?:" + "|".join(map(re.escape, stems)) + ")"
+        if inner:
+            pattern += "|" + "|".join(map(re.escape, inner))
+        first = re.compile(pattern).search(text.lower())
         if first:
             start = max(0, first.start() - width // 3)
             floor = max(0, start - SNIPPET_WORD)  # widen to a word boundary, but not through a 5 MB "word"
@@ -150,7 +157,7 @@ def make_snippet(text: str, words: list[str], width: int = 220, mark: tuple[str,
     out, pos = [], start
     for m in TOKEN.finditer(text, start, end):
         folded = fold(m.group())
-        if any(folded.startswith(s) for s in stems):
+        if any(folded.startswith(s) for s in stems) or any(s in folded for s in inner):
             out += [text[pos:m.start()], mark[0], m.group(), mark[1]]
             pos = m.end()
     out.append(text[pos:end])

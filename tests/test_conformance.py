@@ -20,15 +20,17 @@ from ingest.store.base import SearchRequest
 HERE = Path(__file__).parent / "conformance"
 CORPUS = yaml.safe_load((HERE / "corpus.yaml").read_text(encoding="utf-8"))
 QUERIES = yaml.safe_load((HERE / "queries.yaml").read_text(encoding="utf-8"))
+COMPOUND_CORPUS = yaml.safe_load((HERE / "compounds_corpus.yaml").read_text(encoding="utf-8"))
+COMPOUND_QUERIES = yaml.safe_load((HERE / "compounds_queries.yaml").read_text(encoding="utf-8"))
 
 
 def _at(day: date | None, hour: int) -> datetime | None:
     return datetime.combine(day, time(hour), tzinfo=UTC) if day else None
 
 
-def corpus_articles() -> list[Article]:
+def corpus_articles(corpus: dict | None = None) -> list[Article]:
     out = []
-    for key, a in CORPUS.items():
+    for key, a in (corpus or CORPUS).items():
         published = _at(a["published"], 10)
         indexed = _at(a.get("indexed") or a["published"], 11)
         out.append(Article(
@@ -54,7 +56,15 @@ def test_table_is_large_enough_and_consistent():
     assert len({case["query"] for case in QUERIES}) == len(QUERIES), "duplicate queries"
 
 
-@pytest.mark.parametrize("case", QUERIES, ids=lambda c: c["query"])
+@pytest.fixture
+def loaded_compounds(store):
+    store.upsert_articles(corpus_articles(COMPOUND_CORPUS))
+    if hasattr(store, "flush_outbox"):
+        store.flush_outbox()
+    return store
+
+
+@pytest.mark.parametrize("case", QUERIES + COMPOUND_QUERIES, ids=lambda c: c["query"])
 def test_canonical_text_parses_to_the_same_query(case):
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     node = parse(case["query"], now=now)
@@ -62,11 +72,29 @@ def test_canonical_text_parses_to_the_same_query(case):
 
 
 def test_conformance(loaded, backend):
+    _check(loaded, backend, QUERIES)
+
+
+def test_compound_conformance(loaded_compounds, backend):
+    """Compounds, quotation marks, spellings and other languages (compounds_*.yaml)."""
+    assert len(COMPOUND_QUERIES) >= 40 and all(set(c["expect"]) <= set(COMPOUND_CORPUS) for c in COMPOUND_QUERIES)
+    _check(loaded_compounds, backend, COMPOUND_QUERIES)
+
+
+def test_whole_words_rank_above_compound_parts(loaded_compounds, backend):
+    """Hits that contain the word itself come before hits that have it only inside a compound."""
+    hits = loaded_compounds.search(SearchRequest(query="Rat", limit=10)).hits
+    assert [h.id for h in hits] == ["k4", "k3"]
+    hits = loaded_compounds.search(SearchRequest(query="Drohne", limit=10)).hits
+    assert hits[-1].id == "k1", [h.id for h in hits]
+
+
+def _check(store, backend, queries) -> None:
     failures = []
-    for case in QUERIES:
-        result = loaded.search(SearchRequest(query=case["query"], limit=100))
+    for case in queries:
+        result = store.search(SearchRequest(query=case["query"], limit=100))
         got = {h.id for h in result.hits}
         if got != set(case["expect"]) or result.total != len(case["expect"]):
             failures.append(f"{case['query']!r}: expected {sorted(case['expect'])}, got {sorted(got)} "
                             f"(total {result.total})")
-    assert not failures, f"{backend}: {len(failures)} of {len(QUERIES)} queries differ:\n" + "\n".join(failures)
+    assert not failures, f"{backend}: {len(failures)} of {len(queries)} queries differ:\n" + "\n".join(failures)

@@ -27,23 +27,39 @@ def should(*queries) -> dict:
     return {"bool": {"should": list(queries), "minimum_should_match": 1}}
 
 
-def test_term_matches_stems_in_both_stem_fields_title_boosted():
+def test_whole_word_matches_stems_in_both_stem_fields_title_boosted():
     stems = " ".join(term_stems("Drohne"))
     assert stems == "drohn drohne"
-    assert es("Drohne") == should({"match": {"title_stem": {"query": stems, "boost": 4.0}}},
-                                  {"match": {"body_stem": {"query": stems}}})
+    assert es("=Drohne") == should({"match": {"title_stem": {"query": stems, "boost": 4.0}}},
+                                   {"match": {"body_stem": {"query": stems}}})
+
+
+def test_term_also_matches_compound_parts_at_a_tenth_of_the_weight():
+    stems = "drohn drohne"
+    assert es("Drohne") == should(
+        should({"match": {"title_stem": {"query": stems, "boost": 4.0}}}, {"match": {"body_stem": {"query": stems}}}),
+        should({"match": {"title_parts": {"query": stems, "boost": 0.4}}},
+               {"match": {"body_parts": {"query": stems, "boost": 0.1}}}))
+
+
+def test_other_languages_stems_only_in_their_articles():
+    q = es("body:=метро")
+    assert q == should({"match": {"body_stem": {"query": "метро"}}},
+                       {"bool": {"must": [{"match": {"body_stem": {"query": "метр"}}}],
+                                 "filter": [{"terms": {"language": ["ru"]}}]}})
 
 
 def test_field_restricts_to_one_field():
-    assert es("body:Drohne") == {"match": {"body_stem": {"query": "drohn drohne"}}}
-    assert es("title:Drohne") == {"match": {"title_stem": {"query": "drohn drohne", "boost": 4.0}}}
+    assert es("body:=Drohne") == {"match": {"body_stem": {"query": "drohn drohne"}}}
+    assert es("title:=Drohne") == {"match": {"title_stem": {"query": "drohn drohne", "boost": 4.0}}}
 
 
 def test_phrase_is_match_phrase_on_the_folded_fields_with_ss_spellings():
     assert es('body:"Fußball Abend"') == should(
         {"match_phrase": {"body_folded": {"query": "fußball abend"}}},
         {"match_phrase": {"body_folded": {"query": "fussball abend"}}})
-    assert es('body:"Dürre"') == {"match_phrase": {"body_folded": {"query": "durre"}}}
+    assert es('body:"Dürre"') == should({"match_phrase": {"body_folded": {"query": "durre"}}},
+                                        {"match_phrase": {"body_folded": {"query": "duerre"}}})
 
 
 def test_prefix_on_the_folded_fields():
@@ -134,6 +150,8 @@ def _tokens_es(node) -> set[str]:
         for key, value in node.items():
             if key in ("query", "prefix") and isinstance(value, str):
                 out.add(value)
+            elif key == "terms":  # the languages a stem is restricted to
+                out |= {v for values in value.values() for v in values}
             elif key == "value" and isinstance(value, str):
                 out.add(value)
             else:

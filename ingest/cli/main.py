@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest import redact as redact_module
-from ingest.errors import IngestError
+from ingest.errors import IngestError, StoreUnavailable
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
     from ingest.app import Ingest
@@ -252,6 +252,10 @@ def cmd_status(args) -> int:
         outbox = getattr(app.store, "outbox_size", None)
         if callable(outbox):
             extra["outbox"] = outbox()
+        try:
+            extra["reindex_pending"] = app.store.reindex_pending()
+        except StoreUnavailable:
+            pass
         if args.json:
             emit_json({"feeds": [r.to_dict() for r in rows], "backend": app.settings.store.backend, **extra})
             return 0
@@ -272,6 +276,8 @@ def cmd_status(args) -> int:
                      "next poll": fmt_time(r.next_poll), "articles": str(r.articles), "problem": problem}
             table.add_row(*(cells[c] for c in columns))
         out.print(table)
+        if extra.get("reindex_pending"):
+            out.print("the search index lacks token views of older articles (compound parts): run `ingest reindex`")
         return 0
 
 
@@ -494,6 +500,32 @@ def cmd_delete(args) -> int:
         else:
             out.print(f"{'would delete' if args.dry_run else 'deleted'} {n} articles in {store_label(app)}",
                       markup=False)
+
+
+@command("reindex")
+def cmd_reindex(args) -> int:
+    """Token views rebuilt from the stored text; an interrupted run resumes where it stopped."""
+    with open_app(args) as app:
+        resumed = app.store.reindex_pending() and not args.restart
+        steps = app.reindex(batch_size=args.batch, restart=args.restart)
+        done, total = next(steps)
+        start = done
+        if args.json or not sys.stderr.isatty():
+            for step in steps:
+                done, total = step
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("re-indexing", total=total, completed=done)
+                for done, total in steps:
+                    bar.update(task, completed=done, total=total)
+        if args.json:
+            emit_json({"reindexed": done - start, "total": total, "resumed": resumed, "resumed_at": start})
+        else:
+            out.print(f"re-indexed {done - start} of {total} articles"
+                      + (f" (resumed after {start})" if resumed and start else ""))
         return 0
 
 
@@ -632,6 +664,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", metavar="NAME", help="every article of this source name or domain")
     p.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     p.add_argument("--yes", action="store_true", help="confirm deleting a whole source")
+
+    p = sub.add_parser("reindex", parents=[common, jsonflag],
+                       help="rebuild the search token views (stems, compound parts) from the stored text; resumable")
+    p.add_argument("--restart", action="store_true", help="start a new pass instead of resuming an interrupted one")
+    p.add_argument("--batch", type=int, default=200, metavar="N", help="articles per commit (default 200)")
 
     for register in _extensions():
         register(sub, common, jsonflag)

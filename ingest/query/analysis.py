@@ -1,36 +1,96 @@
 """Which index tokens a query leaf looks for: shared by the SQLite and the Elasticsearch compiler,
 so both backends search for exactly the same tokens.
 
-Both backends index two views of title and body, made from the same tokenisation
+Both backends index three views of title and body, made from the same tokenisation
 (`ingest.text.tokens`: runs of letters and digits, what FTS5's unicode61 tokenizer does):
 
     exact   words lower-cased, accents stripped, ß kept      FTS5 title/body (unicode61 remove_diacritics 2)
                                                             ES title_folded/body_folded (text.folded_text)
     stem    words stemmed in the article's language, ß->ss  FTS5 and ES title_stem/body_stem (text.stem_text)
+    parts   stems of the parts of compounds (Kampfdrohnen:   FTS5 and ES title_parts/body_parts
+            kampf drohn), de/nl/sv/da/no only               (enrich.compounds.parts_text)
 
-Term -> any stem of the word (stemmed under every query language) on the stem view.
+and the article's language (FTS5 column `lang`, ES field `language`).
+
+Term -> any stem of the word on the stem and parts views (`=word`: the stem view only, no compound
+    parts). Stems are made under the five query languages (de en fr es it) for every article, and
+    under each other stemmer language for the articles in that language only (`term_tokens`), so
+    Russian `метро` finds Russian inflections without English or Turkish stems finding unrelated
+    words elsewhere. Spellings with ae/oe/ue and ä/ö/ü are interchangeable (Mueller = Müller).
 Phrase, Prefix -> the exact view; ß and ss are interchangeable there (variants are generated).
 Near -> the stem view (NEAR must look at one token stream); phrases and prefixes inside it match stems.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice, product
 
 from ingest.query.ast import Near, Node, Or, Phrase, Prefix, Term
-from ingest.text import QUERY_LANGUAGES, fold, fold_exact, near_prefixes, query_stems, stem_words
+from ingest.text import (
+    QUERY_LANGUAGES,
+    STEMMER_NAMES,
+    fold,
+    fold_exact,
+    near_prefixes,
+    query_stems,
+    stem_words,
+)
 
 MAX_VARIANTS = 16
+# Stemmer languages beyond the five: a query word's stems in these match articles in that language only.
+OTHER_LANGUAGES = tuple(lang for lang in STEMMER_NAMES if lang not in QUERY_LANGUAGES)
+# ae/oe/ue written for ä/ö/ü, but not inside the diphthongs (Feuer, Bauer) or after q (Quelle).
+_DIGRAPH = re.compile(r"(?<![aeiouäöüq])([aou])e")
+_UMLAUT = {"a": "ä", "o": "ö", "u": "ü"}
+
+
+def spellings(word: str) -> list[str]:
+    """The word as typed and with ä/ö/ü <-> ae/oe/ue swapped (Mueller, Müller), deduplicated."""
+    low = word.lower()
+    out = [word]
+    if any(c in low for c in "äöü"):
+        out.append(low.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue"))
+    umlauted = _DIGRAPH.sub(lambda m: _UMLAUT[m.group(1)], low)
+    if umlauted != low:
+        out.append(umlauted)
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True, slots=True)
+class TermTokens:
+    """What a plain query word looks for: `stems` in every article; each (stem, languages) of
+    `by_language` only in articles of those languages."""
+
+    stems: tuple[str, ...]
+    by_language: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def all(self) -> list[str]:
+        return list(self.stems) + [s for s, _ in self.by_language]
+
+
+@lru_cache(maxsize=4096)
+def term_tokens(word: str) -> TermTokens:
+    stems = term_stems(word)
+    extra: dict[str, list[str]] = {}
+    for form in spellings(word):
+        for lang in OTHER_LANGUAGES:
+            for stem in stem_words([form], lang):
+                if stem and stem not in stems and lang not in extra.setdefault(stem, []):
+                    extra[stem].append(lang)
+    return TermTokens(tuple(stems), tuple((s, tuple(langs)) for s, langs in extra.items()))
 
 
 def term_stems(word: str) -> list[str]:
-    """Stems of a query word under each query language, plus the folded word itself (for articles
-    whose language has no stemmer)."""
+    """Stems of a query word (and its ae/ä spellings) under each query language, plus the folded word
+    itself (for articles whose language has no stemmer)."""
     out: list[str] = []
-    for stem in query_stems(word) + [fold(word)]:
-        if stem and stem not in out:
-            out.append(stem)
+    for form in spellings(word):
+        for stem in query_stems(form) + [fold(form)]:
+            if stem and stem not in out:
+                out.append(stem)
     return out
 
 
@@ -51,7 +111,11 @@ def _sharp_s(form: str, prefix: bool = False) -> list[str]:
 
 
 def exact_word_forms(word: str) -> list[str]:
-    return _sharp_s(fold_exact(word))
+    """Exact-view spellings: folded as typed, with ß/ss and ä/ae (ü/ue, ö/oe) swapped."""
+    out: list[str] = []
+    for form in spellings(word):
+        out += [f for f in _sharp_s(fold_exact(form)) if f not in out]
+    return out
 
 
 def exact_sequences(words: tuple[str, ...]) -> list[tuple[str, ...]]:

@@ -26,9 +26,12 @@ OPERATORS = ("AND", "OR", "NOT")
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word matched with its inflections (stems). Under a keyword field: the exact value (any case)."""
+    """A word matched with its inflections (stems) and as a part of compounds (Drohne: Kampfdrohnen).
+    `whole` (`=Drohne`): the word and its inflections only, not compound parts.
+    Under a keyword field: the exact value (any case)."""
 
     word: str
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ def positive_words(node: Node) -> list[str]:
 
 # -- canonical text ---------------------------------------------------------------------------------
 
-PLAIN = re.compile(r"^[^\s()\"\[\]{}:*~+\-][^\s()\"\[\]{}:*~]*$")
+PLAIN = re.compile(r"^[^\s()\"\[\]{}:*~+\-=„“”«»‚‘][^\s()\"\[\]{}:*~„“”«»‚‘]*$")
 
 
 def iso(value: datetime) -> str:
@@ -138,7 +141,7 @@ def _group(node: Node) -> str:
 def to_text(node: Node) -> str:
     """Canonical query text: equal for equal ASTs, and `parse(to_text(n)) == n`."""
     if isinstance(node, Term):
-        return _value(node.word)
+        return ("=" if node.whole else "") + _value(node.word)
     if isinstance(node, Prefix):
         return _value(node.prefix) + "*"
     if isinstance(node, Phrase):

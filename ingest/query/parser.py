@@ -1,7 +1,8 @@
 """Parser for the query language: a small recursive-descent parser, so every error has a position.
 
     (Iran OR Teheran) AND Venezuela NOT Fußball
-    Shahed NEAR/5 Drohne*      "exact phrase"      "drohne angriff"~3
+    Shahed NEAR/5 Drohne*      "exact phrase"  „Anführungszeichen“  «guillemets»  "drohne angriff"~3
+    =Drohne (the word and its inflections, not as a part of compounds like Kampfdrohnen)
     title:Maduro  body:(Öl OR Gas)  source:"Harbour Herald"  lang:de  tag:Iran  keyword:Sanktionen
     published:[2025-01-01 TO 2025-02-01]   published:>now-7d   indexed:>=2026-11-01
 
@@ -51,6 +52,9 @@ DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 RELATIVE = re.compile(r"now(?:([+-])(\d+)([smhdwMy]))?")
 COMPARISON = re.compile(r"(>=|<=|>|<)?(.*)", re.S)
 STARTS = ("WORD", "PHRASE", "LP", "FIELD", "NEG", "PLUS", "NOT", "RANGE")
+# Quotation marks that open a phrase, and the marks that may close each: "…" „…“ „…” ‚…‘ «…» »…« “…” ‘…’ ”…”
+QUOTES = {'"': '"', "„": "“”", "‚": "‘’", "«": "»", "»": "«", "“": "”“", "‘": "’‘", "”": "”"}
+WORD_STOP = '()"„“”«»‚‘'
 
 
 @dataclass(slots=True)
@@ -70,7 +74,7 @@ def _lex(text: str) -> list[Tok]:
         elif c in "()":
             out.append(Tok("LP" if c == "(" else "RP", c, i))
             i += 1
-        elif c == '"':
+        elif c in QUOTES:
             i = _lex_phrase(text, i, out)
         elif c in "[{":
             end = min((p for p in (text.find("]", i), text.find("}", i)) if p >= 0), default=-1)
@@ -89,9 +93,10 @@ def _lex(text: str) -> list[Tok]:
 
 
 def _lex_phrase(text: str, i: int, out: list[Tok]) -> int:
-    end = text.find('"', i + 1)
+    closers = QUOTES[text[i]]
+    end = next((j for j in range(i + 1, len(text)) if text[j] in closers), -1)
     if end < 0:
-        raise QueryError(text, "unterminated phrase: missing closing quote", i)
+        raise QueryError(text, f"unterminated phrase: missing closing quote ({' or '.join(closers)})", i)
     j, slop = end + 1, None
     if j < len(text) and text[j] == "~":
         m = re.match(r"~(\d+)", text[j:])
@@ -109,7 +114,7 @@ def _lex_phrase(text: str, i: int, out: list[Tok]) -> int:
 
 def _lex_word(text: str, i: int, out: list[Tok]) -> int:
     n, j = len(text), i
-    while j < n and not text[j].isspace() and text[j] not in '()"':
+    while j < n and not text[j].isspace() and text[j] not in WORD_STOP:
         if text[j] in "[{" and j > i and text[j - 1] == ":":
             break
         j += 1
@@ -117,7 +122,7 @@ def _lex_word(text: str, i: int, out: list[Tok]) -> int:
     m = FIELD_NAME.match(word)
     if m and not word[m.end():].startswith("//"):
         name = FIELD_ALIASES.get(m.group(1).lower(), m.group(1).lower())
-        follows = m.end() < len(word) or (j < n and text[j] in '("[{')
+        follows = m.end() < len(word) or (j < n and (text[j] in '("[{' or text[j] in QUOTES))
         if name in ALL_FIELDS:
             if not follows:
                 raise QueryError(text, f"{name}: needs a value right after the colon, e.g. {name}:Iran", i)
@@ -311,6 +316,8 @@ class _Parser:
             return self.value(text, ctx[1], tok)
         if text.endswith("*"):
             stem = text[:-1]
+            if stem.startswith("="):
+                raise self.error("=word asks for a whole word: it cannot end in a wildcard", tok)
             if "*" in stem or tokens(stem) != [stem]:
                 raise self.error("a wildcard goes at the end of one word, e.g. Drohne*", tok)
             if len(stem) < MIN_PREFIX:
@@ -318,11 +325,14 @@ class _Parser:
             return Prefix(stem)
         if "*" in text:
             raise self.error("wildcards are only allowed at the end of a word, e.g. Drohne*", tok)
+        whole = text.startswith("=") and len(text) > 1
+        if whole:
+            text = text[1:]
         parts = tokens(text)
         if not parts:
             raise self.error(f"{text!r} has no letters or digits to search for "
                              "(operators are AND, OR, NOT, NEAR/N)", tok)
-        return Term(parts[0]) if len(parts) == 1 else Phrase(tuple(parts))
+        return Term(parts[0], whole) if len(parts) == 1 else Phrase(tuple(parts))
 
     def value(self, text: str, field: str, tok: Tok) -> Node:
         """A keyword-field value: kept as typed (no tokenising); `*` at the end makes it a prefix."""

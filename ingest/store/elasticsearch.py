@@ -30,6 +30,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
 
 from ingest.config import StoreSettings
+from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
 from ingest.models import Article, FeedState, SearchHit, SearchResult
 from ingest.redact import install as redact_install
@@ -47,6 +48,7 @@ from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
 from ingest.text import folded_text, make_snippet, stem_text
 
 log = logging.getLogger("ingest.store.es")
+REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
@@ -91,6 +93,8 @@ def article_doc(a: Article) -> dict:
     doc["body_folded"] = folded_text(a.body)
     doc["title_stem"] = stem_text(a.title, a.language)
     doc["body_stem"] = stem_text(a.body, a.language)
+    doc["title_parts"] = parts_text(a.title, a.language)
+    doc["body_parts"] = parts_text(a.body, a.language)
     doc["body_chars"] = len(a.body)
     doc["mentions"] = [{"term": k, "count": v} for k, v in a.mentions.items()]
     return doc
@@ -476,6 +480,57 @@ class ElasticsearchStore:
         resp = self._call(self.client.search, index=self.articles_alias, size=limit, source=False,
                           query={"prefix": {"id": prefix}}, sort=[{"id": "asc"}])
         return [h["_id"] for h in resp["hits"]["hits"]]
+    # -- re-indexing -----------------------------------------------------------------------------
+
+    def mark_reindex_pending(self) -> None:
+        with self.local.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES (?, '')", (REINDEX_KEY,))
+
+    def reindex_pending(self) -> bool:
+        self._ensure()
+        return bool(self.local.query("SELECT 1 FROM meta WHERE key = ?", (REINDEX_KEY,)))
+
+    def reindex(self, batch_size: int = 200, restart: bool = False) -> Iterator[tuple[int, int]]:
+        """Rebuild every article's token views from its stored text (`_source`), in id order.
+
+        The last id done is kept in the local SQLite file after each batch, so an interrupted pass
+        resumes there. Each document is rewritten in the backing index that holds it, guarded by its
+        sequence number: an article updated meanwhile (it got fresh views then) is left alone.
+        """
+        self._ensure()
+        self.flush_outbox()
+        with self.local.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (REINDEX_KEY,)).fetchone()
+            cursor = "" if restart or row is None else row[0]
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REINDEX_KEY, cursor))
+        alias = self.articles_alias
+        total = self._call(self.client.count, index=alias)["count"]
+        done = self._call(self.client.count, index=alias, query={"range": {"id": {"lte": cursor}}})["count"] \
+            if cursor else 0
+        yield done, total
+        while True:
+            body: dict = {"size": batch_size, "sort": [{"id": "asc"}], "seq_no_primary_term": True}
+            if cursor:
+                body["search_after"] = [cursor]
+            hits = self._call(self.client.search, index=alias, **body)["hits"]["hits"]
+            if not hits:
+                break
+            actions = [{"_op_type": "index", "_index": h["_index"], "_id": h["_id"],
+                        "_source": article_doc(doc_article(h["_source"])),
+                        "if_seq_no": h["_seq_no"], "if_primary_term": h["_primary_term"]} for h in hits]
+            for ok, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False,
+                                                   raise_on_exception=False, max_retries=3, initial_backoff=1):
+                info = next(iter(item.values()))
+                if not ok and info.get("status") != 409:
+                    raise StoreUnavailable(f"re-indexing {info.get('_id')} failed with status {info.get('status')}")
+            cursor = hits[-1]["sort"][0]
+            with self.local.transaction() as db:
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (cursor, REINDEX_KEY))
+            done += len(hits)
+            yield done, max(total, done)
+        self._call(self.client.indices.refresh, index=alias)
+        with self.local.transaction() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (REINDEX_KEY,))
 
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
         self._ensure()

@@ -10,6 +10,7 @@ SQLite FTS5's unicode61 tokenizer splits on everything that is not a letter or a
 
     title_folded / body_folded   text.folded_text(): exact words, case and accents folded, ß kept
     title_stem   / body_stem     text.stem_text(text, article language): stems, ß -> ss
+    title_parts  / body_parts    compounds.parts_text(text, article language): stems of compound parts
     title / body                 the original text (standard analyzer): display and Kibana only
 
 Queries then look for tokens made by `ingest.query.analysis`, the same module the SQLite compiler
@@ -25,7 +26,7 @@ from ingest.query.analysis import (
     exact_sequences,
     near_alternatives,
     proximity_words,
-    term_stems,
+    term_tokens,
 )
 from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Range, Term, iso
 
@@ -48,6 +49,8 @@ ES_TEXT_MAPPING = {
         "body_folded": WS,
         "title_stem": WS_PREFIXED,
         "body_stem": WS_PREFIXED,
+        "title_parts": WS,
+        "body_parts": WS,
         "tags": CI_KEYWORD,
         "keywords": CI_KEYWORD,
         "places": CI_KEYWORD,
@@ -62,11 +65,13 @@ ES_TEXT_MAPPING = {
 KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords",
                  "place": "places", "entity": "entities"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
+PARTS_BOOST = 0.1  # compound parts weigh a tenth of whole words (SQLite: 0.4 and 0.1), so they rank below
 
 
 def _fields(field: str | None, view: str) -> list[tuple[str, float]]:
     names = [field] if field else list(TEXT_FIELDS)
-    return [(f"{n}_{view}", TITLE_BOOST if n == "title" else 1.0) for n in names]
+    factor = PARTS_BOOST if view == "parts" else 1.0
+    return [(f"{n}_{view}", (TITLE_BOOST if n == "title" else 1.0) * factor) for n in names]
 
 
 def _any(queries: list[dict]) -> dict:
@@ -100,10 +105,25 @@ def _one_of(rules: list[dict]) -> dict:
     return rules[0] if len(rules) == 1 else {"any_of": {"intervals": rules}}
 
 
+def _term(node: Term, field: str | None) -> dict:
+    """Stems on the stem view and (unless `=word`) the parts view; other languages' stems only in
+    articles of those languages (the same tokens as the SQLite compiler, see analysis.term_tokens)."""
+    tokens = term_tokens(node.word)
+    views = ("stem",) if node.whole else ("stem", "parts")
+
+    def match(stems: list[str]) -> dict:
+        query = " ".join(stems)
+        return _any([_per_field(field, v, lambda f: {"match": {f: {"query": query}}}) for v in views])
+
+    alts = [match(list(tokens.stems))]
+    alts += [{"bool": {"must": [match([stem])], "filter": [{"terms": {"language": list(langs)}}]}}
+             for stem, langs in tokens.by_language]
+    return _any(alts)
+
+
 def _text(node: Node, field: str | None) -> dict:
     if isinstance(node, Term):
-        stems = term_stems(node.word)
-        return _per_field(field, "stem", lambda f: {"match": {f: {"query": " ".join(stems)}}})
+        return _term(node, field)
     if isinstance(node, Prefix):
         forms = exact_prefixes(node.prefix)
         return _per_field(field, "folded", lambda f: _any([{"prefix": {f: {"value": p}}} for p in forms]))

@@ -65,8 +65,9 @@ def ensure_indices(store) -> dict:
             "dynamic": "false", "properties": props,
             # The analysed copies made in Python are indexed, not stored: _source keeps the article
             # once, not three times (a third of the bytes to write, compress and merge).
-            "_source": {"excludes": ["*_folded", "*_stem"]}}})
+            "_source": {"excludes": ["*_folded", "*_stem", "*_parts"]}}})
     alias = store.articles_alias
+    _add_new_fields(store, props)
     if not client.indices.exists_alias(name=alias):
         try:
             client.indices.create(index=f"{prefix}-articles-000001",
@@ -100,6 +101,27 @@ def ensure_indices(store) -> dict:
     store.percolator = _ensure_rules_index(store, props, created)
     ilm = _try_ilm(client, prefix, es.rollover_max_docs, es.rollover_max_age)
     return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": store.percolator}
+
+
+NEW_FIELDS = ("title_parts", "body_parts")  # added after the first release: existing indices get them here
+
+
+def _add_new_fields(store, props: dict) -> None:
+    """Indices made before a token view existed get its mapping, and a re-index pass is marked pending
+    (`ingest reindex` fills the view in from the stored text)."""
+    client = store.client
+    try:
+        mappings = client.indices.get_mapping(index=f"{store.prefix}-articles-*,{store.name('rules')}",
+                                              ignore_unavailable=True, allow_no_indices=True)
+    except ApiError:
+        return
+    stale = [name for name, m in mappings.items()
+             if any(f not in m["mappings"].get("properties", {}) for f in NEW_FIELDS)]
+    if not stale:
+        return
+    client.indices.put_mapping(index=",".join(stale), properties={f: props[f] for f in NEW_FIELDS})
+    if any(name != store.name("rules") for name in stale):
+        store.mark_reindex_pending()
 
 
 def _ensure_rules_index(store, props: dict, created: dict) -> bool:

@@ -1,7 +1,8 @@
 """Embedded store: one SQLite file (WAL), FTS5 for search. The default backend.
 
 Tables: feeds (polling state), entries (feed item keys -> article id), articles,
-articles_fts (title/body as written and stemmed per article language), raw_pages
+articles_fts (title/body as written, stemmed per article language, and the stems of their compounds'
+parts; the article's language; see ingest.query.analysis), raw_pages
 (compressed HTML kept for re-cleaning), blocks + block_articles (learned boilerplate),
 signatures (MinHash for syndication clusters), and the alert tables.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError
 from ingest.models import Article, FeedState, SearchResult
 from ingest.store import sqlite_aggregates
@@ -34,7 +37,8 @@ from ingest.store.base import (
 )
 from ingest.text import stem_text
 
-SCHEMA_VERSION = 2
+log = logging.getLogger("ingest.store.sqlite")
+SCHEMA_VERSION = 3
 # Upgrades of an existing file: MIGRATIONS[v] is the SQL that takes a version v-1 file to version v.
 # They run in order, each in one transaction, before SCHEMA (whose CREATE ... IF NOT EXISTS then adds
 # whole new tables and indexes). A file written by a newer ingest is refused, never altered.
@@ -42,7 +46,15 @@ SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
     2: "ALTER TABLE articles ADD COLUMN places TEXT NOT NULL DEFAULT '[]';"
        "ALTER TABLE articles ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'",
+    3: "",  # the compound-parts columns of articles_fts: `_upgrade_fts` rebuilds the FTS table (and
+            # `ingest reindex` fills them); an older ingest must not write to such a file
 }
+FTS_COLUMNS = ("title", "body", "title_stem", "body_stem", "tags", "title_parts", "body_parts", "lang")
+FTS_DDL = f"""CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    {', '.join(FTS_COLUMNS)},
+    tokenize = "unicode61 remove_diacritics 2", prefix = '3'
+);"""
+REINDEX_KEY = "reindex_cursor"  # meta: the last rowid whose token views are current, while a pass runs
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -90,10 +102,6 @@ CREATE INDEX IF NOT EXISTS articles_indexed ON articles(indexed);
 CREATE INDEX IF NOT EXISTS articles_domain_hash ON articles(domain, content_hash);
 CREATE INDEX IF NOT EXISTS articles_cluster ON articles(cluster_id);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    title, body, title_stem, body_stem, tags,
-    tokenize = "unicode61 remove_diacritics 2", prefix = '3'
-);
 CREATE TABLE IF NOT EXISTS raw_pages (
     article_id TEXT PRIMARY KEY,
     html BLOB NOT NULL,
@@ -236,6 +244,8 @@ class SQLiteStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
             self._db.executescript(SCHEMA)
+            self._upgrade_fts()
+            self._db.executescript(FTS_DDL)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise db_error(self.path, exc) from None
@@ -288,6 +298,29 @@ class SQLiteStore:
         finally:
             dest.close()
         return target.stat().st_size
+
+    def _upgrade_fts(self) -> None:
+        """A store made before the compound-parts view gets the new columns, its rows copied as they are
+        (parts empty) so search keeps working; `ingest reindex` then fills the parts in, resumably."""
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(articles_fts)").fetchall()]
+        if not cols or "title_parts" in cols:
+            return
+        log.warning("%s: adding the compound-parts view to the search index (once); "
+                    "run `ingest reindex` to fill it in", self.path)
+        old = ", ".join(f"f.{c}" for c in cols)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("ALTER TABLE articles_fts RENAME TO articles_fts_old")
+            self._db.execute(FTS_DDL)
+            self._db.execute(f"INSERT INTO articles_fts(rowid, {', '.join(cols)}, title_parts, body_parts, lang) "
+                             f"SELECT f.rowid, {old}, '', '', coalesce(a.language, '') FROM articles_fts_old f "
+                             "JOIN articles a ON a.rowid = f.rowid")
+            self._db.execute("DROP TABLE articles_fts_old")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, '0')", (REINDEX_KEY,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -440,14 +473,50 @@ class SQLiteStore:
                            f"feed_urls = excluded.feed_urls", row)
                 rowid = existing["rowid"] if existing else db.execute(
                     "SELECT rowid FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
-                db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
-                db.execute("INSERT INTO articles_fts(rowid, title, body, title_stem, body_stem, tags) "
-                           "VALUES (?, ?, ?, ?, ?, ?)",
-                           (rowid, a.title, a.body, stem_text(a.title, a.language), stem_text(a.body, a.language),
-                            " ".join(a.tags)))
+                self._write_fts(db, rowid, a.title, a.body, a.language, a.tags)
             if alert_pending:
                 self.add_pending_alerts(a.id for a in articles)
         return len(articles)
+
+    @staticmethod
+    def _write_fts(db, rowid: int, title: str, body: str, language: str | None, tags: list[str]) -> None:
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        db.execute(f"INSERT INTO articles_fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (rowid, title, body, stem_text(title, language), stem_text(body, language), " ".join(tags),
+                    parts_text(title, language), parts_text(body, language), language or ""))
+
+    # -- re-indexing -----------------------------------------------------------------------------
+
+    def reindex_pending(self) -> bool:
+        return bool(self.query("SELECT 1 FROM meta WHERE key = ?", (REINDEX_KEY,)))
+
+    def reindex(self, batch_size: int = 200, restart: bool = False) -> Iterator[tuple[int, int]]:
+        """Rebuild every article's token views from its stored text, `batch_size` articles a commit.
+
+        The cursor (last rowid done) is committed with each batch, so an interrupted pass resumes
+        where it stopped; without a pending pass (or with `restart`) a new one starts at the beginning.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (REINDEX_KEY,)).fetchone()
+            cursor = 0 if restart or row is None else int(row[0])
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REINDEX_KEY, str(cursor)))
+        total = self.query("SELECT count(*) FROM articles")[0][0]
+        done = self.query("SELECT count(*) FROM articles WHERE rowid <= ?", (cursor,))[0][0]
+        yield done, total
+        while True:
+            rows = self.query("SELECT rowid, title, body, language, tags FROM articles WHERE rowid > ? "
+                              "ORDER BY rowid LIMIT ?", (cursor, batch_size))
+            if not rows:
+                break
+            with self.transaction() as db:
+                for r in rows:
+                    self._write_fts(db, r["rowid"], r["title"], r["body"], r["language"], json.loads(r["tags"] or "[]"))
+                cursor = rows[-1]["rowid"]
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(cursor), REINDEX_KEY))
+            done += len(rows)
+            yield done, max(total, done)
+        with self.transaction() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (REINDEX_KEY,))
 
     def add_feed_url(self, article_id: str, feed_url: str) -> None:
         with self.transaction() as db:

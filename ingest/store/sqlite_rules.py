@@ -111,11 +111,11 @@ def anchor_clauses(node) -> list[Clause] | None:
     """A necessary condition for `node` to match, as clauses that each need one of their strings in
     the document (as the FTS5 compiler would look for them); None when the node can match without
     any text (keyword fields, dates, a lone negation). Always conservative, never exact."""
-    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_stems
+    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_tokens
     from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Or, Phrase, Prefix, Term
 
-    if isinstance(node, Term):
-        clause = [(s, False) for s in term_stems(node.word)]
+    if isinstance(node, Term):  # every stem it may match, the other languages' ones included
+        clause = [(s, False) for s in term_tokens(node.word).all()]
         return [clause] if clause else None
     if isinstance(node, Prefix):
         clause = [(p, True) for p in exact_prefixes(node.prefix)]

@@ -1,7 +1,8 @@
 """The query language compiled to SQLite: FTS5 MATCH expressions for text, SQL for everything else.
 
 Text leaves (which tokens they look for: `ingest.query.analysis`; the language: docs/query-language.md):
-    Term      any stem of the word, on {title_stem body_stem}
+    Term      any stem of the word, on {title_stem body_stem title_parts body_parts} (`=word`: without
+              the parts); stems of the other stemmer languages as `(lang : "ru" AND {...} : "метр")`
     Prefix    `"p" *` on the exact columns {title body} (FTS5 folds case and accents)
     Phrase    `"w1 w2"` on {title body}; with ~N: NEAR("w1" "w2", N)
     Near      NEAR(left right, N) on {title_stem body_stem}, expanded over the sides' alternatives
@@ -22,7 +23,7 @@ from ingest.query.analysis import (
     exact_sequences,
     near_pairs,
     proximity_words,
-    term_stems,
+    term_tokens,
 )
 from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Range, Term, iso
 from ingest.store.base import SearchRequest
@@ -30,7 +31,7 @@ from ingest.text import make_snippet
 
 MAX_OFFSET = 10_000
 RANK_WINDOW = 10_000  # relevance scores the newest N text matches (see `_ranked_from_index`); 0 = all
-BM25 = "bm25(articles_fts, 4.0, 1.0, 4.0, 1.0, 2.0)"  # title, body, title_stem, body_stem, tags
+BM25 = "bm25(articles_fts, 4.0, 1.0, 4.0, 1.0, 2.0, 0.4, 0.1, 0.0)"  # title, body, title_stem, body_stem, tags, *_parts, lang
 MATCH = "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
 
 
@@ -38,9 +39,21 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _cols(field: str | None, stemmed: bool) -> str:
+def _cols(field: str | None, stemmed: bool, parts: bool = False) -> str:
     names = [field] if field else list(TEXT_FIELDS)
-    return "{" + " ".join(n + ("_stem" if stemmed else "") for n in names) + "}"
+    views = (("_stem", "_parts") if parts else ("_stem",)) if stemmed else ("",)
+    return "{" + " ".join(n + v for v in views for n in names) + "}"
+
+
+def _term(node: Term, field: str | None) -> str:
+    """Stems on the stem view (and the parts view unless `=word`); other languages' stems restricted to
+    articles in those languages."""
+    tokens = term_tokens(node.word)
+    cols = _cols(field, True, parts=not node.whole)
+    alts = [f"{cols} : {_any([_q(s) for s in tokens.stems])}"]
+    alts += [f"({{lang}} : {_any([_q(lang) for lang in langs])} AND {cols} : {_q(stem)})"
+             for stem, langs in tokens.by_language]
+    return _any(alts)
 
 
 def _any(items: list[str]) -> str:
@@ -56,7 +69,7 @@ def _alt(alt: Alt) -> str:
 def fts(node: Node, field: str | None = None) -> str | None:
     """The node as one FTS5 expression, or None when it needs SQL (keyword fields, dates, a lone NOT)."""
     if isinstance(node, Term):
-        return f"{_cols(field, True)} : {_any([_q(s) for s in term_stems(node.word)])}"
+        return _term(node, field)
     if isinstance(node, Prefix):
         return f"{_cols(field, False)} : {_any([_q(p) + ' *' for p in exact_prefixes(node.prefix)])}"
     if isinstance(node, Phrase):

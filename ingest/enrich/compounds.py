@@ -1,0 +1,503 @@
+"""Compound splitting for the `parts` token view: German *Kampfdrohnen* adds kampf and drohn.
+
+German, Dutch, Swedish, Danish and Norwegian write new words by joining old ones. A search for
+`Drohne` must find *Kampfdrohnen* and *Drohnenexport*, so every compound of an article adds the
+stems of its parts to an extra token view (`title_parts` / `body_parts` on both backends, made here
+in Python like the stem and folded views, so SQLite and Elasticsearch match the same words).
+
+The splitter is careful rather than eager; a wrong split makes a query find unrelated articles:
+- **Data-driven**: a split is made only where both sides are known words of the language's word
+  list, the lemma dictionaries that ship inside `simplemma` (MIT licence; de, nl, sv, da, nb).
+  The head (the last part) must be a noun form (German: a capitalised entry), at least MIN_HEAD
+  letters; a modifier is a noun (with a linking element: -s-, -es-, -n-, -en-, -er-, -e-, -ens-,
+  or a dropped -e: *Schulbuch*), or an adjective / verb stem of at least MIN_WORD letters.
+- **No function words**: prepositions and particles (the language's stop words that are not nouns)
+  are never parts, so prefix derivations (*Ausfuhr*, *Vorstand*, *Übergriff*) stay whole; neither are
+  derivational suffixes that happen to be nouns (*-schaft*: *Wirtschaft* is not Wirt + Schaft).
+- **False boundaries**: a word the dictionary knows (lexicalised) is split only when the
+  compound's plural follows its head's: *Bundesräte* ~ *Räte* splits Bundesrat, but *Ballast* has
+  no *Balläste* (Ast: Äste), *Rosenberg* no *Rosenberge*, so they stay whole. Short parts (below
+  MIN_PART letters) are never made, which keeps *Heirat* (hei + rat) whole.
+- **Several levels**: parts are split again (*Bundesnetzagentur* -> bund, netz, agentur) and the
+  right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it.
+- Hyphenated compounds (*Shahed-Drohnen*) are already separate tokens (the tokenizer splits at
+  hyphens); each piece is split again (*Offshore-Windpark* -> windpark -> wind, park).
+
+Why no "index vocabulary": a split depends on the word lists only, never on what else the index
+holds, so the same article gives the same tokens on every backend, in every order, on re-index.
+
+The word lists are compacted once into sorted 64-bit hashes of every form with its lemma's hash
+and a noun flag (about 18 MB for German instead of ~150 MB as Python strings), cached under
+INGEST_CACHE_DIR / ~/.cache/ingest. Results are memoized per word: news vocabulary repeats.
+Languages without a list (everything but de, nl, sv, da, no) get no parts view (documented).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from array import array
+from bisect import bisect_left
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ingest.text import TOKEN, stem_words
+
+log = logging.getLogger("ingest.compounds")
+
+MIN_PART = 3      # no part shorter than this (Heirat is not hei + rat)
+MIN_HEAD = 3      # Rat, Tag, Amt are heads (Bundesrat, Parteitag, Kanzleramt)
+MIN_WORD = 4      # a modifier that is not a noun (adjective, verb stem): groß-, warn-, wohn-
+SHORT = 4         # parts this short must be real nouns with inflected forms in the list (not Fak-tor)
+MIN_SPLIT = 6     # words shorter than this are never compounds worth splitting
+MAX_WORD = 60
+MEMO_SIZE = 100_000  # words; with the caches below about 40 MB at most in a long-running process
+BUCKET_BITS = 16
+BUCKETS = 1 << BUCKET_BITS
+# Candidate words, found by one regex pass: German compounds are nouns, written with a capital.
+CAPITALISED = re.compile(r"(?<![^\W_])[A-ZÄÖÜ][^\W_]{" + str(MIN_SPLIT - 1) + ",}")
+LONG_WORD = re.compile(r"(?<![^\W_])[^\W_]{" + str(MIN_SPLIT) + ",}")
+
+# simplemma's dictionary name per ISO 639-1 code we store.
+WORDLISTS = {"de": "de", "nl": "nl", "sv": "sv", "da": "da", "no": "nb"}
+# Linking elements between a modifier and the rest; "" first. A modifier may also drop a final -e.
+LINKS = {
+    "de": ("", "s", "es", "n", "en", "er", "e", "ens", "ns"),
+    "nl": ("", "s", "en", "e"),
+    "sv": ("", "s", "a", "e", "u", "o"),
+    "da": ("", "s", "e"),
+    "no": ("", "s", "e"),
+}
+DROPPED = {"de": ("e",), "nl": ("e",), "sv": ("a", "e"), "da": ("e",), "no": ("e",)}
+# Derivational suffixes that are also nouns: a head equal to one of them is a suffix, not a word.
+SUFFIX_HEADS = {
+    "de": frozenset({"schaft", "schaften", "ling", "linge", "lingen", "tum", "tums", "heit", "heiten", "keit",
+                     "keiten", "nis", "nisse", "sal", "sel", "ung", "ungen", "ler", "ner", "ei", "erei",
+                     # the suffixes of loan words: Stat-ion, Prozent, Assist-ent, Kontr-olle are not compounds
+                     "ion", "ionen", "tion", "tionen", "ent", "enten", "ant", "anten", "ist", "isten", "ismus",
+                     "ur", "uren", "enz", "or", "oren", "ator", "atoren", "ie", "ien", "ik", "iker", "ität",
+                     "olle", "ollen", "ente", "ment", "mente", "menten"}),
+    "nl": frozenset({"schap", "heid", "ing", "dom"}),
+    "sv": frozenset({"skap", "het", "ning", "dom", "else"}),
+    "da": frozenset({"skab", "hed", "ning", "dom", "else"}),
+    "no": frozenset({"skap", "het", "ning", "dom", "else"}),
+}
+# Particles and prefixes: a word starting with one is a derivation (Ausfuhr, Vorstand, Übergriff,
+# Entwurf), never modifier + head, even where the dictionary also lists the particle as a noun (das Aus).
+PARTICLES = {
+    "de": frozenset("ab an auf aus bei be da dar durch ein emp empor ent entgegen er fort ge gegen her herab heran "
+                    "herauf heraus herein herum herunter hervor hin hinab hinauf hinaus hinein hinter hinunter "
+                    "los miss mit nach neben nieder ob über um un unter ur ver vor voran voraus vorbei weiter "
+                    "wider wieder zer zu zurück zusammen zwischen".split()),
+    "nl": frozenset("aan af achter be bij door er ge her in na om on onder ont op over te toe uit ver voor "
+                    "weg".split()),
+    "sv": frozenset("av be efter fram för genom i in med mot ned om på till under upp ur ut över".split()),
+    "da": frozenset("af be efter for frem gennem i ind med mod ned om op over på til ud under".split()),
+    "no": frozenset("av be etter for fram gjennom i inn med mot ned om opp over på til ut under".split()),
+}
+DERIVED_ENDINGS = {  # a head needs a stem before these suffixes (not Hand|lung, Reger|ings)
+    "de": ("ung", "ungen", "schaft", "schafts", "schaften", "heit", "heiten", "keit", "keiten", "ling", "lings",
+           "linge", "lingen"),
+    "nl": ("ing", "ingen", "ings", "heid", "heden", "schap", "schappen"),
+    "sv": ("ing", "ingen", "ings", "ning", "ningen", "het", "heten", "skap", "skapet"),
+    "da": ("ing", "ingen", "ings", "hed", "heden", "skab", "skabet"),
+    "no": ("ing", "ingen", "ings", "het", "heten", "skap", "skapet"),
+}
+LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
+                "ität", "ismus")
+UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
+CACHE_VERSION = "1"
+# A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
+# a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
+FOREIGN = ("en", "fr", "cs", "sl")
+
+
+def _h(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class Lexicon:
+    """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
+
+    NOUN, WORD = 1, 2
+
+    def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
+        # Plain arrays searched with bisect: a lookup is ~1 µs, a numpy scalar search ~20 µs.
+        forms = forms.astype(np.uint64)
+        self.forms = array("Q", forms.tobytes())
+        self.lemmas = array("Q", lemmas.astype(np.uint64).tobytes())
+        # Where each value of the top 16 bits starts: a lookup bisects ~20 entries, not a million.
+        starts = np.searchsorted(forms, np.arange(BUCKETS + 1, dtype=np.uint64) << np.uint64(64 - BUCKET_BITS))
+        starts[-1] = len(forms)
+        self.starts = array("Q", starts.astype(np.uint64).tobytes())
+        self.flags = flags.astype(np.uint8).tobytes()
+        self.stops = stops
+        self._find = lru_cache(maxsize=1 << 16)(self._search)
+
+    def _search(self, word: str) -> int:
+        key = _h(word)
+        bucket = key >> (64 - BUCKET_BITS)
+        hi = self.starts[bucket + 1]
+        i = bisect_left(self.forms, key, self.starts[bucket], hi)
+        return i if i < hi and self.forms[i] == key else -1
+
+    def flag(self, word: str) -> int:
+        i = self._find(word)
+        return self.flags[i] if i >= 0 else 0
+
+    def lemma(self, word: str) -> int | None:
+        i = self._find(word)
+        return self.lemmas[i] if i >= 0 else None
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("INGEST_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ingest")
+    return Path(root)
+
+
+def _stopwords(lang: str) -> frozenset[str]:
+    from ingest.enrich.keywords import stopwords  # YAKE's lists, already a dependency
+
+    return frozenset(w.lower() for w in stopwords(lang))
+
+
+def _build(lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from simplemma.strategies.dictionaries.dictionary_factory import _load_dictionary_from_disk
+
+    raw = _load_dictionary_from_disk(WORDLISTS[lang])
+    entries: dict[int, tuple[int, int]] = {}
+    cased = lang == "de"  # German capitalises nouns; the others do not, so every form may be a head
+    for key, value in raw.items():
+        form = key.decode("utf-8", "replace")
+        if not form.isalpha() or len(form) > MAX_WORD:
+            continue
+        flag = (Lexicon.NOUN if form[0].isupper() else Lexicon.WORD) if cased else Lexicon.NOUN | Lexicon.WORD
+        h = _h(form.lower())
+        lemma = _h(value.decode("utf-8", "replace").lower())
+        old = entries.get(h)
+        if old is None:
+            entries[h] = (lemma, flag)
+        else:  # "Rat" (noun) and "rat" (raten): keep both flags, the noun's lemma
+            entries[h] = (lemma if flag & Lexicon.NOUN and not old[1] & Lexicon.NOUN else old[0], old[1] | flag)
+    forms = np.fromiter(entries.keys(), dtype=np.uint64, count=len(entries))
+    order = np.argsort(forms)
+    values = list(entries.values())
+    lemmas = np.fromiter((v[0] for v in values), dtype=np.uint64, count=len(values))[order]
+    flags = np.fromiter((v[1] for v in values), dtype=np.uint8, count=len(values))[order]
+    return forms[order], lemmas, flags
+
+
+_lock = threading.Lock()
+
+
+def _cached_arrays(name: str, build) -> tuple[np.ndarray, ...]:
+    """Arrays built once per simplemma version, kept as .npz in the cache directory."""
+    import simplemma
+
+    version = getattr(simplemma, "__version__", "0")
+    path = _cache_dir() / f"compounds-{name}-{version}-{CACHE_VERSION}.npz"
+    try:
+        with np.load(path) as data:
+            return tuple(data[f"a{i}"] for i in range(len(data.files)))
+    except (OSError, KeyError, ValueError):
+        pass
+    arrays = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(tmp, **{f"a{i}": a for i, a in enumerate(arrays)})
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home still works, it only rebuilds next time
+        log.debug("cannot cache the %s word list at %s: %s", name, path, exc)
+    return arrays
+
+
+def _build_foreign() -> tuple[np.ndarray]:
+    from simplemma.strategies.dictionaries.dictionary_factory import _load_dictionary_from_disk
+
+    hashes = {_h(k.decode("utf-8", "replace").lower()) for lang in FOREIGN for k in _load_dictionary_from_disk(lang)}
+    return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
+
+
+@lru_cache(maxsize=1)
+def foreign() -> Lexicon:
+    """Every form of the FOREIGN word lists (hashed, sorted; lemmas and flags unused)."""
+    with _lock:
+        forms = _cached_arrays("foreign", _build_foreign)[0]
+    return Lexicon(forms, forms, np.zeros(len(forms), dtype=np.uint8), frozenset())
+
+
+@lru_cache(maxsize=8)
+def lexicon(lang: str) -> Lexicon | None:
+    """The language's lexicon, built from simplemma's list on first use and cached on disk."""
+    if lang not in WORDLISTS:
+        return None
+    with _lock:
+        arrays = _cached_arrays(lang, lambda: _build(lang))
+    return Lexicon(*arrays, stops=_stopwords(lang))
+
+
+class Splitter:
+    """Splits the words of one language; results memoized per word."""
+
+    def __init__(self, lang: str, lex: Lexicon):
+        self.lang, self.lex = lang, lex
+        self.links = LINKS[lang]
+        self.dropped = DROPPED[lang]
+        self.suffixes = SUFFIX_HEADS[lang]
+        self.particles = PARTICLES[lang]
+        self.loan_endings = LOAN_ENDINGS
+        self.derived_endings = DERIVED_ENDINGS[lang]
+        self.cased = lang == "de"
+        self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
+        self._split2 = lru_cache(maxsize=1 << 16)(self._best_split)
+        self.memo: dict[str, str] = {}  # word as typed -> its parts' stems (see `remember`)
+
+    # -- what a piece may be ------------------------------------------------------------------------
+
+    def _content(self, word: str, flag: int) -> bool:
+        """Not a function word: stop words count only where the dictionary has them as nouns (Tag, Teil)."""
+        return word not in self.lex.stops or (self.cased and bool(flag & Lexicon.NOUN))
+
+    def _noun(self, word: str) -> bool:
+        flag = self.lex.flag(word)
+        return bool(flag & Lexicon.NOUN) and self._content(word, flag) and word not in self.suffixes
+
+    def _inflects(self, word: str) -> bool:
+        """A real noun has other forms in the list (Rat: Räte, Tag: Tage); a junk entry (Fak, Sek) has none."""
+        lemma = self.lex.lemma(word)
+        forms = [word + e for e in ("s", "e", "en", "n", "er")]
+        forms += [word[:-len(e)] for e in ("s", "e", "en", "n", "er") if word.endswith(e) and len(word) - len(e) >= 2]
+        if self.cased:
+            forms += [_umlaut(word) + e for e in ("", "e", "er", "en")]
+        return any(f != word and self.lex.lemma(f) == lemma for f in forms)
+
+    def _short_ok(self, word: str) -> bool:
+        return len(word) > SHORT or self._inflects(word)
+
+    def head_base(self, word: str) -> int:
+        """Length of `word` as a head (a noun form), 0 when it cannot be one."""
+        return len(word) if len(word) >= MIN_HEAD and self._noun(word) and self._short_ok(word) else 0
+
+    def modifier_base(self, word: str, nouns_only: bool = False) -> int:
+        """Length of the word inside a modifier (without its linking element), 0 when it is none.
+
+        A noun with or without a linking element, a noun that dropped its -e (Schul-buch), or an
+        adjective / verb stem of MIN_WORD letters (groß-, warn-, wohn-). Never a particle (aus-, vor-).
+        """
+        if len(word) < MIN_PART or word in self.particles:
+            return 0
+        if any(word[:len(word) - len(link)] in self.particles for link in self.links if link and word.endswith(link)):
+            return 0  # vor-s-, aus-s-: a particle with a linking element is still a particle
+        for link in self.links:
+            if link and not word.endswith(link):
+                continue
+            base = word[:len(word) - len(link)] if link else word
+            if len(base) < MIN_PART or base in self.particles:
+                continue
+            if self._noun(base) and self._short_ok(base):
+                return len(base)
+            flag = self.lex.flag(base)
+            if not link and not nouns_only and flag & Lexicon.WORD and len(base) >= MIN_WORD \
+                    and self._content(base, flag):
+                return len(base)
+        for end in self.dropped if len(word) >= MIN_WORD else ():
+            if self._noun(word + end) and self._short_ok(word + end):
+                return len(word)
+        if not nouns_only and len(word) >= MIN_WORD and self._verb_stem(word):  # wohn-, spreng-, liefer-
+            return len(word)
+        return 0
+
+    def _verb_stem(self, stem: str) -> bool:
+        for end in ("en", "n"):
+            flag = self.lex.flag(stem + end)
+            if flag & Lexicon.WORD and self._content(stem + end, flag):
+                return True
+        return False
+
+    def _derived_stem(self, word: str) -> int:
+        """Length of the verb stem a noun is derived from (Verbrauch-er, Haushalt, Begleit-er), 0 if none.
+
+        A boundary inside that stem would cut a derivation, not a compound: verbrauchen makes
+        Verbraucher (not Verb + Raucher), haushalten makes Haushalt, verbrechen makes Verbrechen.
+        """
+        if not self.cased:
+            return 0
+        for end in ("", "e", "en", "er", "ern", "ung", "ungen", "ende", "ender", "enden", "s"):
+            if end and not word.endswith(end):
+                continue
+            stem = word[:len(word) - len(end)] if end else word
+            if len(stem) >= MIN_SPLIT and self._verb_stem(stem):
+                return len(stem)
+        return 0
+
+    # -- false boundaries ---------------------------------------------------------------------------
+
+    def _plurals(self, head: str) -> list[str]:
+        """Inflected forms of the head's lemma beyond a genitive -s/-es (plurals, mostly)."""
+        lemma = self.lex.lemma(head)
+        if lemma is None:
+            return []
+        umlauted = _umlaut(head) if self.cased else head
+        candidates = [head + "e", head + "en", head + "n", head + "er"]
+        if umlauted != head:
+            candidates += [umlauted, umlauted + "e", umlauted + "er", umlauted + "en", umlauted + "ern"]
+        return [c for c in candidates if c != head and self.lex.lemma(c) == lemma and self.lex.flag(c) & Lexicon.NOUN]
+
+    def _plausible(self, word: str, modifier: str, head: str, short: bool, direct: bool = True) -> bool:
+        """May a word the dictionary knows (lexicalised) be read as modifier + head?
+
+        Its own plural must follow its head's (Bundesräte ~ Räte). A split with a short part needs that
+        evidence; one with long parts is refused when the evidence contradicts it: Ballast has a
+        plural Ballaste, not Balläste (Ast: Äste). New words (Drohnenexport) cannot be checked and pass.
+        """
+        if not self.lex.flag(word) & Lexicon.NOUN:
+            return True
+        plurals = self._plurals(head)
+        if any(self.lex.flag(modifier + p) for p in plurals):
+            return True
+        if not plurals:  # no evidence from the head: trusted when both sides are words of the list
+            return not short and direct
+        if short:
+            return False
+        lemma = self.lex.lemma(word)
+        plural = [word + e for e in ("e", "en", "n", "er")] + ([_umlaut(word) + e for e in ("", "e", "er")] if self.cased else [])
+        if any(c != word and self.lex.lemma(c) == lemma for c in plural):
+            return False  # its own plural disagrees with the head's (Ballaste, not Balläste)
+        # No plural of its own although its head has one. A masculine or neuter head (Berg: Berges)
+        # passes its genitive -es on to its compounds (Eisberges); a name has none, or only -s
+        # (Rosenberg, Freiburgs). A feminine head has no genitive (Windkraft stays a compound).
+        head_lemma = self.lex.lemma(head)
+        if self.lex.lemma(head + "es") != head_lemma and self.lex.lemma(head + "s") != head_lemma:
+            return self.lex.lemma(word + "s") != lemma  # a feminine head takes no -s: Freiburgs is a name
+        return self.lex.lemma(word + "es") == lemma or (self.lex.lemma(head + "es") != head_lemma
+                                                       and self.lex.lemma(word + "s") == lemma)
+
+    # -- splitting ----------------------------------------------------------------------------------
+
+    def _best_split(self, word: str, inner: bool = False) -> tuple[str, str] | None:
+        """The best (modifier, head) split: sides that are words themselves first, then longest parts.
+
+        `inner`: `word` is a part of a longer compound. A part the dictionary knows is split again
+        only with a noun modifier (Kraft-werk, Bundes-amt), not an adjective or verb one: such inner
+        words are mostly opaque (Frei-tag, Haus-halt, Denk-mal, Mehr-wert, Verb-raucher).
+        """
+        best, best_key = None, None
+        nouns_only = inner and bool(self.lex.flag(word))
+        derived = None  # the verb stem the word may derive from, looked up once a split is possible
+        # The shortest head allowed: a boundary inside a loan-word ending (Touri|sten, Dikta|tor), or a
+        # head without a stem before its suffix (Hand|lung, Leis|tungen, Wirt|schafts), is no split.
+        bare = word[:-1] if word.endswith("s") else word  # the ending before a linking -s
+        shortest = max([MIN_HEAD] + [len(e) + 3 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
+                       + [len(e) + 3 for e in self.derived_endings if word.endswith(e)])
+        for i in range(MIN_PART, len(word) - shortest + 1):
+            modifier, head = word[:i], word[i:]
+            h = self.head_base(head)
+            if not h and (len(head) < MIN_SPLIT or self._split2(head, inner) is None):
+                continue
+            m = self.modifier_base(modifier, nouns_only)
+            if not m and (len(modifier) < MIN_SPLIT or self._split2(modifier, inner) is None):
+                continue
+            nested = (not h) + (not m)
+            key = (-nested, (m or len(modifier)) ** 2 + (h or len(head)) ** 2)
+            if best_key is not None and key <= best_key:
+                continue
+            if derived is None:
+                derived = self._derived_stem(word)
+            if i <= derived:
+                continue
+            short = bool(m and m < MIN_PART + 1) or bool(h and h < MIN_HEAD + 1)
+            if self._plausible(word, modifier, head, short, bool(m and h)):
+                best, best_key = (modifier, head), key
+        return best
+
+    def _leaves(self, word: str, inner: bool = False) -> tuple[str, ...]:
+        """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
+        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word):
+            return ()
+        split = self._split2(word, inner)
+        if split is None:
+            return ()
+        out: list[str] = []
+        for piece in split:  # pieces split again, under the same checks (Landtag-s-wahl: land, tag, wahl)
+            out += list(self.leaves(piece, True)) or [piece]
+        return tuple(out)
+
+    def _foreign(self, word: str) -> bool:
+        return foreign()._find(word) >= 0
+
+    def remember(self, word: str) -> str:
+        """The word's parts (`parts`), stemmed and space-joined: what the parts view holds for it."""
+        parts = self.parts(word) if word.isalpha() else []
+        stems = " ".join(stem_words(parts, self.lang)) if parts else ""
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()  # news vocabulary refills it quickly; a plain dict is the fastest lookup
+        self.memo[word] = stems
+        return stems
+
+    def parts(self, word: str) -> list[str]:
+        """Leaf parts plus the right-hand sub-compounds (bundes, netz, agentur, netzagentur)."""
+        lower = word.lower()
+        leaves = self.leaves(lower)
+        if not leaves:
+            return []
+        out = list(leaves)
+        pos = len(leaves[0])
+        for leaf in leaves[1:-1]:
+            out.append(lower[pos:])
+            pos += len(leaf)
+        return out
+
+
+def _umlaut(word: str) -> str:
+    """The last a/o/u (au -> äu) of a word umlauted, as German plurals do (Rat -> Rät-)."""
+    for i in range(len(word) - 1, -1, -1):
+        if word[i] in "aou":
+            if word[i] == "u" and i > 0 and word[i - 1] == "a":
+                return word[:i - 1] + "ä" + word[i:]
+            return word[:i] + word[i].translate(UMLAUT) + word[i + 1:]
+    return word
+
+
+@lru_cache(maxsize=8)
+def splitter(lang: str | None) -> Splitter | None:
+    lex = lexicon(lang) if lang else None
+    return Splitter(lang, lex) if lex is not None else None
+
+
+def supported(lang: str | None) -> bool:
+    return lang in WORDLISTS
+
+
+def split_word(word: str, lang: str | None) -> list[str]:
+    """Leaf parts of one word (lower-case), [] when it stays whole; hyphenated words split at hyphens too."""
+    sp = splitter(lang)
+    if sp is None:
+        return []
+    pieces = TOKEN.findall(word)
+    if len(pieces) > 1:
+        out: list[str] = []
+        for piece in pieces:
+            out += list(sp.leaves(piece.lower())) or [piece.lower()]
+        return out
+    return list(sp.leaves(word.lower()))
+
+
+def parts_text(text: str, lang: str | None) -> str:
+    """Space-joined stems of the parts of every compound in `text` (the `*_parts` view); "" when none.
+
+    German compounds are nouns, so only capitalised words are looked at there (half the words);
+    each word's stems are memoized as they are typed.
+    """
+    sp = splitter(lang)
+    if sp is None or not text:
+        return ""
+    memo = sp.memo
+    words = dict.fromkeys((CAPITALISED if sp.cased else LONG_WORD).findall(text))
+    found = [memo[w] if w in memo else sp.remember(w) for w in words]
+    return " ".join(dict.fromkeys(" ".join(s for s in found if s).split()))
