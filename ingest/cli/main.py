@@ -500,6 +500,7 @@ def cmd_delete(args) -> int:
         else:
             out.print(f"{'would delete' if args.dry_run else 'deleted'} {n} articles in {store_label(app)}",
                       markup=False)
+        return 0
 
 
 @command("reindex")
