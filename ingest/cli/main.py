@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,8 @@ def print_report(report, as_json: bool) -> None:
             "feeds": [{"url": p.feed.url, "name": p.feed_name, "status": p.status, "new_entries": p.new_entries,
                        "error": p.error} for p in report.polls],
             "stored": report.stored, "fallbacks": report.fallbacks, "duplicates": report.duplicates,
-            "page_errors": report.page_errors,
+            "page_errors": report.page_errors, "retrying": report.retrying, "dead": report.dead,
+            "left_queued": report.left_queued,
         })
         return
     table = Table(title="Poll summary")
@@ -66,14 +68,17 @@ def print_report(report, as_json: bool) -> None:
     out.print(table)
     out.print(f"stored {report.stored} articles ({report.fallbacks} from feed text, "
               f"{report.duplicates} duplicates skipped, {len(report.page_errors)} page errors)")
+    if report.retrying or report.dead or report.left_queued:
+        out.print(f"{report.retrying} pages to retry later, {report.dead} entries dead (no article), "
+                  f"{report.left_queued} entries left queued for the next run")
     for e in report.page_errors[:10]:
         out.print(f"  page error: {e}")
 
 
-def run_with_progress(app: Ingest, quiet: bool):
+def run_with_progress(app: Ingest, quiet: bool, wait: bool = False):
     feeds = [f for f in app.feeds() if f.enabled]
     if quiet or not sys.stderr.isatty():
-        return app.run_once(feeds=feeds)
+        return app.run_once(feeds=feeds, wait=wait)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         feeds_task = bar.add_task("feeds", total=len(feeds))
@@ -82,7 +87,19 @@ def run_with_progress(app: Ingest, quiet: bool):
         def progress(kind: str, n: int) -> None:
             bar.advance(feeds_task if kind == "feed" else pages_task, n)
 
-        return app.run_once(progress=progress, feeds=feeds)
+        return app.run_once(progress=progress, feeds=feeds, wait=wait)
+
+
+def stop_on_signals(app: Ingest) -> None:
+    """SIGTERM/SIGINT: finish the batch being written, leave the rest queued, exit (a second signal: at once)."""
+    def handle(signum, _frame):
+        if app.stopping.is_set():
+            raise KeyboardInterrupt
+        app.stopping.set()
+        err.print("stopping: finishing the batch being written; the rest stays queued")
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
 
 
 @command("run")
@@ -95,12 +112,13 @@ def cmd_run(args) -> int:
         if not app.feeds():
             raise IngestError(f"{app.settings.feeds_file}: no feeds configured (add one with `ingest feeds add URL`)")
         if args.once:
-            report = run_with_progress(app, args.json)
+            stop_on_signals(app)
+            report = run_with_progress(app, args.json, args.wait)
             print_report(report, args.json)
             return 0
         from ingest.daemon import run_daemon
 
-        run_daemon(app)
+        run_daemon(app, args.wait)
         return 0
 
 
@@ -193,7 +211,8 @@ def cmd_status(args) -> int:
             return 0
         table = Table(title=f"{len(rows)} feeds · backend {app.settings.store.backend}"
                       + (f" · outbox {extra['outbox']}" if "outbox" in extra else ""))
-        for col in ("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "error"):
+        for col in ("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "queued",
+                    "error"):
             table.add_column(col, overflow="fold")
         for r in rows:
             state = r.status + ("" if r.validators_trusted else " (validators untrusted)")
@@ -201,9 +220,14 @@ def cmd_status(args) -> int:
             problem = r.error or ""
             if r.page_errors:
                 problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"
+            queue = f"{r.queued}" + (f" ({r.retrying} retry, next {fmt_time(r.next_retry)})" if r.retrying else "")
+            queue += f", {r.dead} dead" if r.dead else ""
             table.add_row(r.name or r.url, state, fmt_time(r.last_poll), fmt_time(r.last_success),
-                          fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), problem[:160])
+                          fmt_time(r.last_new), fmt_time(r.next_poll), str(r.articles), queue, problem[:160])
         out.print(table)
+        retrying = sum(r.retrying for r in rows)
+        if retrying:
+            out.print(f"page retry queue: {retrying} page(s) waiting; `ingest status --json` lists the errors")
         return 0
 
 
@@ -307,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common, jsonflag], help="poll feeds: daemon, or one cycle with --once")
     p.add_argument("--once", action="store_true", help="one cycle with a progress bar and a summary, then exit")
     p.add_argument("--shard", metavar="I/N", help="poll only shard I of N of the feeds (several ingesters, one cluster)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another run holds this store (and shard), wait for it instead of exiting")
 
     p = sub.add_parser("demo", parents=[common, jsonflag],
                        help="ingest the bundled sample news site (offline) and show example searches")

@@ -48,8 +48,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    """host[:port], lower-cased: the unit of politeness. Never raises (a malformed URL keys on its netloc)."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a bad port or IPv6 literal: the fetch itself reports it, on that feed or entry
+        return url.split("//", 1)[-1].split("/", 1)[0].lower()
 
 
 class Fetcher:
@@ -126,7 +130,10 @@ class Fetcher:
         host = parts.hostname
         if not host:
             raise FetchError(url, "refused", "URL has no host")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchError(url, "refused", f"invalid URL: {exc}") from None
         try:
             ip = self.guard.check(host, port)
         except PermissionError as exc:

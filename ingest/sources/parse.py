@@ -157,7 +157,10 @@ def _http_link(base: str, link) -> str | None:
 
 
 def _entry(feed_url: str, item: dict, feed: dict) -> FeedEntry | None:
-    link = _http_link(feed_url, item.get("link"))
+    # feedparser copies a permalink GUID into `link`; a GUID that is not an absolute URL ("12345")
+    # would become a made-up URL relative to the feed: such an entry has no page to fetch.
+    guid_only = item.get("guidislink") and not str(item.get("link", "")).startswith(("http://", "https://"))
+    link = None if guid_only else _http_link(feed_url, item.get("link"))
     if not link:
         guid = item.get("id", "")
         link = _http_link(feed_url, guid) if str(guid).startswith(("http://", "https://")) else None
