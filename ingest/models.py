@@ -109,6 +109,10 @@ class PendingEntry:
     last_error: str | None = None
     stub: bool = False       # the feed's own text is stored meanwhile; the page would upgrade it
     seq: int = 0             # queue order (feed order within a poll)
+    feed_url: str = ""       # the configured feed it is queued for (entry.feed_url may be the discovered feed)
+
+    def __post_init__(self) -> None:
+        self.feed_url = self.feed_url or self.entry.feed_url
 
     def entry_json(self) -> str:
         data = asdict(self.entry)

@@ -259,20 +259,20 @@ class Pipeline:
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         self._poll_all(feeds, report)
-        self._process(self._queued_jobs({f.url for f in feeds}, report), report)
+        self._process(self._queued_jobs([f.url for f in feeds], report), report)
         return report
 
     def poll_and_process(self, feed: FeedConfig) -> RunReport:
         """One scheduled job: poll one feed, store what is queued for it. Raises only StoreError."""
         report = RunReport()
         report.polls.append(self._poll_safely(feed))
-        self._process(self._queued_jobs({feed.url}, report), report)
+        self._process(self._queued_jobs([feed.url], report), report)
         return report
 
     def process_queue(self, feed_urls: Iterable[str] | None = None) -> RunReport:
         """Store what is queued and due (left by an interrupted run, page retries), without polling."""
         report = RunReport()
-        self._process(self._queued_jobs(set(feed_urls) if feed_urls is not None else None, report), report)
+        self._process(self._queued_jobs(list(feed_urls) if feed_urls is not None else None, report), report)
         return report
 
     def _poll_all(self, feeds: list[FeedConfig], report: RunReport) -> None:
@@ -296,14 +296,18 @@ class Pipeline:
             return PollOutcome(feed=feed, status="skipped")
         return self.poller.poll(feed)
 
-    def _queued_jobs(self, feed_urls: set[str] | None, report: RunReport) -> list[PageJob]:
-        """Due queued entries of these feeds (all feeds: None), one job per article, interleaved by host."""
+    def _queued_jobs(self, feed_urls: list[str] | None, report: RunReport) -> list[PageJob]:
+        """Due queued entries of these feeds (all feeds: None), one job per article, interleaved by host.
+
+        Feeds in the given order, each feed's entries in queue order: which copy of a syndicated story
+        is seen first does not depend on which poll finished first."""
+        rank = {url: i for i, url in enumerate(feed_urls or [])}
         rows = self.store.pending_entries(due=utcnow(), per_feed=self.settings.polling.max_entries_per_poll)
+        if feed_urls is not None:
+            rows = sorted((r for r in rows if r.feed_url in rank), key=lambda r: (rank[r.feed_url], r.seq))
         by_id: dict[str, PageJob] = {}
         with self._lock:
             for row in rows:
-                if feed_urls is not None and row.entry.feed_url not in feed_urls:
-                    continue
                 if row.article_id in self._inflight:
                     continue
                 if row.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
@@ -552,7 +556,7 @@ class Pipeline:
         failed: dict[str, list[PageJob]] = {}
         for job in jobs:
             if job.error:
-                failed.setdefault(job.entry.feed_url, []).append(job)
+                failed.setdefault(job.pending.feed_url, []).append(job)
         for feed_url, fjobs in failed.items():
             state = self.store.get_feed_state(feed_url)
             if state is None:

@@ -268,14 +268,14 @@ class Poller:
             outcome.feed_name = state.name or feed.url
         state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
         state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
-        queued, seen, also = self._triage(outcome.entries, outcome.feed_name)
+        queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
         self.store.save_poll(state, queued, seen)  # state and queued entries: one transaction
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
 
-    def _triage(self, entries: list[FeedEntry], feed_name: str
+    def _triage(self, entries: list[FeedEntry], feed_name: str, feed_url: str
                 ) -> tuple[list[PendingEntry], list[tuple[str, str, str]], list[tuple[str, str]]]:
         """(entries to queue, (feed, key, article id) keys to remember, (article id, feed) links to add).
 
@@ -300,7 +300,8 @@ class Poller:
             aid = article_id(normalize_url(entry.link))
             if aid not in ids:
                 ids.add(aid)
-                queued.append(PendingEntry(entry=entry, article_id=aid, keys=keys, feed_name=feed_name))
+                queued.append(PendingEntry(entry=entry, article_id=aid, keys=keys, feed_name=feed_name,
+                                           feed_url=feed_url))
         return queued, seen, also
 
     def _add_feed_url(self, aid: str, feed_url: str) -> None:

@@ -306,7 +306,7 @@ class SQLiteStore:
                            [(k, f, a, now) for f, k, a in seen])
             db.executemany("INSERT OR IGNORE INTO pending(article_id, feed_url, feed_name, entry, keys, queued) "
                            "VALUES (?, ?, ?, ?, ?, ?)",
-                           [(p.article_id, p.entry.feed_url, p.feed_name, p.entry_json(), json.dumps(p.keys), now)
+                           [(p.article_id, p.feed_url, p.feed_name, p.entry_json(), json.dumps(p.keys), now)
                             for p in queued])
 
     def pending_entries(self, due: datetime | None = None, per_feed: int | None = None) -> list[PendingEntry]:
@@ -318,7 +318,7 @@ class SQLiteStore:
         return [PendingEntry(entry=PendingEntry.entry_from_json(r["entry"]), article_id=r["article_id"],
                              keys=json.loads(r["keys"]), feed_name=r["feed_name"], attempts=r["attempts"],
                              next_try=from_iso(r["next_try"]), last_error=r["last_error"], stub=bool(r["stub"]),
-                             seq=r["seq"]) for r in rows]
+                             seq=r["seq"], feed_url=r["feed_url"]) for r in rows]
 
     def settle_entries(self, done: list[PendingEntry], retry: list[PendingEntry],
                        dead: list[tuple[PendingEntry, str]]) -> None:
@@ -328,13 +328,13 @@ class SQLiteStore:
         with self.transaction() as db:
             gone = done + [p for p, _ in dead]
             db.executemany("DELETE FROM pending WHERE article_id = ? AND feed_url = ?",
-                           [(p.article_id, p.entry.feed_url) for p in gone])
+                           [(p.article_id, p.feed_url) for p in gone])
             db.executemany("UPDATE pending SET attempts = ?, next_try = ?, last_error = ?, stub = ? "
                            "WHERE article_id = ? AND feed_url = ?",
-                           [(p.attempts, to_iso(p.next_try), p.last_error, int(p.stub), p.article_id, p.entry.feed_url)
+                           [(p.attempts, to_iso(p.next_try), p.last_error, int(p.stub), p.article_id, p.feed_url)
                             for p in retry])
             db.executemany("INSERT OR REPLACE INTO dead_entries VALUES (?, ?, ?, ?, ?)",
-                           [(p.article_id, p.entry.feed_url, p.entry.link, reason[:500], now) for p, reason in dead])
+                           [(p.article_id, p.feed_url, p.entry.link, reason[:500], now) for p, reason in dead])
             db.executemany("INSERT OR IGNORE INTO entries(key, feed_url, article_id, seen) VALUES (?, ?, ?, ?)",
                            [(k, p.entry.feed_url, p.article_id, now) for p, _ in dead for k in p.keys])
 
