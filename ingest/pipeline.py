@@ -72,11 +72,12 @@ from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome
 from ingest.sources.poller import Poller, PollOutcome, entry_keys, interleave_by_host
 from ingest.sources.urls import domain_of
 from ingest.store import Store
-from ingest.workers import WorkerPool
+from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
 DEAD_STATUSES = {404, 410, 451}
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
+STOP_GRACE = 3.0          # seconds a stopping run still collects pages already being extracted
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
 
@@ -240,6 +241,11 @@ class Pipeline:
         self.fetcher.close()
 
     @property
+    def window(self) -> int:
+        """Pages fetched and not yet stored, at most: two batches (one written while the next fills) or more."""
+        return max(2 * STORE_BATCH, WINDOW_PER_WORKER * self.workers)
+
+    @property
     def workers(self) -> int:
         return self.settings.extract.workers or os.cpu_count() or 1
 
@@ -335,14 +341,15 @@ class Pipeline:
         """Fetch and extract as a stream; yield the finished jobs in batches of `STORE_BATCH`.
 
         A fetched page goes straight to the extraction pool, so fetching, extraction and the
-        caller's writes overlap. At most `window` pages are in flight. Jobs come back in completion
+        caller's writes overlap. At most `window` pages are fetched and not yet stored (what a crash
+        would fetch again). Jobs come back in completion
         order (a slow host never holds up the rest); each batch is sorted into queue order. When
-        `stop` is set, what is finished is yielded and the rest is left queued.
+        `stop` is set, what finishes within `STOP_GRACE` is yielded and the rest is left queued.
         """
         if not jobs:
             return
         pool = self._extract_pool()
-        window = threading.Semaphore(max(STORE_BATCH, WINDOW_PER_WORKER * self.workers))
+        window = threading.Semaphore(self.window)
         done: queue.SimpleQueue[PageJob] = queue.SimpleQueue()
         halt = threading.Event()
         dispatcher = threading.Thread(target=self._dispatch, args=(jobs, pool, window, done, halt),
@@ -350,21 +357,24 @@ class Pipeline:
         dispatcher.start()
         batch: list[PageJob] = []
         received = 0
+        stop_by = None
         try:
             while received < len(jobs):
+                if self.stop.is_set():  # collect what is being extracted for a moment, then leave the rest queued
+                    stop_by = stop_by or time.monotonic() + STOP_GRACE
+                    if time.monotonic() > stop_by:
+                        break
                 try:
                     job = done.get(timeout=0.2)
                 except queue.Empty:
-                    if self.stop.is_set():
-                        break  # pages still in flight are left queued: stopping must not wait for them
                     continue
                 received += 1
-                window.release()
                 if job.html and job.extracted is None and job.failure is None and pool is None and not job.skipped:
                     self._extract_here(job)
                 batch.append(job)
                 if len(batch) >= STORE_BATCH:
                     yield sorted(batch, key=lambda j: j.index)
+                    release(window, len(batch))  # stored: room for as many new pages
                     batch = []
             if batch:
                 yield sorted(batch, key=lambda j: j.index)
@@ -447,6 +457,8 @@ class Pipeline:
                 job.skipped = True
             else:
                 job.extracted, job.analysis = future.result()
+        except WorkerStopped:
+            job.skipped = True  # the run is stopping: the entry stays queued as it was
         except Exception as exc:  # noqa: BLE001 - worker timeout, crash or panic: this page only
             log.warning("extraction of %s failed: %s", job.entry.link, exc)
             job.error, job.failure = f"{job.entry.link}: extraction failed: {exc}"[:300], PageFailure.REFUSED
@@ -779,6 +791,11 @@ class Pipeline:
 
 def feeds_by_url(feeds: Iterable[FeedConfig]) -> dict[str, FeedConfig]:
     return {f.url: f for f in feeds}
+
+
+def release(semaphore: threading.Semaphore, n: int) -> None:
+    for _ in range(n):
+        semaphore.release()
 
 
 def interleave_jobs(jobs: list[PageJob]) -> list[PageJob]:

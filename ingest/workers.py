@@ -50,6 +50,10 @@ class TaskFailed(WorkerError):
     pass
 
 
+class WorkerStopped(WorkerError):
+    """The pool was shut down with `kill_running` before the task finished: nothing is wrong with the task."""
+
+
 def _die_with_parent(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -167,7 +171,7 @@ class WorkerPool:
                 busy = [w for w in self._workers if w.task]
                 if closing and self._abort:
                     for w in busy:
-                        w.task[0].set_exception(WorkerError("stopped before the extraction finished"))
+                        w.task[0].set_exception(WorkerStopped("stopped before the task finished"))
                         w.task = None
                     return
                 if closing and not busy and not self._tasks:
