@@ -191,7 +191,7 @@ def test_sigkill_anywhere_then_a_normal_run_stores_every_article_once(site, tmp_
 
 
 def test_second_run_on_the_same_store_exits_with_one_line(site, tmp_path):
-    args = make_config(tmp_path, site.feeds[:2])
+    args = make_config(tmp_path, site.feeds)
     site.reset()
     first = subprocess.Popen(ingest_cmd(args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
