@@ -266,7 +266,13 @@ class Pipeline:
         feeds = [f for f in feeds if f.enabled]
         self._poll_all(feeds, report)
         self._process(self._queued_jobs([f.url for f in feeds], report), report)
+        self._count_left(report, {f.url for f in feeds})
         return report
+
+    def _count_left(self, report: RunReport, feed_urls: set[str]) -> None:
+        """Entries still queued for the next cycle (beyond the per-feed cap, or not reached before a stop)."""
+        summary = self.store.queue_summary()
+        report.left_queued = sum(v["queued"] - v["retrying"] for url, v in summary.items() if url in feed_urls)
 
     def poll_and_process(self, feed: FeedConfig) -> RunReport:
         """One scheduled job: poll one feed, store what is queued for it. Raises only StoreError."""
@@ -333,7 +339,6 @@ class Pipeline:
         finally:
             with self._lock:
                 self._inflight.difference_update(j.pending.article_id for j in jobs)
-        report.left_queued += sum(1 for j in jobs if j.skipped)
 
     # -- fetch and extract: a stream ------------------------------------------------------------
 
