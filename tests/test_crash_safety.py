@@ -286,3 +286,24 @@ def test_full_disk_stops_with_one_line_and_loses_nothing(tmp_path):
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
         feed_site.close()
+
+
+def test_daemon_sigterm_finishes_its_batches_and_the_rest_stays_queued(site, tmp_path):
+    args = make_config(tmp_path, site.feeds)
+    db = tmp_path / "data" / "ingest.db"
+    site.reset()
+    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "run", *args], env=env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while site.total_pages() < 60 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=60)  # bench/pipeline.py --sigterm measures how long it takes
+    assert daemon.returncode == 0, err
+    assert "Traceback" not in err
+    assert processes_with(str(db)) == []
+    stored = stored_urls(db)
+    site.reset()
+    run_normally(args)
+    assert sorted(stored_urls(db)) == sorted(site.pages)
+    assert not [u for u in stored if site.page_fetches().get(u)]

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ingest.config import PollingSettings
+from ingest.errors import IngestError
 from ingest.models import FeedConfig, FeedState
 
 log = logging.getLogger("ingest.scheduler")
@@ -54,6 +55,8 @@ class FeedScheduler:
             return
         try:
             self.poll(feed)
+        except IngestError as exc:  # the store cannot be written (disk full): one line, retried next time
+            log.error("%s: %s", url, exc)
         except Exception:  # noqa: BLE001 - a job never dies; the poller records errors in the feed state
             log.exception("job for %s failed", url)
         try:
