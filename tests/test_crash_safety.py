@@ -307,3 +307,37 @@ def test_daemon_sigterm_finishes_its_batches_and_the_rest_stays_queued(site, tmp
     run_normally(args)
     assert sorted(stored_urls(db)) == sorted(site.pages)
     assert not [u for u in stored if site.page_fetches().get(u)]
+
+
+@pytest.mark.parametrize("point", ["page-100"])
+def test_sigkill_on_elasticsearch_loses_nothing(site, tmp_path, point):
+    """The same on Elasticsearch: the queue, the seen entries and the outbox are one local SQLite file."""
+    import uuid
+
+    from conftest import require_es
+    from elasticsearch import Elasticsearch
+
+    url = require_es()
+    prefix = f"test-crash-{uuid.uuid4().hex[:8]}"
+    args = make_config(tmp_path, site.feeds, f"store: {{backend: elasticsearch, elasticsearch: "
+                                            f"{{url: '{url}', index_prefix: {prefix}}}}}\n")
+    client = Elasticsearch(url)
+    try:
+        site.reset()
+        run_killed_at(args, site, KILL_POINTS[point])
+        first = site.page_fetches()
+        site.reset()
+        run_normally(args)
+        second = site.page_fetches()
+        client.indices.refresh(index=f"{prefix}-articles")
+        hits = client.search(index=f"{prefix}-articles", size=1000, source=["url"])["hits"]["hits"]
+        urls = [h["_source"]["url"] for h in hits]
+        assert len(urls) == len(set(urls)) == HOSTS * PER_HOST and set(urls) == set(site.pages)
+        assert max(first.get(u, 0) + second.get(u, 0) for u in site.pages) <= 2
+        con = sqlite3.connect(tmp_path / "data" / "ingest.db")
+        assert con.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM es_outbox").fetchone()[0] == 0
+        con.close()
+    finally:
+        client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        client.close()
