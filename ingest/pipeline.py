@@ -265,7 +265,7 @@ class Pipeline:
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         self._poll_all(feeds, report)
-        self._process(self._queued_jobs([f.url for f in feeds], report), report)
+        self._process(self._queued_jobs([f.url for f in feeds]), report)
         self._count_left(report, {f.url for f in feeds})
         return report
 
@@ -278,13 +278,13 @@ class Pipeline:
         """One scheduled job: poll one feed, store what is queued for it. Raises only StoreError."""
         report = RunReport()
         report.polls.append(self._poll_safely(feed))
-        self._process(self._queued_jobs([feed.url], report), report)
+        self._process(self._queued_jobs([feed.url]), report)
         return report
 
     def process_queue(self, feed_urls: Iterable[str] | None = None) -> RunReport:
         """Store what is queued and due (left by an interrupted run, page retries), without polling."""
         report = RunReport()
-        self._process(self._queued_jobs(list(feed_urls) if feed_urls is not None else None, report), report)
+        self._process(self._queued_jobs(list(feed_urls) if feed_urls is not None else None), report)
         return report
 
     def _poll_all(self, feeds: list[FeedConfig], report: RunReport) -> None:
@@ -308,7 +308,7 @@ class Pipeline:
             return PollOutcome(feed=feed, status="skipped")
         return self.poller.poll(feed)
 
-    def _queued_jobs(self, feed_urls: list[str] | None, report: RunReport) -> list[PageJob]:
+    def _queued_jobs(self, feed_urls: list[str] | None) -> list[PageJob]:
         """Due queued entries of these feeds (all feeds: None), one job per article, interleaved by host.
 
         Feeds in the given order, each feed's entries in queue order: which copy of a syndicated story
@@ -433,11 +433,14 @@ class Pipeline:
             finally:
                 hosts.finished(host)
                 free.release()
-            if job.html and job.failure is None and pool is not None:
-                future = self._submit_extraction(pool, job)
-                if future is not None:
-                    future.add_done_callback(lambda f, j=job: self._extracted(j, f, done))
-                    continue
+            try:
+                if job.html and job.failure is None and pool is not None:
+                    future = self._submit_extraction(pool, job)
+                    if future is not None:
+                        future.add_done_callback(lambda f, j=job: self._extracted(j, f, done))
+                        continue
+            except Exception as exc:  # noqa: BLE001 - never lose a job: it comes back with its error
+                job.error, job.failure = f"{job.entry.link}: {failure_text(exc)}", PageFailure.REFUSED
             done.put(job)
 
     def _fetch_page(self, job: PageJob) -> None:
