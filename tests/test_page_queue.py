@@ -224,3 +224,23 @@ def test_host_queues_rate_grows_with_hosts(hosts):
         queues.finished(host)  # the request is answered at once
         handed += 1
     assert handed == 20 * hosts
+
+
+def test_one_extraction_pool_however_many_threads_ask(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ingest.pipeline import Pipeline
+    from ingest.store import open_store
+
+    settings.extract.workers = 2
+    store = open_store(settings.store)
+    pipe = Pipeline(settings, store)
+    try:
+        with ThreadPoolExecutor(8) as threads:  # the daemon's jobs asking at once
+            pools = list(threads.map(lambda _: pipe._extract_pool(), range(16)))
+        assert len({id(p) for p in pools}) == 1
+        assert pools[0].submit(sum, [1, 2, 3]).result(timeout=60) == 6
+        assert len(pools[0].pids()) == 2
+    finally:
+        pipe.close()
+        store.close()
