@@ -152,8 +152,11 @@ class Ingest:
                 raise IngestError(f"{path}: another `ingest run` (pid {holder}) is using this store"
                                   + (f" shard {self.shard[0]}/{self.shard[1]}" if self.shard else "")
                                   + "; wait for it to finish (or use `ingest run --wait`)") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            try:  # the holder's pid, for the message a second run prints; the lock does not need it
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            except OSError:  # a full disk: the store says so, naming its file, when it is written
+                pass
             yield
         finally:
             os.close(fd)  # releases the lock

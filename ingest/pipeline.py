@@ -224,6 +224,7 @@ class Pipeline:
         self.progress = progress or (lambda kind, n: None)
         self.on_stored = on_stored
         self.stop = stop or threading.Event()
+        self._store_failed = threading.Event()  # a poll could not write the store: skip the other polls
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
         self._clusterer: Clusterer | None = None
@@ -298,13 +299,13 @@ class Pipeline:
                         self._extract_pool()  # entries to fetch: the workers start while the rest is polled
                     self.progress("feed", 1)
             except StoreError:
-                self.stop.set()  # the store cannot be written: the remaining polls are skipped
+                self._store_failed.set()  # the store cannot be written: the remaining polls are skipped
                 raise
         report.polls = [outcomes[f.url] for f in feeds if f.url in outcomes]  # in feeds.yaml order
         self.poller.finish_cycle(report.polls)
 
     def _poll_safely(self, feed: FeedConfig) -> PollOutcome:
-        if self.stop.is_set():
+        if self.stop.is_set() or self._store_failed.is_set():
             return PollOutcome(feed=feed, status="skipped")
         return self.poller.poll(feed)
 

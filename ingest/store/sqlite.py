@@ -11,6 +11,7 @@ signatures (MinHash for syndication clusters), and the alert tables.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import zlib
@@ -202,6 +203,9 @@ class SQLiteStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            error = self._write_error(exc)
+            if isinstance(error, StoreError):
+                raise error from None
             raise StoreError(f"{self.path}: not a usable ingest database: {exc}") from None
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
@@ -230,13 +234,22 @@ class SQLiteStore:
             except sqlite3.OperationalError as exc:
                 raise self._write_error(exc) from None
 
-    def _write_error(self, exc: sqlite3.OperationalError) -> Exception:
+    def _write_error(self, exc: sqlite3.Error) -> Exception:
         """A write that cannot happen for a reason outside the program: one line naming the file."""
         text = str(exc)
-        if "full" in text or "disk I/O" in text:
+        if "full" in text or ("disk I/O" in text and self._disk_full()):
             return StoreError(f"{self.path}: cannot write, the disk is full ({text}); free space and run again: "
                               "nothing was lost, unstored entries stay queued")
+        if "disk I/O" in text:
+            return StoreError(f"{self.path}: cannot write: {text}")
         return exc
+
+    def _disk_full(self) -> bool:
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < 1_000_000  # less than SQLite needs for a journal and a few pages
 
     @contextmanager
     def batch(self) -> Iterator[None]:
