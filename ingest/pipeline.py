@@ -318,6 +318,7 @@ class Pipeline:
         rows = self.store.pending_entries(due=utcnow(), per_feed=self.settings.polling.max_entries_per_poll)
         if feed_urls is not None:
             rows = sorted((r for r in rows if r.feed_url in rank), key=lambda r: (rank[r.feed_url], r.seq))
+        rows = self._settle_known(rows)
         by_id: dict[str, PageJob] = {}
         with self._lock:
             for row in rows:
@@ -332,6 +333,25 @@ class Pipeline:
         for i, job in enumerate(jobs):
             job.index = i
         return jobs
+
+    def _settle_known(self, rows: list[PendingEntry]) -> list[PendingEntry]:
+        """Rows whose article was stored meanwhile through another feed (the daemon polls feeds in
+        parallel) are taken off the queue without a fetch; the rest are returned. A stub waiting for
+        its page is not settled: its own keys are known."""
+        with self._lock:
+            candidates = [r for r in rows if not r.stub and r.article_id not in self._inflight]
+        known = self.store.known_entries(k for r in candidates for k in r.keys)
+        settled = [r for r in candidates if any(k in known for k in r.keys)]
+        if not settled:
+            return rows
+        with self.store.batch():
+            for r in settled:
+                target = next(known[k] for k in r.keys if k in known)
+                self.store.record_entries(r.entry.feed_url, [(k, target) for k in r.keys if k not in known])
+                self.store.add_feed_url(target, r.entry.feed_url)
+            self.store.settle_entries(settled, [], [])
+        gone = {id(r) for r in settled}
+        return [r for r in rows if id(r) not in gone]
 
     def _process(self, jobs: list[PageJob], report: RunReport) -> None:
         try:

@@ -244,3 +244,26 @@ def test_one_extraction_pool_however_many_threads_ask(settings):
     finally:
         pipe.close()
         store.close()
+
+
+def test_an_article_stored_through_another_feed_meanwhile_is_not_fetched_again(server, settings):
+    """The daemon polls feeds in parallel: two feeds may queue one article before either stores it."""
+    from ingest.pipeline import Pipeline
+    from ingest.store import open_store
+
+    server.route("/shared", Reply(body=article_page("Terminal approved", PARAS), headers=HTML))
+    a = one_feed(server, [{"title": "Shared", "link": server.url("/shared")}], "/a.xml")
+    b = one_feed(server, [{"title": "Shared", "link": server.url("/shared")}], "/b.xml")
+    store = open_store(settings.store)
+    pipe = Pipeline(settings, store)
+    try:
+        assert pipe.poller.poll(a).new_entries == 1 and pipe.poller.poll(b).new_entries == 1
+        assert pipe.process_queue([a.url]).stored == 1
+        assert pipe.process_queue([b.url]).stored == 0
+        assert store.pending_entries() == []
+        [article] = list(store.iter_articles())
+        assert sorted(article.feed_urls) == sorted([a.url, b.url])
+    finally:
+        pipe.close()
+        store.close()
+    assert server.requests["/shared"] == 1
