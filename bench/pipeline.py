@@ -3,6 +3,8 @@
 
     python bench/pipeline.py                       # 1,000 and 10,000 articles, SQLite
     python bench/pipeline.py --sizes 1000 --json
+    python bench/pipeline.py --hosts 10 --sizes 300   # spread over 10 hosts, default politeness
+    python bench/pipeline.py --hosts 10 --sizes 300 --sigterm   # also: how fast a busy daemon stops
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/pipeline.py   # also Elasticsearch (1,000; --es-sizes)
 
 A loopback site serves the 181 real pages of ../shared/benchmarks/article-extraction (the bundled
@@ -12,6 +14,14 @@ The pipeline does everything a real cycle does: poll, fetch, extract, clean, enr
 keywords, clusters), store. The baseline is `trafilatura.extract` on the same page bytes in a
 process pool of the same size. Ratio = pipeline articles/s / baseline articles/s. The baseline rate is
 measured once, on the first 1,000 of those pages (the same 181 pages repeated: it does not change with N).
+
+With `--hosts N` the articles are spread evenly over N sites (N loopback ports, each its own host
+for the per-host limiter) and the default politeness applies (`fetch.per_host_min_interval` 0.5 s,
+`per_host_concurrency` 2, `concurrency` 8): the run is bounded by N hosts x 2 requests/s, unless
+one host's politeness gap holds up the fetch threads of every other host (head-of-line blocking).
+No raw baseline is measured in that mode. `--sigterm` then starts `ingest run` (the daemon) on a
+fresh store over the same site, sends SIGTERM once a third of the pages were served, and reports
+how long the daemon took to exit (it finishes the batch being written; the rest stays queued).
 
 CPU per article (user + system, the ingester and its workers, from getrusage) says what bounds the
 ratio: when every core is busy, throughput is cores / CPU per article, so pipeline/raw throughput is
@@ -123,13 +133,31 @@ def build_sites(pages: list[tuple[str, bytes]], n: int) -> tuple[list[StaticSite
     return sites, feeds, served
 
 
-def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str) -> dict:
+def build_hosts(pages: list[tuple[str, bytes]], n: int, hosts: int) -> tuple[list[StaticSite], list[FeedConfig]]:
+    """n articles spread over `hosts` sites, one feed per site; the real pages reused in turn."""
+    sites = [StaticSite() for _ in range(hosts)]
+    items: list[list[tuple[str, str]]] = [[] for _ in range(hosts)]
+    for i in range(n):
+        item_id, html = pages[i % len(pages)]
+        site = sites[i % hosts]
+        path = f"/{i}/{item_id}"
+        site.routes[path] = ("text/html; charset=utf-8", html)
+        items[i % hosts].append((f"Article {item_id[:8]} number {i}", site.base + path))
+    feeds = []
+    for h, site in enumerate(sites):
+        site.routes["/feed.xml"] = ("application/rss+xml", rss_feed(f"Host {h}", items[h]))
+        feeds.append(FeedConfig(url=site.base + "/feed.xml", name=f"host-{h}"))
+    return sites, feeds
+
+
+def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str, polite: bool = False) -> dict:
     env = {"INGEST_ALLOW_NETWORKS": "127.0.0.1/32"}
     settings = load_settings(str(tmp / "config"), str(tmp / f"{backend}.db"), backend, env=env)
     settings.extract.workers = workers
-    settings.fetch.per_host_min_interval = 0
-    settings.fetch.per_host_concurrency = 8
-    settings.fetch.concurrency = 16
+    if not polite:  # throughput of the pipeline itself, not of the publishers' politeness
+        settings.fetch.per_host_min_interval = 0
+        settings.fetch.per_host_concurrency = 8
+        settings.fetch.concurrency = 16
     if backend == "elasticsearch":
         settings.store.elasticsearch.url = os.environ["INGEST_ES_URL"]
         settings.store.elasticsearch.index_prefix = f"benchpipe{int(time.time())}"
@@ -155,9 +183,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
     ap.add_argument("--es-sizes", default="1000", help="the sizes also run on Elasticsearch (INGEST_ES_URL)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--hosts", type=int, default=0, help="spread the articles over N hosts, default politeness")
+    ap.add_argument("--sigterm", action="store_true", help="with --hosts: time a busy daemon's stop on SIGTERM")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     pages = real_pages()
+    if args.hosts:
+        return polite_hosts(pages, args)
     backends = ["sqlite"] + (["elasticsearch"] if os.environ.get("INGEST_ES_URL") else [])
     es_sizes = {int(s) for s in args.es_sizes.split(",") if s}
     results = []
@@ -190,6 +222,52 @@ def main() -> None:
              + "\n\nCPU per article: what bounds the ratio when every core is busy\n\n"
              + markdown_table(["articles", "backend", "workers ms (extract+enrich)", "main ms (fetch, store, site)",
                                "raw trafilatura ms", "raw / pipeline CPU"], cpu_rows))
+    emit({"dataset": dataset_name(), "machine": machine(), "results": results}, table, args.json)
+
+
+def daemon_stop_seconds(feeds: list[FeedConfig], sites: list[StaticSite], n: int, tmp: Path) -> float:
+    """Start `ingest run` over the sites, SIGTERM it once a third of the pages were served: seconds to exit."""
+    import signal
+    import subprocess
+
+    from ingest.sources.feedlist import save_feeds
+
+    config = tmp / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text("fetch: {allow_networks: ['127.0.0.1/32']}\n")
+    save_feeds(config / "feeds.yaml", feeds)
+    start_hits = sum(s.hits for s in sites)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "run", "--config", str(config), "--db",
+                               str(tmp / "daemon.db")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while sum(s.hits for s in sites) - start_hits < len(sites) + n // 3 and daemon.poll() is None:
+        time.sleep(0.01)
+    sent = time.perf_counter()
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(120)
+    return time.perf_counter() - sent
+
+
+def polite_hosts(pages: list[tuple[str, bytes]], args) -> None:
+    """One cold cycle over N hosts with the default politeness: seconds, pages/s, CPU."""
+    results = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        sites, feeds = build_hosts(pages, n, args.hosts)
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_pipeline(feeds, args.workers, Path(tmp), "sqlite", polite=True)
+        if args.sigterm:
+            with tempfile.TemporaryDirectory() as tmp:
+                r["sigterm_seconds"] = daemon_stop_seconds(feeds, sites, n, Path(tmp))
+        for site in sites:
+            site.close()
+        cpu = (r["cpu_ms_per_article_main"] + r["cpu_ms_per_article_workers"]) * r["stored"] / 1000
+        results.append({"articles": n, "hosts": args.hosts, "workers": args.workers, **r, "cpu_seconds": cpu,
+                        "polite_bound_seconds": n / (args.hosts * 2.0)})
+    rows = [[r["articles"], r["hosts"], r["stored"], r["seconds"], r["rate"], r["polite_bound_seconds"],
+             r["cpu_seconds"], r.get("sigterm_seconds", "-")] for r in results]
+    table = (f"Cold cycle over several hosts, default politeness (0.5 s gap, 2 at once per host; {machine()})\n\n"
+             + markdown_table(["articles", "hosts", "stored", "seconds", "pages/s",
+                               "politeness bound s (hosts x 2/s)", "CPU s", "daemon stop on SIGTERM s"], rows))
     emit({"dataset": dataset_name(), "machine": machine(), "results": results}, table, args.json)
 
 

@@ -11,7 +11,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +56,11 @@ class FeedStatus:
     last_page_error: str | None = None
     configured: bool = True
     resolved_url: str | None = None  # the feed found on the page when `url` is a site's page
+    queued: int = 0                  # entries waiting in the pending queue (new, or page retries)
+    retrying: int = 0                # of those, pages that failed for now and are tried again
+    dead: int = 0                    # entries recorded dead (404/410/451, or retries used up): no article
+    next_retry: datetime | None = None
+    last_retry_error: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -77,6 +87,7 @@ class Ingest:
         self._site_profiles: dict[str, SiteProfile] | None = None
         self._alerts = None          # AlertEngine, created on first use when config/rules.yaml exists
         self._alerts_loaded = False
+        self.stopping = threading.Event()  # set on SIGTERM/SIGINT: runs finish their batch and return
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -133,7 +144,38 @@ class Ingest:
                 if _extra is not None:
                     _extra(articles)
         return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
-                        on_stored=hook, watchlist=self.watchlist())
+                        on_stored=hook, watchlist=self.watchlist(), stop=self.stopping)
+
+    @contextmanager
+    def run_lock(self, wait: bool = False) -> Iterator[None]:
+        """One `run` per store and shard at a time: a lock file beside the local SQLite state.
+
+        A second run exits with one line naming the holder (or waits for it with `wait`). The lock is
+        the kernel's (flock): a killed run releases it with its process, no stale file to clean up."""
+        path = Path(self.settings.store.sqlite_path)
+        name = path.name + (f".shard-{self.shard[0]}-of-{self.shard[1]}" if self.shard else "") + ".run.lock"
+        lock_path = path.with_name(name)
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise IngestError(f"{lock_path}: cannot create the run lock: {exc.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                raise IngestError(f"{path}: another `ingest run` (pid {holder}) is using this store"
+                                  + (f" shard {self.shard[0]}/{self.shard[1]}" if self.shard else "")
+                                  + "; wait for it to finish (or use `ingest run --wait`)") from None
+            try:  # the holder's pid, for the message a second run prints; the lock does not need it
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            except OSError:  # a full disk: the store says so, naming its file, when it is written
+                pass
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     # -- feeds -----------------------------------------------------------------------------------
 
@@ -204,6 +246,7 @@ class Ingest:
         """Every configured feed, then feeds polled earlier that are no longer (or never were) configured."""
         states = {s.url: s for s in self.store.list_feed_states()}
         counts = self.store.article_counts_by_feed()
+        queues = self.store.queue_summary()
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -220,17 +263,25 @@ class Ingest:
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
                 page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
-                configured=feed.url in urls, resolved_url=resolved,
+                configured=feed.url in urls, resolved_url=resolved, **queues.get(feed.url, {}),
             ))
         return out
 
     # -- ingest ----------------------------------------------------------------------------------
 
-    def run_once(self, progress: Progress | None = None, feeds: list[FeedConfig] | None = None) -> RunReport:
+    def run_once(self, progress: Progress | None = None, feeds: list[FeedConfig] | None = None,
+                 wait: bool = False) -> RunReport:
+        """One cycle under the run lock: poll, then store what is queued (see `ingest.pipeline`)."""
+        with self.run_lock(wait):
+            return self._run_once(progress, feeds)
+
+    def _run_once(self, progress: Progress | None, feeds: list[FeedConfig] | None) -> RunReport:
         pipe = self.pipeline(progress)
         try:
             report = pipe.run_once(feeds if feeds is not None else self.feeds())
             for domain, blocks in report.reclean_blocks.items():
+                if self.stopping.is_set():
+                    break  # the daemon's background job or the next run re-cleans
                 pipe.reclean(domain, blocks=blocks)
             if self._alerts is not None:  # one-shot run: rules on anything left pending, volume rules
                 self._alerts.evaluate_backlog()  # checked, what is due sent, then return

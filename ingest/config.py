@@ -69,6 +69,11 @@ class PollingSettings(_Section):
     backoff_max: float = Field(86400, gt=0)
     gone_after_404: int = Field(5, ge=1)
     outage_share: float = Field(0.8, gt=0, le=1)
+    max_entries_per_poll: int = Field(500, ge=1, description="entries of one feed processed per cycle; "
+                                      "the rest stay queued for the next cycles")
+    page_retries: int = Field(5, ge=0, description="tries of an article page after transient failures")
+    page_retry_base: float = Field(300, ge=0, description="seconds before the first page retry; doubles each time")
+    page_retry_max: float = Field(21600, ge=0, description="longest wait between two page retries")
 
 
 class ExtractSettings(_Section):
@@ -80,6 +85,7 @@ class ExtractSettings(_Section):
     learn_min_articles: int = Field(3, ge=2)
     learn_window_days: int = Field(30, ge=1)
     workers: int = Field(0, ge=0, description="extraction processes; 0 = number of cores")
+    time_limit: float = Field(60, gt=0, description="seconds one page may take in an extraction worker")
 
 
 class EnrichSettings(_Section):

@@ -1,4 +1,10 @@
-"""`ingest run` as a daemon: the scheduler driving the pipeline, plus housekeeping jobs."""
+"""`ingest run` as a daemon: the scheduler driving the pipeline, plus housekeeping jobs.
+
+Under the run lock (one daemon or `run --once` per store and shard). At start the pending queue
+left by an interrupted run is stored first; page retries that fall due are taken every minute,
+independently of their feed's schedule. SIGTERM/SIGINT set the pipeline's stop flag: running jobs
+finish the batch they are writing (seconds, not the rest of the cycle) and the rest stays queued.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,19 @@ log = logging.getLogger("ingest.daemon")
 VOLUME_CHECK_EVERY = 300.0  # seconds between two checks of the volume rules (spikes and drops)
 
 
-def run_daemon(app: Ingest) -> None:
+def run_daemon(app: Ingest, wait: bool = False) -> None:
     """Poll every feed on its own schedule until SIGINT/SIGTERM."""
-    scheduler, pipeline = build_daemon(app)
-    app.beat()
-    log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()), app.settings.store.backend)
-    try:
-        scheduler.run_forever()
-    finally:
-        pipeline.close()
+    with app.run_lock(wait):
+        scheduler, pipeline = build_daemon(app)
+        # what an interrupted run left (and page retries now due) comes first
+        pipeline.process_queue(f.url for f in app.feeds() if f.enabled)
+        app.beat()
+        log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()),
+                    app.settings.store.backend)
+        try:
+            scheduler.run_forever()
+        finally:
+            pipeline.close()
 
 
 def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
@@ -40,6 +50,12 @@ def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
             elif p.new_entries:
                 log.info("%s: %d new, %d stored", p.feed_name, p.new_entries, report.stored)
 
+    def queued() -> None:
+        # Entries left by an interrupted run, and page retries now due, of the configured feeds.
+        report = pipeline.process_queue(f.url for f in app.feeds() if f.enabled)
+        if report.stored or report.retrying or report.dead:
+            log.info("queue: %d stored, %d to retry, %d dead", report.stored, report.retrying, report.dead)
+
     def reclean() -> None:
         # Sites that learned new boilerplate: clean their earlier articles in the background.
         while pending_reclean:
@@ -50,7 +66,9 @@ def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
     scheduler = FeedScheduler(
         app.settings.polling, app.feeds, poll, app.store.get_feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
-        extra_jobs=[(reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app) + _alert_jobs(app),
+        extra_jobs=[(queued, 60.0), (reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
+        + _alert_jobs(app),
+        on_stop=app.stopping.set,
     )
     return scheduler, pipeline
 

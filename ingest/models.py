@@ -7,8 +7,10 @@ imports a later one.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -81,6 +83,49 @@ class FeedEntry:
     author: str | None = None
     categories: list[str] = field(default_factory=list)
     language: str | None = None
+
+
+class PageOutcome(StrEnum):
+    """What became of one queued entry's page: the closed set the retry queue acts on."""
+
+    STORED = "stored"        # article stored from the page (or from feed text after a refusal)
+    RETRY = "retry"          # transient failure (timeout, network, 5xx, 429): tried again later
+    DEAD = "dead"            # permanent failure (404/410/451, or retries used up without text): no article
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    """A new feed entry durably queued in the local state until its article is stored (or it is dead).
+
+    Written in the same transaction as the poll that found it, so a crash never loses it; a
+    transient page failure keeps it queued with a later `next_try`."""
+
+    entry: FeedEntry
+    article_id: str
+    keys: list[str]
+    feed_name: str = ""
+    attempts: int = 0
+    next_try: datetime | None = None
+    last_error: str | None = None
+    stub: bool = False       # the feed's own text is stored meanwhile; the page would upgrade it
+    seq: int = 0             # queue order (feed order within a poll)
+    feed_url: str = ""       # the configured feed it is queued for (entry.feed_url may be the discovered feed)
+
+    def __post_init__(self) -> None:
+        self.feed_url = self.feed_url or self.entry.feed_url
+
+    def entry_json(self) -> str:
+        data = asdict(self.entry)
+        for key in ("published", "updated"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return json.dumps(data, ensure_ascii=False)
+
+    @staticmethod
+    def entry_from_json(text: str) -> FeedEntry:
+        data = json.loads(text)
+        for key in ("published", "updated"):
+            data[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
+        return FeedEntry(**data)
 
 
 @dataclass(slots=True)

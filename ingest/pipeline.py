@@ -1,15 +1,41 @@
-"""The refresh flow, top to bottom: poll feeds -> new entries -> fetch pages -> extract -> enrich -> store.
+"""The refresh flow, top to bottom: poll feeds -> queue new entries -> fetch pages -> extract -> enrich -> store.
 
-One `Pipeline` per process. `run_once` polls every feed concurrently, then streams all new
-entries through the stages: pages are fetched by a thread pool and each goes to the extraction
-process pool (extraction and per-article enrichment) the moment it arrives; finished articles are
-stored in batches of `STORE_BATCH` while the next pages are still being fetched and extracted, so
-network waits, CPU work and writes overlap, and at most `window` pages are held in memory. The
-scheduler calls `poll_and_process` for one feed at a time.
+One `Pipeline` per process, with one extraction pool (`ingest.workers`), started on first use.
 
-Crash safety: an entry is recorded as seen only after its article is stored, and article
-writes are idempotent upserts keyed on the normalized URL, so a run interrupted anywhere
-resumes without losing or duplicating anything.
+1. Poll (`_poll_all`): every feed concurrently, interleaved by host. A poll that finds new entries
+   saves the feed's state (validators, body hash) and queues the entries in ONE transaction of the
+   local SQLite state (`Store.save_poll`; the Elasticsearch store keeps it in its local file too).
+2. Take the queue (`_queued_jobs`): the due queued entries of the polled feeds in queue order,
+   leftovers of an interrupted run and page retries first, at most `polling.max_entries_per_poll`
+   per feed per cycle (the rest stay queued for the next cycles, never dropped). One article
+   reached through several feeds is one job, fetched once.
+3. Fetch (`_dispatch`): one queue per host, served round-robin (`HostQueues`): a page is handed to
+   a fetch thread only when its host may be asked, so one slow or strict host holds up nobody
+   and N hosts give N times one host's polite rate. At most `window` pages are in flight.
+4. Extract and enrich each page in the worker pool as soon as it arrives: a page over
+   `extract.time_limit` has its worker replaced; a crash or panic fails that page only.
+5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE transaction the articles are written
+   (SQLite) or put in the outbox (Elasticsearch), their entries are marked seen and taken off the
+   queue, failed pages are rescheduled or recorded dead. Then the alert hook sees the batch.
+
+Crash safety: a feed's validators advance only together with its queued entries, and an entry
+leaves the queue only together with its stored article, so a process killed anywhere (SIGKILL
+included) loses nothing and stores nothing twice (article writes are upserts keyed on the
+normalized URL); only the pages in flight at that moment are fetched again.
+
+Page failures: transient ones (timeouts, connection errors, 5xx, 429) keep the entry queued and
+are retried with exponential backoff (`polling.page_retry_base`, doubling, at most
+`page_retry_max`, honouring Retry-After) up to `polling.page_retries` times, independently of the
+feed; meanwhile the feed's own text, if any, is stored as a stub that the page replaces once it
+succeeds. Dead pages (404/410/451) store no article: the entry is recorded dead with its reason.
+Other refusals (401/403, too large, blocked) use the feed's text or are recorded dead too.
+
+Errors: an error in one feed's poll or one page's processing is recorded on that feed or entry
+and the run goes on. Only a store that cannot be written (`StoreError`, e.g. a full disk) stops
+the run; what was not stored stays queued.
+
+Stopping (`stop`, set on SIGTERM/SIGINT): no new fetch starts, the batch being written is
+finished, the rest stays queued for the next run.
 """
 
 from __future__ import annotations
@@ -18,11 +44,12 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 from ingest.config import EnrichSettings, Settings
 from ingest.enrich import (
@@ -38,36 +65,74 @@ from ingest.enrich import (
 from ingest.enrich.dedupe import from_bytes
 from ingest.enrich.entities import tag_articles
 from ingest.enrich.language import declared_language
-from ingest.errors import FetchError, StoreUnavailable
+from ingest.errors import FetchError, StoreError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
-from ingest.fetch import Fetcher
-from ingest.models import Article, Extracted, FeedConfig, FeedEntry, article_id, utcnow
-from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
-from ingest.sources.urls import domain_of, normalize_url
+from ingest.fetch import Fetcher, host_key
+from ingest.fetch.politeness import HostQueues
+from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
+from ingest.sources.poller import Poller, PollOutcome, entry_keys, interleave_by_host
+from ingest.sources.urls import domain_of
 from ingest.store import Store
+from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
-PERMANENT_STATUSES = {400, 401, 403, 404, 410, 451}
+DEAD_STATUSES = {404, 410, 451}
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
+STOP_GRACE = 3.0          # seconds a stopping run still collects pages already being extracted
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
+
+__all__ = ["Pipeline", "RunReport", "entry_keys", "feeds_by_url"]
+
+
+class PageFailure(StrEnum):
+    """Why a page gave no article, as far as retrying is concerned."""
+
+    TRANSIENT = "transient"  # timeout, connection error, 5xx, 429: try again later
+    REFUSED = "refused"      # 400/401/403, too large, blocked, extraction failed: the feed's text or nothing
+    DEAD = "dead"            # 404/410/451: no article
+
+
+def classify_page_error(exc: FetchError) -> PageFailure:
+    if exc.status in DEAD_STATUSES:
+        return PageFailure.DEAD
+    if exc.kind in ("network", "timeout", "deferred") or (exc.status is not None
+                                                         and (exc.status >= 500 or exc.status == 429)):
+        return PageFailure.TRANSIENT
+    return PageFailure.REFUSED
 
 
 @dataclass(slots=True)
 class PageJob:
-    """One new feed entry on its way to becoming an article."""
+    """One queued entry (plus the same article's entries from other feeds) on its way to an article."""
 
-    entry: FeedEntry
-    feed_name: str
+    pending: PendingEntry
     article_id: str
-    keys: list[str]
+    also: list[PendingEntry] = field(default_factory=list)  # the same article through other feeds
+    index: int = 0
     html: bytes | None = None
     content_type: str | None = None
     final_url: str | None = None
     error: str | None = None
+    failure: PageFailure | None = None
+    retry_after: float | None = None
     extracted: Extracted | None = None
     analysis: Analysis | None = None
-    also: list[FeedEntry] = field(default_factory=list)  # the same article through other feeds this cycle
+    outcome: PageOutcome | None = None
+    duplicate_of: str | None = None  # the same text is stored under another URL of the site
+    skipped: bool = False            # not processed (the run is stopping): stays queued as it was
+
+    @property
+    def entry(self) -> FeedEntry:
+        return self.pending.entry
+
+    @property
+    def feed_name(self) -> str:
+        return self.pending.feed_name
+
+    @property
+    def entries(self) -> list[PendingEntry]:
+        return [self.pending, *self.also]
 
 
 @dataclass(slots=True)
@@ -77,6 +142,9 @@ class RunReport:
     fallbacks: int = 0
     page_errors: list[str] = field(default_factory=list)
     duplicates: int = 0
+    retrying: int = 0     # pages that failed for now and wait in the retry queue
+    dead: int = 0         # entries recorded dead (no article)
+    left_queued: int = 0  # entries not processed this cycle (cap per feed, or stopped): next cycle
     reclean_blocks: dict[str, set[str]] = field(default_factory=dict)  # domain -> newly learned blocks
 
     @property
@@ -86,14 +154,6 @@ class RunReport:
     @property
     def new_entries(self) -> int:
         return sum(p.new_entries for p in self.polls)
-
-
-def entry_keys(entry: FeedEntry) -> list[str]:
-    """Keys under which an entry counts as seen: its normalized link, and its GUID within its feed."""
-    keys = ["u:" + normalize_url(entry.link)]
-    if entry.guid:
-        keys.append(f"g:{entry.feed_url}|{entry.guid}")
-    return keys
 
 
 @dataclass(slots=True)
@@ -149,10 +209,15 @@ def _extract_job(html: bytes, url: str, site: SiteProfile | None, tags: list[str
     return ex, analyze(ex, title, entry_language, merged, settings.enrich)
 
 
+def failure_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher | None = None,
                  site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
-                 on_stored: Callable[[list[Article]], None] | None = None, watchlist=None):
+                 on_stored: Callable[[list[Article]], None] | None = None, stop: threading.Event | None = None,
+                 watchlist=None):
         self.settings = settings
         self.watchlist = watchlist  # config/entities.yaml (ingest.enrich.entities.Watchlist), or None
         self.store = store
@@ -161,123 +226,325 @@ class Pipeline:
         self.site_profiles = site_profiles or {}
         self.progress = progress or (lambda kind, n: None)
         self.on_stored = on_stored
-        self.stop = threading.Event()
-        self._pool: Executor | None = None
+        self.stop = stop or threading.Event()
+        self._store_failed = threading.Event()  # a poll could not write the store: skip the other polls
+        self._pool: WorkerPool | None = None
+        self._pool_lock = threading.Lock()
         self._clusterer: Clusterer | None = None
         self._learned: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._pool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._pool_lock:
+            if self._pool:
+                self._pool.shutdown(wait=True, kill_running=True)
+                self._pool = None
         self.fetcher.close()
+
+    @property
+    def window(self) -> int:
+        """Pages fetched and not yet stored, at most: two batches (one written while the next fills) or more."""
+        return max(2 * STORE_BATCH, WINDOW_PER_WORKER * self.workers)
 
     @property
     def workers(self) -> int:
         return self.settings.extract.workers or os.cpu_count() or 1
 
-    def _extract_pool(self) -> Executor | None:
-        """The extraction processes, started (and their models loaded) on first use."""
+    def _extract_pool(self) -> WorkerPool | None:
+        """The one extraction pool of this pipeline, started (its models loading) on first use."""
         if self.workers <= 1:
             return None
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
-                                             initargs=(self.settings,))
-            for _ in range(self.workers):  # start every worker now: they load while feeds are polled
-                self._pool.submit(int)
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers, _init_worker, (self.settings,), self.settings.extract.time_limit)
+            return self._pool
 
     # -- the flow --------------------------------------------------------------------------------
 
     def run_once(self, feeds: list[FeedConfig]) -> RunReport:
-        """Poll every enabled feed once and store what is new."""
+        """Poll every enabled feed once, then store what is queued for them (new, left over, retries)."""
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
-        by_id: dict[str, PageJob] = {}
-        outcomes: dict[str, PollOutcome] = {}
-        with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
-            # Round-robin over hosts: the pollers do not all queue behind one host's politeness gap.
-            for outcome in polls.map(self._poll_safely, interleave_by_host(feeds)):
-                outcomes[outcome.feed.url] = outcome
-                if outcome.entries and len(outcomes) < len(feeds):
-                    self._extract_pool()  # entries to look at: the workers start while the rest is polled
-                self.progress("feed", 1)
-        for outcome in (outcomes[f.url] for f in feeds if f.url in outcomes):  # report in feeds.yaml order
-            report.polls.append(outcome)
-            for job in self._new_jobs(outcome):
-                if job.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
-                    by_id[job.article_id].also.append(job.entry)
-                else:
-                    by_id[job.article_id] = job
-        self.poller.finish_cycle(report.polls)
-        self._process(list(by_id.values()), report)
+        self._poll_all(feeds, report)
+        self._process(self._queued_jobs([f.url for f in feeds]), report)
+        self._count_left(report, {f.url for f in feeds})
         return report
+
+    def _count_left(self, report: RunReport, feed_urls: set[str]) -> None:
+        """Entries still queued for the next cycle (beyond the per-feed cap, or not reached before a stop)."""
+        summary = self.store.queue_summary()
+        report.left_queued = sum(v["queued"] - v["retrying"] for url, v in summary.items() if url in feed_urls)
 
     def poll_and_process(self, feed: FeedConfig) -> RunReport:
-        """One scheduled job: poll one feed, store its new articles. Never raises."""
+        """One scheduled job: poll one feed, store what is queued for it. Raises only StoreError."""
         report = RunReport()
-        outcome = self._poll_safely(feed)
-        report.polls.append(outcome)
-        try:
-            self._process(self._new_jobs(outcome), report)
-        except Exception as exc:  # noqa: BLE001 - a job must never die; the error is shown in status
-            log.exception("processing %s failed", feed.url)
-            report.page_errors.append(f"{feed.url}: {exc}")
+        report.polls.append(self._poll_safely(feed))
+        self._process(self._queued_jobs([feed.url]), report)
         return report
 
+    def process_queue(self, feed_urls: Iterable[str] | None = None) -> RunReport:
+        """Store what is queued and due (left by an interrupted run, page retries), without polling."""
+        report = RunReport()
+        self._process(self._queued_jobs(list(feed_urls) if feed_urls is not None else None), report)
+        return report
+
+    def _poll_all(self, feeds: list[FeedConfig], report: RunReport) -> None:
+        outcomes: dict[str, PollOutcome] = {}
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(feeds)))) as polls:
+            try:
+                # Round-robin over hosts: the pollers do not all queue behind one host's politeness gap.
+                for outcome in polls.map(self._poll_safely, interleave_by_host(feeds)):
+                    outcomes[outcome.feed.url] = outcome
+                    if outcome.new_entries and len(outcomes) < len(feeds):
+                        self._extract_pool()  # entries to fetch: the workers start while the rest is polled
+                    self.progress("feed", 1)
+            except StoreError:
+                self._store_failed.set()  # the store cannot be written: the remaining polls are skipped
+                raise
+        report.polls = [outcomes[f.url] for f in feeds if f.url in outcomes]  # in feeds.yaml order
+        self.poller.finish_cycle(report.polls)
+
     def _poll_safely(self, feed: FeedConfig) -> PollOutcome:
-        if self.stop.is_set():
+        if self.stop.is_set() or self._store_failed.is_set():
             return PollOutcome(feed=feed, status="skipped")
         return self.poller.poll(feed)
 
-    def _new_jobs(self, outcome: PollOutcome) -> list[PageJob]:
-        """Entries not seen before; an article already stored via another feed gains this feed."""
-        entries = outcome.entries
-        if not entries:
-            return []
-        keyed = [(e, entry_keys(e)) for e in entries]
-        known = self.store.known_entries(k for _, keys in keyed for k in keys)
-        jobs, seen_now = [], set()
-        for entry, keys in keyed:
-            hit = next((known[k] for k in keys if k in known), None)
-            if hit:
-                missing = [k for k in keys if k not in known]
-                if missing:  # same article through another feed, or GUID churn: remember, never re-fetch
-                    self.store.record_entries(entry.feed_url, [(k, hit) for k in missing])
-                    self.store.add_feed_url(hit, entry.feed_url)
-                continue
-            aid = article_id(normalize_url(entry.link))
-            if aid in seen_now:
-                continue
-            seen_now.add(aid)
-            jobs.append(PageJob(entry=entry, feed_name=outcome.feed_name, article_id=aid, keys=keys))
-        outcome.new_entries = len(jobs)
+    def _queued_jobs(self, feed_urls: list[str] | None) -> list[PageJob]:
+        """Due queued entries of these feeds (all feeds: None), one job per article, interleaved by host.
+
+        Feeds in the given order, each feed's entries in queue order: which copy of a syndicated story
+        is seen first does not depend on which poll finished first."""
+        rank = {url: i for i, url in enumerate(feed_urls or [])}
+        rows = self.store.pending_entries(due=utcnow(), per_feed=self.settings.polling.max_entries_per_poll)
+        if feed_urls is not None:
+            rows = sorted((r for r in rows if r.feed_url in rank), key=lambda r: (rank[r.feed_url], r.seq))
+        rows = self._settle_known(rows)
+        by_id: dict[str, PageJob] = {}
+        with self._lock:
+            for row in rows:
+                if row.article_id in self._inflight:
+                    continue
+                if row.article_id in by_id:  # one article, several feeds: fetched once, all feeds kept
+                    by_id[row.article_id].also.append(row)
+                else:
+                    by_id[row.article_id] = PageJob(pending=row, article_id=row.article_id)
+            self._inflight.update(by_id)
+        jobs = interleave_jobs(list(by_id.values()))
+        for i, job in enumerate(jobs):
+            job.index = i
         return jobs
 
+    def _settle_known(self, rows: list[PendingEntry]) -> list[PendingEntry]:
+        """Rows whose article was stored meanwhile through another feed (the daemon polls feeds in
+        parallel) are taken off the queue without a fetch; the rest are returned. A stub waiting for
+        its page is not settled: its own keys are known."""
+        with self._lock:
+            candidates = [r for r in rows if not r.stub and r.article_id not in self._inflight]
+        known = self.store.known_entries(k for r in candidates for k in r.keys)
+        settled = [r for r in candidates if any(k in known for k in r.keys)]
+        if not settled:
+            return rows
+        with self.store.batch():
+            for r in settled:
+                target = next(known[k] for k in r.keys if k in known)
+                self.store.record_entries(r.entry.feed_url, [(k, target) for k in r.keys if k not in known])
+                self.store.add_feed_url(target, r.entry.feed_url)
+            self.store.settle_entries(settled, [], [])
+        gone = {id(r) for r in settled}
+        return [r for r in rows if id(r) not in gone]
+
     def _process(self, jobs: list[PageJob], report: RunReport) -> None:
-        for batch in self._fetched_and_extracted(jobs):
-            self._store_batch(batch, report)
+        try:
+            for batch in self._fetched_and_extracted(jobs):
+                self._store_batch(batch, report)
+        finally:
+            with self._lock:
+                self._inflight.difference_update(j.pending.article_id for j in jobs)
+
+    # -- fetch and extract: a stream ------------------------------------------------------------
+
+    def _fetched_and_extracted(self, jobs: list[PageJob]) -> Iterator[list[PageJob]]:
+        """Fetch and extract as a stream; yield the finished jobs in batches of `STORE_BATCH`.
+
+        A fetched page goes straight to the extraction pool, so fetching, extraction and the
+        caller's writes overlap. At most `window` pages are fetched and not yet stored (what a crash
+        would fetch again). Jobs come back in completion
+        order (a slow host never holds up the rest); each batch is sorted into queue order. When
+        `stop` is set, what finishes within `STOP_GRACE` is yielded and the rest is left queued.
+        """
+        if not jobs:
+            return
+        pool = self._extract_pool()
+        window = threading.Semaphore(self.window)
+        done: queue.SimpleQueue[PageJob] = queue.SimpleQueue()
+        halt = threading.Event()
+        dispatcher = threading.Thread(target=self._dispatch, args=(jobs, pool, window, done, halt),
+                                      name="fetch-dispatch", daemon=True)
+        dispatcher.start()
+        batch: list[PageJob] = []
+        received = 0
+        stop_by = None
+        try:
+            while received < len(jobs):
+                if self.stop.is_set():  # collect what is being extracted for a moment, then leave the rest queued
+                    stop_by = stop_by or time.monotonic() + STOP_GRACE
+                    if time.monotonic() > stop_by:
+                        break
+                try:
+                    job = done.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                received += 1
+                if job.html and job.extracted is None and job.failure is None and pool is None and not job.skipped:
+                    self._extract_here(job)
+                batch.append(job)
+                if len(batch) >= STORE_BATCH:
+                    yield sorted(batch, key=lambda j: j.index)
+                    release(window, len(batch))  # stored: room for as many new pages
+                    batch = []
+            if batch:
+                yield sorted(batch, key=lambda j: j.index)
+        finally:
+            halt.set()
+        for job in jobs[received:] if received < len(jobs) else []:
+            job.skipped = job.skipped or job.outcome is None
+
+    def _dispatch(self, jobs: list[PageJob], pool: WorkerPool | None, window: threading.Semaphore,
+                  done: queue.SimpleQueue, halt: threading.Event) -> None:
+        """Hand pages to fetch threads, one host queue after the other, each when its host may be asked."""
+        fetch = self.settings.fetch
+        hosts = HostQueues(fetch.per_host_concurrency, fetch.per_host_min_interval)
+        for job in jobs:
+            hosts.put(host_key(job.entry.link), job)
+        free = threading.Semaphore(fetch.concurrency)
+        work: queue.SimpleQueue = queue.SimpleQueue()
+        threads = [threading.Thread(target=self._fetch_worker, args=(work, free, hosts, pool, done), daemon=True,
+                                    name=f"fetch-{i}") for i in range(min(fetch.concurrency, len(jobs)))]
+        for t in threads:
+            t.start()
+        try:
+            while len(hosts):
+                if self.stop.is_set() or halt.is_set():
+                    for job in hosts.drain():
+                        job.skipped = True
+                        done.put(job)
+                    return
+                if not window.acquire(timeout=0.2):
+                    continue
+                if not free.acquire(timeout=0.2):
+                    window.release()
+                    continue
+                host, job, wait = hosts.take()
+                if job is None:
+                    free.release()
+                    window.release()
+                    time.sleep(min(wait, 0.02))
+                    continue
+                work.put((host, job))
+        finally:
+            for _ in threads:
+                work.put(None)
+
+    def _fetch_worker(self, work: queue.SimpleQueue, free: threading.Semaphore, hosts: HostQueues,
+                      pool: WorkerPool | None, done: queue.SimpleQueue) -> None:
+        while (item := work.get()) is not None:
+            host, job = item
+            try:
+                self._fetch_page(job)
+            finally:
+                hosts.finished(host)
+                free.release()
+            try:
+                if job.html and job.failure is None and pool is not None:
+                    future = self._submit_extraction(pool, job)
+                    if future is not None:
+                        future.add_done_callback(lambda f, j=job: self._extracted(j, f, done))
+                        continue
+            except Exception as exc:  # noqa: BLE001 - never lose a job: it comes back with its error
+                job.error, job.failure = f"{job.entry.link}: {failure_text(exc)}", PageFailure.REFUSED
+            done.put(job)
+
+    def _fetch_page(self, job: PageJob) -> None:
+        if self.stop.is_set():
+            job.skipped = True
+            return
+        try:
+            resp = self.fetcher.get(job.entry.link, check_robots=True)
+            job.html, job.final_url = resp.content, resp.final_url
+            job.content_type = resp.header("content-type")
+        except FetchError as exc:
+            job.error, job.failure, job.retry_after = str(exc), classify_page_error(exc), exc.retry_after
+        except Exception as exc:  # noqa: BLE001 - a bug or a hostile URL fails this entry, not the run
+            log.warning("fetching %s failed: %s", job.entry.link, failure_text(exc))
+            job.error, job.failure = f"{job.entry.link}: {failure_text(exc)}", PageFailure.REFUSED
+        finally:
+            self.progress("page", 1)
+
+    def _extracted(self, job: PageJob, future: Future, done: queue.SimpleQueue) -> None:
+        try:
+            if future.cancelled():
+                job.skipped = True
+            else:
+                job.extracted, job.analysis = future.result()
+        except WorkerStopped:
+            job.skipped = True  # the run is stopping: the entry stays queued as it was
+        except Exception as exc:  # noqa: BLE001 - worker timeout, crash or panic: this page only
+            log.warning("extraction of %s failed: %s", job.entry.link, exc)
+            job.error, job.failure = f"{job.entry.link}: extraction failed: {exc}"[:300], PageFailure.REFUSED
+        done.put(job)
+
+    def _extraction_args(self, job: PageJob) -> tuple:
+        return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,
+                job.content_type, job.entry.title, job.entry.language)
+
+    def _submit_extraction(self, pool: WorkerPool, job: PageJob) -> Future | None:
+        try:
+            return pool.submit(_extract_job, *self._extraction_args(job))
+        except RuntimeError:  # the pool is shutting down (stop): extract here rather than lose the page
+            self._extract_here(job)
+            return None
+
+    def _extract_here(self, job: PageJob) -> None:
+        try:
+            job.extracted, job.analysis = _extract_job(*self._extraction_args(job), settings=self.settings)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - panics in native code are BaseExceptions
+            log.warning("extraction of %s failed: %s", job.entry.link, failure_text(exc))
+            job.error, job.failure = f"{job.entry.link}: extraction failed: {failure_text(exc)}", PageFailure.REFUSED
+
+    # -- store -----------------------------------------------------------------------------------
 
     def _store_batch(self, jobs: list[PageJob], report: RunReport) -> None:
+        """Decide each job's outcome, then write articles, seen entries and the queue in one transaction."""
+        jobs = [j for j in jobs if not j.skipped]
+        if not jobs:
+            return
         for job in jobs:
             self._fallback(job)
-            self._analyse_feed_text(job)
-        same = self.store.find_same_bodies([(domain_of(j.entry.link), j.analysis.content_hash) for j in jobs
+            job.outcome = self._decide(job)
+            if self._wants_article(job):
+                self._analyse_feed_text(job)
+        writing = [j for j in jobs if self._wants_article(j)]
+        same = self.store.find_same_bodies([(domain_of(j.entry.link), j.analysis.content_hash) for j in writing
                                             if j.analysis is not None and j.analysis.content_hash])
-        articles = [a for a in (self._to_article(j, report, same) for j in jobs) if a is not None]
-        self._cluster(articles, {j.article_id: j.analysis.signature for j in jobs if j.analysis})
-        tag_articles(articles, self.watchlist)
-        self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: see alerts/engine
-        with self.store.batch():  # the many small bookkeeping writes in one commit
-            self._remember(jobs, articles)
+        articles = [a for a in (self._to_article(j, report, same) for j in writing) if a is not None]
+        tag_articles(articles, self.watchlist)  # places and watchlist entities
+        with self.store.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
+            self._cluster(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
+            self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
+            self._remember(writing, articles)
+            self._settle(jobs)
             self._record_page_errors(jobs)
-            learned = self._learn(jobs)
+            learned = self._learn(writing)
         report.stored += len(articles)
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
         report.page_errors += [j.error for j in jobs if j.error]
+        report.retrying += sum(1 for j in jobs if j.outcome is PageOutcome.RETRY)
+        report.dead += sum(1 for j in jobs if j.outcome is PageOutcome.DEAD)
         for domain, fps in learned.items():
             report.reclean_blocks.setdefault(domain, set()).update(fps)
         for job in jobs:  # stored (the raw page kept by the store when configured): free the memory,
@@ -285,12 +552,56 @@ class Pipeline:
         if self.on_stored and articles:
             self.on_stored(articles)
 
+    def _decide(self, job: PageJob) -> PageOutcome:
+        """Stored, retried later, or dead: see the module docstring."""
+        has_text = job.extracted is not None and job.extracted.method == "feed"
+        if job.failure is None:
+            return PageOutcome.STORED
+        if job.failure is PageFailure.DEAD:
+            return PageOutcome.DEAD
+        if job.failure is PageFailure.REFUSED:
+            return PageOutcome.STORED if has_text else PageOutcome.DEAD
+        if job.pending.attempts < self.settings.polling.page_retries:
+            return PageOutcome.RETRY
+        return PageOutcome.STORED if has_text or job.pending.stub else PageOutcome.DEAD
+
+    @staticmethod
+    def _wants_article(job: PageJob) -> bool:
+        """An article is written for a stored outcome, and for a retry when the feed's text makes a first stub."""
+        if job.outcome is PageOutcome.STORED:
+            return job.failure is None or not job.pending.stub  # a stub once stored stays until the page comes
+        return (job.outcome is PageOutcome.RETRY and not job.pending.stub
+                and job.extracted is not None and job.extracted.method == "feed")
+
+    def _settle(self, jobs: list[PageJob]) -> None:
+        """Take finished entries off the queue; reschedule retries; record dead entries with the reason."""
+        done, retry, dead = [], [], []
+        now = utcnow()
+        polling = self.settings.polling
+        for job in jobs:
+            if job.outcome is PageOutcome.RETRY:
+                attempts = job.pending.attempts + 1
+                wait = min(polling.page_retry_base * 2 ** (attempts - 1), polling.page_retry_max)
+                wait = max(wait, min(job.retry_after or 0.0, polling.page_retry_max))
+                stub = job.pending.stub or self._wants_article(job)
+                for p in job.entries:
+                    p.attempts, p.next_try, p.last_error, p.stub = attempts, now + timedelta(seconds=wait), job.error, stub
+                retry += job.entries
+            elif job.outcome is PageOutcome.DEAD:
+                reason = job.error or "no text"
+                if job.failure is PageFailure.TRANSIENT:
+                    reason = f"gave up after {job.pending.attempts + 1} tries: {reason}"
+                dead += [(p, reason) for p in job.entries]
+            else:
+                done += job.entries
+        self.store.settle_entries(done, retry, dead)
+
     def _record_page_errors(self, jobs: list[PageJob]) -> None:
         """Article pages that failed are counted on their feed, so `ingest status` shows them."""
         failed: dict[str, list[PageJob]] = {}
         for job in jobs:
             if job.error:
-                failed.setdefault(job.entry.feed_url, []).append(job)
+                failed.setdefault(job.pending.feed_url, []).append(job)
         for feed_url, fjobs in failed.items():
             state = self.store.get_feed_state(feed_url)
             if state is None:
@@ -298,98 +609,6 @@ class Pipeline:
             state.page_errors += len(fjobs)
             state.last_page_error = (fjobs[-1].error or "")[:300]
             self.store.save_feed_state(state)
-
-    # -- stages ----------------------------------------------------------------------------------
-
-    def _fetch_page(self, job: PageJob) -> None:
-        if self.stop.is_set():
-            job.error = "stopped before fetch"
-            return
-        try:
-            resp = self.fetcher.get(job.entry.link, check_robots=True)
-            job.html, job.final_url = resp.content, resp.final_url
-            job.content_type = resp.header("content-type")
-        except FetchError as exc:
-            job.error = str(exc)
-        finally:
-            self.progress("page", 1)
-
-    def _fetched_and_extracted(self, jobs: list[PageJob]) -> Iterator[list[PageJob]]:
-        """Fetch and extract as a stream; yield the finished jobs in batches of `STORE_BATCH`.
-
-        A fetched page goes straight to the extraction pool, so fetching, extraction and the
-        caller's writes overlap. At most `window` pages are in flight (fetched or being fetched,
-        not yet handed back).
-        """
-        if not jobs:
-            return
-        pool = self._extract_pool() if len(jobs) >= 4 else None
-        window = max(STORE_BATCH, WINDOW_PER_WORKER * self.workers)
-        done: queue.SimpleQueue[tuple[int, PageJob]] = queue.SimpleQueue()
-
-        def finished(index: int, job: PageJob, future: Future) -> None:
-            try:
-                job.extracted, job.analysis = future.result()
-            except Exception as exc:  # noqa: BLE001 - a page that breaks a worker must not stop the cycle
-                log.warning("extraction of %s failed: %s", job.entry.link, exc)
-                job.error = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
-            done.put((index, job))
-
-        def fetch(index: int, job: PageJob) -> None:
-            try:
-                self._fetch_page(job)
-                if job.html and pool is not None:
-                    future = self._submit_extraction(pool, job)
-                    if future is not None:
-                        future.add_done_callback(lambda f, i=index, j=job: finished(i, j, f))
-                        return
-            except Exception as exc:  # noqa: BLE001 - never lose a job: it is reported and retried later
-                job.error = job.error or f"{type(exc).__name__}: {exc}"[:300]
-            done.put((index, job))
-
-        # Results come back in completion order; they are handed on in feed order (a reorder buffer
-        # within the window), so which copy of a story is "first seen" does not depend on timing.
-        ready: dict[int, PageJob] = {}
-        batch: list[PageJob] = []
-        started = emitted = 0
-        with ThreadPoolExecutor(max_workers=self.settings.fetch.concurrency) as fetchers:
-            while emitted < len(jobs):
-                while started < len(jobs) and started - emitted < window:
-                    fetchers.submit(fetch, started, jobs[started])
-                    started += 1
-                index, job = done.get()
-                if job.html and job.extracted is None and pool is None and not job.error:
-                    self._extract_here(job)
-                ready[index] = job
-                while emitted in ready:
-                    batch.append(ready.pop(emitted))
-                    emitted += 1
-                    if len(batch) >= STORE_BATCH or emitted == len(jobs):
-                        yield batch
-                        batch = []
-
-    def _extraction_args(self, job: PageJob) -> tuple:
-        return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,
-                job.content_type, job.entry.title, job.entry.language)
-
-    def _submit_extraction(self, pool: Executor, job: PageJob) -> Future | None:
-        try:
-            return pool.submit(_extract_job, *self._extraction_args(job))
-        except BrokenProcessPool:  # a worker died (out of memory, a crash in a parser): start afresh
-            log.warning("extraction pool broken; restarting it")
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
-            self._extract_here(job)
-            return None
-
-    def _extract_here(self, job: PageJob) -> None:
-        try:
-            job.extracted, job.analysis = _extract_job(*self._extraction_args(job), settings=self.settings)
-        except Exception as exc:  # noqa: BLE001 - see `finished`
-            log.warning("extraction of %s failed: %s", job.entry.link, exc)
-            job.error = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
 
     def _site(self, url: str) -> SiteProfile:
         domain = domain_of(url)
@@ -448,7 +667,15 @@ class Pipeline:
         """Feed text that replaced the page (see `_fallback`) is analysed here, not in a worker."""
         if job.extracted is not None and job.analysis is None:
             title, tags = self._title_and_tags(job)
-            job.analysis = analyze(job.extracted, title, job.entry.language, tags, self.settings.enrich)
+            try:
+                job.analysis = analyze(job.extracted, title, job.entry.language, tags, self.settings.enrich)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a panic in a native library: store without keywords
+                log.warning("enrichment of %s failed: %s", job.entry.link, failure_text(exc))
+                body = job.extracted.text
+                job.analysis = Analysis(language=job.entry.language, keywords=[], mentions={},
+                                        content_hash=content_hash(body) if body else "", signature=None)
 
     def _to_article(self, job: PageJob, report: RunReport, same_bodies: dict[tuple[str, str], str]
                     ) -> Article | None:
@@ -458,8 +685,6 @@ class Pipeline:
         ex, entry = job.extracted, job.entry
         if ex is None:
             return None
-        if job.error and job.html is None and ex.method == "none" and self._is_temporary(job.error):
-            return None  # page unreachable for now and nothing to show: retried on a later poll
         domain = domain_of(entry.link)
         title, tags = self._title_and_tags(job)
         a = job.analysis
@@ -467,11 +692,11 @@ class Pipeline:
             same = same_bodies.setdefault((domain, a.content_hash), job.article_id)
             if same != job.article_id:  # same text under another URL of this site
                 report.duplicates += 1
-                job.article_id = same
+                job.duplicate_of = same
                 return None
         return Article(
             id=job.article_id, url=entry.link, title=title, body=ex.text, source=self._source_name(job, ex, domain),
-            domain=domain, feed_urls=list(dict.fromkeys([entry.feed_url] + [e.feed_url for e in job.also])),
+            domain=domain, feed_urls=list(dict.fromkeys(p.entry.feed_url for p in job.entries)),
             canonical_url=ex.canonical_url, author=ex.author or entry.author,
             published=reconcile_published(ex.published, entry.published or entry.updated), indexed=utcnow(),
             language=a.language,
@@ -487,10 +712,6 @@ class Pipeline:
             return job.feed_name
         site = (ex.sitename or "").strip()
         return site if site and site != domain and " " in site or site.isalpha() else domain
-
-    @staticmethod
-    def _is_temporary(error: str) -> bool:
-        return not any(f"HTTP {s}" in error for s in PERMANENT_STATUSES)
 
     def _cluster(self, articles: list[Article], signatures: dict[str, bytes | None]) -> None:
         if self._clusterer is None:
@@ -522,20 +743,20 @@ class Pipeline:
         self.store.set_clusters([u for u in stored_members if u[0]])
 
     def _remember(self, jobs: list[PageJob], articles: list[Article]) -> None:
+        """Mark the entries of written jobs seen (against the article that holds their text) and keep raw pages."""
         stored = {a.id for a in articles}
         keep_raw = self.settings.extract.keep_raw
         for job in jobs:
-            if job.article_id in stored or (job.extracted and job.extracted.method == "none" and job.error
-                                            and not self._is_temporary(job.error)):
-                if keep_raw and job.html and job.article_id in stored:
-                    self.store.save_raw(job.article_id, job.html, job.content_type)
-                self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
-                for other in job.also:
-                    self.store.record_entries(other.feed_url, [(k, job.article_id) for k in entry_keys(other)])
-            elif job.article_id not in stored and job.extracted and job.extracted.method != "none":
-                # Exact duplicate of another URL on the same site: remember the entry against the kept article.
-                self.store.record_entries(job.entry.feed_url, [(k, job.article_id) for k in job.keys])
-                self.store.add_feed_url(job.article_id, job.entry.feed_url)
+            target = job.duplicate_of or job.article_id
+            if target not in stored and not job.duplicate_of:
+                continue
+            if keep_raw and job.html and job.article_id in stored:
+                self.store.save_raw(job.article_id, job.html, job.content_type)
+            for p in job.entries:
+                self.store.record_entries(p.entry.feed_url, [(k, target) for k in p.keys])
+            if job.duplicate_of:  # exact duplicate of another URL on the same site: the kept article gains the feed
+                for p in job.entries:
+                    self.store.add_feed_url(target, p.entry.feed_url)
 
     def _learn(self, jobs: list[PageJob]) -> dict[str, set[str]]:
         """Record each article's paragraph fingerprints; return the blocks each domain newly learned."""
@@ -604,3 +825,19 @@ class Pipeline:
 
 def feeds_by_url(feeds: Iterable[FeedConfig]) -> dict[str, FeedConfig]:
     return {f.url: f for f in feeds}
+
+
+def release(semaphore: threading.Semaphore, n: int) -> None:
+    for _ in range(n):
+        semaphore.release()
+
+
+def interleave_jobs(jobs: list[PageJob]) -> list[PageJob]:
+    """Queue order within each host, hosts taken in turn: a deterministic order that spreads hosts."""
+    groups: dict[str, list[PageJob]] = {}
+    for job in jobs:
+        groups.setdefault(host_key(job.entry.link), []).append(job)
+    out: list[PageJob] = []
+    for i in range(max((len(g) for g in groups.values()), default=0)):
+        out += [g[i] for g in groups.values() if i < len(g)]
+    return out

@@ -9,7 +9,8 @@ import pytest
 
 from ingest.app import Ingest
 from ingest.demo.site import DemoSite
-from ingest.models import FeedConfig
+from ingest.models import FeedConfig, article_id
+from ingest.sources.urls import normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def fetched_pages(site) -> dict[str, int]:
 
 def test_ingest_search_show_rerun_restart(site, backend_settings):
     feeds = demo_feeds(site)
-    expected = {a.url for a in site.articles}
+    expected = {a.url for a in site.articles if a.status != 404}  # a dead link stores no article
     site.reset_counts()
     with Ingest(backend_settings) as app:
         report = app.run_once(feeds=feeds)
@@ -58,6 +59,12 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
         stored = app.search('"makerspace with 3D printers"').hits
         assert [h.url for h in stored] == [library.url]
         assert app.show(stored[0].id).extraction == "feed"
+        # ... as a stub: the page (HTTP 500) waits in the retry queue; the 404 is recorded dead, no article
+        ledger = statuses["Northern Ledger"]
+        assert (ledger.queued, ledger.retrying, ledger.dead) == (1, 1, 1) and "500" in ledger.last_retry_error
+        dead = next(a for a in site.articles if a.status == 404)
+        assert app.store.known_ids([article_id(normalize_url(dead.url))]) == set()
+        assert "404" in app.store.dead_entries()[0]["reason"]
 
         pages_before = page_requests(site)
         again = app.run_once(feeds=feeds)
@@ -102,4 +109,4 @@ def test_elasticsearch_down_mid_ingest_loses_nothing(site, backend_settings, bac
         app.store.flush_outbox()
         assert app.store.outbox_size() == 0
         urls = [a.url for a in app.store.iter_articles()]
-        assert len(urls) == len(set(urls)) == len(site.articles)
+        assert len(urls) == len(set(urls)) == len([a for a in site.articles if a.status != 404])

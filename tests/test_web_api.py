@@ -286,6 +286,10 @@ def test_feed_health(web, ingested):
     assert sum(sum(f["activity"]) for f in sparked) > 0
     # per feed, not per outlet: a feed's line never counts articles another feed of its outlet brought
     assert all(sum(f["activity"]) <= f["articles"] for f in sparked)
+    ledger = by_name["Northern Ledger"]  # its HTTP 500 page waits for a retry, its 404 is dead
+    assert (ledger["retrying"], ledger["dead"]) == (1, 1) and "500" in ledger["last_retry_error"]
+    page = html(web, "/feeds")
+    assert "1 page(s) in the retry queue" in page and "1 dead link(s)" in page
     quality = web.get("/api/feeds/quality").json()
     assert quality and {"source", "articles", "fallback_share", "median_body_chars", "boilerplate_share"} <= set(
         quality[0])

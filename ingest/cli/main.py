@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -115,7 +116,8 @@ def print_report(report, as_json: bool, store_label: str = "") -> None:
             "feeds": [{"url": p.feed.url, "name": p.feed_name, "status": p.status, "new_entries": p.new_entries,
                        "error": p.error} for p in report.polls],
             "stored": report.stored, "fallbacks": report.fallbacks, "duplicates": report.duplicates,
-            "page_errors": report.page_errors,
+            "page_errors": report.page_errors, "retrying": report.retrying, "dead": report.dead,
+            "left_queued": report.left_queued,
         })
         return
     table = Table(title="Poll summary")
@@ -127,14 +129,17 @@ def print_report(report, as_json: bool, store_label: str = "") -> None:
     out.print(f"stored {report.stored} articles{' in ' + store_label if store_label else ''} "
               f"({report.fallbacks} from feed text, "
               f"{report.duplicates} duplicates skipped, {len(report.page_errors)} page errors)")
+    if report.retrying or report.dead or report.left_queued:
+        out.print(f"{report.retrying} pages to retry later, {report.dead} entries dead (no article), "
+                  f"{report.left_queued} entries left queued for the next run")
     for e in report.page_errors[:10]:
         out.print(f"  page error: {e}")
 
 
-def run_with_progress(app: Ingest, quiet: bool):
+def run_with_progress(app: Ingest, quiet: bool, wait: bool = False):
     feeds = [f for f in app.feeds() if f.enabled]
     if quiet or not sys.stderr.isatty():
-        return app.run_once(feeds=feeds)
+        return app.run_once(feeds=feeds, wait=wait)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -146,7 +151,19 @@ def run_with_progress(app: Ingest, quiet: bool):
                 tasks[kind] = bar.add_task({"reclean": "re-cleaned"}.get(kind, kind), total=None)
             bar.advance(tasks[kind], n)
 
-        return app.run_once(progress=progress, feeds=feeds)
+        return app.run_once(progress=progress, feeds=feeds, wait=wait)
+
+
+def stop_on_signals(app: Ingest) -> None:
+    """SIGTERM/SIGINT: finish the batch being written, leave the rest queued, exit (a second signal: at once)."""
+    def handle(signum, _frame):
+        if app.stopping.is_set():
+            raise KeyboardInterrupt
+        app.stopping.set()
+        err.print("stopping: finishing the batch being written; the rest stays queued")
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
 
 
 @command("run")
@@ -159,12 +176,13 @@ def cmd_run(args) -> int:
         if not app.feeds():
             raise IngestError(f"{app.settings.feeds_file}: no feeds configured (add one with `ingest feeds add URL`)")
         if args.once:
-            report = run_with_progress(app, args.json)
+            stop_on_signals(app)
+            report = run_with_progress(app, args.json, args.wait)
             print_report(report, args.json, store_label(app))
             return run_exit_code(report)
         from ingest.daemon import run_daemon
 
-        run_daemon(app)
+        run_daemon(app, args.wait)
         return 0
 
 
@@ -261,8 +279,8 @@ def cmd_status(args) -> int:
             return 0
         title = f"{len(rows)} feeds · {store_label(app)}" + (f" · outbox {extra['outbox']}" if "outbox" in extra else "")
         table = Table(title=title)
-        columns = (("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "problem")
-                   if args.wide else ("feed", "state", "next poll", "articles", "problem"))
+        columns = (("feed", "state", "last poll", "last success", "last new", "next poll", "articles", "queued",
+                    "problem") if args.wide else ("feed", "state", "next poll", "articles", "queued", "problem"))
         for col in columns:
             table.add_column(col, overflow="fold", no_wrap=col in ("next poll", "articles"))
         for r in rows:
@@ -271,11 +289,18 @@ def cmd_status(args) -> int:
             problem = r.error or ""
             if r.page_errors:
                 problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"
+            queue = f"{r.queued}" + (f" ({r.retrying} retry" + (f", next {fmt_time(r.next_retry)}" if args.wide
+                                                              else "") + ")" if r.retrying else "")
+            queue += f", {r.dead} dead" if r.dead else ""
             cells = {"feed": r.name or r.url, "state": state, "last poll": fmt_time(r.last_poll),
                      "last success": fmt_time(r.last_success), "last new": fmt_time(r.last_new),
-                     "next poll": fmt_time(r.next_poll), "articles": str(r.articles), "problem": problem}
+                     "next poll": fmt_time(r.next_poll), "articles": str(r.articles), "queued": queue,
+                     "problem": problem}
             table.add_row(*(cells[c] for c in columns))
         out.print(table)
+        retrying = sum(r.retrying for r in rows)
+        if retrying:
+            out.print(f"page retry queue: {retrying} page(s) waiting; `ingest status --json` lists the errors")
         if extra.get("reindex_pending"):
             out.print("the search index lacks token views of older articles (compound parts): run `ingest reindex`")
         return 0
@@ -573,6 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common, jsonflag], help="poll feeds: daemon, or one cycle with --once")
     p.add_argument("--once", action="store_true", help="one cycle with a progress bar and a summary, then exit")
     p.add_argument("--shard", metavar="I/N", help="poll only shard I of N of the feeds (several ingesters, one cluster)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another run holds this store (and shard), wait for it instead of exiting")
 
     p = sub.add_parser("demo", parents=[common, jsonflag],
                        help="ingest the bundled sample news site (offline) and show example searches")

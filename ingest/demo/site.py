@@ -415,12 +415,12 @@ def serve(ports: list[int] | None = None, timeout_feed_delay: float = 30.0) -> N
         print("edge cases:")
         for name, url in site.edge_cases.items():
             print(f"  {name:<28} {url}")
-        print("Ctrl-C stops the site.", flush=True)
         stop = threading.Event()
         previous = {}
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread():  # before saying Ctrl-C works
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        print("Ctrl-C stops the site.", flush=True)
         try:
             while not stop.wait(0.5):
                 pass

@@ -52,12 +52,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def host_key(url: str) -> str:
+    """host[:port], lower-cased: the unit of politeness. Never raises (a malformed URL keys on its netloc)."""
     try:
         parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # a malformed URL: refused by the URL check before any request
-        return ""
-    return (parts.hostname or "").lower() + (f":{port}" if port else "")
+        return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a bad port or IPv6 literal: the fetch itself reports it, on that feed or entry
+        return url.split("//", 1)[-1].split("/", 1)[0].lower()
 
 
 class Fetcher:

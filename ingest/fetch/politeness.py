@@ -1,9 +1,16 @@
-"""Per-host politeness: a concurrency limit, a minimum gap between requests, and Retry-After."""
+"""Per-host politeness: a concurrency limit, a minimum gap between requests, and Retry-After.
+
+`HostLimiter` enforces the limits where a request is sent (shared by feed polls and page fetches).
+`HostQueues` decides which page to fetch next: one FIFO queue per host, served round-robin, and
+a page is handed out only when its host may be asked now. So fetch threads never sit in one
+host's slot while other hosts are free: N hosts give N times one host's polite rate.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,3 +57,61 @@ class HostLimiter:
             yield
         finally:
             sem.release()
+
+
+class HostQueues:
+    """Per-host FIFO queues served round-robin, each host at most `concurrency` items out at once and
+    its items handed out at least `min_interval` apart (the same limits as the `HostLimiter`, which
+    still guards the actual requests). Not thread-safe: one dispatcher thread takes, any thread
+    may call `finished`."""
+
+    def __init__(self, concurrency: int, min_interval: float, clock=time.monotonic):
+        self.concurrency, self.min_interval, self._clock = concurrency, min_interval, clock
+        self._queues: dict[str, deque] = {}
+        self._order: list[str] = []
+        self._next = 0
+        self._out: dict[str, int] = {}
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def put(self, host: str, item) -> None:
+        if host not in self._queues:
+            self._queues[host] = deque()
+            self._order.append(host)
+        self._queues[host].append(item)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def take(self) -> tuple[str | None, object, float]:
+        """(host, item, 0) for the next host in turn that may be asked now, else (None, None, seconds to wait)."""
+        now = self._clock()
+        wait = float("inf")
+        with self._lock:
+            n = len(self._order)
+            for i in range(n):
+                host = self._order[(self._next + i) % n]
+                if not self._queues[host]:
+                    continue
+                if self._out.get(host, 0) >= self.concurrency:
+                    continue  # a slot frees when one of its requests finishes: `finished` wakes nobody, poll
+                ready = self._last.get(host, float("-inf")) + self.min_interval
+                if ready > now:
+                    wait = min(wait, ready - now)
+                    continue
+                self._next = (self._next + i + 1) % n
+                self._out[host] = self._out.get(host, 0) + 1
+                self._last[host] = now
+                return host, self._queues[host].popleft(), 0.0
+        return None, None, wait
+
+    def finished(self, host: str) -> None:
+        with self._lock:
+            self._out[host] -= 1
+
+    def drain(self) -> list:
+        """Every item not handed out yet (the run is stopping)."""
+        items = [item for host in self._order for item in self._queues[host]]
+        for q in self._queues.values():
+            q.clear()
+        return items

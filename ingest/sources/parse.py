@@ -213,7 +213,7 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
         bozo = f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" + (f"; {bozo}" if bozo else "")
     feed = parsed.get("feed", {})
-    entries = [e for e in (_entry(url, item, feed) for item in parsed.get("entries", [])) if e]
+    entries = [e for e in (_entry(url, item, feed, data) for item in parsed.get("entries", [])) if e]
     if not entries and looks_like_html(data, loose=True):
         raise NotAFeed(url, discover_feeds(data, url))
     if not entries and bozo and not (_benign(parsed.get("bozo_exception")) and parsed.get("version")):
@@ -234,9 +234,21 @@ def _http_link(base: str, link) -> str | None:
     return absolute if absolute.lower().startswith(("http://", "https://")) else None
 
 
-def _entry(feed_url: str, item: dict, feed: dict) -> FeedEntry | None:
-    link = _http_link(feed_url, item.get("link"))
-    if not link:
+def _guid_made_up(item: dict, data: bytes) -> bool:
+    """feedparser copies a permalink GUID into `link` and resolves it against the feed's URL, so
+    `<guid>12345</guid>` becomes a made-up URL. Such a link is kept only if the document itself
+    spells it out as an absolute URL."""
+    link = str(item.get("link") or "")
+    if not item.get("guidislink") or link != str(item.get("id") or ""):
+        return False
+    return not link.startswith(("http://", "https://")) or (
+        link.encode("utf-8", "replace") not in data and link.replace("&", "&amp;").encode("utf-8", "replace") not in data)
+
+
+def _entry(feed_url: str, item: dict, feed: dict, data: bytes = b"") -> FeedEntry | None:
+    # A GUID that is not a URL ("12345") names an entry, not a page: such an entry has nothing to fetch.
+    link = None if data and _guid_made_up(item, data) else _http_link(feed_url, item.get("link"))
+    if not link and not (data and _guid_made_up(item, data)):
         guid = item.get("id", "")
         link = _http_link(feed_url, guid) if str(guid).startswith(("http://", "https://")) else None
     if not link:

@@ -21,6 +21,13 @@ dropped silently: every state carries its reason (`last_error`) and the time of 
   raised to what the publisher asks (<ttl>, sy:updatePeriod/updateFrequency, Cache-Control
   max-age, Expires, Retry-After) and jittered. A fixed per-feed interval replaces the observed
   rate but is still raised to the publisher's ask.
+- Crash safety: a poll that found entries saves the feed's new state (validators, body hash)
+  in the same store transaction that queues its new entries (`Store.save_poll`, the pending
+  queue). Until then nothing of the poll is kept, so a crash either loses the whole poll (the
+  next poll sees the same entries) or nothing: never validators that hide unstored entries.
+  The pipeline takes entries off that queue only once their article is stored or they are dead.
+- Entries whose link is already known (another feed, GUID churn) are not queued; their new
+  keys are remembered in the same transaction.
 - A site URL configured instead of a feed is resolved at its first poll: the page's
   <link rel=alternate> feeds are tried and the first that parses is remembered
   (`resolved_url`); when it later disappears (404/410, or HTML again) it is discovered anew.
@@ -42,10 +49,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ingest.config import PollingSettings
-from ingest.errors import FeedParseError, FetchError
+from ingest.errors import FeedParseError, FetchError, StoreError, StoreUnavailable
 from ingest.fetch import Fetcher, host_key, parse_retry_after
-from ingest.models import FeedConfig, FeedEntry, FeedState, FetchResponse, ParsedFeed, utcnow
+from ingest.models import (
+    FeedConfig,
+    FeedEntry,
+    FeedState,
+    FetchResponse,
+    ParsedFeed,
+    PendingEntry,
+    article_id,
+    utcnow,
+)
 from ingest.sources.parse import NotAFeed, parse_feed
+from ingest.sources.urls import normalize_url
 
 log = logging.getLogger("ingest.poller")
 
@@ -83,6 +100,14 @@ def classify(kind: str, status: int | None) -> str:
     if status is not None and (status >= 500 or status == 429):
         return "soft"
     return "hard"
+
+
+def entry_keys(entry: FeedEntry) -> list[str]:
+    """Keys under which an entry counts as seen: its normalized link, and its GUID within its feed."""
+    keys = ["u:" + normalize_url(entry.link)]
+    if entry.guid:
+        keys.append(f"g:{entry.feed_url}|{entry.guid}")
+    return keys
 
 
 def body_hash(data: bytes) -> str:
@@ -174,9 +199,12 @@ class Poller:
         self.rng = random.Random()
 
     def poll(self, feed: FeedConfig) -> PollOutcome:
-        """Poll one feed and persist its new state. Never raises."""
+        """Poll one feed and persist its new state (and queue its new entries). Raises only StoreError:
+        a store that cannot be written (disk full) stops the run; every other error is the feed's."""
         try:
             return self._poll(feed)
+        except StoreError:
+            raise
         except Exception as exc:  # noqa: BLE001 - no exception may escape a job
             log.exception("unexpected error polling %s", feed.url)
             outcome = PollOutcome(feed=feed, status="error", error=f"internal error: {type(exc).__name__}: {exc}",
@@ -240,8 +268,47 @@ class Poller:
             outcome.feed_name = state.name or feed.url
         state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
         state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
-        self.store.save_feed_state(state)
+        queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
+        outcome.new_entries = len(queued)
+        self.store.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        for aid, feed_url in also:
+            self._add_feed_url(aid, feed_url)
         return outcome
+
+    def _triage(self, entries: list[FeedEntry], feed_name: str, feed_url: str
+                ) -> tuple[list[PendingEntry], list[tuple[str, str, str]], list[tuple[str, str]]]:
+        """(entries to queue, (feed, key, article id) keys to remember, (article id, feed) links to add).
+
+        An entry is new when none of its keys is known; a known one with a new key (the same article
+        through another feed, or GUID churn) is remembered, never fetched again."""
+        if not entries:
+            return [], [], []
+        keyed = [(e, entry_keys(e)) for e in entries]
+        known = self.store.known_entries(k for _, keys in keyed for k in keys)
+        queued: list[PendingEntry] = []
+        seen: list[tuple[str, str, str]] = []
+        also: list[tuple[str, str]] = []
+        ids: set[str] = set()
+        for entry, keys in keyed:
+            hit = next((known[k] for k in keys if k in known), None)
+            if hit:
+                missing = [k for k in keys if k not in known]
+                if missing:
+                    seen += [(entry.feed_url, k, hit) for k in missing]
+                    also.append((hit, entry.feed_url))
+                continue
+            aid = article_id(normalize_url(entry.link))
+            if aid not in ids:
+                ids.add(aid)
+                queued.append(PendingEntry(entry=entry, article_id=aid, keys=keys, feed_name=feed_name,
+                                           feed_url=feed_url))
+        return queued, seen, also
+
+    def _add_feed_url(self, aid: str, feed_url: str) -> None:
+        try:
+            self.store.add_feed_url(aid, feed_url)
+        except StoreUnavailable as exc:  # the search engine down: the article keeps its other feeds for now
+            log.warning("feed %s not added to article %s: %s", feed_url, aid, exc)
 
     def _discover(self, url: str, state: FeedState, exc: NotAFeed) -> tuple[FetchResponse, ParsedFeed | None, int]:
         """The configured URL is a web page: use the first feed it links to that parses."""

@@ -3,7 +3,8 @@
 Jobs run with max_instances=1 (a slow feed never overlaps itself), coalesce=True (missed
 runs collapse into one) and an explicit misfire grace time. The feed list is re-read
 periodically so `ingest feeds add` takes effect without a restart. SIGINT/SIGTERM stop
-the scheduler; running jobs finish, anything not stored is picked up on the next start.
+the scheduler and call `on_stop` (the pipeline's stop flag): running jobs finish the batch they
+are writing; anything not stored stays queued and is picked up on the next start.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ingest.config import PollingSettings
+from ingest.errors import IngestError
 from ingest.models import FeedConfig, FeedState
 
 log = logging.getLogger("ingest.scheduler")
@@ -28,12 +30,14 @@ log = logging.getLogger("ingest.scheduler")
 class FeedScheduler:
     def __init__(self, settings: PollingSettings, load_feeds: Callable[[], list[FeedConfig]],
                  poll: Callable[[FeedConfig], None], feed_state: Callable[[str], FeedState | None],
-                 workers: int = 8, extra_jobs: list[tuple[Callable[[], None], float]] | None = None):
+                 workers: int = 8, extra_jobs: list[tuple[Callable[[], None], float]] | None = None,
+                 on_stop: Callable[[], None] | None = None):
         self.settings = settings
         self.load_feeds = load_feeds
         self.poll = poll
         self.feed_state = feed_state
         self.extra_jobs = extra_jobs or []
+        self.on_stop = on_stop or (lambda: None)  # tells running jobs to wrap up (the pipeline's stop flag)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": settings.misfire_grace_time},
@@ -51,6 +55,8 @@ class FeedScheduler:
             return
         try:
             self.poll(feed)
+        except IngestError as exc:  # the store cannot be written (disk full): one line, retried next time
+            log.error("%s: %s", url, exc)
         except Exception:  # noqa: BLE001 - a job never dies; the poller records errors in the feed state
             log.exception("job for %s failed", url)
         try:
@@ -111,6 +117,7 @@ class FeedScheduler:
         """Block until SIGINT/SIGTERM, then shut down cleanly."""
         def handle(signum, _frame):
             log.info("signal %s: finishing running jobs", signum)
+            self.on_stop()
             self.stopped.set()
 
         signal.signal(signal.SIGTERM, handle)

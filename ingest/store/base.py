@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ingest.models import Article, FeedState, SearchResult
+from ingest.models import Article, FeedState, PendingEntry, SearchResult
 
 
 @dataclass(slots=True)
@@ -109,6 +109,15 @@ class Store(Protocol):
     # entries seen per feed (GUID/link keys -> article id), so nothing is fetched twice
     def known_entries(self, keys: Iterable[str]) -> dict[str, str]: ...
     def record_entries(self, feed_url: str, pairs: Iterable[tuple[str, str]]) -> None: ...
+
+    # the pending queue (local state on every backend): new entries until their article is stored
+    def save_poll(self, state: FeedState, queued: list[PendingEntry], seen: list[tuple[str, str, str]]) -> None: ...
+    # one transaction: the feed's state, its new entries queued, (feed_url, key, article id) keys seen
+    def pending_entries(self, due: datetime | None = None, per_feed: int | None = None) -> list[PendingEntry]: ...
+    def settle_entries(self, done: list[PendingEntry], retry: list[PendingEntry],
+                       dead: list[tuple[PendingEntry, str]]) -> None: ...
+    def queue_summary(self) -> dict[str, dict]: ...  # feed url -> queued, retrying, dead, next_retry, last_retry_error
+    def dead_entries(self, feed_url: str | None = None, limit: int = 100) -> list[dict]: ...
 
     # articles
     def known_ids(self, ids: Iterable[str]) -> set[str]: ...

@@ -8,7 +8,9 @@ Layout (prefix `ingest` by default):
     ingest-rules              percolator index holding the compiled alert rules
 
 What stays local (an SQLite file beside the ingester, `store.sqlite_path`): feed polling state,
-seen entry keys, kept raw pages, and the outbox. Every article write goes to the outbox first
+seen entry keys, the queue of pending entries (and page retries), kept raw pages, and the outbox.
+A poll's state and its queued entries are one local transaction; a stored batch puts its articles
+into the outbox and takes its entries off the queue in one local transaction too. Every article write goes to the outbox first
 and is flushed with bulk requests; while the cluster is down articles wait there, and a crash
 mid-flush re-sends them (idempotent by id), so nothing is lost or duplicated.
 """
@@ -22,6 +24,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +35,7 @@ from elasticsearch import ConnectionError as ESConnectionError
 from ingest.config import StoreSettings
 from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
-from ingest.models import Article, FeedState, SearchHit, SearchResult
+from ingest.models import Article, FeedState, PendingEntry, SearchHit, SearchResult
 from ingest.redact import install as redact_install
 from ingest.redact import redact_url, register_secret, register_url
 from ingest.store.base import (
@@ -126,6 +129,7 @@ class ElasticsearchStore:
         self.client = client or self._connect()
         self._ready = False
         self._flush_lock = threading.Lock()
+        self._in_batch = threading.local()  # this thread is inside batch(): article writes are flushed after it
         self._rules_hash: str | None = None
         self.percolator = False  # set by setup(): whether the cluster has the percolator module
 
@@ -218,9 +222,42 @@ class ElasticsearchStore:
     def record_entries(self, feed_url: str, pairs: Iterable[tuple[str, str]]) -> None:
         self.local.record_entries(feed_url, pairs)
 
-    def batch(self):
-        """Local writes (entries seen, raw pages) in one commit; cluster writes go through the outbox anyway."""
-        return self.local.batch()
+    def save_poll(self, state: FeedState, queued: list[PendingEntry], seen: list[tuple[str, str, str]]) -> None:
+        self.local.save_poll(state, queued, seen)
+
+    def pending_entries(self, due: datetime | None = None, per_feed: int | None = None) -> list[PendingEntry]:
+        return self.local.pending_entries(due, per_feed)
+
+    def settle_entries(self, done: list[PendingEntry], retry: list[PendingEntry],
+                       dead: list[tuple[PendingEntry, str]]) -> None:
+        self.local.settle_entries(done, retry, dead)
+
+    def queue_summary(self) -> dict[str, dict]:
+        return self.local.queue_summary()
+
+    def dead_entries(self, feed_url: str | None = None, limit: int = 100) -> list[dict]:
+        return self.local.dead_entries(feed_url, limit)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Local writes (articles into the outbox, entries seen and taken off the queue, raw pages) in one
+        commit; the outbox is flushed to the cluster after that commit, not inside it."""
+        outer = not getattr(self._in_batch, "on", False)
+        self._in_batch.on = True
+        try:
+            with self.local.batch():
+                yield
+        finally:
+            if outer:
+                self._in_batch.on = False
+        if outer:
+            self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush_outbox()
+        except StoreUnavailable as exc:
+            log.warning("%s; %d articles wait in the outbox", exc, self.outbox_size())
 
     def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None:
         self.local.save_raw(article_id, html, content_type)
@@ -365,10 +402,8 @@ class ElasticsearchStore:
         if not articles:
             return 0
         self._queue([article_doc(a) for a in articles], alert_pending)
-        try:
-            self.flush_outbox()
-        except StoreUnavailable as exc:
-            log.warning("%s; %d articles wait in the outbox", exc, self.outbox_size())
+        if not getattr(self._in_batch, "on", False):  # inside batch(): flushed once the batch is committed
+            self._flush_quietly()
         return len(articles)
 
     def known_ids(self, ids: Iterable[str]) -> set[str]:

@@ -1,6 +1,8 @@
 """Embedded store: one SQLite file (WAL), FTS5 for search. The default backend.
 
-Tables: feeds (polling state), entries (feed item keys -> article id), articles,
+Tables: feeds (polling state), entries (feed item keys -> article id), pending (new entries
+queued until their article is stored: written in the same transaction as the poll that found
+them, and the page retry queue), dead_entries (entries whose page is gone, with the reason), articles,
 articles_fts (title/body as written, stemmed per article language, and the stems of their compounds'
 parts; the article's language; see ingest.query.analysis), raw_pages
 (compressed HTML kept for re-cleaning), blocks + block_articles (learned boilerplate),
@@ -25,7 +27,7 @@ from urllib.parse import quote
 
 from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError
-from ingest.models import Article, FeedState, SearchResult
+from ingest.models import Article, FeedState, PendingEntry, SearchResult
 from ingest.store import sqlite_aggregates
 from ingest.store.base import (
     AlertRecord,
@@ -66,6 +68,27 @@ CREATE TABLE IF NOT EXISTS entries (
     feed_url TEXT NOT NULL,
     article_id TEXT NOT NULL,
     seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending (
+    article_id TEXT NOT NULL,
+    feed_url TEXT NOT NULL,
+    feed_name TEXT NOT NULL DEFAULT '',
+    entry TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    queued TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try TEXT,
+    last_error TEXT,
+    stub INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (article_id, feed_url)
+);
+CREATE TABLE IF NOT EXISTS dead_entries (
+    article_id TEXT NOT NULL,
+    feed_url TEXT NOT NULL,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    recorded TEXT NOT NULL,
+    PRIMARY KEY (article_id, feed_url)
 );
 CREATE TABLE IF NOT EXISTS articles (
     rowid INTEGER PRIMARY KEY,
@@ -193,8 +216,12 @@ def db_error(path: Path, exc: Exception, read_only: bool = False) -> StoreError:
     """One line naming the file for what SQLite (or the OS) reports, with what to do about it."""
     text = str(exc)
     low = text.lower()
-    if "disk is full" in low or "no space" in low or getattr(exc, "errno", None) == errno.ENOSPC:
-        return StoreError(f"{path}: disk full while writing; free space and run again (what was stored is kept)")
+    if "disk is full" in low or "no space" in low or getattr(exc, "errno", None) == errno.ENOSPC or (
+            "disk i/o" in low and _disk_nearly_full(path)):
+        return StoreError(f"{path}: disk full while writing; free space and run again (the disk is full: what "
+                          "was stored is kept, unstored entries stay queued)")
+    if "disk i/o" in low:
+        return StoreError(f"{path}: cannot write: {text}")
     if "readonly" in low or "read-only" in low or read_only:
         return StoreError(f"{path}: the database is read-only (the file or its folder is not writable); "
                           f"reading commands work, this one needs to write")
@@ -205,6 +232,15 @@ def db_error(path: Path, exc: Exception, read_only: bool = False) -> StoreError:
     if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in low or "not a database" in low):
         return StoreError(f"{path}: not a usable ingest database: {text}")
     return StoreError(f"{path}: database error: {text}")
+
+
+def _disk_nearly_full(path: Path) -> bool:
+    """SQLite reports some full disks as a generic I/O error: less room than a journal needs means full."""
+    try:
+        st = os.statvfs(path.parent if str(path.parent) else ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1_000_000
 
 
 def _writable(path: Path) -> bool:
@@ -431,6 +467,69 @@ class SQLiteStore:
         with self.transaction() as db:
             db.executemany("INSERT OR IGNORE INTO entries(key, feed_url, article_id, seen) VALUES (?, ?, ?, ?)",
                            [(k, feed_url, a, now) for k, a in pairs])
+
+    # -- pending entries (the durable queue between polling and storing) ------------------------
+
+    def save_poll(self, state: FeedState, queued: list[PendingEntry], seen: list[tuple[str, str, str]]) -> None:
+        """A successful poll in one transaction: the feed's new state (validators, body hash) together
+        with its new entries queued and the (feed_url, key, article id) keys of entries already known."""
+        now = to_iso(datetime.now(UTC))
+        with self.transaction() as db:
+            db.execute("INSERT INTO feeds(url, state) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET state = excluded.state",
+                       (state.url, _state_to_json(state)))
+            db.executemany("INSERT OR IGNORE INTO entries(key, feed_url, article_id, seen) VALUES (?, ?, ?, ?)",
+                           [(k, f, a, now) for f, k, a in seen])
+            db.executemany("INSERT OR IGNORE INTO pending(article_id, feed_url, feed_name, entry, keys, queued) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           [(p.article_id, p.feed_url, p.feed_name, p.entry_json(), json.dumps(p.keys), now)
+                            for p in queued])
+
+    def pending_entries(self, due: datetime | None = None, per_feed: int | None = None) -> list[PendingEntry]:
+        """Queued entries in queue order, those due by `due` only, at most `per_feed` of each feed."""
+        rows = self.query(
+            "SELECT * FROM (SELECT rowid AS seq, *, row_number() OVER (PARTITION BY feed_url ORDER BY rowid) AS n "
+            "FROM pending WHERE next_try IS NULL OR next_try <= ?) WHERE n <= ? ORDER BY seq",
+            (to_iso(due) if due else "9999", per_feed or 2**62))
+        return [PendingEntry(entry=PendingEntry.entry_from_json(r["entry"]), article_id=r["article_id"],
+                             keys=json.loads(r["keys"]), feed_name=r["feed_name"], attempts=r["attempts"],
+                             next_try=from_iso(r["next_try"]), last_error=r["last_error"], stub=bool(r["stub"]),
+                             seq=r["seq"], feed_url=r["feed_url"]) for r in rows]
+
+    def settle_entries(self, done: list[PendingEntry], retry: list[PendingEntry],
+                       dead: list[tuple[PendingEntry, str]]) -> None:
+        """Take stored and dead entries off the queue (dead ones recorded with their reason and their
+        keys marked seen, so they are never fetched again); keep retried ones with their new schedule."""
+        now = to_iso(datetime.now(UTC))
+        with self.transaction() as db:
+            gone = done + [p for p, _ in dead]
+            db.executemany("DELETE FROM pending WHERE article_id = ? AND feed_url = ?",
+                           [(p.article_id, p.feed_url) for p in gone])
+            db.executemany("UPDATE pending SET attempts = ?, next_try = ?, last_error = ?, stub = ? "
+                           "WHERE article_id = ? AND feed_url = ?",
+                           [(p.attempts, to_iso(p.next_try), p.last_error, int(p.stub), p.article_id, p.feed_url)
+                            for p in retry])
+            db.executemany("INSERT OR REPLACE INTO dead_entries VALUES (?, ?, ?, ?, ?)",
+                           [(p.article_id, p.feed_url, p.entry.link, reason[:500], now) for p, reason in dead])
+            db.executemany("INSERT OR IGNORE INTO entries(key, feed_url, article_id, seen) VALUES (?, ?, ?, ?)",
+                           [(k, p.entry.feed_url, p.article_id, now) for p, _ in dead for k in p.keys])
+
+    def queue_summary(self) -> dict[str, dict]:
+        """Per feed: entries queued, of them waiting for a page retry, dead entries, the next retry and last error."""
+        out: dict[str, dict] = {}
+        for r in self.query("SELECT feed_url, count(*) AS queued, sum(attempts > 0) AS retrying, "
+                            "min(next_try) AS next_try, max(CASE WHEN attempts > 0 THEN last_error END) AS last_error "
+                            "FROM pending GROUP BY feed_url"):
+            out[r["feed_url"]] = {"queued": r["queued"], "retrying": r["retrying"] or 0, "dead": 0,
+                                  "next_retry": from_iso(r["next_try"]), "last_retry_error": r["last_error"]}
+        for r in self.query("SELECT feed_url, count(*) AS n FROM dead_entries GROUP BY feed_url"):
+            out.setdefault(r["feed_url"], {"queued": 0, "retrying": 0, "next_retry": None,
+                                           "last_retry_error": None})["dead"] = r["n"]
+        return out
+
+    def dead_entries(self, feed_url: str | None = None, limit: int = 100) -> list[dict]:
+        sql = "SELECT * FROM dead_entries" + (" WHERE feed_url = ?" if feed_url else "")
+        return [dict(r) for r in self.query(sql + " ORDER BY recorded DESC LIMIT ?",
+                                            ([feed_url] if feed_url else []) + [limit])]
 
     # -- articles --------------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ def render(app: Ingest) -> str:
              [({}, sum(s.polls for s in states))])
     w.metric("ingest_feed_page_errors", "gauge", "Article pages that could not be fetched, summed over feeds",
              [({}, sum(s.page_errors for s in states))])
+    w.metric("ingest_entries_queued", "gauge", "Feed entries waiting in the pending queue, by kind",
+             [({"kind": "new"}, sum(r.queued - r.retrying for r in status)),
+              ({"kind": "page_retry"}, sum(r.retrying for r in status))])
+    w.metric("ingest_entries_dead", "gauge", "Entries recorded dead (404/410/451 or retries used up): no article",
+             [({}, sum(r.dead for r in status))])
 
     w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, store.count_articles())])
     methods = store.facet(SearchRequest(), "extraction", 20)
