@@ -254,7 +254,9 @@ def test_bad_url_in_feeds_yaml_names_the_entry(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text("feeds:\n  - url: http://ok.example/feed\n  - url: 'http://h:99999/feed'\n")
     with pytest.raises(ConfigError, match=r"feeds\[1\]\.url: http://h:99999/feed: port must be"):
-        load_feeds(path)
+        load_feeds(path, strict=True)
+    # when running, the bad line is kept (its poll fails with the reason) so the other feeds go on
+    assert [f.url for f in load_feeds(path)] == ["http://ok.example/feed", "http://h:99999/feed"]
 
 
 def test_bad_url_in_opml_names_the_outline():

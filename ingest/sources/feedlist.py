@@ -1,13 +1,16 @@
 """The feed list: `config/feeds.yaml`, plus OPML import and export.
 
-Every feed URL is checked (`urls.check_url`) when the list is read and when an OPML file is
+Every feed URL is checked (`urls.check_url`) when a feed is added and when an OPML file is
 imported: a URL that could never be polled (bad port or IPv6 literal, control characters, too
-long, not http(s)) is an error naming the file and the entry. OPML files are read by expat with
+long, not http(s)) is an error naming the file and the entry. In a hand-edited feeds.yaml such a
+URL is logged (file and entry) and kept, so that one bad line never stops the other feeds: its poll
+fails with the same reason, recorded on that feed (`ingest status`). `strict=True` raises instead. OPML files are read by expat with
 any DOCTYPE internal subset refused, so no entity can be declared whatever the file's encoding.
 """
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.parsers import expat
@@ -17,11 +20,13 @@ from ingest.errors import ConfigError
 from ingest.models import FeedConfig
 from ingest.sources.urls import InvalidURL, check_url
 
+log = logging.getLogger("ingest.sources")
 KNOWN_KEYS = {"url", "name", "interval", "category", "enabled"}
 
 
-def load_feeds(path: Path) -> list[FeedConfig]:
-    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?}). Missing file: no feeds."""
+def load_feeds(path: Path, strict: bool = False) -> list[FeedConfig]:
+    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?}). Missing file: no feeds.
+    A URL that can never be polled is kept and logged (strict: a ConfigError naming the entry)."""
     if not path.exists():
         return []
     data = read_yaml(path) or {}
@@ -44,7 +49,10 @@ def load_feeds(path: Path) -> list[FeedConfig]:
         try:
             url = check_url(item.get("url"))
         except InvalidURL as exc:
-            raise ConfigError(str(path), f"{key}.url", str(exc)) from None
+            if strict or not isinstance(item.get("url"), str) or not item["url"].strip():
+                raise ConfigError(str(path), f"{key}.url", str(exc)) from None
+            log.warning("%s: %s.url: %s (this feed fails; the others are polled)", path, key, exc)
+            url = item["url"].strip()
         interval = item.get("interval")
         if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
             raise ConfigError(str(path), f"{key}.interval", "expected a positive number of seconds")
