@@ -6,8 +6,9 @@ settings object (or the part of it they need) explicitly.
 Environment overrides (highest priority):
     INGEST_CONFIG           config directory (default: ./config)
     INGEST_DB               SQLite file (default: data/ingest.db)
-    INGEST_BACKEND          sqlite | elasticsearch
+    INGEST_BACKEND          sqlite | elasticsearch | opensearch
     INGEST_ES_URL           Elasticsearch URL
+    INGEST_OS_URL           OpenSearch URL (store.opensearch.url)
     INGEST_ALLOW_NETWORKS   comma-separated CIDRs that may be fetched despite being private/loopback
     INGEST_<SECTION>__<KEY> any other setting, e.g. INGEST_FETCH__TIMEOUT_TOTAL=20
 """
@@ -102,11 +103,20 @@ class ElasticsearchSettings(_Section):
     rollover_max_age: str = "30d"
 
 
+class OpenSearchSettings(ElasticsearchSettings):
+    """The same keys as `store.elasticsearch`, for `store.backend: opensearch` (its own section, so one
+    config can name both clusters). OpenSearch has no API keys: username and password, or none."""
+
+    api_key_env: str | None = None
+    password_env: str = "INGEST_OS_PASSWORD"
+
+
 class StoreSettings(_Section):
-    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    backend: Literal["sqlite", "elasticsearch", "opensearch"] = "sqlite"
     sqlite_path: str = DEFAULT_DB
     sqlite_rank_window: int = Field(10_000, ge=0, description="relevance sort scores the newest N text matches; 0 = all")
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    opensearch: OpenSearchSettings = Field(default_factory=OpenSearchSettings)
 
 
 class WebSettings(_Section):
@@ -176,6 +186,8 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
         _set_path(out, ["store", "backend"], env["INGEST_BACKEND"])
     if env.get("INGEST_ES_URL"):
         _set_path(out, ["store", "elasticsearch", "url"], env["INGEST_ES_URL"])
+    if env.get("INGEST_OS_URL"):
+        _set_path(out, ["store", "opensearch", "url"], env["INGEST_OS_URL"])
     if env.get("INGEST_ALLOW_NETWORKS"):
         nets = [n.strip() for n in env["INGEST_ALLOW_NETWORKS"].split(",") if n.strip()]
         _set_path(out, ["fetch", "allow_networks"], nets)

@@ -1,17 +1,20 @@
-"""Alert rules on Elasticsearch, evaluated per batch of new articles.
+"""Alert rules on Elasticsearch and OpenSearch, evaluated per batch of new articles.
 
-With the percolator module (the official image): rules are stored as percolator queries and one
-percolate request matches a whole batch against every rule. Without it (the minimal distribution
-the tests run on): the rules' compiled queries run as one `_msearch`, each restricted to the batch.
-Both return exactly the articles the search box would find for the rule's query.
+With the percolator module (Elasticsearch's official image; the OpenSearch node of
+scripts/opensearch-node.sh): rules are stored as percolator queries and one percolate request matches
+a whole batch against every rule. Without it (Elasticsearch's minimal distribution the tests run on):
+the rules' compiled queries run as one `_msearch`, each restricted to the batch. Both return exactly
+the articles the search box would find for the rule's query.
+
+The percolated documents must carry the analysed fields the compiled queries read (`*_stem`,
+`*_folded`). Those are indexed but not kept in `_source`, so a document read back from the cluster
+gets them made again from its text (`article_doc`), exactly as when it was indexed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-
-from elasticsearch import helpers
 
 PAGE = 5000
 MSEARCH_CHUNK = 200
@@ -38,10 +41,10 @@ def sync_rules(store, rules: dict[str, str]) -> None:
     actions = [{"_op_type": "index", "_index": index, "_id": rid,
                 "_source": {"rule_name": name, "rule_query": query, "query": _compile(query)}}
                for rid, (name, query) in wanted.items()]
-    stale = [h["_id"] for h in helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
+    stale = [h["_id"] for h in store.helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
                                             _source=False) if h["_id"] not in wanted]
     actions += [{"_op_type": "delete", "_index": index, "_id": rid} for rid in stale]
-    store._call(helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
+    store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
     store._rules_hash = digest
 
 
@@ -52,7 +55,9 @@ def _documents(store, article_ids: list[str]) -> list[dict]:
     if rest:
         resp = store._call(store.client.search, index=store.articles_alias, size=len(rest),
                            query={"ids": {"values": rest}})
-        docs += [h["_source"] for h in resp["hits"]["hits"]]
+        from ingest.store.elasticsearch import article_doc, doc_article
+
+        docs += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
     return docs
 
 
