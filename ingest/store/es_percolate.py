@@ -15,36 +15,71 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from datetime import UTC, datetime
 
+log = logging.getLogger("ingest.store.es")
 PAGE = 5000
 MSEARCH_CHUNK = 200
+RELATIVE_PROBE = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2002, 2, 2, tzinfo=UTC))
 
 
 def _rules_hash(rules: dict[str, str]) -> str:
     return hashlib.sha1(json.dumps(sorted(rules.items())).encode()).hexdigest()
 
 
-def _compile(query: str) -> dict:
+def _compile(query: str, now: datetime | None = None) -> dict:
     from ingest.query import parse
     from ingest.store.es_query import compile_es
 
-    return compile_es(parse(query))
+    return compile_es(parse(query, now=now))
+
+
+def compile_rules(rules: dict[str, str]) -> dict[str, dict]:
+    """Each rule's query DSL; a rule that does not parse is left out with a warning, as on SQLite."""
+    from ingest.errors import QueryError
+
+    out = {}
+    for name, query in rules.items():
+        try:
+            out[name] = _compile(query)
+        except QueryError as exc:
+            log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
+    return out
+
+
+def _is_relative(query: str) -> bool:
+    """Whether the rule's dates depend on when it is evaluated (`published:>now-7d`)."""
+    from ingest.query import parse
+
+    return parse(query, now=RELATIVE_PROBE[0]) != parse(query, now=RELATIVE_PROBE[1])
+
+
+def _rule_action(index: str, name: str, query: str, compiled: dict) -> dict:
+    return {"_op_type": "index", "_index": index, "_id": hashlib.sha1(name.encode()).hexdigest(),
+            "_source": {"rule_name": name, "rule_query": query, "query": compiled}}
 
 
 def sync_rules(store, rules: dict[str, str]) -> None:
-    """Store each rule's compiled query in the percolator index; drop rules that are gone."""
+    """Store each rule's compiled query in the percolator index; drop rules that are gone.
+    Rules with relative dates are compiled again for every batch, so `now` is the evaluation's."""
+    index = store.name("rules")
     digest = _rules_hash(rules)
     if store._rules_hash == digest:
+        relative = getattr(store, "_relative_rules", [])
+        if relative:
+            compiled = compile_rules({n: rules[n] for n in relative})
+            actions = [_rule_action(index, n, rules[n], q) for n, q in compiled.items()]
+            store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
         return
-    index = store.name("rules")
-    wanted = {hashlib.sha1(name.encode()).hexdigest(): (name, query) for name, query in rules.items()}
-    actions = [{"_op_type": "index", "_index": index, "_id": rid,
-                "_source": {"rule_name": name, "rule_query": query, "query": _compile(query)}}
-               for rid, (name, query) in wanted.items()]
+    compiled = compile_rules(rules)
+    actions = [_rule_action(index, name, rules[name], query) for name, query in compiled.items()]
+    wanted = {a["_id"] for a in actions}
     stale = [h["_id"] for h in store.helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
-                                            _source=False) if h["_id"] not in wanted]
+                                                  _source=False) if h["_id"] not in wanted]
     actions += [{"_op_type": "delete", "_index": index, "_id": rid} for rid in stale]
     store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
+    store._relative_rules = [n for n in compiled if _is_relative(rules[n])]
     store._rules_hash = digest
 
 
@@ -83,13 +118,13 @@ def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list
 
 def _msearch(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    items = list(rules.items())
+    items = list(compile_rules(rules).items())
     for i in range(0, len(items), MSEARCH_CHUNK):
         chunk = items[i:i + MSEARCH_CHUNK]
         searches: list[dict] = []
         for _name, query in chunk:
             searches.append({"index": store.articles_alias})
-            searches.append({"query": {"bool": {"must": [_compile(query)],
+            searches.append({"query": {"bool": {"must": [query],
                                                 "filter": [{"ids": {"values": article_ids}}]}},
                              "size": len(article_ids), "_source": False})
         resp = store._call(store.client.msearch, searches=searches)

@@ -13,8 +13,10 @@ SQLite FTS5's unicode61 tokenizer splits on everything that is not a letter or a
     title / body                 the original text (standard analyzer): display and Kibana only
 
 Queries then look for tokens made by `ingest.query.analysis`, the same module the SQLite compiler
-uses. NEAR and `"a b"~N` are `intervals` queries (ordered: false, max_gaps = the number of other
-words allowed in between), which count exactly like FTS5's NEAR.
+uses. NEAR and `"a b"~N` are `intervals` queries (unordered, max_gaps = the number of other
+words allowed in between), which count exactly like FTS5's NEAR. `all_of` is unordered by default on
+both Elasticsearch and OpenSearch, so the compiled rule leaves `ordered` out: OpenSearch 2 deprecated
+that key (for `mode`) and warns on every query that sends it.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _text(node: Node, field: str | None) -> dict:
             return {"match_none": {}}
 
         def sloppy(f: str) -> dict:
-            rules = [{"intervals": {f: {"all_of": {"ordered": False, "max_gaps": gaps, "intervals": [
+            rules = [{"intervals": {f: {"all_of": {"max_gaps": gaps, "intervals": [
                 {"match": {"query": w}} for w in s]}}}} for s in seqs]
             return _any(rules)
 
@@ -127,8 +129,7 @@ def _text(node: Node, field: str | None) -> dict:
         right = _one_of([_interval(b) for b in near_alternatives(node.right)])
         # FTS5 lets one occurrence serve both sides (`Kiew NEAR/2 Kiew` = Kiew); Lucene does so for
         # overlapping rules but never for two identical ones, so those become the one rule.
-        rule = left if left == right else {"all_of": {"ordered": False, "max_gaps": node.distance,
-                                                      "intervals": [left, right]}}
+        rule = left if left == right else {"all_of": {"max_gaps": node.distance, "intervals": [left, right]}}
         return _per_field(field, "stem", lambda f: {"intervals": {f: rule}})
     raise TypeError(node)
 
