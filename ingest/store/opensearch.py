@@ -39,7 +39,7 @@ log = logging.getLogger("ingest.store.opensearch")
 # Keyword arguments that stay URL parameters; every other keyword of these calls goes into the body.
 URL_PARAMS = frozenset({"index", "id", "name", "alias", "refresh", "if_seq_no", "if_primary_term", "op_type",
                         "routing", "scroll", "request_timeout", "params", "headers", "ignore_unavailable",
-                        "allow_no_indices", "wait_for_status", "timeout", "new_index"})
+                        "allow_no_indices", "wait_for_status", "new_index"})
 RENAMED = {"source": "_source", "from_": "from"}  # Elasticsearch client keyword -> body key
 
 
