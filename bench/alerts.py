@@ -5,6 +5,7 @@
     python bench/alerts.py --impl both             # also the naive matcher (one query per rule), before/after
     python bench/alerts.py --rules 1000 --corpus 5000 --json
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/alerts.py   # also Elasticsearch (percolator or _msearch)
+    INGEST_OS_URL=http://127.0.0.1:9201 python bench/alerts.py   # also OpenSearch (scripts/opensearch-node.sh: percolator)
 
 The store holds a background corpus (`--corpus` articles synthesised from the real pages, as in
 bench/search.py), then batches of new articles arrive (`--batch` articles each, as the pipeline
@@ -12,7 +13,7 @@ stores them) and `store.match_rules` evaluates every rule against each batch. Ru
 from the corpus's own vocabulary: single entities, AND/OR combinations, phrases, prefixes, NEAR,
 negations and field restrictions, mostly on mid-frequency and rare words as monitoring rules are.
 Reported: batch latency (p50/p95), new articles per second, and rule evaluations (rules x
-articles) per second. The two SQLite matchers must return the same matches (checked).
+articles) per second. Every matcher and backend must return SQLite's matches (checked: a MISMATCH note).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ingest.models import Article  # noqa: E402
 from ingest.text import tokens  # noqa: E402
 
 SOURCES = [f"Source {i:02d}" for i in range(20)]
+CLUSTERS = [("elasticsearch", "INGEST_ES_URL"), ("opensearch", "INGEST_OS_URL")]
 
 
 def base_texts() -> list[dict]:
@@ -156,6 +158,39 @@ def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
     return out
 
 
+def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: list[Article],
+                 batches: list[list[Article]], rule_sets: dict, references: dict, notes: list[str]) -> list[dict]:
+    """The same batches and rule sets on a cluster (percolator where it has the module, else `_msearch`),
+    its matches checked against SQLite's."""
+    from ingest.store import open_store
+
+    settings = StoreSettings(backend=backend, sqlite_path=str(tmp / f"{backend}-local.db"))
+    conf = getattr(settings, backend)
+    conf.url = url
+    conf.index_prefix = f"benchalerts{int(time.time())}"
+    conf.bulk_size = 2000
+    store = open_store(settings)
+    rows = []
+    try:
+        for i in range(0, len(corpus), 2000):
+            store.upsert_articles(corpus[i:i + 2000])
+        store.upsert_articles(new)
+        store.flush_outbox()
+        for (n, mix), rules in rule_sets.items():
+            warm_up = time.perf_counter()
+            store.match_rules(rules, [corpus[0].id])  # stores the percolator queries
+            r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
+            how = "percolator" if getattr(store, "percolator", False) else "_msearch"
+            r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
+            if (n, mix) in references and r["_results"] != references[n, mix]:
+                notes.append(f"MISMATCH: {backend} ({how}) differs from SQLite at {n} {mix} rules")
+            rows.append(r)
+    finally:
+        store.client.indices.delete(index=f"{conf.index_prefix}-*")
+        store.close()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rules", type=int, action="append", help="rule count (repeatable; default 1000 and 10000)")
@@ -183,6 +218,7 @@ def main() -> None:
         for i in range(0, len(corpus), 2000):
             store.upsert_articles(corpus[i:i + 2000])
         store.upsert_articles(new)
+        references: dict[tuple[int, str], list] = {}  # SQLite's matches: what every backend must find
         for (n, mix), rules in rule_sets.items():
             reference = None
             for name, matcher in sqlite_matchers(args.impl):
@@ -192,41 +228,16 @@ def main() -> None:
                 r.update(backend=name, mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
                 if reference is not None and r["_results"] != reference:
                     notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
-                reference = r["_results"]
+                reference = references[n, mix] = r["_results"]
                 results.append(r)
         store.close()
 
-        es_url = os.environ.get("INGEST_ES_URL")
-        es_module = None
-        if es_url:
-            try:
-                import ingest.store.elasticsearch as es_module
-            except ImportError:
-                notes.append("Elasticsearch skipped: ingest.store.elasticsearch is not available")
-        else:
-            notes.append("Elasticsearch skipped: set INGEST_ES_URL to include it")
-        if es_module is not None:
-            settings = StoreSettings(backend="elasticsearch", sqlite_path=str(Path(tmp) / "es-local.db"))
-            settings.elasticsearch.url = es_url
-            settings.elasticsearch.index_prefix = f"benchalerts{int(time.time())}"
-            settings.elasticsearch.bulk_size = 2000
-            es = es_module.ElasticsearchStore(settings)
-            try:
-                for i in range(0, len(corpus), 2000):
-                    es.upsert_articles(corpus[i:i + 2000])
-                es.upsert_articles(new)
-                es.flush_outbox()
-                for (_n, mix), rules in rule_sets.items():
-                    warm_up = time.perf_counter()
-                    es.match_rules(rules, [corpus[0].id])  # stores the percolator queries
-                    r = run(es, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
-                    r.update(backend="elasticsearch" + (" (percolator)" if getattr(es, "percolator", False)
-                                                        else " (_msearch)"),
-                             mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
-                    results.append(r)
-            finally:
-                es.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
-                es.close()
+        for backend, variable in CLUSTERS:
+            url = os.environ.get(variable)
+            if not url:
+                notes.append(f"{backend} skipped: set {variable} to include it")
+                continue
+            results += cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes)
 
     for r in results:
         r.pop("_results", None)

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -46,6 +47,7 @@ from ingest.text import folded_text, make_snippet, stem_text
 log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
+RECENT_DOCS = 1000  # documents kept after writing, for alert percolation (a few pipeline batches)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
                   "keywords": "keywords", "extraction": "extraction", "is_original": "is_original"}
 OUTBOX_SCHEMA = """
@@ -122,6 +124,9 @@ class ElasticsearchStore:
         self._flush_lock = threading.Lock()
         self._rules_hash: str | None = None
         self.percolator = False  # set by setup(): whether the cluster has the percolator module
+        # The last documents written, with their analysed fields (not in _source): alert percolation
+        # reads the batch just stored from here instead of fetching and analysing it again.
+        self.recent_docs: OrderedDict[str, dict] = OrderedDict()
 
     # -- the client seam: what differs between cluster products ----------------------------------
 
@@ -337,10 +342,18 @@ class ElasticsearchStore:
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
+        self._remember([a["_source"] for a in actions if a["_id"] in set(ok_ids)])
         if conflicts and attempt < 5:
             self._call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
             ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
         return len(ok_ids)
+
+    def _remember(self, docs: list[dict]) -> None:
+        for d in docs:
+            self.recent_docs.pop(d["id"], None)
+            self.recent_docs[d["id"]] = d
+        while len(self.recent_docs) > RECENT_DOCS:
+            self.recent_docs.popitem(last=False)
 
     def _current(self, where: dict[str, str]) -> dict[str, dict]:
         """The stored versions (source, seq_no, primary_term) of ids known to exist."""

@@ -21,6 +21,10 @@ from datetime import UTC, datetime
 log = logging.getLogger("ingest.store.es")
 PAGE = 5000
 MSEARCH_CHUNK = 200
+# Document fields no compiled rule reads (the query language searches the *_folded/*_stem copies and
+# keyword fields): left out of percolated documents, whose in-memory index is built per request.
+UNQUERIED = frozenset({"title", "body", "summary", "captions", "mentions", "feed_urls", "author", "url",
+                       "canonical_url", "guid"})
 RELATIVE_PROBE = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2002, 2, 2, tzinfo=UTC))
 
 
@@ -84,16 +88,20 @@ def sync_rules(store, rules: dict[str, str]) -> None:
 
 
 def _documents(store, article_ids: list[str]) -> list[dict]:
+    """The batch's documents as percolated: from the outbox, the adapter's recently written documents,
+    or else the cluster (with the analysed fields made again), minus the fields no rule reads."""
     queued = store._outbox_docs(article_ids)
-    rest = [i for i in article_ids if i not in queued]
-    docs = list(queued.values())
+    recent = getattr(store, "recent_docs", {})
+    docs = [queued.get(i) or recent.get(i) for i in article_ids]
+    rest = [i for i, d in zip(article_ids, docs, strict=True) if d is None]
+    docs = [d for d in docs if d is not None]
     if rest:
         resp = store._call(store.client.search, index=store.articles_alias, size=len(rest),
                            query={"ids": {"values": rest}})
         from ingest.store.elasticsearch import article_doc, doc_article
 
         docs += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
-    return docs
+    return [{k: v for k, v in d.items() if k not in UNQUERIED} for d in docs]
 
 
 def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:
