@@ -114,6 +114,10 @@ class OpenSearchStore(ElasticsearchStore):
         return isinstance(exc, OSConnectionError)
 
     def _connect(self) -> ESStyleClient:
+        # opensearch-py logs every failed request, with a traceback per retry; the adapter reports
+        # failures itself (StoreUnavailable, one line), and probes that may fail (analyzers, ISM) are normal.
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            logging.getLogger("opensearch").setLevel(logging.CRITICAL)
         conf = self.conf
         if conf.api_key_env:
             raise StoreError("store.opensearch.api_key_env: OpenSearch has no API keys; "
@@ -132,8 +136,12 @@ class OpenSearchStore(ElasticsearchStore):
 
     def _check_server(self) -> None:
         """opensearch-py talks to Elasticsearch too (and some calls would half work): refuse that clearly."""
-        info = self.client.info()
-        version = info.get("version", {})
+        try:
+            version = self._call(self.client.info).get("version", {})
+        except Exception as exc:
+            if self._api_status(exc) is None:
+                raise
+            version = {"number": f"(HTTP {self._api_status(exc)} on GET /)"}
         if version.get("distribution") != "opensearch":
             raise StoreError(f"{self.conf.url} is not OpenSearch (it answers as "
                              f"{version.get('build_flavor') or 'Elasticsearch'} {version.get('number', '?')}); "
