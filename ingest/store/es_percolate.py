@@ -19,7 +19,7 @@ import logging
 from datetime import UTC, datetime
 
 log = logging.getLogger("ingest.store.es")
-PAGE = 5000
+PAGE = 10_000  # index.max_result_window: each page runs the whole percolation again
 MSEARCH_CHUNK = 200
 # Document fields no compiled rule reads (the query language searches the *_folded/*_stem copies and
 # keyword fields): left out of percolated documents, whose in-memory index is built per request.
