@@ -47,7 +47,7 @@ from ingest.text import folded_text, make_snippet, stem_text
 log = logging.getLogger("ingest.store.es")
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
-RECENT_DOCS = 1000  # documents kept after writing, for alert percolation (a few pipeline batches)
+RECENT_DOCS = 500  # documents kept after writing, for alert percolation (ten pipeline batches, ~10 MB)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
                   "keywords": "keywords", "extraction": "extraction", "is_original": "is_original"}
 OUTBOX_SCHEMA = """
