@@ -32,21 +32,22 @@ def _rules_hash(rules: dict[str, str]) -> str:
     return hashlib.sha1(json.dumps(sorted(rules.items())).encode()).hexdigest()
 
 
-def _compile(query: str, now: datetime | None = None) -> dict:
+def _compile(query: str, combined: bool = False) -> dict:
     from ingest.query import parse
     from ingest.store.es_query import compile_es
 
-    return compile_es(parse(query, now=now))
+    return compile_es(parse(query), combined=combined)
 
 
-def compile_rules(rules: dict[str, str]) -> dict[str, dict]:
-    """Each rule's query DSL; a rule that does not parse is left out with a warning, as on SQLite."""
+def compile_rules(rules: dict[str, str], combined: bool = False) -> dict[str, dict]:
+    """Each rule's query DSL; a rule that does not parse is left out with a warning, as on SQLite.
+    `combined`: for the percolator index, whose documents also carry title and body tokens together."""
     from ingest.errors import QueryError
 
     out = {}
     for name, query in rules.items():
         try:
-            out[name] = _compile(query)
+            out[name] = _compile(query, combined)
         except QueryError as exc:
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
     return out
@@ -72,11 +73,11 @@ def sync_rules(store, rules: dict[str, str]) -> None:
     if store._rules_hash == digest:
         relative = getattr(store, "_relative_rules", [])
         if relative:
-            compiled = compile_rules({n: rules[n] for n in relative})
+            compiled = compile_rules({n: rules[n] for n in relative}, combined=True)
             actions = [_rule_action(index, n, rules[n], q) for n, q in compiled.items()]
             store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
         return
-    compiled = compile_rules(rules)
+    compiled = compile_rules(rules, combined=True)
     actions = [_rule_action(index, name, rules[name], query) for name, query in compiled.items()]
     wanted = {a["_id"] for a in actions}
     stale = [h["_id"] for h in store.helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
@@ -101,7 +102,16 @@ def _documents(store, article_ids: list[str]) -> list[dict]:
         from ingest.store.elasticsearch import article_doc, doc_article
 
         docs += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
-    return [{k: v for k, v in d.items() if k not in UNQUERIED} for d in docs]
+    return [_percolated(d) for d in docs]
+
+
+def _percolated(doc: dict) -> dict:
+    """The document as the percolator index reads it: with title and body tokens together in the
+    combined fields (compile_es(combined=True)), without the fields no rule reads."""
+    out = {k: v for k, v in doc.items() if k not in UNQUERIED}
+    for view in ("stem", "folded"):
+        out[f"text_{view}"] = [doc.get(f"title_{view}") or "", doc.get(f"body_{view}") or ""]
+    return out
 
 
 def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:

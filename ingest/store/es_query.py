@@ -59,6 +59,8 @@ ES_TEXT_MAPPING = {
         "indexed": {"type": "date"},
     },
 }
+COMBINED = "text"  # the pseudo-field of compile_es(combined=True): text_stem, text_folded
+COMBINED_MAPPING = {"text_stem": WS, "text_folded": WS}
 KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
 
@@ -100,6 +102,8 @@ def _one_of(rules: list[dict]) -> dict:
 
 
 def _text(node: Node, field: str | None) -> dict:
+    if field == COMBINED and isinstance(node, Phrase | Near):
+        field = None  # positions: a phrase or NEAR must not join the end of the title to the body
     if isinstance(node, Term):
         stems = term_stems(node.word)
         return _per_field(field, "stem", lambda f: {"match": {f: {"query": " ".join(stems)}}})
@@ -203,10 +207,12 @@ def _compile(node: Node, field: str | None) -> dict:
     raise TypeError(node)
 
 
-def compile_es(node: Node) -> dict:
+def compile_es(node: Node, combined: bool = False) -> dict:
     """The query as an Elasticsearch query (the value of "query" in a search body), for ES 8 and 9.
 
     Needs an index mapped with ES_TEXT_MAPPING and documents carrying the *_folded and *_stem
-    fields made by ingest.text (see the module docstring).
+    fields made by ingest.text (see the module docstring). `combined`: a word or prefix without a
+    field is one query on `text_stem`/`text_folded` (title and body tokens together) instead of one
+    per field: the same matches, half the clauses, unscored (alert percolation, COMBINED_MAPPING).
     """
-    return _compile(node, None)
+    return _compile(node, COMBINED if combined else None)

@@ -108,16 +108,21 @@ def ensure_indices(store) -> dict:
 
 def _ensure_rules_index(store, props: dict, created: dict) -> bool:
     """Alert rules as percolator queries where the cluster has the percolator module."""
+    from ingest.store.es_query import COMBINED_MAPPING
+
     client, name = store.client, store.name("rules")
     if client.indices.exists(index=name):
         mapping = client.indices.get_mapping(index=name)
-        return any(m["mappings"].get("properties", {}).get("query", {}).get("type") == "percolator"
-                   for m in mapping.values())
+        percolator = any(m["mappings"].get("properties", {}).get("query", {}).get("type") == "percolator"
+                         for m in mapping.values())
+        if percolator:  # an index made before the combined fields existed gets them (additive)
+            client.indices.put_mapping(index=name, properties=COMBINED_MAPPING)
+        return percolator
     try:
         client.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0},
                               mappings={"dynamic": "false", "properties": {
-                                  **props, "query": {"type": "percolator"}, "rule_name": {"type": "keyword"},
-                                  "rule_query": {"type": "keyword"}}})
+                                  **props, **COMBINED_MAPPING, "query": {"type": "percolator"},
+                                  "rule_name": {"type": "keyword"}, "rule_query": {"type": "keyword"}}})
         created[name] = True
         return True
     except Exception as exc:

@@ -67,7 +67,7 @@ class _Namespace:
 
     def __getattr__(self, name: str):
         method = getattr(self._raw, name)
-        body_key = {"put_settings": "settings"}.get(name)
+        body_key = {"put_settings": "settings"}.get(name)  # put_mapping's keywords are its body already
         return lambda **kwargs: method(**_split(kwargs, body_key))
 
 
