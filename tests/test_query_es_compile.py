@@ -159,3 +159,13 @@ def test_both_backends_look_for_the_same_tokens(query):
 @pytest.mark.parametrize("case", QUERIES, ids=lambda c: c["query"])
 def test_every_conformance_query_compiles_to_json(case):
     json.dumps(compile_es(parse(case["query"], now=NOW)))
+
+
+def test_combined_mode_joins_title_and_body_for_words_only():
+    """For the percolator index: a word or prefix without a field is one query on the title and body
+    tokens together; phrases and NEAR keep one query per field (a phrase must not span title and body)."""
+    assert compile_es(parse("Drohne"), combined=True) == {"match": {"text_stem": {"query": "drohn drohne"}}}
+    assert compile_es(parse("Drohn*"), combined=True) == {"prefix": {"text_folded": {"value": "drohn"}}}
+    assert compile_es(parse("title:Iran"), combined=True) == compile_es(parse("title:Iran"))
+    assert compile_es(parse('"Shahed Drohnen"'), combined=True) == compile_es(parse('"Shahed Drohnen"'))
+    assert compile_es(parse("Iran NEAR/3 Drohne"), combined=True) == compile_es(parse("Iran NEAR/3 Drohne"))
