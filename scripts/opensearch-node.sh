@@ -87,7 +87,7 @@ LOG_OFFSET=0  # size of the node's log before this start: only what this start w
 
 show_logs() {
   local f="$RUN_DIR/logs/$CLUSTER.log"
-  local new; new="$(tail -c +$((LOG_OFFSET + 1)) "$f" 2>/dev/null | tail -n 30)"
+  local new; new="$(tail -c +$((LOG_OFFSET + 1)) "$f" 2>/dev/null | tail -n 30 || true)"
   [ -n "$new" ] && { echo "--- $f (last lines of this start)" >&2; echo "$new" >&2; }
   [ -s "$RUN_DIR/start.log" ] && { echo "--- $RUN_DIR/start.log" >&2; grep -v '^WARNING' "$RUN_DIR/start.log" | tail -n 20 >&2; }
   return 0
