@@ -324,8 +324,8 @@ class ElasticsearchStore:
         ok_ids, conflicts = [], []
         try:
             for success, item in self.helpers.streaming_bulk(self.client, actions, raise_on_error=False,
-                                                        raise_on_exception=False, max_retries=3,
-                                                        initial_backoff=1, chunk_size=max(1, len(actions))):
+                                                             raise_on_exception=False, max_retries=3,
+                                                             initial_backoff=1, chunk_size=max(1, len(actions))):
                 info = next(iter(item.values()))
                 doc_id = info.get("_id")
                 if success:
@@ -342,7 +342,8 @@ class ElasticsearchStore:
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
-        self._remember([a["_source"] for a in actions if a["_id"] in set(ok_ids)])
+        written = set(ok_ids)
+        self._remember([a["_source"] for a in actions if a["_id"] in written])
         if conflicts and attempt < 5:
             self._call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
             ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
