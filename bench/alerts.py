@@ -182,7 +182,8 @@ def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
 
 
 def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: list[Article],
-                 batches: list[list[Article]], rule_sets: dict, references: dict, notes: list[str]) -> list[dict]:
+                 batches: list[list[Article]], rule_sets: dict, references: dict, notes: list[str],
+                 rules_shards: int = 1) -> list[dict]:
     """The same batches and rule sets on a cluster (percolator where it has the module, else `_msearch`),
     its matches checked against SQLite's."""
     from ingest.store import open_store
@@ -192,6 +193,7 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
     conf.url = url
     conf.index_prefix = f"benchalerts{int(time.time())}"
     conf.bulk_size = 2000
+    conf.rules_shards = rules_shards
     store = open_store(settings)
     rows = []
     try:
@@ -204,6 +206,7 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
             store.match_rules(rules, [corpus[0].id])  # stores the percolator queries
             r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
             how = "percolator" if getattr(store, "percolator", False) else "_msearch"
+            how += f", {rules_shards} shards" if rules_shards > 1 and how == "percolator" else ""
             r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
             if (n, mix) in references and r["_results"] != references[n, mix]:
                 notes.append(f"MISMATCH: {backend} ({how}) differs from SQLite at {n} {mix} rules")
@@ -223,6 +226,8 @@ def main() -> None:
     ap.add_argument("--impl", choices=("optimised", "naive", "both"), default="optimised")
     ap.add_argument("--mix", choices=("broad", "selective", "both"), default="both",
                     help="rule vocabulary: broad (worst case), selective (realistic), both (default)")
+    ap.add_argument("--rules-shards", type=int, action="append",
+                    help="shards of the percolator rules index (repeatable: one row each; default 1)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = args.rules or [1000, 10_000]
@@ -260,7 +265,11 @@ def main() -> None:
             if not url:
                 notes.append(f"{backend} skipped: set {variable} to include it")
                 continue
-            results += cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes)
+            for shards in args.rules_shards or [1]:
+                rows = cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes, shards)
+                results += rows
+                if any("_msearch" in r["backend"] for r in rows):
+                    break  # no percolator: the shards of a rules index do not apply
 
     for r in results:
         r.pop("_results", None)

@@ -101,6 +101,8 @@ class ElasticsearchSettings(_Section):
     timeout: float = Field(30, gt=0)
     rollover_max_docs: int = Field(5_000_000, ge=1)
     rollover_max_age: str = "30d"
+    rules_shards: int = Field(1, ge=1, description="shards of the percolator rules index: one core each per batch "
+                                                   "(takes effect when that index is made)")
 
 
 class OpenSearchSettings(ElasticsearchSettings):

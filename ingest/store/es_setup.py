@@ -119,7 +119,9 @@ def _ensure_rules_index(store, props: dict, created: dict) -> bool:
             client.indices.put_mapping(index=name, properties=COMBINED_MAPPING)
         return percolator
     try:
-        client.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0},
+        # Each shard percolates the batch against its share of the rules: more shards, more cores per batch.
+        client.indices.create(index=name, settings={"number_of_shards": store.conf.rules_shards,
+                                                    "number_of_replicas": 0},
                               mappings={"dynamic": "false", "properties": {
                                   **props, **COMBINED_MAPPING, "query": {"type": "percolator"},
                                   "rule_name": {"type": "keyword"}, "rule_query": {"type": "keyword"}}})
