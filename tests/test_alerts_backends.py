@@ -108,3 +108,22 @@ def test_opensearch_evaluates_rules_by_percolation(loaded, backend, monkeypatch)
     assert stored == len(rules)
     hits = loaded.client.search(index=loaded.name("rules"), size=1, query={"term": {"rule_name": "q0"}})
     assert hits["hits"]["hits"][0]["_source"]["rule_query"] == QUERIES[0]["query"]
+
+
+def test_rules_index_with_two_shards_matches_the_same(backend_settings, backend):
+    """`rules_shards` spreads a batch's percolation over more cores; the matches stay the same."""
+    if backend != "opensearch":
+        pytest.skip("needs the percolator (the OpenSearch node)")
+    from ingest.store import open_store
+
+    backend_settings.store.opensearch.rules_shards = 2
+    store = open_store(backend_settings.store)
+    try:
+        store.upsert_articles(corpus_articles())
+        rules = {f"q{i}": case["query"] for i, case in enumerate(QUERIES)}
+        expected = {f"q{i}": set(case["expect"]) for i, case in enumerate(QUERIES) if case["expect"]}
+        assert as_sets(store.match_rules(rules, [a.id for a in corpus_articles()])) == expected
+        index = store.name("rules")
+        assert store.client.indices.get_settings(index=index)[index]["settings"]["index"]["number_of_shards"] == "2"
+    finally:
+        store.close()
