@@ -149,7 +149,8 @@ class OpenSearchStore(ElasticsearchStore):
         log.info("OpenSearch %s at %s", version.get("number"), self.conf.url)
 
     def _try_lifecycle(self) -> bool:
-        """An ISM policy that rolls the write index over, where the cluster has the ISM plugin."""
+        """An ISM policy that rolls the write index over, where the cluster has the ISM plugin (the official
+        image; the test node has none, so there this returns False and the daemon rolls over hourly)."""
         name = f"{self.prefix}-articles"
         policy = {"policy": {
             "description": "ingest: roll the articles write index over",
