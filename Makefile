@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ES_PORT ?= 9200
+OS_PORT ?= 9201
 
-.PHONY: install demo test test-fast lint bench es-up es-down browser clean
+.PHONY: install demo test test-fast lint bench es-up es-down os-up os-down browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,7 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ingest demo
 
-# Full suite: starts a real Elasticsearch node and installs Chromium when it can (see scripts/test.sh).
+# Full suite: starts real Elasticsearch and OpenSearch nodes and installs Chromium when it can (see scripts/test.sh).
 test: $(STAMP)
 	bash scripts/test.sh
 
@@ -39,8 +40,15 @@ es-up:
 es-down:
 	ES_PORT=$(ES_PORT) bash scripts/es-node.sh down
 
+# OpenSearch 2.19.6 with the percolator module, beside Elasticsearch (scripts/opensearch-node.sh).
+os-up:
+	OS_PORT=$(OS_PORT) bash scripts/opensearch-node.sh up
+
+os-down:
+	OS_PORT=$(OS_PORT) bash scripts/opensearch-node.sh down
+
 browser:
 	bash scripts/install-browser.sh
 
 clean:
-	rm -rf $(VENV) data .es test-output
+	rm -rf $(VENV) data .es .opensearch test-output

@@ -5,14 +5,17 @@
     python bench/alerts.py --impl both             # also the naive matcher (one query per rule), before/after
     python bench/alerts.py --rules 1000 --corpus 5000 --json
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/alerts.py   # also Elasticsearch (percolator or _msearch)
+    INGEST_OS_URL=http://127.0.0.1:9201 python bench/alerts.py   # also OpenSearch (scripts/opensearch-node.sh: percolator)
 
 The store holds a background corpus (`--corpus` articles synthesised from the real pages, as in
 bench/search.py), then batches of new articles arrive (`--batch` articles each, as the pipeline
 stores them) and `store.match_rules` evaluates every rule against each batch. Rules are synthesised
 from the corpus's own vocabulary: single entities, AND/OR combinations, phrases, prefixes, NEAR,
 negations and field restrictions, mostly on mid-frequency and rare words as monitoring rules are.
-Reported: batch latency (p50/p95), new articles per second, and rule evaluations (rules x
-articles) per second. The two SQLite matchers must return the same matches (checked).
+Reported: batch latency (p50/p95), new articles per second, rule evaluations (rules x
+articles) per second, and CPU per batch (this process plus, for a cluster, the node's own CPU
+time from its stats API) with new articles per CPU-second, which a busy machine changes far less
+than the wall-clock figures. Every matcher and backend must return SQLite's matches (checked: a MISMATCH note).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ingest.models import Article  # noqa: E402
 from ingest.text import tokens  # noqa: E402
 
 SOURCES = [f"Source {i:02d}" for i in range(20)]
+CLUSTERS = [("elasticsearch", "INGEST_ES_URL"), ("opensearch", "INGEST_OS_URL")]
 
 
 def base_texts() -> list[dict]:
@@ -125,8 +129,26 @@ def make_rules(bases: list[dict], n: int, mix: str = "broad", seed: int = 3) -> 
     return rules
 
 
+def node_cpu_ms(store) -> float:
+    """CPU time the cluster node has used so far: from /proc when the node runs on this machine (exact),
+    else its stats API (refreshed about once a second); 0 for SQLite."""
+    client = getattr(store, "client", None)
+    if client is None:
+        return 0.0
+    node = next(iter(client.nodes.info(node_id="_local", metric="process")["nodes"].values()))
+    try:
+        fields = Path(f"/proc/{node['process']['id']}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, KeyError, IndexError, ValueError):
+        nodes = client.nodes.stats(node_id="_local", metric="process")["nodes"]
+        return float(next(iter(nodes.values()))["process"]["cpu"]["total_in_millis"])
+
+
 def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> dict:
+    """Wall time per batch, and CPU time (this process + the cluster node): on a machine shared with
+    other work the wall time varies with the load, the CPU seconds per article much less."""
     timings, matched, results = [], 0, []
+    cpu0, node0 = time.process_time(), node_cpu_ms(store)
     for batch in batches:
         ids = [a.id for a in batch]
         t0 = time.perf_counter()
@@ -136,7 +158,10 @@ def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> 
         results.append({k: sorted(v) for k, v in found.items()})
     total = sum(timings)
     articles = sum(len(b) for b in batches)
+    cpu = time.process_time() - cpu0 + (node_cpu_ms(store) - node0) / 1000
     return {"rules": len(rules), "batches": len(batches), "articles": articles, "seconds": round(total, 3),
+            "cpu_ms_per_batch": round(cpu * 1000 / len(batches), 1),
+            "articles_per_cpu_s": round(articles / cpu, 1) if cpu else 0.0,
             "batch_p50_ms": percentile([t * 1000 for t in timings], 50),
             "batch_p95_ms": percentile([t * 1000 for t in timings], 95),
             "articles_per_s": articles / total if total else 0.0,
@@ -156,6 +181,42 @@ def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
     return out
 
 
+def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: list[Article],
+                 batches: list[list[Article]], rule_sets: dict, references: dict, notes: list[str],
+                 rules_shards: int = 1) -> list[dict]:
+    """The same batches and rule sets on a cluster (percolator where it has the module, else `_msearch`),
+    its matches checked against SQLite's."""
+    from ingest.store import open_store
+
+    settings = StoreSettings(backend=backend, sqlite_path=str(tmp / f"{backend}-local.db"))
+    conf = getattr(settings, backend)
+    conf.url = url
+    conf.index_prefix = f"benchalerts{int(time.time())}"
+    conf.bulk_size = 2000
+    conf.rules_shards = rules_shards
+    store = open_store(settings)
+    rows = []
+    try:
+        for i in range(0, len(corpus), 2000):
+            store.upsert_articles(corpus[i:i + 2000])
+        store.upsert_articles(new)
+        store.flush_outbox()
+        for (n, mix), rules in rule_sets.items():
+            warm_up = time.perf_counter()
+            store.match_rules(rules, [corpus[0].id])  # stores the percolator queries
+            r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
+            how = "percolator" if getattr(store, "percolator", False) else "_msearch"
+            how += f", {rules_shards} shards" if rules_shards > 1 and how == "percolator" else ""
+            r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
+            if (n, mix) in references and r["_results"] != references[n, mix]:
+                notes.append(f"MISMATCH: {backend} ({how}) differs from SQLite at {n} {mix} rules")
+            rows.append(r)
+    finally:
+        store.client.indices.delete(index=f"{conf.index_prefix}-*")
+        store.close()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rules", type=int, action="append", help="rule count (repeatable; default 1000 and 10000)")
@@ -165,6 +226,8 @@ def main() -> None:
     ap.add_argument("--impl", choices=("optimised", "naive", "both"), default="optimised")
     ap.add_argument("--mix", choices=("broad", "selective", "both"), default="both",
                     help="rule vocabulary: broad (worst case), selective (realistic), both (default)")
+    ap.add_argument("--rules-shards", type=int, action="append",
+                    help="shards of the percolator rules index (repeatable: one row each; default 1)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = args.rules or [1000, 10_000]
@@ -183,6 +246,7 @@ def main() -> None:
         for i in range(0, len(corpus), 2000):
             store.upsert_articles(corpus[i:i + 2000])
         store.upsert_articles(new)
+        references: dict[tuple[int, str], list] = {}  # SQLite's matches: what every backend must find
         for (n, mix), rules in rule_sets.items():
             reference = None
             for name, matcher in sqlite_matchers(args.impl):
@@ -192,51 +256,31 @@ def main() -> None:
                 r.update(backend=name, mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
                 if reference is not None and r["_results"] != reference:
                     notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
-                reference = r["_results"]
+                reference = references[n, mix] = r["_results"]
                 results.append(r)
         store.close()
 
-        es_url = os.environ.get("INGEST_ES_URL")
-        es_module = None
-        if es_url:
-            try:
-                import ingest.store.elasticsearch as es_module
-            except ImportError:
-                notes.append("Elasticsearch skipped: ingest.store.elasticsearch is not available")
-        else:
-            notes.append("Elasticsearch skipped: set INGEST_ES_URL to include it")
-        if es_module is not None:
-            settings = StoreSettings(backend="elasticsearch", sqlite_path=str(Path(tmp) / "es-local.db"))
-            settings.elasticsearch.url = es_url
-            settings.elasticsearch.index_prefix = f"benchalerts{int(time.time())}"
-            settings.elasticsearch.bulk_size = 2000
-            es = es_module.ElasticsearchStore(settings)
-            try:
-                for i in range(0, len(corpus), 2000):
-                    es.upsert_articles(corpus[i:i + 2000])
-                es.upsert_articles(new)
-                es.flush_outbox()
-                for (_n, mix), rules in rule_sets.items():
-                    warm_up = time.perf_counter()
-                    es.match_rules(rules, [corpus[0].id])  # stores the percolator queries
-                    r = run(es, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
-                    r.update(backend="elasticsearch" + (" (percolator)" if getattr(es, "percolator", False)
-                                                        else " (_msearch)"),
-                             mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
-                    results.append(r)
-            finally:
-                es.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
-                es.close()
+        for backend, variable in CLUSTERS:
+            url = os.environ.get(variable)
+            if not url:
+                notes.append(f"{backend} skipped: set {variable} to include it")
+                continue
+            for shards in args.rules_shards or [1]:
+                rows = cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes, shards)
+                results += rows
+                if any("_msearch" in r["backend"] for r in rows):
+                    break  # no percolator: the shards of a rules index do not apply
 
     for r in results:
         r.pop("_results", None)
     rows = [[r["backend"], f"{r['rules']:,}", r["mix"], f"{args.corpus:,}", args.batch, r["batch_p50_ms"],
-             r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}", r["matches"], r["setup_s"]]
+             r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}", r["cpu_ms_per_batch"],
+             r["articles_per_cpu_s"], r["matches"], r["setup_s"]]
             for r in results]
-    table = (f"Alert rule matching ({dataset_name()}; {machine()})\n\n"
+    table = (f"Alert rule matching ({dataset_name()}; {machine()}; load average {os.getloadavg()[0]:.1f})\n\n"
              + markdown_table(["backend", "rules", "rule mix", "stored articles", "batch", "batch p50 ms",
-                               "batch p95 ms", "new articles/s", "rules x articles/s", "matches",
-                               "rule set setup s"], rows)
+                               "batch p95 ms", "new articles/s", "rules x articles/s", "CPU ms/batch",
+                               "new articles/CPU-s", "matches", "rule set setup s"], rows)
              + ("\n\n" + "\n".join(notes) if notes else ""))
     emit({"corpus": args.corpus, "batch": args.batch, "batches": args.batches, "dataset": dataset_name(),
           "machine": machine(), "results": results, "notes": notes}, table, args.json)

@@ -7,8 +7,9 @@ Environment overrides (highest priority):
     INGEST_HOME             base directory for the defaults below (default: the working directory)
     INGEST_CONFIG           config directory (default: $INGEST_HOME/config)
     INGEST_DB               SQLite file (default: $INGEST_HOME/data/ingest.db)
-    INGEST_BACKEND          sqlite | elasticsearch
+    INGEST_BACKEND          sqlite | elasticsearch | opensearch
     INGEST_ES_URL           Elasticsearch URL
+    INGEST_OS_URL           OpenSearch URL (store.opensearch.url)
     INGEST_ALLOW_NETWORKS   comma-separated CIDRs that may be fetched despite being private/loopback
     INGEST_<SECTION>__<KEY> any other setting, e.g. INGEST_FETCH__TIMEOUT_TOTAL=20
 """
@@ -107,10 +108,20 @@ class ElasticsearchSettings(_Section):
     timeout: float = Field(30, gt=0)
     rollover_max_docs: int = Field(5_000_000, ge=1)
     rollover_max_age: str = "30d"
+    rules_shards: int = Field(1, ge=1, description="shards of the percolator rules index: one core each per batch "
+                                                   "(takes effect when that index is made)")
+
+
+class OpenSearchSettings(ElasticsearchSettings):
+    """The same keys as `store.elasticsearch`, for `store.backend: opensearch` (its own section, so one
+    config can name both clusters). OpenSearch has no API keys: username and password, or none."""
+
+    api_key_env: str | None = None
+    password_env: str = "INGEST_OS_PASSWORD"
 
 
 class StoreSettings(_Section):
-    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    backend: Literal["sqlite", "elasticsearch", "opensearch"] = "sqlite"
     sqlite_path: str = DEFAULT_DB
     sqlite_rank_window: int = Field(10_000, ge=0, description="relevance sort scores the newest N text matches; 0 = all")
     retention_days: int | None = Field(None, ge=1, description="delete articles published (or, undated, "
@@ -118,6 +129,7 @@ class StoreSettings(_Section):
     retention_by_source: dict[str, int] = Field(default_factory=dict, description="per source name or domain: "
                                                 "days to keep, overriding retention_days")
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    opensearch: OpenSearchSettings = Field(default_factory=OpenSearchSettings)
 
 
 class WebSettings(_Section):
@@ -292,7 +304,8 @@ def _set_path(data: dict, dotted: list[str], value: Any) -> None:
 
 
 ENV_SHORTCUTS = {"INGEST_DB": ("store", "sqlite_path"), "INGEST_BACKEND": ("store", "backend"),
-                 "INGEST_ES_URL": ("store", "elasticsearch", "url"), "INGEST_ALLOW_NETWORKS": ("fetch", "allow_networks")}
+                 "INGEST_ES_URL": ("store", "elasticsearch", "url"), "INGEST_OS_URL": ("store", "opensearch", "url"),
+                 "INGEST_ALLOW_NETWORKS": ("fetch", "allow_networks")}
 
 
 def _env_overrides(env: dict[str, str], origins: dict[tuple[str, ...], str]) -> dict[str, Any]:

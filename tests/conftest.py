@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,56 +39,76 @@ def settings(tmp_path: Path, config_dir: Path) -> Settings:
 
 
 # -- backends ------------------------------------------------------------------------------------
+# Clusters the `backend` fixture can use: (URL variable, default URL, script that starts a node).
+CLUSTERS = {
+    "elasticsearch": ("INGEST_ES_URL", "http://127.0.0.1:9200", "scripts/es-node.sh"),
+    "opensearch": ("INGEST_OS_URL", "http://127.0.0.1:9201", "scripts/opensearch-node.sh"),
+}
+BACKENDS = ["sqlite", *CLUSTERS]
 
-def es_url() -> str | None:
-    """URL of a reachable Elasticsearch node, or None. In CI a missing node is an error, not a skip."""
+
+def cluster_url(backend: str) -> str | None:
+    """URL of a reachable node of the backend, or None. In CI a missing node is an error, not a skip
+    (INGEST_SKIP_ES skips both clusters, INGEST_SKIP_OS OpenSearch only)."""
     import os
     import urllib.request
 
-    if os.environ.get("INGEST_SKIP_ES"):
+    variable, default, _script = CLUSTERS[backend]
+    if os.environ.get("INGEST_SKIP_ES") or (backend == "opensearch" and os.environ.get("INGEST_SKIP_OS")):
         return None
-    url = os.environ.get("INGEST_ES_URL", "http://127.0.0.1:9200")
+    url = os.environ.get(variable, default)
     try:
         with urllib.request.urlopen(url + "/_cluster/health", timeout=3):  # noqa: S310 - loopback node
             return url
     except OSError:
         if os.environ.get("CI") == "true":
-            raise RuntimeError(f"CI needs Elasticsearch at {url} (started by scripts/test.sh)") from None
+            raise RuntimeError(f"CI needs {backend} at {url} (started by scripts/test.sh)") from None
         return None
 
 
-def require_es() -> str:
-    url = es_url()
+def es_url() -> str | None:
+    return cluster_url("elasticsearch")
+
+
+def require_cluster(backend: str) -> str:
+    url = cluster_url(backend)
     if url is None:
-        pytest.skip("no Elasticsearch node reachable (start one with `make es-up`)")
+        variable, default, script = CLUSTERS[backend]
+        pytest.skip(f"no {backend} node at {os.environ.get(variable, default)} (start one with `bash {script} up`)")
     return url
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+def require_es() -> str:
+    return require_cluster("elasticsearch")
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
-    if request.param == "elasticsearch":
-        require_es()
+    if request.param in CLUSTERS:
+        require_cluster(request.param)
     return request.param
 
 
 @pytest.fixture
 def backend_settings(settings: Settings, backend: str) -> Settings:
-    """`settings` pointed at the requested backend; Elasticsearch gets indices of its own, removed after."""
+    """`settings` pointed at the requested backend; a cluster gets indices of its own, removed after."""
     import uuid
 
     settings.store.backend = backend
     prefix = None
-    if backend == "elasticsearch":
+    if backend in CLUSTERS:
         prefix = f"test-{uuid.uuid4().hex[:10]}"
-        settings.store.elasticsearch.url = require_es()
-        settings.store.elasticsearch.index_prefix = prefix
+        conf = getattr(settings.store, backend)
+        conf.url = require_cluster(backend)
+        conf.index_prefix = prefix
     yield settings
     if prefix:
-        from elasticsearch import Elasticsearch
+        from ingest.store import open_store
 
-        client = Elasticsearch(settings.store.elasticsearch.url)
-        client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
+        store = open_store(settings.store)
+        store.client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        store.client.close()
+        store.local.close()
 
 
 @pytest.fixture

@@ -28,6 +28,16 @@ def test_environment_overrides_settings_file(tmp_path):
     assert s.fetch.timeout_total == 12
 
 
+def test_opensearch_backend_has_its_own_section(tmp_path):
+    (tmp_path / "settings.yaml").write_text("store:\n  backend: opensearch\n  opensearch:\n    index_prefix: news\n")
+    s = load_settings(str(tmp_path), env={"INGEST_OS_URL": "http://127.0.0.1:9201",
+                                          "INGEST_ES_URL": "http://127.0.0.1:9200"})
+    assert s.store.backend == "opensearch"
+    assert (s.store.opensearch.url, s.store.opensearch.index_prefix) == ("http://127.0.0.1:9201", "news")
+    assert s.store.elasticsearch.url == "http://127.0.0.1:9200"
+    assert s.store.opensearch.password_env == "INGEST_OS_PASSWORD" and s.store.opensearch.api_key_env is None
+
+
 def test_cli_flag_beats_environment(tmp_path):
     s = load_settings(str(tmp_path), db="flag.db", env={"INGEST_DB": "env.db"})
     assert s.store.sqlite_path == "flag.db"

@@ -1,4 +1,4 @@
-"""The whole pipeline over the bundled sample site, with the same behaviour on SQLite and Elasticsearch."""
+"""The whole pipeline over the bundled sample site, with the same behaviour on SQLite, Elasticsearch and OpenSearch."""
 
 from __future__ import annotations
 
@@ -93,19 +93,23 @@ def test_learned_boilerplate_and_reclean(site, backend_settings):
 
 @pytest.mark.es
 def test_elasticsearch_down_mid_ingest_loses_nothing(site, backend_settings, backend):
-    if backend != "elasticsearch":
-        pytest.skip("Elasticsearch only")
+    """The node goes down mid-ingest (Elasticsearch or OpenSearch, stopped with its node script)."""
+    from conftest import CLUSTERS
+
+    if backend not in CLUSTERS:
+        pytest.skip("cluster backends only")
+    script = str(ROOT / CLUSTERS[backend][2])
     feeds = demo_feeds(site)
     first, rest = feeds[:2], feeds[2:]
     with Ingest(backend_settings) as app:
         app.store.setup()
         assert app.run_once(feeds=first).stored > 0
-        subprocess.run(["bash", str(ROOT / "scripts/es-node.sh"), "down"], check=True)
+        subprocess.run(["bash", script, "down"], check=True)
         try:
             report = app.run_once(feeds=rest)  # the cluster is down: articles wait in the outbox
             assert report.stored > 0 and app.store.outbox_size() == report.stored
         finally:
-            subprocess.run(["bash", str(ROOT / "scripts/es-node.sh"), "up"], check=True)
+            subprocess.run(["bash", script, "up"], check=True)
         app.store.flush_outbox()
         assert app.store.outbox_size() == 0
         urls = [a.url for a in app.store.iter_articles()]

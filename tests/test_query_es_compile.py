@@ -71,7 +71,7 @@ def test_prefix_on_the_folded_fields():
 
 def test_proximity_phrase_is_unordered_intervals_counting_like_fts5():
     rule = es('body:"court lawfully"~6')["intervals"]["body_folded"]["all_of"]
-    assert rule == {"ordered": False, "max_gaps": 6,
+    assert rule == {"max_gaps": 6,  # unordered: the default of all_of (no `ordered`, deprecated on OpenSearch)
                     "intervals": [{"match": {"query": "court"}}, {"match": {"query": "lawfully"}}]}
     # three words: FTS5 counts the middle query word as one of the N, intervals' max_gaps does not
     assert es('body:"a b c"~4')["intervals"]["body_folded"]["all_of"]["max_gaps"] == 3
@@ -81,7 +81,7 @@ def test_proximity_phrase_is_unordered_intervals_counting_like_fts5():
 def test_near_is_intervals_on_the_stem_fields_with_alternatives():
     q = es("body:((Iran OR Teheran) NEAR/10 Drohne*)")
     rule = q["intervals"]["body_stem"]["all_of"]
-    assert rule["ordered"] is False and rule["max_gaps"] == 10
+    assert "ordered" not in rule and rule["max_gaps"] == 10
     left, right = rule["intervals"]
     assert left == {"any_of": {"intervals": [{"match": {"query": "iran"}}, {"match": {"query": "teheran"}},
                                              {"match": {"query": "teher"}}]}}
@@ -177,3 +177,16 @@ def test_both_backends_look_for_the_same_tokens(query):
 @pytest.mark.parametrize("case", QUERIES, ids=lambda c: c["query"])
 def test_every_conformance_query_compiles_to_json(case):
     json.dumps(compile_es(parse(case["query"], now=NOW)))
+
+
+def test_combined_mode_joins_title_and_body_for_words_only():
+    """For the percolator index: a word or prefix without a field is one query on the title and body
+    tokens together; phrases and NEAR keep one query per field (a phrase must not span title and body)."""
+    assert compile_es(parse("Drohne"), combined=True) == {"bool": {"should": [
+        {"match": {"text_stem": {"query": "drohn drohne"}}},
+        {"match": {"text_parts": {"query": "drohn drohne", "boost": 0.1}}}], "minimum_should_match": 1}}
+    assert compile_es(parse("=Drohne"), combined=True) == {"match": {"text_stem": {"query": "drohn drohne"}}}
+    assert compile_es(parse("Drohn*"), combined=True) == {"prefix": {"text_folded": {"value": "drohn"}}}
+    assert compile_es(parse("title:Iran"), combined=True) == compile_es(parse("title:Iran"))
+    assert compile_es(parse('"Shahed Drohnen"'), combined=True) == compile_es(parse('"Shahed Drohnen"'))
+    assert compile_es(parse("Iran NEAR/3 Drohne"), combined=True) == compile_es(parse("Iran NEAR/3 Drohne"))

@@ -92,10 +92,12 @@ def test_prune_keeps_undelivered_alerts_and_drops_old_delivered_ones(app):
 def test_delete_by_id_and_by_source_cli(backend_settings, tmp_path, capsys, monkeypatch):
     with Ingest(backend_settings) as application:
         arts = load(application)
-    if backend_settings.store.backend != "sqlite":
-        monkeypatch.setenv("INGEST_BACKEND", backend_settings.store.backend)
-        monkeypatch.setenv("INGEST_ES_URL", backend_settings.store.elasticsearch.url)
-        monkeypatch.setenv("INGEST_STORE__ELASTICSEARCH__INDEX_PREFIX", backend_settings.store.elasticsearch.index_prefix)
+    backend = backend_settings.store.backend
+    if backend != "sqlite":  # the CLI reads the same cluster and index prefix from the environment
+        conf = getattr(backend_settings.store, backend)
+        monkeypatch.setenv("INGEST_BACKEND", backend)
+        monkeypatch.setenv("INGEST_ES_URL" if backend == "elasticsearch" else "INGEST_OS_URL", conf.url)
+        monkeypatch.setenv(f"INGEST_STORE__{backend.upper()}__INDEX_PREFIX", conf.index_prefix)
     base = ["--config", str(tmp_path / "cfg"), "--db", backend_settings.store.sqlite_path]
     assert main(["delete", arts[0].id, "--json", *base]) == 0
     assert json.loads(capsys.readouterr().out)["articles"] == 1

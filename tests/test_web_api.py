@@ -1,7 +1,7 @@
 """The web app's JSON API and pages over the ingested sample site, on every backend.
 
-The `web` fixture ingests the bundled sample site once per backend (SQLite always; Elasticsearch
-when INGEST_ES_URL is set, `ingest.store.elasticsearch` exists and a node answers) and serves the
+The `web` fixture ingests the bundled sample site once per backend (SQLite always; Elasticsearch or OpenSearch
+when INGEST_ES_URL or INGEST_OS_URL is set and a node answers there) and serves the
 app through FastAPI's TestClient. test_web_browser.py reuses `ingested` to drive a real browser.
 """
 
@@ -36,7 +36,7 @@ rules:
   - name: energy
     query: 'Energie* OR energy'
 """
-BACKENDS = ["sqlite", "elasticsearch"]
+BACKENDS = ["sqlite", "elasticsearch", "opensearch"]
 ENTITIES = """entities:
   - {name: Shahed drones, type: topic, aliases: [Shahed, Shahed-Drohnen]}
 """
@@ -50,12 +50,12 @@ class Ingested:
     article_count: int
 
 
-def _es_available() -> str | None:
-    if not os.environ.get("INGEST_ES_URL") or importlib.util.find_spec("ingest.store.elasticsearch") is None:
-        return None
-    from conftest import es_url
+def _cluster_available(backend: str) -> str | None:
+    from conftest import CLUSTERS, cluster_url
 
-    return es_url()
+    if not os.environ.get(CLUSTERS[backend][0]) or importlib.util.find_spec(f"ingest.store.{backend}") is None:
+        return None
+    return cluster_url(backend)
 
 
 def _settings(tmp: Path, backend: str) -> Settings:
@@ -67,9 +67,10 @@ def _settings(tmp: Path, backend: str) -> Settings:
     s.fetch.per_host_min_interval = 0
     s.extract.workers = 1
     s.store.backend = backend
-    if backend == "elasticsearch":
-        s.store.elasticsearch.url = os.environ["INGEST_ES_URL"]
-        s.store.elasticsearch.index_prefix = f"test-web-{uuid.uuid4().hex[:8]}"
+    if backend != "sqlite":
+        conf = getattr(s.store, backend)
+        conf.url = _cluster_available(backend)
+        conf.index_prefix = f"test-web-{uuid.uuid4().hex[:8]}"
     return s
 
 
@@ -95,20 +96,18 @@ def ingest_sample(tmp: Path, backend: str = "sqlite") -> Ingested:
 
 
 def _drop(ing: Ingested) -> None:
-    if ing.settings.store.backend == "elasticsearch":
-        from elasticsearch import Elasticsearch
-
-        client = Elasticsearch(ing.settings.store.elasticsearch.url)
-        client.indices.delete(index=f"{ing.settings.store.elasticsearch.index_prefix}-*", ignore_unavailable=True,
-                              allow_no_indices=True)
-        client.close()
+    if ing.settings.store.backend != "sqlite":
+        store = ing.app.store
+        store.client.indices.delete(index=f"{store.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     ing.app.close()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def ingested(request, tmp_path_factory) -> Ingested:
-    if request.param == "elasticsearch" and _es_available() is None:
-        pytest.skip("Elasticsearch: set INGEST_ES_URL to a reachable node (and have ingest.store.elasticsearch)")
+    if request.param != "sqlite" and _cluster_available(request.param) is None:
+        from conftest import CLUSTERS
+
+        pytest.skip(f"{request.param}: set {CLUSTERS[request.param][0]} to a reachable node")
     ing = ingest_sample(tmp_path_factory.mktemp(f"web-{request.param}"), request.param)
     yield ing
     _drop(ing)

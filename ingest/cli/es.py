@@ -1,4 +1,5 @@
-"""`ingest es setup|rollover|flush|status`: Elasticsearch housekeeping."""
+"""`ingest es setup|rollover|flush|status`: cluster housekeeping, for Elasticsearch and OpenSearch
+(the cluster of `store.backend`; Elasticsearch when the backend is SQLite)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _store(args):
     from ingest.cli.main import open_app
 
     app = open_app(args)
-    app.settings.store.backend = "elasticsearch"
+    if app.settings.store.backend not in ("elasticsearch", "opensearch"):
+        app.settings.store.backend = "elasticsearch"
     return app
 
 
@@ -30,14 +32,16 @@ def cmd_es(args) -> int:
         if args.es_action == "setup":
             result = store.setup()
             kibana_password = os.environ.get("KIBANA_PASSWORD")
-            if kibana_password:  # docker compose: let Kibana's system user log in
+            if kibana_password and store.backend == "elasticsearch":  # docker compose: Kibana's system user
                 store.client.security.change_password(username="kibana_system", password=kibana_password)
             if args.json:
                 emit_json(result)
             else:
                 out.print(f"ready: write alias {result['alias']}; created {', '.join(result['created']) or 'nothing new'}; "
-                          + ("ILM policy attached" if result["ilm"] else
-                             "no ILM on this cluster: run `ingest es rollover` periodically (the daemon does)"))
+                          + ("rollover policy attached" if result["ilm"] else
+                             "no ILM/ISM on this cluster: run `ingest es rollover` periodically (the daemon does)")
+                          + ("; alert rules by percolation" if result.get("percolator") else
+                             "; alert rules by _msearch (no percolator module)"))
         elif args.es_action == "rollover":
             store.setup()
             from ingest.store.es_setup import rollover
@@ -54,7 +58,7 @@ def cmd_es(args) -> int:
             n = kibana_import(args.kibana_url, Path(args.folder))
             out.print(f"imported {n} saved objects into Kibana at {args.kibana_url}")
         elif args.es_action == "status":
-            info = {"url": store.url, "outbox": store.outbox_size(),
+            info = {"backend": store.backend, "url": store.conf.url, "outbox": store.outbox_size(),
                     "rejected": len(store.rejected())}
             try:
                 health = store.client.cluster.health()
@@ -98,7 +102,7 @@ COMMANDS["es"] = cmd_es
 
 
 def register(sub: argparse._SubParsersAction, common, jsonflag) -> None:
-    p = sub.add_parser("es", parents=[common], help="Elasticsearch: setup, rollover, outbox flush, status")
+    p = sub.add_parser("es", parents=[common], help="Elasticsearch or OpenSearch (the backend's cluster): setup, rollover, outbox flush, status")
     esub = p.add_subparsers(dest="es_action", required=True, metavar="ACTION")
     esub.add_parser("setup", parents=[common, jsonflag], help="create templates, write alias and side indices")
     r = esub.add_parser("rollover", parents=[common, jsonflag], help="roll the write index over when due")

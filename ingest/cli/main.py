@@ -80,7 +80,7 @@ def store_label(app: Ingest) -> str:
     st = app.settings.store
     if st.backend == "sqlite":
         return str(st.sqlite_path)
-    return f"{st.backend} index {st.elasticsearch.index_prefix}-*"
+    return f"{st.backend} index {getattr(st, st.backend).index_prefix}-*"
 
 
 def fmt_time(value) -> str:
@@ -680,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("copy", parents=[common, jsonflag],
                        help="copy stored articles and the alert ledger to the other backend (resumable)")
-    p.add_argument("--to", required=True, choices=("sqlite", "elasticsearch"),
+    p.add_argument("--to", required=True, choices=("sqlite", "elasticsearch", "opensearch"),
                    help="target backend, configured in the same settings (store.elasticsearch.url, --db)")
 
     p = sub.add_parser("prune", parents=[common, jsonflag],

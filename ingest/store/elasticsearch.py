@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,10 +30,10 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from elasticsearch import ConnectionError as ESConnectionError
 
-from ingest.config import StoreSettings
+from ingest.config import ElasticsearchSettings, StoreSettings
 from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
 from ingest.models import Article, FeedState, PendingEntry, SearchHit, SearchResult
@@ -54,6 +55,7 @@ log = logging.getLogger("ingest.store.es")
 REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
 ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
+RECENT_DOCS = 500  # documents kept after writing, for alert percolation (ten pipeline batches, ~10 MB)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
                   "keywords": "keywords", "places": "places", "entities": "entities", "extraction": "extraction", "is_original": "is_original"}
 OUTBOX_SCHEMA = """
@@ -74,16 +76,12 @@ CREATE TABLE IF NOT EXISTS es_rejected (
 """
 
 
-def _down(exc: Exception) -> bool:
-    return isinstance(exc, ESConnectionError | TransportError) and not isinstance(exc, ApiError)
-
-
-def _secret(env_name: str | None, file: str | None) -> str | None:
+def _secret(env_name: str | None, file: str | None, product: str = "Elasticsearch") -> str | None:
     if file:
         try:
             return Path(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise StoreError(f"{file}: cannot read the Elasticsearch secret: {exc.strerror}") from None
+            raise StoreError(f"{file}: cannot read the {product} secret: {exc.strerror}") from None
     return os.environ.get(env_name) if env_name else None
 
 
@@ -118,12 +116,17 @@ def doc_article(doc: dict) -> Article:
 
 
 class ElasticsearchStore:
-    backend = "elasticsearch"
+    """The cluster adapter. Everything that differs between cluster products sits in the client seam
+    below (client, error classes, helpers, lifecycle policy); `ingest.store.opensearch` overrides only that."""
 
-    def __init__(self, settings: StoreSettings, client: Elasticsearch | None = None):
+    backend = "elasticsearch"
+    product = "Elasticsearch"
+    helpers = helpers  # bulk/scan helpers of this product's client library
+
+    def __init__(self, settings: StoreSettings, client=None):
         self.settings = settings
-        es = settings.elasticsearch
-        self.prefix = es.index_prefix
+        self.conf = self._conf(settings)
+        self.prefix = self.conf.index_prefix
         self.local = SQLiteStore(settings.sqlite_path)
         self.local.ensure_schema(OUTBOX_SCHEMA)
         self.client = client or self._connect()
@@ -132,16 +135,40 @@ class ElasticsearchStore:
         self._in_batch = threading.local()  # this thread is inside batch(): article writes are flushed after it
         self._rules_hash: str | None = None
         self.percolator = False  # set by setup(): whether the cluster has the percolator module
+        # The last documents written, with their analysed fields (not in _source): alert percolation
+        # reads the batch just stored from here instead of fetching and analysing it again.
+        self.recent_docs: OrderedDict[str, dict] = OrderedDict()
 
-    # -- connection and setup --------------------------------------------------------------------
+    # -- the client seam: what differs between cluster products ----------------------------------
+
+    @staticmethod
+    def _conf(settings: StoreSettings) -> ElasticsearchSettings:
+        """The settings section naming the cluster (url, prefix, credentials, sizes)."""
+        return settings.elasticsearch
+
+    @staticmethod
+    def _api_status(exc: Exception) -> int | None:
+        """HTTP status of an error the cluster answered with; None for anything else."""
+        return exc.meta.status if isinstance(exc, ApiError) else None
+
+    @staticmethod
+    def _down(exc: Exception) -> bool:
+        """The cluster did not answer at all (refused, timed out, reset)."""
+        return isinstance(exc, ESConnectionError | TransportError) and not isinstance(exc, ApiError)
+
+    def _try_lifecycle(self) -> bool:
+        """Attach the rollover policy where the cluster can (ILM); else `ingest es rollover` does it."""
+        from ingest.store.es_setup import try_ilm
+
+        return try_ilm(self.client, self.prefix, self.conf.rollover_max_docs, self.conf.rollover_max_age)
 
     @property
     def url(self) -> str:
         """The cluster URL for messages: credentials masked."""
-        return redact_url(self.settings.elasticsearch.url) or ""
+        return redact_url(self.conf.url) or ""
 
     def _connect(self) -> Elasticsearch:
-        es = self.settings.elasticsearch
+        es = self.conf
         kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
         api_key = _secret(es.api_key_env, None)
         password = _secret(es.password_env, es.password_file)
@@ -177,8 +204,8 @@ class ElasticsearchStore:
         try:
             self.setup()
         except Exception as exc:
-            if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: {exc}") from None
+            if self._down(exc):
+                raise StoreUnavailable(f"{self.product} at {self.url} is not reachable: {exc}") from None
             raise
 
     def _call(self, func, *args, **kwargs):
@@ -186,8 +213,8 @@ class ElasticsearchStore:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: "
+            if self._down(exc):
+                raise StoreUnavailable(f"{self.product} at {self.url} is not reachable: "
                                        f"{type(exc).__name__}") from None
             raise
 
@@ -306,7 +333,7 @@ class ElasticsearchStore:
         try:
             self._ensure()
             written = 0
-            size = self.settings.elasticsearch.bulk_size
+            size = self.conf.bulk_size
             while True:
                 rows = self.local.query("SELECT id, doc FROM es_outbox ORDER BY queued LIMIT ?",
                                         (size * FLUSH_THREADS,))
@@ -355,9 +382,9 @@ class ElasticsearchStore:
                 actions.append({"_op_type": "create", "_index": self.articles_alias, "_id": d["id"], "_source": d})
         ok_ids, conflicts = [], []
         try:
-            for success, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False,
-                                                        raise_on_exception=False, max_retries=3,
-                                                        initial_backoff=1, chunk_size=max(1, len(actions))):
+            for success, item in self.helpers.streaming_bulk(self.client, actions, raise_on_error=False,
+                                                             raise_on_exception=False, max_retries=3,
+                                                             initial_backoff=1, chunk_size=max(1, len(actions))):
                 info = next(iter(item.values()))
                 doc_id = info.get("_id")
                 if success:
@@ -369,15 +396,24 @@ class ElasticsearchStore:
                 else:
                     raise StoreUnavailable(f"bulk item {doc_id} failed with status {info.get('status')}")
         except Exception as exc:
-            if _down(exc):
-                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable") from None
+            if self._down(exc):
+                raise StoreUnavailable(f"{self.product} at {self.url} is not reachable") from None
             raise
         with self.local.transaction() as db:
             db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
+        written = set(ok_ids)
+        self._remember([a["_source"] for a in actions if a["_id"] in written])
         if conflicts and attempt < 5:
             self._call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
             ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
         return len(ok_ids)
+
+    def _remember(self, docs: list[dict]) -> None:
+        for d in docs:
+            self.recent_docs.pop(d["id"], None)
+            self.recent_docs[d["id"]] = d
+        while len(self.recent_docs) > RECENT_DOCS:
+            self.recent_docs.popitem(last=False)
 
     def _current(self, where: dict[str, str]) -> dict[str, dict]:
         """The stored versions (source, seq_no, primary_term) of ids known to exist."""
@@ -390,7 +426,7 @@ class ElasticsearchStore:
         """A document the cluster refuses for a mapping reason is kept aside with its URL, never dropped."""
         doc = next((d for d in docs if d["id"] == doc_id), {})
         reason = json.dumps(error)[:2000]
-        log.error("Elasticsearch rejected %s: %s", doc.get("url"), reason)
+        log.error("%s rejected %s: %s", self.product, doc.get("url"), reason)
         with self.local.transaction() as db:
             db.execute("INSERT OR REPLACE INTO es_rejected VALUES (?, ?, ?, ?, ?)",
                        (doc_id, doc.get("url"), json.dumps(doc, ensure_ascii=False), reason, to_iso(datetime.now(UTC))))
@@ -475,11 +511,11 @@ class ElasticsearchStore:
         bulk, not delete-by-query: that needs the reindex module, which minimal distributions lack)."""
         if not self._call(self.client.indices.exists, index=index):
             return []
-        hits = [(h["_index"], h["_id"]) for h in helpers.scan(self.client, index=index, query={"query": query},
+        hits = [(h["_index"], h["_id"]) for h in self.helpers.scan(self.client, index=index, query={"query": query},
                                                                size=1000, _source=False)]
         for start in range(0, len(hits), 1000):
             actions = [{"_op_type": "delete", "_index": i, "_id": d} for i, d in hits[start:start + 1000]]
-            self._call(helpers.bulk, self.client, actions, refresh=True, raise_on_error=False)
+            self._call(self.helpers.bulk, self.client, actions, refresh=True, raise_on_error=False)
         return [d for _, d in hits]
 
     def delete_articles(self, selection: ArticleSelection) -> int:
@@ -553,7 +589,7 @@ class ElasticsearchStore:
             actions = [{"_op_type": "index", "_index": h["_index"], "_id": h["_id"],
                         "_source": article_doc(doc_article(h["_source"])),
                         "if_seq_no": h["_seq_no"], "if_primary_term": h["_primary_term"]} for h in hits]
-            for ok, item in helpers.streaming_bulk(self.client, actions, raise_on_error=False,
+            for ok, item in self.helpers.streaming_bulk(self.client, actions, raise_on_error=False,
                                                    raise_on_exception=False, max_retries=3, initial_backoff=1):
                 info = next(iter(item.values()))
                 if not ok and info.get("status") != 409:
@@ -570,7 +606,7 @@ class ElasticsearchStore:
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
         self._ensure()
         query = {"term": {"domain": domain}} if domain else {"match_all": {}}
-        for hit in helpers.scan(self.client, index=self.articles_alias, query={"query": query}, size=500):
+        for hit in self.helpers.scan(self.client, index=self.articles_alias, query={"query": query}, size=500):
             yield doc_article(hit["_source"])
 
     def count_articles(self, feed_url: str | None = None) -> int:
@@ -639,9 +675,9 @@ class ElasticsearchStore:
             actions = [{"_op_type": "update", "_index": index, "_id": aid, "doc": changes[aid]}
                        for aid, index in where.items()]
             if actions:
-                self._call(helpers.bulk, self.client, actions)
+                self._call(self.helpers.bulk, self.client, actions)
         except StoreUnavailable:
-            log.warning("clusters of %d articles not updated: Elasticsearch unavailable", len(rest))
+            log.warning("clusters of %d articles not updated: %s unavailable", len(rest), self.product)
 
     # -- search and aggregates -------------------------------------------------------------------
 
@@ -754,7 +790,7 @@ class ElasticsearchStore:
                 actions.append({"_op_type": "index", "_index": self.name("block-articles"),
                                 "_id": f"{domain}|{fp}|{article_id}",
                                 "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
-        self._call(helpers.bulk, self.client, actions, refresh=True)
+        self._call(self.helpers.bulk, self.client, actions, refresh=True)
 
     def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
         self._ensure()
@@ -780,7 +816,7 @@ class ElasticsearchStore:
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
         self._ensure()
         query = {"bool": {"filter": [{"term": {"domain": domain}}, {"terms": {"fingerprint": sorted(fingerprints)}}]}}
-        return {h["_source"]["article_id"] for h in helpers.scan(self.client, index=self.name("block-articles"),
+        return {h["_source"]["article_id"] for h in self.helpers.scan(self.client, index=self.name("block-articles"),
                                                                  query={"query": query}, _source=["article_id"])}
 
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
@@ -885,8 +921,8 @@ class ElasticsearchStore:
             self._call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
                        document=self._ledger_doc(record), refresh=True)
             return True
-        except ApiError as exc:
-            if exc.meta.status == 409:
+        except Exception as exc:
+            if self._api_status(exc) == 409:
                 return False
             raise
 
@@ -899,8 +935,10 @@ class ElasticsearchStore:
         for _ in range(5):
             try:
                 cur = self._call(self.client.get, index=self.name("alerts"), id=doc_id)
-            except NotFoundError:
-                return
+            except Exception as exc:
+                if self._api_status(exc) == 404:
+                    return
+                raise
             src = cur["_source"]
             promote = bool(lead) and not src.get("delivered") and article_id not in src["article_ids"]
             if article_id in src["article_ids"] and source in src["sources"] and not promote:
@@ -915,8 +953,8 @@ class ElasticsearchStore:
                 self._call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
                            if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 return
-            except ApiError as exc:
-                if exc.meta.status != 409:
+            except Exception as exc:
+                if self._api_status(exc) != 409:
                     raise
 
     def update_alert(self, record: AlertRecord) -> None:
@@ -947,5 +985,5 @@ class ElasticsearchStore:
         self._ensure()
         if not self._call(self.client.indices.exists, index=self.name("alerts")):
             return
-        for hit in helpers.scan(self.client, index=self.name("alerts"), query={"query": {"match_all": {}}}, size=1000):
+        for hit in self.helpers.scan(self.client, index=self.name("alerts"), query={"query": {"match_all": {}}}, size=1000):
             yield self._ledger_record(hit["_source"])

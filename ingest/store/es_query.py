@@ -14,8 +14,10 @@ SQLite FTS5's unicode61 tokenizer splits on everything that is not a letter or a
     title / body                 the original text (standard analyzer): display and Kibana only
 
 Queries then look for tokens made by `ingest.query.analysis`, the same module the SQLite compiler
-uses. NEAR and `"a b"~N` are `intervals` queries (ordered: false, max_gaps = the number of other
-words allowed in between), which count exactly like FTS5's NEAR.
+uses. NEAR and `"a b"~N` are `intervals` queries (unordered, max_gaps = the number of other
+words allowed in between), which count exactly like FTS5's NEAR. `all_of` is unordered by default on
+both Elasticsearch and OpenSearch, so the compiled rule leaves `ordered` out: OpenSearch 2 deprecated
+that key (for `mode`) and warns on every query that sends it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ ES_TEXT_MAPPING = {
         "indexed": {"type": "date"},
     },
 }
+COMBINED = "text"  # the pseudo-field of compile_es(combined=True): text_stem, text_folded
+COMBINED_MAPPING = {"text_stem": WS, "text_folded": WS, "text_parts": WS}
 KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords",
                  "place": "places", "entity": "entities"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
@@ -122,6 +126,8 @@ def _term(node: Term, field: str | None) -> dict:
 
 
 def _text(node: Node, field: str | None) -> dict:
+    if field == COMBINED and isinstance(node, Phrase | Near):
+        field = None  # positions: a phrase or NEAR must not join the end of the title to the body
     if isinstance(node, Term):
         return _term(node, field)
     if isinstance(node, Prefix):
@@ -140,7 +146,7 @@ def _text(node: Node, field: str | None) -> dict:
             return {"match_none": {}}
 
         def sloppy(f: str) -> dict:
-            rules = [{"intervals": {f: {"all_of": {"ordered": False, "max_gaps": gaps, "intervals": [
+            rules = [{"intervals": {f: {"all_of": {"max_gaps": gaps, "intervals": [
                 {"match": {"query": w}} for w in s]}}}} for s in seqs]
             return _any(rules)
 
@@ -150,8 +156,7 @@ def _text(node: Node, field: str | None) -> dict:
         right = _one_of([_interval(b) for b in near_alternatives(node.right)])
         # FTS5 lets one occurrence serve both sides (`Kiew NEAR/2 Kiew` = Kiew); Lucene does so for
         # overlapping rules but never for two identical ones, so those become the one rule.
-        rule = left if left == right else {"all_of": {"ordered": False, "max_gaps": node.distance,
-                                                      "intervals": [left, right]}}
+        rule = left if left == right else {"all_of": {"max_gaps": node.distance, "intervals": [left, right]}}
         return _per_field(field, "stem", lambda f: {"intervals": {f: rule}})
     raise TypeError(node)
 
@@ -225,10 +230,12 @@ def _compile(node: Node, field: str | None) -> dict:
     raise TypeError(node)
 
 
-def compile_es(node: Node) -> dict:
+def compile_es(node: Node, combined: bool = False) -> dict:
     """The query as an Elasticsearch query (the value of "query" in a search body), for ES 8 and 9.
 
     Needs an index mapped with ES_TEXT_MAPPING and documents carrying the *_folded and *_stem
-    fields made by ingest.text (see the module docstring).
+    fields made by ingest.text (see the module docstring). `combined`: a word or prefix without a
+    field is one query on `text_stem`/`text_folded` (title and body tokens together) instead of one
+    per field: the same matches, half the clauses, unscored (alert percolation, COMBINED_MAPPING).
     """
-    return _compile(node, None)
+    return _compile(node, COMBINED if combined else None)

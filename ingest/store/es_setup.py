@@ -1,10 +1,13 @@
-"""Index templates, the write alias with rollover, and the side indices. Idempotent (`ingest es setup`)."""
+"""Index templates, the write alias with rollover, and the side indices. Idempotent (`ingest es setup`).
+
+Shared by Elasticsearch and OpenSearch: client calls are written in the Elasticsearch 9 client's keyword
+style (the OpenSearch adapter's client takes the same), and errors are read through the store's seam
+(`store._api_status`), never by the client library's exception classes.
+"""
 
 from __future__ import annotations
 
 import copy
-
-from elasticsearch import ApiError
 
 
 def text_mapping() -> tuple[dict, dict]:
@@ -15,15 +18,17 @@ def text_mapping() -> tuple[dict, dict]:
     return mapping.get("settings", {}), mapping.get("mappings", {}).get("properties", mapping.get("properties", {}))
 
 
-def has_analyzer(client, name: str) -> bool:
+def has_analyzer(store, name: str) -> bool:
     try:
-        client.indices.analyze(analyzer=name, text="probe")
+        store.client.indices.analyze(analyzer=name, text="probe")
         return True
-    except ApiError:
+    except Exception as exc:
+        if store._api_status(exc) is None:
+            raise
         return False
 
 
-def article_properties(client=None) -> tuple[dict, dict]:
+def article_properties(store=None) -> tuple[dict, dict]:
     settings, props = text_mapping()
     props = dict(props)
     keyword = {"type": "keyword"}
@@ -43,7 +48,7 @@ def article_properties(client=None) -> tuple[dict, dict]:
     # the language analyzers (the official image does; the minimal test distribution does not).
     # The query language itself never needs them: it uses the *_stem fields made in Python.
     for lang, analyzer in (("de", "german"), ("en", "english")):
-        if client is not None and has_analyzer(client, analyzer):
+        if store is not None and has_analyzer(store, analyzer):
             for name in ("title", "body"):
                 field = dict(props.get(name, {"type": "text"}))
                 field.setdefault("fields", {})[lang] = {"type": "text", "analyzer": analyzer}
@@ -53,8 +58,7 @@ def article_properties(client=None) -> tuple[dict, dict]:
 
 def ensure_indices(store) -> dict:
     client, prefix = store.client, store.prefix
-    settings, props = article_properties(client)
-    es = store.settings.elasticsearch
+    settings, props = article_properties(store)
     created: dict[str, bool] = {}
     # Every bulk write ends with an explicit refresh (alerts and "new since" need the batch searchable at
     # once), so the periodic refresh would only add small segments to merge while indexing.
@@ -73,8 +77,8 @@ def ensure_indices(store) -> dict:
             client.indices.create(index=f"{prefix}-articles-000001",
                                   aliases={alias: {"is_write_index": True}})
             created[alias] = True
-        except ApiError as exc:
-            if exc.meta.status != 400 or "already_exists" not in str(exc):
+        except Exception as exc:
+            if store._api_status(exc) != 400 or "already_exists" not in str(exc):
                 raise
     keyword = {"type": "keyword"}
     side = {
@@ -95,15 +99,18 @@ def ensure_indices(store) -> dict:
                                                         **(settings if kind == "rules" else {})},
                                   mappings={"dynamic": "false", "properties": properties})
             created[name] = True
-        except ApiError as exc:
-            if "already_exists" not in str(exc):
+        except Exception as exc:
+            if store._api_status(exc) is None or "already_exists" not in str(exc):
                 raise
     store.percolator = _ensure_rules_index(store, props, created)
-    ilm = _try_ilm(client, prefix, es.rollover_max_docs, es.rollover_max_age)
+    ilm = store._try_lifecycle()
     return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": store.percolator}
 
 
-NEW_FIELDS = ("title_parts", "body_parts")  # added after the first release: existing indices get them here
+# Added after the first release: existing indices get them here. The token view needs a re-index pass;
+# places and entities are filled by `ingest entities apply`.
+NEW_FIELDS = ("title_parts", "body_parts", "places", "entities")
+REINDEX_FIELDS = ("title_parts", "body_parts")
 
 
 def _add_new_fields(store, props: dict) -> None:
@@ -113,39 +120,53 @@ def _add_new_fields(store, props: dict) -> None:
     try:
         mappings = client.indices.get_mapping(index=f"{store.prefix}-articles-*,{store.name('rules')}",
                                               ignore_unavailable=True, allow_no_indices=True)
-    except ApiError:
+    except Exception as exc:  # noqa: BLE001 - the client's ApiError (either engine): nothing to upgrade
+        if store._api_status(exc) is None:
+            raise
         return
-    stale = [name for name, m in mappings.items()
-             if any(f not in m["mappings"].get("properties", {}) for f in NEW_FIELDS)]
+    missing = {name: [f for f in NEW_FIELDS if f not in m["mappings"].get("properties", {})]
+               for name, m in mappings.items()}
+    stale = [name for name, fields in missing.items() if fields]
     if not stale:
         return
     client.indices.put_mapping(index=",".join(stale), properties={f: props[f] for f in NEW_FIELDS})
-    if any(name != store.name("rules") for name in stale):
+    if any(name != store.name("rules") and set(REINDEX_FIELDS) & set(missing[name]) for name in stale):
         store.mark_reindex_pending()
 
 
 def _ensure_rules_index(store, props: dict, created: dict) -> bool:
     """Alert rules as percolator queries where the cluster has the percolator module."""
+    from ingest.store.es_query import COMBINED_MAPPING
+
     client, name = store.client, store.name("rules")
     if client.indices.exists(index=name):
         mapping = client.indices.get_mapping(index=name)
-        return any(m["mappings"].get("properties", {}).get("query", {}).get("type") == "percolator"
-                   for m in mapping.values())
+        percolator = any(m["mappings"].get("properties", {}).get("query", {}).get("type") == "percolator"
+                         for m in mapping.values())
+        if percolator:  # an index made before the combined fields existed gets them (additive)
+            client.indices.put_mapping(index=name, properties=COMBINED_MAPPING)
+        return percolator
     try:
-        client.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0},
+        # Each shard percolates the batch against its share of the rules: more shards, more cores per batch.
+        client.indices.create(index=name, settings={"number_of_shards": store.conf.rules_shards,
+                                                    "number_of_replicas": 0},
                               mappings={"dynamic": "false", "properties": {
-                                  **props, "query": {"type": "percolator"}, "rule_name": {"type": "keyword"},
-                                  "rule_query": {"type": "keyword"}}})
+                                  **props, **COMBINED_MAPPING, "query": {"type": "percolator"},
+                                  "rule_name": {"type": "keyword"}, "rule_query": {"type": "keyword"}}})
         created[name] = True
         return True
-    except ApiError as exc:
-        if "percolator" not in str(exc) and "already_exists" not in str(exc):
+    except Exception as exc:
+        if store._api_status(exc) is None or ("percolator" not in str(exc) and "already_exists" not in str(exc)):
             raise
+        if "already_exists" in str(exc):  # made meanwhile by another ingester: read what it made
+            return _ensure_rules_index(store, props, created)
         return False
 
 
-def _try_ilm(client, prefix: str, max_docs: int, max_age: str) -> bool:
+def try_ilm(client, prefix: str, max_docs: int, max_age: str) -> bool:
     """Attach an ILM rollover policy where the cluster has ILM (x-pack); else `ingest es rollover` does it."""
+    from elasticsearch import ApiError
+
     try:
         client.ilm.put_lifecycle(name=f"{prefix}-articles", policy={"phases": {"hot": {"actions": {
             "rollover": {"max_docs": max_docs, "max_age": max_age}}}}})
@@ -159,7 +180,7 @@ def _try_ilm(client, prefix: str, max_docs: int, max_age: str) -> bool:
 
 
 def rollover(store, max_docs: int | None = None, max_age: str | None = None, force: bool = False) -> dict:
-    es = store.settings.elasticsearch
+    es = store.conf
     conditions = {} if force else {"max_docs": max_docs or es.rollover_max_docs, "max_age": max_age or es.rollover_max_age}
     resp = store.client.indices.rollover(alias=store.articles_alias, conditions=conditions or None)
     return {"rolled_over": resp["rolled_over"], "old_index": resp["old_index"], "new_index": resp["new_index"]}
