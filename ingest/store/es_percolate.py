@@ -4,6 +4,10 @@ With the percolator module (the official image): rules are stored as percolator 
 percolate request matches a whole batch against every rule. Without it (the minimal distribution
 the tests run on): the rules' compiled queries run as one `_msearch`, each restricted to the batch.
 Both return exactly the articles the search box would find for the rule's query.
+
+`_msearch` runs only the rules the presearcher (`ingest.query.presearch`) selects from the batch's
+own tokens (the `*_folded`/`*_stem` views as indexed), each restricted to the batch articles that
+hold its anchors: a rule whose words are absent from the batch is never sent.
 """
 
 from __future__ import annotations
@@ -76,31 +80,61 @@ def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list
         search_after = hits[-1]["sort"]
 
 
-def _msearch(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+def _presearcher(store, rules: dict[str, str]):
+    """The rule set's presearcher, kept while the rules stay the same."""
+    from ingest.query.presearch import Presearcher, parse_rules, split_tokens
+
+    digest = _rules_hash(rules)
+    cached = getattr(store, "_presearch", None)
+    if cached is None or cached[0] != digest:
+        cached = store._presearch = (digest, Presearcher(parse_rules(rules), split_tokens))
+    return cached[1]
+
+
+def _candidates(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+    """rule -> the batch articles it may match (read before the outbox is flushed: no round trip for
+    queued articles). An article found nowhere (being flushed right now) goes to every rule."""
+    from ingest.query.presearch import document_vocabulary, mask_ids
+
+    docs = _documents(store, article_ids)
+    ids = [d["id"] for d in docs]
+    missing = [i for i in article_ids if i not in set(ids)]
+    selected = _presearcher(store, rules).select(document_vocabulary(docs), (1 << len(ids)) - 1)
+    out = {name: mask_ids(mask, ids) + missing for name, mask in selected.items()}
+    if missing:
+        out.update((name, missing) for name in rules if name not in out)
+    return {name: out[name] for name in rules if out.get(name)}
+
+
+def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each rule in `scopes` restricted to its articles, in `_msearch` requests of MSEARCH_CHUNK."""
     out: dict[str, list[str]] = {}
-    items = list(rules.items())
+    items = list(scopes.items())
     for i in range(0, len(items), MSEARCH_CHUNK):
         chunk = items[i:i + MSEARCH_CHUNK]
         searches: list[dict] = []
-        for _name, query in chunk:
+        for name, ids in chunk:
             searches.append({"index": store.articles_alias})
-            searches.append({"query": {"bool": {"must": [_compile(query)],
-                                                "filter": [{"ids": {"values": article_ids}}]}},
-                             "size": len(article_ids), "_source": False})
+            searches.append({"query": {"bool": {"must": [_compile(rules[name])],
+                                                "filter": [{"ids": {"values": ids}}]}},
+                             "size": len(ids), "_source": False})
         resp = store._call(store.client.msearch, searches=searches)
-        for (name, _query), result in zip(chunk, resp["responses"], strict=True):
+        for (name, _ids), result in zip(chunk, resp["responses"], strict=True):
             ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
             if ids:
                 out[name] = ids
     return out
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+def match_rules(store, rules: dict[str, str], article_ids: list[str], presearch: bool = True
+                ) -> dict[str, list[str]]:
+    """rule -> matching article ids. `presearch=False` sends every rule (the reference)."""
     if not rules or not article_ids:
         return {}
     store._ensure()
     if store.percolator:
         docs = _documents(store, article_ids)
         return _percolate(store, rules, docs) if docs else {}
+    scopes = _candidates(store, rules, article_ids) if presearch else dict.fromkeys(rules, article_ids)
     store.flush_outbox()
-    return _msearch(store, rules, article_ids)
+    return _msearch(store, rules, scopes)

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ingest.query.presearch import Presearcher, anchor_clauses, anchor_strings  # noqa: F401 - re-exported
 from ingest.store.base import SearchRequest
 from ingest.store.sqlite_filters import request_condition
 
@@ -58,7 +58,6 @@ def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> d
 class Compiled:
     cond: str                 # SQL over `articles a`, MATCH pointed at the batch table when possible
     params: list
-    clauses: list[Clause] | None   # pre-filter (see anchor_clauses); None: always evaluate
     relative: bool            # has now-relative dates: recompiled for every batch
     fts: str | None = None    # the whole rule is this one FTS5 expression: evaluated on the batch table alone
 
@@ -104,61 +103,6 @@ def _has_relative(node) -> bool:
     return False
 
 
-Clause = list[tuple[str, bool]]  # (text, is_prefix): one of them must be in the batch
-
-
-def anchor_clauses(node) -> list[Clause] | None:
-    """A necessary condition for `node` to match, as clauses that each need one of their strings in
-    the document (as the FTS5 compiler would look for them); None when the node can match without
-    any text (keyword fields, dates, a lone negation). Always conservative, never exact."""
-    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_stems
-    from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Or, Phrase, Prefix, Term
-
-    if isinstance(node, Term):
-        clause = [(s, False) for s in term_stems(node.word)]
-        return [clause] if clause else None
-    if isinstance(node, Prefix):
-        clause = [(p, True) for p in exact_prefixes(node.prefix)]
-        return [clause] if clause else None
-    if isinstance(node, Phrase):
-        seqs = exact_sequences(node.words)
-        if not seqs:
-            return None
-        return [list(dict.fromkeys((seq[i], False) for seq in seqs)) for i in range(len(seqs[0]))]
-    if isinstance(node, Near):
-        clauses = []
-        for side in (node.left, node.right):
-            try:
-                alts = near_alternatives(side)
-            except (TypeError, ValueError):
-                return None
-            clause = [(a.prefix, True) if a.prefix is not None else (" ".join(a.tokens), False) for a in alts]
-            if not clause:
-                return None
-            clauses.append(list(dict.fromkeys(clause)))
-        return clauses
-    if isinstance(node, Field):
-        return anchor_clauses(node.node) if node.field in TEXT_FIELDS else None
-    if isinstance(node, Or):
-        joined: Clause = []
-        for child in node.children:
-            sub = anchor_clauses(child)
-            if sub is None:
-                return None
-            joined += min(sub, key=len)  # that child's match needs its (shortest) clause
-        return [list(dict.fromkeys(joined))]
-    if isinstance(node, And):
-        clauses = [c for sub in (anchor_clauses(c) for c in node.children) if sub is not None for c in sub]
-        return clauses or None
-    return None  # Not, Range, keyword fields
-
-
-def anchor_strings(node) -> list[tuple[str, bool]] | None:
-    """Every string the rule's pre-filter looks for (flattened clauses)."""
-    clauses = anchor_clauses(node)
-    return None if clauses is None else list(dict.fromkeys(a for c in clauses for a in c))
-
-
 def _compile(query: str) -> Compiled:
     cached = _compiled.get(query)
     if cached is not None and not cached.relative:
@@ -170,7 +114,7 @@ def _compile(query: str) -> Compiled:
     fts = params[0] if cond == f"({_match_sql()})" and len(params) == 1 else None
     if FTS_FROM in cond:
         cond = cond.replace(FTS_FROM, BATCH_FROM)
-    compiled = Compiled(cond, params, anchor_clauses(node), _has_relative(node), fts)
+    compiled = Compiled(cond, params, _has_relative(node), fts)
     _compiled.put(query, compiled)
     return compiled
 
@@ -243,9 +187,7 @@ def _tokenise(store, strings: list[str]) -> dict[str, list[str]]:
 
 @dataclass(slots=True)
 class _Index:
-    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]]  # rule -> [(exact tokens, prefixes)]
-    prefixes: list[str]                 # every prefix anchor, to look up in the batch vocabulary
-    always: list[str]                   # rules evaluated on every batch
+    presearch: Presearcher              # rules filed under their anchors (ingest.query.presearch)
     compiled: dict[str, Compiled]
 
 
@@ -255,68 +197,47 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
     if cached is not None and cached[0] == rules:
         return cached[1], []
     compiled: dict[str, Compiled] = {}
+    nodes = {}
     broken: list[str] = []
     from ingest.errors import QueryError
+    from ingest.query import parse
 
     for name, query in rules.items():
         try:
             compiled[name] = _compile(query)
+            nodes[name] = parse(query)
         except QueryError as exc:
             broken.append(name)
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
-    strings = sorted({text for c in compiled.values() if c.clauses for clause in c.clauses for text, _ in clause})
-    tokens = _tokenise(store, strings) if strings else {}
-    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
-    prefixes: set[str] = set()
-    always: list[str] = []
-    for name, c in compiled.items():
-        mine = []
-        for clause in c.clauses or []:
-            exact, prefix = set(), set()
-            for text, is_prefix in clause:
-                toks = tokens.get(text) or []
-                if not toks:  # nothing the tokenizer keeps: no condition to test
-                    exact = prefix = None
-                    break
-                # several tokens make a phrase, whose first token must be there as a whole word
-                # (also for a prefix query such as "new yor*", where only the last one is a prefix)
-                (prefix if is_prefix and len(toks) == 1 else exact).add(toks[0])
-            if exact is None:
-                continue  # this clause says nothing; the others still hold
-            mine.append((frozenset(exact), tuple(sorted(prefix))))
-            prefixes.update(prefix)
-        if mine:
-            mine.sort(key=lambda cl: len(cl[0]) + 4 * len(cl[1]))  # cheapest, most selective first
-            clauses[name] = mine
-        else:
-            always.append(name)
-    index = _Index(clauses, sorted(prefixes), always, compiled)
+    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), lambda t: _frequency(store, t)),
+                   compiled)
     if not broken:
         _indexes.put(key, (dict(rules), index))
     return index, broken
 
 
-def _candidates(index: _Index, vocab: list[str]) -> list[str]:
-    """Rules whose every clause has an anchor among the batch's tokens (plus the always-evaluated)."""
-    present = set(vocab)
-    found_prefixes = set()
-    for prefix in index.prefixes:
-        i = bisect_left(vocab, prefix)
-        if i < len(vocab) and vocab[i].startswith(prefix):
-            found_prefixes.add(prefix)
-    out = list(index.always)
-    for name, clauses in index.clauses.items():
-        for exact, prefixes in clauses:
-            if exact.isdisjoint(present) and not any(p in found_prefixes for p in prefixes):
-                break
-        else:
-            out.append(name)
+def _frequency(store, tokens: list[str]) -> dict[str, int]:
+    """Stored documents holding each token (FTS5 vocabulary of the whole index): picks each rule's
+    rarest clause to file it under."""
+    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_index_vocab "
+                "USING fts5vocab('main', 'articles_fts', 'row')")
+    out: dict[str, int] = {}
+    for i in range(0, len(tokens), 500):
+        chunk = tokens[i:i + 500]
+        out.update((r[0], r[1]) for r in store.query(
+            f"SELECT term, doc FROM temp.alert_index_vocab WHERE term IN ({','.join('?' * len(chunk))})", chunk))
     return out
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None
-                ) -> dict[str, list[str]]:
-    """Same result as `match_rules_naive`. `stats`, when given, receives how many rules were evaluated."""
+def _candidates(index: _Index, vocab: list[str]) -> list[str]:
+    """Rules whose every clause has an anchor among the batch's tokens (plus the always-evaluated)."""
+    return list(index.presearch.select(dict.fromkeys(vocab, 1)))
+
+
+def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None,
+                presearch: bool = True) -> dict[str, list[str]]:
+    """Same result as `match_rules_naive`. `stats`, when given, receives how many rules were evaluated;
+    `presearch=False` evaluates every rule on the batch table (the reference for the presearcher)."""
     if not article_ids or not rules:
         return {}
     with store._lock:  # the temp tables belong to this connection: one batch at a time
@@ -324,9 +245,10 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dic
         index, _broken = _index(store, rules)
         rowids = _fill_batch(store, list(dict.fromkeys(article_ids)))
         vocab = sorted(r[0] for r in store.query("SELECT term FROM temp.alert_batch_vocab"))
-        todo = _candidates(index, vocab)
+        todo = _candidates(index, vocab) if presearch else list(index.compiled)
         if stats is not None:
-            stats.update(rules=len(rules), evaluated=len(todo), always=len(index.always), vocabulary=len(vocab))
+            stats.update(rules=len(rules), evaluated=len(todo), always=len(index.presearch.always),
+                         vocabulary=len(vocab))
         found: dict[str, list[str]] = {}
         if todo:
             for name in todo:

@@ -1,0 +1,288 @@
+"""Presearch: which alert rules can possibly match a batch, without evaluating them (the Luwak /
+Lucene Monitor idea). Both backends evaluate only the rules this selects, with their exact matcher.
+
+    ps = Presearcher({"r1": parse("Iran AND Venezuela"), "r2": parse("lang:de")}, tokenise=str.split)
+    ps.select(document_vocabulary(docs), everyone)   # {"r2": every doc, "r1": docs with iran and venezuel…}
+
+From each rule's AST comes a necessary condition in conjunctive form (`anchor_clauses`): *clauses*
+of anchors, every clause needing one of its anchors among a document's tokens.
+
+    Term       one clause: any of its stems (each query language) or its folded form
+    Prefix     one clause: the prefix (ß/ss spellings), matched as a token prefix
+    Phrase     one clause per word position (its ß/ss spellings)
+    NEAR       one clause per side: the side's alternatives (a sequence stands for its first token)
+    AND        the clauses of its positive children
+    OR         one clause joining the shortest clause of each child (a child without one: no clause)
+    NOT, keyword fields (lang:de, source:…), dates: no clause
+
+A rule without clauses is evaluated on every batch. Every anchor is the token(s) the evaluating
+backend itself looks for, turned into index tokens by the backend's own tokeniser (`tokenise`:
+FTS5's tokenizer on SQLite, whitespace on Elasticsearch whose fields hold Python-made tokens), so
+the condition is conservative by construction: skipping a rule never loses a match.
+
+The index: each rule is filed under the anchors of ONE clause, its most selective (rarest
+tokens, fewest alternatives; store frequencies when given, else longer words count as rarer), in
+an inverted map token -> rules and prefix -> rules. A batch looks up only its own tokens, so the
+cost follows the batch's vocabulary and the rules it touches, not the number of rules. The rules
+touched are then checked against all their other clauses, per document: `select` returns, for
+each rule that may match, the bit mask of the documents that may match it.
+
+Token source: the batch's vocabulary, token -> bit mask of the documents holding it, in the views
+the store indexes. SQLite reads it from an FTS5 table holding the batch (every indexed column,
+so a view added to `articles_fts` is picked up as is). Documents as Elasticsearch indexes them go
+through `document_vocabulary`, whose views are `VIEWS`: a new analysed view (a field the query
+compiler searches) is one `TokenView` appended there, named like its field suffix.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Or, Phrase, Prefix, Term
+from ingest.text import folded_text, stem_text
+
+Anchor = tuple[str, bool]      # (string the backend looks for, is it a prefix)
+Clause = list[Anchor]          # a match needs one of them
+Tokenise = Callable[[list[str]], Mapping[str, list[str]]]
+
+
+def anchor_clauses(node: Node) -> list[Clause] | None:
+    """A necessary condition for `node` to match, as clauses that each need one of their strings in
+    the document (as the compilers look for them); None when the node can match without any text
+    (keyword fields, dates, a lone negation). Always conservative, never exact."""
+    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_stems
+
+    if isinstance(node, Term):
+        clause = [(s, False) for s in term_stems(node.word)]
+        return [clause] if clause else None
+    if isinstance(node, Prefix):
+        clause = [(p, True) for p in exact_prefixes(node.prefix)]
+        return [clause] if clause else None
+    if isinstance(node, Phrase):
+        seqs = exact_sequences(node.words)
+        if not seqs:
+            return None
+        return [list(dict.fromkeys((seq[i], False) for seq in seqs)) for i in range(len(seqs[0]))]
+    if isinstance(node, Near):
+        return _near_clauses(node, near_alternatives)
+    if isinstance(node, Field):
+        return anchor_clauses(node.node) if node.field in TEXT_FIELDS else None
+    if isinstance(node, Or):
+        joined: Clause = []
+        for child in node.children:
+            sub = anchor_clauses(child)
+            if sub is None:
+                return None
+            joined += min(sub, key=len)  # that child's match needs its (shortest) clause
+        return [list(dict.fromkeys(joined))]
+    if isinstance(node, And):
+        clauses = [c for sub in (anchor_clauses(c) for c in node.children) if sub is not None for c in sub]
+        return clauses or None
+    return None  # Not, Range, keyword fields
+
+
+def _near_clauses(node: Near, near_alternatives) -> list[Clause] | None:
+    clauses = []
+    for side in (node.left, node.right):
+        try:
+            alts = near_alternatives(side)
+        except (TypeError, ValueError):  # a side the compilers reject: evaluate and let them say so
+            return None
+        clause = [(a.prefix, True) if a.prefix is not None else (" ".join(a.tokens), False) for a in alts]
+        if not clause:
+            return None
+        clauses.append(list(dict.fromkeys(clause)))
+    return clauses
+
+
+def anchor_strings(node: Node) -> list[Anchor] | None:
+    """Every string a rule's pre-filter looks for (flattened clauses)."""
+    clauses = anchor_clauses(node)
+    return None if clauses is None else list(dict.fromkeys(a for c in clauses for a in c))
+
+
+def split_tokens(strings: list[str]) -> dict[str, list[str]]:
+    """The tokeniser for stores whose analysed fields hold space-joined Python-made tokens (Elasticsearch)."""
+    return {s: s.split() for s in strings}
+
+
+# -- token views ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """One analysed view of a text field, as indexed: field `<title|body>_<name>` holds `make(text, language)`."""
+
+    name: str
+    make: Callable[[str, str | None], str]
+
+
+VIEWS: list[TokenView] = [
+    TokenView("folded", lambda text, lang: folded_text(text)),
+    TokenView("stem", stem_text),
+]
+
+
+def document_vocabulary(docs: Sequence[Mapping]) -> dict[str, int]:
+    """token -> bit mask of the documents (bit i: docs[i]) holding it, in every view of title and body.
+    A document that carries a view's field (as indexed) is read from it; otherwise it is made."""
+    vocab: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        bit = 1 << i
+        seen: set[str] = set()
+        for field in TEXT_FIELDS:
+            for view in VIEWS:
+                analysed = doc.get(f"{field}_{view.name}")
+                if not isinstance(analysed, str):
+                    analysed = view.make(doc.get(field) or "", doc.get("language"))
+                seen.update(analysed.split())
+        for token in seen:
+            vocab[token] = vocab.get(token, 0) | bit
+    return vocab
+
+
+# -- the index -----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Clause:
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+
+def _guess_cost(token: str, prefix: bool) -> float:
+    """Without store frequencies: longer words are rarer; a prefix stands for many words."""
+    return 2.0 ** -(len(token) - 2) if prefix else 2.0 ** -min(len(token), 12)
+
+
+class Presearcher:
+    """Rules filed under their anchors. `rules`: name -> parsed query (None: always evaluated).
+    `tokenise` turns anchor strings into index tokens; `frequency` (optional) gives the number of
+    stored documents holding each token, to pick each rule's rarest clause."""
+
+    def __init__(self, rules: Mapping[str, Node | None], tokenise: Tokenise = split_tokens,
+                 frequency: Callable[[list[str]], Mapping[str, int]] | None = None):
+        self.names = list(rules)
+        raw = {name: (anchor_clauses(node) if node is not None else None) for name, node in rules.items()}
+        strings = sorted({text for cl in raw.values() if cl for clause in cl for text, _ in clause})
+        tokens = tokenise(strings) if strings else {}
+        self.clauses: list[list[_Clause]] = [_normalise(raw[name], tokens) for name in self.names]
+        self.always = [name for name, cl in zip(self.names, self.clauses, strict=True) if not cl]
+        freq = frequency(sorted({t for cl in self.clauses for c in cl for t in c.exact})) if frequency else None
+        self.exact: dict[str, list[int]] = {}
+        self.prefix: dict[str, list[int]] = {}
+        for r, clauses in enumerate(self.clauses):
+            if not clauses:
+                continue
+            clauses.sort(key=lambda c: _cost(c, freq))  # the rarest first: filed under it, checked first
+            for token in clauses[0].exact:
+                self.exact.setdefault(token, []).append(r)
+            for p in clauses[0].prefixes:
+                self.prefix.setdefault(p, []).append(r)
+        self.prefix_keys = sorted(self.prefix)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def select(self, vocab: Mapping[str, int], everyone: int = 1) -> dict[str, int]:
+        """Rules that may match, each with the mask of the documents it may match (`everyone` for
+        the rules without anchors). `vocab`: token -> documents' bit mask (1 for a whole batch)."""
+        sorted_vocab: list[str] | None = None
+        prefix_masks: dict[str, int] = {}
+
+        def prefix_mask(p: str) -> int:
+            nonlocal sorted_vocab
+            mask = prefix_masks.get(p)
+            if mask is None:
+                if sorted_vocab is None:
+                    sorted_vocab = sorted(vocab)
+                mask, i = 0, bisect_left(sorted_vocab, p)
+                while i < len(sorted_vocab) and sorted_vocab[i].startswith(p):
+                    mask |= vocab[sorted_vocab[i]]
+                    i += 1
+                prefix_masks[p] = mask
+            return mask
+
+        touched: dict[int, int] = {}
+        if len(vocab) <= len(self.exact):
+            hits = ((t, m, self.exact.get(t)) for t, m in vocab.items())
+        else:
+            hits = ((t, vocab.get(t, 0), rs) for t, rs in self.exact.items())
+        for _t, mask, rules in hits:
+            if mask and rules:
+                for r in rules:
+                    touched[r] = touched.get(r, 0) | mask
+        for p in self.prefix_keys:
+            mask = prefix_mask(p)
+            if mask:
+                for r in self.prefix[p]:
+                    touched[r] = touched.get(r, 0) | mask
+        out = dict.fromkeys(self.always, everyone)
+        for r in sorted(touched):
+            mask = touched[r]
+            for clause in self.clauses[r][1:]:
+                mask &= _clause_mask(clause, vocab, prefix_mask)
+                if not mask:
+                    break
+            if mask:
+                out[self.names[r]] = mask
+        return out
+
+
+def _normalise(clauses: list[Clause] | None, tokens: Mapping[str, list[str]]) -> list[_Clause]:
+    """Anchor strings as index tokens. A string of several tokens is a phrase whose first token must
+    be there as a whole word (also for a prefix such as "new yor*"); a clause with a string that
+    yields no token says nothing and is dropped (the others still hold)."""
+    out = []
+    for clause in clauses or []:
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for text, is_prefix in clause:
+            toks = tokens.get(text) or []
+            if not toks:
+                break
+            (prefixes if is_prefix and len(toks) == 1 else exact).add(toks[0])
+        else:
+            out.append(_Clause(frozenset(exact), tuple(sorted(prefixes))))
+    return out
+
+
+def _cost(clause: _Clause, freq: Mapping[str, int] | None) -> float:
+    if freq is None:
+        exact = sum(_guess_cost(t, False) for t in clause.exact)
+    else:
+        exact = sum(freq.get(t, 0) + 1 for t in clause.exact) * 2.0 ** -12
+    return exact + sum(_guess_cost(p, True) for p in clause.prefixes)
+
+
+def _clause_mask(clause: _Clause, vocab: Mapping[str, int], prefix_mask: Callable[[str], int]) -> int:
+    mask = 0
+    for token in clause.exact:
+        mask |= vocab.get(token, 0)
+    for p in clause.prefixes:
+        mask |= prefix_mask(p)
+    return mask
+
+
+def mask_ids(mask: int, ids: Sequence[str]) -> list[str]:
+    """The ids whose bits are set in `mask` (bit i: ids[i])."""
+    return [doc_id for i, doc_id in enumerate(ids) if mask >> i & 1]
+
+
+def parse_rules(rules: Mapping[str, str], on_error: Callable[[str, Exception], None] | None = None
+                ) -> dict[str, Node | None]:
+    """name -> parsed query; a rule that does not parse maps to None (always evaluated, so the
+    backend reports it as it always has) and goes to `on_error`."""
+    from ingest.errors import QueryError
+    from ingest.query.parser import parse
+
+    out: dict[str, Node | None] = {}
+    for name, query in rules.items():
+        try:
+            out[name] = parse(query)
+        except QueryError as exc:
+            out[name] = None
+            if on_error:
+                on_error(name, exc)
+    return out
+
