@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Alert rule matching throughput: rules x new articles per second, at 1,000 and 10,000 rules.
+"""Alert rule matching throughput: rules x new articles per second, at 1,000, 10,000 and 100,000 rules.
 
-    python bench/alerts.py                         # SQLite, 1,000 and 10,000 rules, optimised matcher
+    python bench/alerts.py                         # SQLite, 1,000 and 10,000 rules, presearch + batch table
+    python bench/alerts.py --rules 100000 --mix selective --es-max-rules 10000
     python bench/alerts.py --impl both             # also the naive matcher (one query per rule), before/after
     python bench/alerts.py --rules 1000 --corpus 5000 --json
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/alerts.py   # also Elasticsearch (percolator or _msearch)
@@ -12,7 +13,10 @@ stores them) and `store.match_rules` evaluates every rule against each batch. Ru
 from the corpus's own vocabulary: single entities, AND/OR combinations, phrases, prefixes, NEAR,
 negations and field restrictions, mostly on mid-frequency and rare words as monitoring rules are.
 Reported: batch latency (p50/p95), new articles per second, and rule evaluations (rules x
-articles) per second. The two SQLite matchers must return the same matches (checked).
+articles) per second, and how many rules the presearcher (ingest.query.presearch) let through to
+evaluation per batch. Exactness is checked on every run: the first batch is evaluated again with
+every rule (presearch off) and must give the same matches ("exact" column); the two SQLite
+matchers of `--impl both` must agree on every batch.
 """
 
 from __future__ import annotations
@@ -144,6 +148,30 @@ def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> 
             "matches": matched, "_results": results}
 
 
+def every_rule(store, rules: dict[str, str], ids: list[str]) -> dict[str, list[str]]:
+    """The reference: each backend's matcher with presearch off (every rule evaluated on the batch)."""
+    if type(store).__name__ == "SQLiteStore":
+        from ingest.store.sqlite_rules import match_rules
+    else:
+        from ingest.store.es_percolate import match_rules
+    return match_rules(store, rules, ids, presearch=False)
+
+
+def check(store, rules: dict[str, str], batch: list[Article], result: dict) -> None:
+    """Exact: the first batch's matches equal evaluating every rule; and how many rules were evaluated."""
+    ids = [a.id for a in batch]
+    reference = {k: sorted(v) for k, v in every_rule(store, rules, ids).items()}
+    result["exact"] = "yes" if reference == result["_results"][0] else "NO"
+    if type(store).__name__ == "SQLiteStore":
+        stats: dict = {}
+        from ingest.store.sqlite_rules import match_rules
+        match_rules(store, rules, ids, stats)
+        result["evaluated"] = stats.get("evaluated", len(rules))
+    elif not getattr(store, "percolator", False):
+        from ingest.store.es_percolate import _candidates
+        result["evaluated"] = len(_candidates(store, rules, ids))
+
+
 def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
     from ingest.store import sqlite_rules
 
@@ -165,6 +193,9 @@ def main() -> None:
     ap.add_argument("--impl", choices=("optimised", "naive", "both"), default="optimised")
     ap.add_argument("--mix", choices=("broad", "selective", "both"), default="both",
                     help="rule vocabulary: broad (worst case), selective (realistic), both (default)")
+    ap.add_argument("--es-max-rules", type=int, default=10_000,
+                    help="largest rule set run on Elasticsearch (default 10,000)")
+    ap.add_argument("--no-check", action="store_true", help="skip the exactness check against every rule")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = args.rules or [1000, 10_000]
@@ -178,6 +209,7 @@ def main() -> None:
     results, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         from ingest.store.sqlite import SQLiteStore
+        from ingest.store.sqlite_rules import match_rules as sqlite_rules_match
 
         store = SQLiteStore(Path(tmp) / "bench.db")
         for i in range(0, len(corpus), 2000):
@@ -193,6 +225,8 @@ def main() -> None:
                 if reference is not None and r["_results"] != reference:
                     notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
                 reference = r["_results"]
+                if matcher is sqlite_rules_match and not args.no_check:
+                    check(store, rules, batches[0], r)
                 results.append(r)
         store.close()
 
@@ -216,13 +250,17 @@ def main() -> None:
                     es.upsert_articles(corpus[i:i + 2000])
                 es.upsert_articles(new)
                 es.flush_outbox()
-                for (_n, mix), rules in rule_sets.items():
+                for (n, mix), rules in rule_sets.items():
+                    if n > args.es_max_rules:
+                        continue
                     warm_up = time.perf_counter()
                     es.match_rules(rules, [corpus[0].id])  # stores the percolator queries
                     r = run(es, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
                     r.update(backend="elasticsearch" + (" (percolator)" if getattr(es, "percolator", False)
                                                         else " (_msearch)"),
                              mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
+                    if not args.no_check:
+                        check(es, rules, batches[0], r)
                     results.append(r)
             finally:
                 es.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
@@ -231,12 +269,13 @@ def main() -> None:
     for r in results:
         r.pop("_results", None)
     rows = [[r["backend"], f"{r['rules']:,}", r["mix"], f"{args.corpus:,}", args.batch, r["batch_p50_ms"],
-             r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}", r["matches"], r["setup_s"]]
+             r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}",
+             f"{r['evaluated']:,}" if "evaluated" in r else "", r["matches"], r.get("exact", ""), r["setup_s"]]
             for r in results]
     table = (f"Alert rule matching ({dataset_name()}; {machine()})\n\n"
              + markdown_table(["backend", "rules", "rule mix", "stored articles", "batch", "batch p50 ms",
-                               "batch p95 ms", "new articles/s", "rules x articles/s", "matches",
-                               "rule set setup s"], rows)
+                               "batch p95 ms", "new articles/s", "rules x articles/s",
+                               "rules evaluated (1st batch)", "matches", "exact", "rule set setup s"], rows)
              + ("\n\n" + "\n".join(notes) if notes else ""))
     emit({"corpus": args.corpus, "batch": args.batch, "batches": args.batches, "dataset": dataset_name(),
           "machine": machine(), "results": results, "notes": notes}, table, args.json)

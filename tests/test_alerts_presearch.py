@@ -31,6 +31,23 @@ def doc(aid: str, title: str, body: str, lang: str = "de") -> dict:
 
 # -- the index --------------------------------------------------------------------------------------
 
+def test_boolean_word_rules_are_answered_exactly():
+    docs = [doc("a", "Iran", "Drohnen über Teheran"), doc("b", "Iran und Venezuela", "Caracas"),
+            doc("c", "Venezuela", "Wahlen in Caracas")]
+    rules = {name: parse(q) for name, q in {
+        "and": "Iran AND Venezuela", "not": "Venezuela AND NOT Iran", "or": "Teheran OR Wahl",
+        "title": "title:Caracas OR title:Iran", "prefix": "Drohn* AND NOT Wahlen", "lone-not": "NOT Iran",
+        "phrase": '"Wahlen in Caracas"', "lang": "Iran AND lang:de"}.items()}
+    p = ps.Presearcher(rules, columns=lambda f, v: f"{f}_{'folded' if v == 'exact' else v}")
+    assert set(p.programs) == {"and", "not", "or", "title", "prefix", "lone-not"}   # no positions, no fields
+    cols = ps.document_columns(docs)
+    answered, rest = ps.decide(p, p.select(cols.tokens(), cols.everyone), cols)
+    ids = ["a", "b", "c"]
+    assert {n: ps.mask_ids(m, ids) for n, m in answered.items()} == {
+        "and": ["b"], "not": ["c"], "or": ["a", "c"], "title": ["a", "b"], "prefix": ["a"], "lone-not": ["c"]}
+    assert {n: ps.mask_ids(m, ids) for n, m in rest.items()} == {"phrase": ["c"], "lang": ["a", "b"]}
+
+
 def test_select_returns_the_documents_each_rule_may_match():
     docs = [doc("a", "Iran", "Drohnen über Teheran"), doc("b", "Iran und Venezuela", "Caracas"),
             doc("c", "Venezuela", "Wahlen in Caracas")]
@@ -205,7 +222,16 @@ def evaluate(store, rules: dict[str, str], ids: list[str], presearch: bool) -> d
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_random_rules_same_matches_with_and_without_presearch(store, seed):
+@pytest.mark.parametrize("per_document", [False, True], ids=["batch", "per-document"])
+def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_document, monkeypatch):
+    """`per_document`: SQLite presearches small rule sets on the batch as a whole and large ones per
+    document, answering Boolean word rules itself; both modes are forced here on a small set."""
+    from ingest.store import sqlite_rules
+
+    if type(store).__name__ == "SQLiteStore":
+        monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
+    elif not per_document:
+        pytest.skip("Elasticsearch presearches per document always")
     stored = corpus_articles() + demo_articles()
     words = sorted({w for a in stored for w in tokens(a.title + " " + a.body) if len(w) > 3 and not w.isdigit()})
     stored += synthetic_articles(words, 60, seed, "s")
@@ -259,9 +285,11 @@ def test_elasticsearch_msearch_sends_only_candidates(backend_settings, monkeypat
         original = es_percolate._msearch
         monkeypatch.setattr(es_percolate, "_msearch",
                             lambda st, rules, scopes: sent.extend(scopes) or original(st, rules, scopes))
-        rules = {"hit": "Iran AND Venezuela", "miss": "Zeppelin", "lang": "lang:de AND NOT Iran"}
+        rules = {"hit": "Iran AND Venezuela", "miss": "Zeppelin", "lang": "lang:de AND NOT Iran",
+                 "phrase": '"Shahed Drohnen"', "near": "Drohne NEAR/5 Zeppelin"}
         got = store.match_rules(rules, ["d1"])
-        assert got == {"hit": ["d1"]} and sent == ["hit", "lang"]
+        # a Boolean word rule is answered from the batch's tokens; absent words are never searched
+        assert got == {"hit": ["d1"], "phrase": ["d1"]} and sent == ["lang", "phrase"]
     finally:
         store.close()
 

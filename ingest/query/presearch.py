@@ -40,10 +40,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Or, Phrase, Prefix, Term
+from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Term
 from ingest.text import folded_text, stem_text
 
 Anchor = tuple[str, bool]      # (string the backend looks for, is it a prefix)
+Columns = Callable[[str, str], str]   # (text field, "exact" or "stem") -> column of the per-column vocabulary
 Clause = list[Anchor]          # a match needs one of them
 Tokenise = Callable[[list[str]], Mapping[str, list[str]]]
 
@@ -127,19 +128,7 @@ VIEWS: list[TokenView] = [
 def document_vocabulary(docs: Sequence[Mapping]) -> dict[str, int]:
     """token -> bit mask of the documents (bit i: docs[i]) holding it, in every view of title and body.
     A document that carries a view's field (as indexed) is read from it; otherwise it is made."""
-    vocab: dict[str, int] = {}
-    for i, doc in enumerate(docs):
-        bit = 1 << i
-        seen: set[str] = set()
-        for field in TEXT_FIELDS:
-            for view in VIEWS:
-                analysed = doc.get(f"{field}_{view.name}")
-                if not isinstance(analysed, str):
-                    analysed = view.make(doc.get(field) or "", doc.get("language"))
-                seen.update(analysed.split())
-        for token in seen:
-            vocab[token] = vocab.get(token, 0) | bit
-    return vocab
+    return document_columns(docs).tokens()
 
 
 # -- the index -----------------------------------------------------------------------------------
@@ -161,12 +150,20 @@ class Presearcher:
     stored documents holding each token, to pick each rule's rarest clause."""
 
     def __init__(self, rules: Mapping[str, Node | None], tokenise: Tokenise = split_tokens,
-                 frequency: Callable[[list[str]], Mapping[str, int]] | None = None):
+                 frequency: Callable[[list[str]], Mapping[str, int]] | None = None,
+                 columns: Columns | None = None):
         self.names = list(rules)
         raw = {name: (anchor_clauses(node) if node is not None else None) for name, node in rules.items()}
-        strings = sorted({text for cl in raw.values() if cl for clause in cl for text, _ in clause})
-        tokens = tokenise(strings) if strings else {}
+        programs = {name: _program(node) for name, node in rules.items() if node is not None} if columns else {}
+        strings = {text for cl in raw.values() if cl for clause in cl for text, _ in clause}
+        strings.update(text for prog in programs.values() if prog for text in _program_strings(prog))
+        tokens = tokenise(sorted(strings)) if strings else {}
         self.clauses: list[list[_Clause]] = [_normalise(raw[name], tokens) for name in self.names]
+        self.programs: dict[str, tuple] = {}   # rules answered exactly from the per-column vocabulary
+        for name, prog in programs.items():
+            resolved = _resolve(prog, tokens, columns) if prog else None
+            if resolved is not None:
+                self.programs[name] = resolved
         self.always = [name for name, cl in zip(self.names, self.clauses, strict=True) if not cl]
         freq = frequency(sorted({t for cl in self.clauses for c in cl for t in c.exact})) if frequency else None
         self.exact: dict[str, list[int]] = {}
@@ -286,3 +283,161 @@ def parse_rules(rules: Mapping[str, str], on_error: Callable[[str, Exception], N
                 on_error(name, exc)
     return out
 
+
+# -- exact answers for Boolean word rules ----------------------------------------------------------
+#
+# A rule made only of words and prefixes joined by AND/OR/NOT (optionally under title:/body:) needs no
+# positions and no stored values: whether a document matches it is decided by which tokens each of
+# its columns holds. Given the batch's per-column vocabulary (read from the index itself on SQLite,
+# the indexed fields on Elasticsearch), such rules are answered here, exactly as the backend's
+# compiler asks for them (a Term: any of its stems in a stem column; a Prefix: a token of an exact
+# column starting with one of its spellings); only the others go to the backend. A leaf string that
+# is not exactly one index token (which the backend would read as a phrase) leaves the rule to the
+# backend.
+
+def _program(node: Node, field: str | None = None) -> tuple | None:
+    from ingest.query.analysis import exact_prefixes, term_stems
+
+    if isinstance(node, Term):
+        return ("term", field, tuple(term_stems(node.word)))
+    if isinstance(node, Prefix):
+        return ("prefix", field, tuple(exact_prefixes(node.prefix)))
+    if isinstance(node, Field):
+        return _program(node.node, node.field) if node.field in TEXT_FIELDS else None
+    if isinstance(node, Not):
+        child = _program(node.child, field)
+        return None if child is None else ("not", child)
+    if isinstance(node, And | Or):
+        children = [_program(c, field) for c in node.children]
+        if None in children:
+            return None
+        return ("and" if isinstance(node, And) else "or", tuple(children))
+    return None  # Phrase, Near (positions), Range and keyword fields (stored values)
+
+
+def _program_strings(prog: tuple):
+    if prog[0] in ("term", "prefix"):
+        yield from prog[2]
+    elif prog[0] == "not":
+        yield from _program_strings(prog[1])
+    else:
+        for child in prog[1]:
+            yield from _program_strings(child)
+
+
+def _resolve(prog: tuple, tokens: Mapping[str, list[str]], columns: Columns) -> tuple | None:
+    """Strings as index tokens, fields as vocabulary columns; None when a string is not one token."""
+    kind = prog[0]
+    if kind in ("term", "prefix"):
+        out = []
+        for text in prog[2]:
+            toks = tokens.get(text) or []
+            if len(toks) != 1:
+                return None
+            out.append(toks[0])
+        view = "stem" if kind == "term" else "exact"
+        cols = tuple(columns(f, view) for f in ((prog[1],) if prog[1] else TEXT_FIELDS))
+        return (kind, cols, tuple(dict.fromkeys(out)))
+    if kind == "not":
+        child = _resolve(prog[1], tokens, columns)
+        return None if child is None else ("not", child)
+    children = tuple(_resolve(c, tokens, columns) for c in prog[1])
+    return None if None in children else (kind, children)
+
+
+class ColumnVocabulary:
+    """column -> token -> documents' bit mask, with prefix look-ups."""
+
+    def __init__(self, columns: dict[str, dict[str, int]], everyone: int):
+        self.columns = columns
+        self.everyone = everyone
+        self._sorted: dict[str, list[str]] = {}
+        self._prefix: dict[tuple[str, str], int] = {}
+
+    def tokens(self) -> dict[str, int]:
+        """token -> mask over every column (what `Presearcher.select` takes)."""
+        out: dict[str, int] = {}
+        for vocab in self.columns.values():
+            for token, mask in vocab.items():
+                out[token] = out.get(token, 0) | mask
+        return out
+
+    def prefix(self, col: str, p: str) -> int:
+        key = (col, p)
+        mask = self._prefix.get(key)
+        if mask is None:
+            vocab = self.columns.get(col) or {}
+            keys = self._sorted.get(col)
+            if keys is None:
+                keys = self._sorted[col] = sorted(vocab)
+            mask, i = 0, bisect_left(keys, p)
+            while i < len(keys) and keys[i].startswith(p):
+                mask |= vocab[keys[i]]
+                i += 1
+            self._prefix[key] = mask
+        return mask
+
+    def run(self, prog: tuple) -> int:
+        kind = prog[0]
+        if kind == "term":
+            mask = 0
+            for col in prog[1]:
+                vocab = self.columns.get(col)
+                if vocab:
+                    for token in prog[2]:
+                        mask |= vocab.get(token, 0)
+            return mask
+        if kind == "prefix":
+            return _or(self.prefix(col, p) for col in prog[1] for p in prog[2])
+        if kind == "not":
+            return self.everyone & ~self.run(prog[1])
+        if kind == "or":
+            return _or(self.run(c) for c in prog[1])
+        mask = self.everyone
+        for child in prog[1]:
+            mask &= self.run(child)
+            if not mask:
+                break
+        return mask
+
+
+def _or(masks) -> int:
+    out = 0
+    for m in masks:
+        out |= m
+    return out
+
+
+def decide(presearcher: Presearcher, selected: Mapping[str, int], vocab: ColumnVocabulary
+           ) -> tuple[dict[str, int], dict[str, int]]:
+    """Split selected rules into (answered here: rule -> matching documents' mask, non-empty only;
+    left to the backend: rule -> the mask `select` gave it)."""
+    answered: dict[str, int] = {}
+    rest: dict[str, int] = {}
+    programs = presearcher.programs
+    for name, mask in selected.items():
+        prog = programs.get(name)
+        if prog is None:
+            rest[name] = mask
+        else:
+            hit = vocab.run(prog) & mask
+            if hit:
+                answered[name] = hit
+    return answered, rest
+
+
+def document_columns(docs: Sequence[Mapping]) -> ColumnVocabulary:
+    """`document_vocabulary` per column (`<field>_<view>`), for `decide`."""
+    columns: dict[str, dict[str, int]] = {}
+    for i, doc in enumerate(docs):
+        bit = 1 << i
+        for field in TEXT_FIELDS:
+            for view in VIEWS:
+                name = f"{field}_{view.name}"
+                analysed = doc.get(name)
+                if not isinstance(analysed, str):
+                    analysed = view.make(doc.get(field) or "", doc.get("language"))
+                col = columns.setdefault(name, {})
+                for token in set(analysed.split()):
+                    col[token] = col.get(token, 0) | bit
+    return ColumnVocabulary(columns, (1 << len(docs)) - 1)

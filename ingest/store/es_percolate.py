@@ -7,7 +7,8 @@ Both return exactly the articles the search box would find for the rule's query.
 
 `_msearch` runs only the rules the presearcher (`ingest.query.presearch`) selects from the batch's
 own tokens (the `*_folded`/`*_stem` views as indexed), each restricted to the batch articles that
-hold its anchors: a rule whose words are absent from the batch is never sent.
+hold its anchors: a rule whose words are absent from the batch is never sent. Rules of words and
+prefixes joined by AND/OR/NOT are answered from those same tokens, exactly, without a search.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list
         search_after = hits[-1]["sort"]
 
 
+def _column(field: str, view: str) -> str:
+    """The indexed field of a text field's view ("exact": title_folded, "stem": title_stem)."""
+    return f"{field}_{'folded' if view == 'exact' else view}"
+
+
 def _presearcher(store, rules: dict[str, str]):
     """The rule set's presearcher, kept while the rules stay the same."""
     from ingest.query.presearch import Presearcher, parse_rules, split_tokens
@@ -87,23 +93,26 @@ def _presearcher(store, rules: dict[str, str]):
     digest = _rules_hash(rules)
     cached = getattr(store, "_presearch", None)
     if cached is None or cached[0] != digest:
-        cached = store._presearch = (digest, Presearcher(parse_rules(rules), split_tokens))
+        cached = store._presearch = (digest, Presearcher(parse_rules(rules), split_tokens, columns=_column))
     return cached[1]
 
 
-def _candidates(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
-    """rule -> the batch articles it may match (read before the outbox is flushed: no round trip for
-    queued articles). An article found nowhere (being flushed right now) goes to every rule."""
-    from ingest.query.presearch import document_vocabulary, mask_ids
+def _candidates(store, rules: dict[str, str], article_ids: list[str]
+                ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(rules answered from the batch's own tokens: rule -> matching ids, rules to search: rule -> the
+    batch articles it may match). Read before the outbox is flushed: no round trip for queued
+    articles. When an article is found nowhere (being flushed right now) every rule is searched."""
+    from ingest.query.presearch import decide, document_columns, mask_ids
 
     docs = _documents(store, article_ids)
     ids = [d["id"] for d in docs]
-    missing = [i for i in article_ids if i not in set(ids)]
-    selected = _presearcher(store, rules).select(document_vocabulary(docs), (1 << len(ids)) - 1)
-    out = {name: mask_ids(mask, ids) + missing for name, mask in selected.items()}
-    if missing:
-        out.update((name, missing) for name in rules if name not in out)
-    return {name: out[name] for name in rules if out.get(name)}
+    if set(article_ids) - set(ids):
+        return {}, dict.fromkeys(rules, article_ids)
+    presearcher = _presearcher(store, rules)
+    columns = document_columns(docs)
+    answered, rest = decide(presearcher, presearcher.select(columns.tokens(), columns.everyone), columns)
+    return ({name: mask_ids(mask, ids) for name, mask in answered.items()},
+            {name: mask_ids(mask, ids) for name, mask in rest.items()})
 
 
 def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -135,6 +144,8 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], presearch:
     if store.percolator:
         docs = _documents(store, article_ids)
         return _percolate(store, rules, docs) if docs else {}
-    scopes = _candidates(store, rules, article_ids) if presearch else dict.fromkeys(rules, article_ids)
+    article_ids = list(dict.fromkeys(article_ids))
+    answered, scopes = _candidates(store, rules, article_ids) if presearch else ({}, dict.fromkeys(rules, article_ids))
     store.flush_outbox()
-    return _msearch(store, rules, scopes)
+    found = {**answered, **_msearch(store, rules, scopes)}
+    return {name: found[name] for name in rules if name in found}

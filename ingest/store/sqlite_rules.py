@@ -27,7 +27,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ingest.query.presearch import Presearcher, anchor_clauses, anchor_strings  # noqa: F401 - re-exported
+from ingest.query.presearch import (  # noqa: F401 - anchor_* re-exported
+    ColumnVocabulary,
+    Presearcher,
+    anchor_clauses,
+    anchor_strings,
+    decide,
+    mask_ids,
+)
 from ingest.store.base import SearchRequest
 from ingest.store.sqlite_filters import request_condition
 
@@ -36,7 +43,8 @@ log = logging.getLogger("ingest.store.sqlite_rules")
 FTS_FROM = "FROM articles_fts WHERE articles_fts MATCH"
 BATCH_FROM = "FROM alert_batch WHERE alert_batch MATCH"
 UNION_CHUNK = 40           # rules per SQL statement
-CACHE_SIZE = 50_000        # compiled rules kept
+CACHE_SIZE = 200_000       # compiled rules kept
+PER_DOCUMENT_AT = 2_000    # rule sets this large are presearched per document of the batch
 
 
 def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
@@ -156,6 +164,8 @@ def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
     store.query(f"CREATE VIRTUAL TABLE temp.alert_batch USING fts5{body}")
     store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_vocab "
                 "USING fts5vocab('temp', 'alert_batch', 'row')")
+    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_instances "
+                "USING fts5vocab('temp', 'alert_batch', 'instance')")
     rowids: dict[int, str] = {}
     cols = _fts_columns(store)
     for i in range(0, len(article_ids), 500):
@@ -209,8 +219,8 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
         except QueryError as exc:
             broken.append(name)
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
-    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), lambda t: _frequency(store, t)),
-                   compiled)
+    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), lambda t: _frequency(store, t),
+                               _column), compiled)
     if not broken:
         _indexes.put(key, (dict(rules), index))
     return index, broken
@@ -229,9 +239,35 @@ def _frequency(store, tokens: list[str]) -> dict[str, int]:
     return out
 
 
-def _candidates(index: _Index, vocab: list[str]) -> list[str]:
-    """Rules whose every clause has an anchor among the batch's tokens (plus the always-evaluated)."""
-    return list(index.presearch.select(dict.fromkeys(vocab, 1)))
+def _column(field: str, view: str) -> str:
+    """The articles_fts column of a text field's view ("exact": title/body, "stem": title_stem/body_stem)."""
+    return field if view == "exact" else f"{field}_stem"
+
+
+def _columns(store, rowids: dict[int, str]) -> ColumnVocabulary:
+    """The batch table's tokens per column, as FTS5 made them, with the documents holding them."""
+    bits = {rowid: 1 << i for i, rowid in enumerate(rowids)}
+    columns: dict[str, dict[str, int]] = {}
+    for term, rowid, col in store._db.execute("SELECT DISTINCT term, doc, col FROM temp.alert_batch_instances"):
+        vocab = columns.get(col)
+        if vocab is None:
+            vocab = columns[col] = {}
+        vocab[term] = vocab.get(term, 0) | bits[rowid]
+    return ColumnVocabulary(columns, (1 << len(rowids)) - 1)
+
+
+def _candidates(index: _Index, store, rowids: dict[int, str]) -> tuple[dict[str, int], list[str], int]:
+    """(rules answered from the batch's vocabulary: rule -> documents' mask, rules to evaluate,
+    vocabulary size). Small rule sets are presearched on the batch as one document and every selected
+    rule is evaluated: reading the vocabulary per document and column costs more than a few hundred
+    rules take in SQL. Large ones per document, with Boolean word rules answered from it."""
+    if len(index.presearch) < PER_DOCUMENT_AT:
+        vocab = {r[0]: 1 for r in store._db.execute("SELECT term FROM temp.alert_batch_vocab")}
+        return {}, list(index.presearch.select(vocab)), len(vocab)
+    columns = _columns(store, rowids)
+    vocab = columns.tokens()
+    answered, rest = decide(index.presearch, index.presearch.select(vocab, columns.everyone), columns)
+    return answered, list(rest), len(vocab)
 
 
 def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None,
@@ -244,12 +280,12 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dic
         _ensure_temp(store)
         index, _broken = _index(store, rules)
         rowids = _fill_batch(store, list(dict.fromkeys(article_ids)))
-        vocab = sorted(r[0] for r in store.query("SELECT term FROM temp.alert_batch_vocab"))
-        todo = _candidates(index, vocab) if presearch else list(index.compiled)
+        answered, todo, words = _candidates(index, store, rowids) if presearch else ({}, list(index.compiled), 0)
         if stats is not None:
-            stats.update(rules=len(rules), evaluated=len(todo), always=len(index.presearch.always),
-                         vocabulary=len(vocab))
-        found: dict[str, list[str]] = {}
+            stats.update(rules=len(rules), evaluated=len(todo), answered=len(answered),
+                         always=len(index.presearch.always), vocabulary=words)
+        ids = list(rowids.values())
+        found: dict[str, list[str]] = {name: mask_ids(mask, ids) for name, mask in answered.items()}
         if todo:
             for name in todo:
                 if index.compiled[name].relative:  # `now` moves: compile again for this batch
