@@ -61,14 +61,14 @@ def test_select_returns_the_documents_each_rule_may_match():
         "lang": ids, "not": ids, "date": ids}   # no anchors: always evaluated, on every document
 
 
-def test_each_rule_is_filed_under_one_clause_the_rarest():
-    p = ps.Presearcher({"r": parse("Iran AND Venezuela")}, frequency=lambda toks: {"iran": 900, "venezuela": 3})
-    assert "venezuela" in p.exact and "iran" not in p.exact   # the common word is only checked
-    p = ps.Presearcher({"r": parse("Iran AND Venezuela")}, frequency=lambda toks: {"iran": 3, "venezuela": 900})
-    assert "iran" in p.exact and "venezuela" not in p.exact
-    # either way the result is the same
-    vocab = ps.document_vocabulary([doc("a", "Iran", "Venezuela"), doc("b", "Iran", "")])
-    assert p.select(vocab, 0b11) == {"r": 0b01}
+def test_batches_of_more_than_64_documents():
+    docs = [doc(f"x{i}", "Iran" if i % 3 else "Venezuela", "Drohnen" if i % 5 == 0 else "Caracas") for i in range(150)]
+    rules = {"and": parse("Iran AND Drohne"), "prefix": parse("Venez*"), "or": parse("Zeppelin OR Caracas")}
+    got = ps.Presearcher(rules).select(ps.document_vocabulary(docs), (1 << 150) - 1)
+    ids = [d["id"] for d in docs]
+    assert ps.mask_ids(got["and"], ids) == [f"x{i}" for i in range(150) if i % 3 and i % 5 == 0]
+    assert ps.mask_ids(got["prefix"], ids) == [f"x{i}" for i in range(150) if i % 3 == 0]
+    assert ps.mask_ids(got["or"], ids) == [f"x{i}" for i in range(150) if i % 5]
 
 
 def test_a_new_token_view_plugs_in(monkeypatch):

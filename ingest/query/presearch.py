@@ -40,10 +40,14 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Node, Not, Or, Phrase, Prefix, Term
 from ingest.text import folded_text, stem_text
 
 Anchor = tuple[str, bool]      # (string the backend looks for, is it a prefix)
+WORD = 64                                 # documents per mask word in the vectorised pass
+WORD_MASK = (1 << WORD) - 1
 Columns = Callable[[str, str], str]   # (text field, "exact" or "stem") -> column of the per-column vocabulary
 Clause = list[Anchor]          # a match needs one of them
 Tokenise = Callable[[list[str]], Mapping[str, list[str]]]
@@ -139,18 +143,12 @@ class _Clause:
     prefixes: tuple[str, ...]
 
 
-def _guess_cost(token: str, prefix: bool) -> float:
-    """Without store frequencies: longer words are rarer; a prefix stands for many words."""
-    return 2.0 ** -(len(token) - 2) if prefix else 2.0 ** -min(len(token), 12)
-
-
 class Presearcher:
-    """Rules filed under their anchors. `rules`: name -> parsed query (None: always evaluated).
-    `tokenise` turns anchor strings into index tokens; `frequency` (optional) gives the number of
-    stored documents holding each token, to pick each rule's rarest clause."""
+    """Rules indexed by their anchors. `rules`: name -> parsed query (None: always evaluated).
+    `tokenise` turns anchor strings into index tokens; `columns` (optional) names the per-column
+    vocabulary's columns, for answering Boolean word rules (`decide`)."""
 
     def __init__(self, rules: Mapping[str, Node | None], tokenise: Tokenise = split_tokens,
-                 frequency: Callable[[list[str]], Mapping[str, int]] | None = None,
                  columns: Columns | None = None):
         self.names = list(rules)
         raw = {name: (anchor_clauses(node) if node is not None else None) for name, node in rules.items()}
@@ -158,25 +156,35 @@ class Presearcher:
         strings = {text for cl in raw.values() if cl for clause in cl for text, _ in clause}
         strings.update(text for prog in programs.values() if prog for text in _program_strings(prog))
         tokens = tokenise(sorted(strings)) if strings else {}
-        self.clauses: list[list[_Clause]] = [_normalise(raw[name], tokens) for name in self.names]
+        clauses = {name: _normalise(raw[name], tokens) for name in self.names}
+        self.always = [name for name in self.names if not clauses[name]]
         self.programs: dict[str, tuple] = {}   # rules answered exactly from the per-column vocabulary
         for name, prog in programs.items():
             resolved = _resolve(prog, tokens, columns) if prog else None
             if resolved is not None:
                 self.programs[name] = resolved
-        self.always = [name for name, cl in zip(self.names, self.clauses, strict=True) if not cl]
-        freq = frequency(sorted({t for cl in self.clauses for c in cl for t in c.exact})) if frequency else None
-        self.exact: dict[str, list[int]] = {}
-        self.prefix: dict[str, list[int]] = {}
-        for r, clauses in enumerate(self.clauses):
-            if not clauses:
-                continue
-            clauses.sort(key=lambda c: _cost(c, freq))  # the rarest first: filed under it, checked first
-            for token in clauses[0].exact:
-                self.exact.setdefault(token, []).append(r)
-            for p in clauses[0].prefixes:
-                self.prefix.setdefault(p, []).append(r)
-        self.prefix_keys = sorted(self.prefix)
+        self._build([(name, clauses[name]) for name in self.names if clauses[name]])
+
+    def _build(self, anchored: list[tuple[str, list[_Clause]]]) -> None:
+        """The anchor index: token / prefix -> key id, and every rule's clauses as flat arrays of key
+        ids (`alternatives`, cut into clauses at `clause_starts`, clauses into rules at `rule_starts`)."""
+        keys: dict[tuple[str, bool], int] = {}
+        alternatives: list[int] = []
+        clause_starts: list[int] = []
+        rule_starts: list[int] = []
+        for _name, clauses in anchored:
+            rule_starts.append(len(clause_starts))
+            for clause in clauses:
+                clause_starts.append(len(alternatives))
+                alternatives += [keys.setdefault((t, False), len(keys)) for t in clause.exact]
+                alternatives += [keys.setdefault((p, True), len(keys)) for p in clause.prefixes]
+        self.anchored = [name for name, _ in anchored]
+        self.exact = {t: i for (t, is_prefix), i in keys.items() if not is_prefix}
+        self.prefix = {p: i for (p, is_prefix), i in keys.items() if is_prefix}
+        self.keys = len(keys)
+        self.alternatives = np.array(alternatives, dtype=np.int64)
+        self.clause_starts = np.array(clause_starts, dtype=np.int64)
+        self.rule_starts = np.array(rule_starts, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -184,46 +192,42 @@ class Presearcher:
     def select(self, vocab: Mapping[str, int], everyone: int = 1) -> dict[str, int]:
         """Rules that may match, each with the mask of the documents it may match (`everyone` for
         the rules without anchors). `vocab`: token -> documents' bit mask (1 for a whole batch)."""
-        sorted_vocab: list[str] | None = None
-        prefix_masks: dict[str, int] = {}
-
-        def prefix_mask(p: str) -> int:
-            nonlocal sorted_vocab
-            mask = prefix_masks.get(p)
-            if mask is None:
-                if sorted_vocab is None:
-                    sorted_vocab = sorted(vocab)
-                mask, i = 0, bisect_left(sorted_vocab, p)
-                while i < len(sorted_vocab) and sorted_vocab[i].startswith(p):
-                    mask |= vocab[sorted_vocab[i]]
-                    i += 1
-                prefix_masks[p] = mask
-            return mask
-
-        touched: dict[int, int] = {}
-        if len(vocab) <= len(self.exact):
-            hits = ((t, m, self.exact.get(t)) for t, m in vocab.items())
-        else:
-            hits = ((t, vocab.get(t, 0), rs) for t, rs in self.exact.items())
-        for _t, mask, rules in hits:
-            if mask and rules:
-                for r in rules:
-                    touched[r] = touched.get(r, 0) | mask
-        for p in self.prefix_keys:
-            mask = prefix_mask(p)
-            if mask:
-                for r in self.prefix[p]:
-                    touched[r] = touched.get(r, 0) | mask
         out = dict.fromkeys(self.always, everyone)
-        for r in sorted(touched):
-            mask = touched[r]
-            for clause in self.clauses[r][1:]:
-                mask &= _clause_mask(clause, vocab, prefix_mask)
-                if not mask:
-                    break
-            if mask:
-                out[self.names[r]] = mask
+        present = self._present(vocab)
+        if not present or not self.anchored:
+            return out
+        ids = np.fromiter(present, dtype=np.int64, count=len(present))
+        found: dict[int, int] = {}
+        for shift in range(0, max(everyone.bit_length(), 1), WORD):   # 64 documents at a time
+            marks = np.zeros(self.keys, dtype=np.uint64)
+            marks[ids] = np.array([m >> shift & WORD_MASK for m in present.values()], dtype=np.uint64)
+            clause = np.bitwise_or.reduceat(marks[self.alternatives], self.clause_starts)
+            rule = np.bitwise_and.reduceat(clause, self.rule_starts)
+            hit = np.flatnonzero(rule)
+            for r, m in zip(hit.tolist(), rule[hit].tolist(), strict=True):
+                found[r] = found.get(r, 0) | m << shift
+        names = self.anchored
+        out.update((names[r], m) for r, m in found.items())
         return out
+
+    def _present(self, vocab: Mapping[str, int]) -> dict[int, int]:
+        """key id -> documents' mask, for the anchors the batch holds (prefixes: any token starting so)."""
+        present: dict[int, int] = {}
+        exact = self.exact
+        for token, mask in vocab.items():
+            i = exact.get(token)
+            if i is not None and mask:
+                present[i] = mask
+        if self.prefix:
+            ordered = sorted(vocab)
+            for p, i in self.prefix.items():
+                mask, k = 0, bisect_left(ordered, p)
+                while k < len(ordered) and ordered[k].startswith(p):
+                    mask |= vocab[ordered[k]]
+                    k += 1
+                if mask:
+                    present[i] = mask
+        return present
 
 
 def _normalise(clauses: list[Clause] | None, tokens: Mapping[str, list[str]]) -> list[_Clause]:
@@ -240,30 +244,19 @@ def _normalise(clauses: list[Clause] | None, tokens: Mapping[str, list[str]]) ->
                 break
             (prefixes if is_prefix and len(toks) == 1 else exact).add(toks[0])
         else:
-            out.append(_Clause(frozenset(exact), tuple(sorted(prefixes))))
+            if exact or prefixes:
+                out.append(_Clause(frozenset(exact), tuple(sorted(prefixes))))
     return out
-
-
-def _cost(clause: _Clause, freq: Mapping[str, int] | None) -> float:
-    if freq is None:
-        exact = sum(_guess_cost(t, False) for t in clause.exact)
-    else:
-        exact = sum(freq.get(t, 0) + 1 for t in clause.exact) * 2.0 ** -12
-    return exact + sum(_guess_cost(p, True) for p in clause.prefixes)
-
-
-def _clause_mask(clause: _Clause, vocab: Mapping[str, int], prefix_mask: Callable[[str], int]) -> int:
-    mask = 0
-    for token in clause.exact:
-        mask |= vocab.get(token, 0)
-    for p in clause.prefixes:
-        mask |= prefix_mask(p)
-    return mask
 
 
 def mask_ids(mask: int, ids: Sequence[str]) -> list[str]:
     """The ids whose bits are set in `mask` (bit i: ids[i])."""
-    return [doc_id for i, doc_id in enumerate(ids) if mask >> i & 1]
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(ids[low.bit_length() - 1])
+        mask ^= low
+    return out
 
 
 def parse_rules(rules: Mapping[str, str], on_error: Callable[[str, Exception], None] | None = None

@@ -83,6 +83,10 @@ class _Cache:
                 self.items.move_to_end(key)
             return value
 
+    def values(self) -> list:
+        with self.lock:
+            return list(self.items.values())
+
     def put(self, key, value) -> None:
         with self.lock:
             self.items[key] = value
@@ -202,10 +206,9 @@ class _Index:
 
 
 def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
-    key = hash(frozenset(rules.items()))
-    cached = _indexes.get(key)
-    if cached is not None and cached[0] == rules:
-        return cached[1], []
+    for cached_rules, cached in _indexes.values():  # a few rule sets; comparing dicts is cheaper than hashing
+        if cached_rules == rules:
+            return cached, []
     compiled: dict[str, Compiled] = {}
     nodes = {}
     broken: list[str] = []
@@ -219,24 +222,10 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
         except QueryError as exc:
             broken.append(name)
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
-    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), lambda t: _frequency(store, t),
-                               _column), compiled)
+    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), _column), compiled)
     if not broken:
-        _indexes.put(key, (dict(rules), index))
+        _indexes.put(id(index), (dict(rules), index))
     return index, broken
-
-
-def _frequency(store, tokens: list[str]) -> dict[str, int]:
-    """Stored documents holding each token (FTS5 vocabulary of the whole index): picks each rule's
-    rarest clause to file it under."""
-    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_index_vocab "
-                "USING fts5vocab('main', 'articles_fts', 'row')")
-    out: dict[str, int] = {}
-    for i in range(0, len(tokens), 500):
-        chunk = tokens[i:i + 500]
-        out.update((r[0], r[1]) for r in store.query(
-            f"SELECT term, doc FROM temp.alert_index_vocab WHERE term IN ({','.join('?' * len(chunk))})", chunk))
-    return out
 
 
 def _column(field: str, view: str) -> str:
