@@ -1,8 +1,9 @@
 """Presearch: which alert rules can possibly match a batch, without evaluating them (the Luwak /
 Lucene Monitor idea). Both backends evaluate only the rules this selects, with their exact matcher.
 
-    ps = Presearcher({"r1": parse("Iran AND Venezuela"), "r2": parse("lang:de")}, tokenise=str.split)
+    ps = Presearcher({"r1": parse("Iran AND Venezuela"), "r2": parse("lang:de")}, tokenise=split_tokens)
     ps.select(document_vocabulary(docs), everyone)   # {"r2": every doc, "r1": docs with iran and venezuel…}
+    answered, rest = decide(ps, selected, document_columns(docs))   # Boolean word rules answered here
 
 From each rule's AST comes a necessary condition in conjunctive form (`anchor_clauses`): *clauses*
 of anchors, every clause needing one of its anchors among a document's tokens.
@@ -20,18 +21,22 @@ backend itself looks for, turned into index tokens by the backend's own tokenise
 FTS5's tokenizer on SQLite, whitespace on Elasticsearch whose fields hold Python-made tokens), so
 the condition is conservative by construction: skipping a rule never loses a match.
 
-The index: each rule is filed under the anchors of ONE clause, its most selective (rarest
-tokens, fewest alternatives; store frequencies when given, else longer words count as rarer), in
-an inverted map token -> rules and prefix -> rules. A batch looks up only its own tokens, so the
-cost follows the batch's vocabulary and the rules it touches, not the number of rules. The rules
-touched are then checked against all their other clauses, per document: `select` returns, for
-each rule that may match, the bit mask of the documents that may match it.
+The index: every anchor token and prefix gets a key id; every rule's clauses are flat arrays of
+key ids. A batch marks the keys it holds (a dict look-up per batch token, a sorted scan per prefix
+key), each with the bit mask of its documents, and one vectorised pass (numpy, 64 documents per
+machine word) ORs each clause's alternatives and ANDs each rule's clauses: the rules whose words
+do not occur in the batch cost a few array reads each (about 25 ms for 100,000 rules and a batch
+of 50 articles), never an evaluation. `select` returns, for each rule that may match, the mask of
+the documents that may match it; the backend evaluates only those rules, only on those documents.
 
 Token source: the batch's vocabulary, token -> bit mask of the documents holding it, in the views
 the store indexes. SQLite reads it from an FTS5 table holding the batch (every indexed column,
 so a view added to `articles_fts` is picked up as is). Documents as Elasticsearch indexes them go
 through `document_vocabulary`, whose views are `VIEWS`: a new analysed view (a field the query
-compiler searches) is one `TokenView` appended there, named like its field suffix.
+compiler searches) is one `TokenView` appended there, named like its field suffix. Both
+`anchor_clauses` and the Boolean programs below mirror what the compilers look for (a Term: its
+stems in the stem view; a Prefix: the exact view); a view that lets a leaf match other tokens must
+be added there too (tests/test_alerts_presearch.py compares against evaluating every rule).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from elasticsearch import helpers
 
 PAGE = 5000
 MSEARCH_CHUNK = 200
+COMPILED_KEPT = 200_000   # compiled rule queries kept between batches
 
 
 def _rules_hash(rules: dict[str, str]) -> str:
@@ -115,6 +116,19 @@ def _candidates(store, rules: dict[str, str], article_ids: list[str]
             {name: mask_ids(mask, ids) for name, mask in rest.items()})
 
 
+def _compiled(store, query: str) -> dict:
+    """`_compile`, kept between batches except for queries with relative dates (`now` moves)."""
+    cache = getattr(store, "_compiled_rules", None)
+    if cache is None or len(cache) > COMPILED_KEPT:
+        cache = store._compiled_rules = {}
+    compiled = cache.get(query)
+    if compiled is None:
+        compiled = _compile(query)
+        if "now" not in query.lower():
+            cache[query] = compiled
+    return compiled
+
+
 def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
     """Each rule in `scopes` restricted to its articles, in `_msearch` requests of MSEARCH_CHUNK."""
     out: dict[str, list[str]] = {}
@@ -124,7 +138,7 @@ def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict
         searches: list[dict] = []
         for name, ids in chunk:
             searches.append({"index": store.articles_alias})
-            searches.append({"query": {"bool": {"must": [_compile(rules[name])],
+            searches.append({"query": {"bool": {"must": [_compiled(store, rules[name])],
                                                 "filter": [{"ids": {"values": ids}}]}},
                              "size": len(ids), "_source": False})
         resp = store._call(store.client.msearch, searches=searches)

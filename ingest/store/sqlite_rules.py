@@ -9,13 +9,13 @@ still walks the rule's posting lists over the whole index, so its cost grows wit
 1. The batch goes into an in-memory FTS5 table (`temp.alert_batch`, same columns and tokenizer as
    `articles_fts`, same rowids), and each rule's MATCH runs against it instead of the whole index;
    keyword, date and negation conditions still read `articles`.
-2. Rules are pre-filtered by the batch's tokens. From each rule's AST comes a necessary condition
-   in conjunctive form, *clauses* of anchors: every clause needs one of its anchors among the
-   batch's tokens (a Term: one of its stems; a phrase or NEAR: each of its words; an AND: the
-   clauses of its positive children; an OR: one clause joining one clause of each child). Anchors
-   are tokenised by SQLite itself (the index's tokenizer) and compared with the batch's vocabulary
-   (`fts5vocab`), prefixes by a sorted search; a rule failing a clause cannot match and is not
-   evaluated. Rules without clauses (only keyword fields, dates or negations) are always evaluated.
+2. Rules are presearched (`ingest.query.presearch`): from each rule's AST comes a necessary
+   condition in conjunctive form, clauses of anchor tokens (tokenised by SQLite itself, the
+   index's tokenizer), and a rule none of whose documents holds one anchor of every clause is not
+   evaluated. The batch's tokens come from the batch table's own vocabulary (`fts5vocab`): as one
+   document for small rule sets, per document and column from PER_DOCUMENT_AT rules, where rules of
+   words and prefixes joined by AND/OR/NOT are then answered from that vocabulary, exactly, without
+   SQL. Rules without anchors (only keyword fields, dates or negations) are always evaluated.
 3. Parsed and compiled rules, and the anchor index of a rule set, are cached between batches
    (not for queries with relative dates like `published:>now-7d`).
 """
