@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_conformance import corpus_articles  # noqa: E402
+from test_conformance import QUERIES, corpus_articles  # noqa: E402
 
 from ingest.errors import QueryError  # noqa: E402
 from ingest.models import Article  # noqa: E402
@@ -254,6 +254,25 @@ def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_d
                 ps.document_vocabulary([{"title": a.title, "body": a.body, "language": a.language}
                                         for a in stored if a.id == batch[0]])))
     assert selected < len(rules) / 2     # most rules are never evaluated for one article
+
+
+@pytest.mark.parametrize("per_document", [False, True], ids=["batch", "per-document"])
+def test_conformance_queries_as_rules(store, per_document, monkeypatch):
+    """The query conformance table as alert rules: each rule matches exactly the table's expected
+    articles among the batch, with the presearcher on, on both backends."""
+    from ingest.store import sqlite_rules
+
+    if type(store).__name__ == "SQLiteStore":
+        monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
+    elif not per_document:
+        pytest.skip("Elasticsearch presearches per document always")
+    store.upsert_articles(corpus_articles())
+    rules = {f"q{i}": case["query"] for i, case in enumerate(QUERIES)}
+    ids = [a.id for a in corpus_articles()]
+    rng = random.Random(4)
+    for batch in (ids, ids[: len(ids) // 2], [ids[0]], rng.sample(ids, 7)):
+        expected = {f"q{i}": set(case["expect"]) & set(batch) for i, case in enumerate(QUERIES)}
+        assert evaluate(store, rules, batch, presearch=True) == {k: v for k, v in expected.items() if v}
 
 
 def test_generated_rules_equal_the_one_query_per_rule_reference(tmp_path):
