@@ -80,6 +80,18 @@ def test_a_new_token_view_plugs_in(monkeypatch):
     assert "xyz" in ps.document_vocabulary([{**doc("a", "Drohnen", ""), "title_reversed": "xyz"}])
 
 
+def test_sloppy_phrase_anchors_are_the_sequences_the_compilers_search():
+    # "a b a"~N is searched as the words a, b (repeats dropped), each in its ß/ss spellings; with
+    # many spellings the variants are capped, so anchors must come from the same capped list
+    from ingest.query.analysis import exact_sequences, proximity_words
+
+    node = Phrase(("Großstraße", "Fußball", "Großstraße"), 5)
+    searched = exact_sequences(proximity_words(node.words))
+    clauses = ps.anchor_clauses(node)
+    assert {seq[0] for seq in searched} <= {text for text, _ in clauses[0]}
+    assert {seq[1] for seq in searched} <= {text for text, _ in clauses[1]}
+
+
 def test_anchor_strings_become_index_tokens():
     # a string of several index tokens (a NEAR side's phrase, "new yor*") stands for its first token,
     # as a whole word; a string the tokeniser drops says nothing, so its clause is not used

@@ -62,7 +62,13 @@ def anchor_clauses(node: Node) -> list[Clause] | None:
     """A necessary condition for `node` to match, as clauses that each need one of their strings in
     the document (as the compilers look for them); None when the node can match without any text
     (keyword fields, dates, a lone negation). Always conservative, never exact."""
-    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_stems
+    from ingest.query.analysis import (
+        exact_prefixes,
+        exact_sequences,
+        near_alternatives,
+        proximity_words,
+        term_stems,
+    )
 
     if isinstance(node, Term):
         clause = [(s, False) for s in term_stems(node.word)]
@@ -71,7 +77,8 @@ def anchor_clauses(node: Node) -> list[Clause] | None:
         clause = [(p, True) for p in exact_prefixes(node.prefix)]
         return [clause] if clause else None
     if isinstance(node, Phrase):
-        seqs = exact_sequences(node.words)
+        # the very sequences the compilers search (repeats dropped for "a b"~N; both cap the variants)
+        seqs = exact_sequences(node.words if node.slop is None else proximity_words(node.words))
         if not seqs:
             return None
         return [list(dict.fromkeys((seq[i], False) for seq in seqs)) for i in range(len(seqs[0]))]
