@@ -228,6 +228,13 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
     return index, broken
 
 
+def _tuples(store, sql: str):
+    """Rows as plain tuples (tens of thousands per batch: sqlite3.Row objects cost ~10% more)."""
+    cursor = store._db.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql)
+
+
 def _column(field: str, view: str) -> str:
     """The articles_fts column of a text field's view ("exact": title/body, "stem": title_stem/body_stem)."""
     return field if view == "exact" else f"{field}_stem"
@@ -237,7 +244,7 @@ def _columns(store, rowids: dict[int, str]) -> ColumnVocabulary:
     """The batch table's tokens per column, as FTS5 made them, with the documents holding them."""
     bits = {rowid: 1 << i for i, rowid in enumerate(rowids)}
     columns: dict[str, dict[str, int]] = {}
-    for term, rowid, col in store._db.execute("SELECT DISTINCT term, doc, col FROM temp.alert_batch_instances"):
+    for term, rowid, col in _tuples(store, "SELECT DISTINCT term, doc, col FROM temp.alert_batch_instances"):
         vocab = columns.get(col)
         if vocab is None:
             vocab = columns[col] = {}
@@ -251,7 +258,7 @@ def _candidates(index: _Index, store, rowids: dict[int, str]) -> tuple[dict[str,
     rule is evaluated: reading the vocabulary per document and column costs more than a few hundred
     rules take in SQL. Large ones per document, with Boolean word rules answered from it."""
     if len(index.presearch) < PER_DOCUMENT_AT:
-        vocab = {r[0]: 1 for r in store._db.execute("SELECT term FROM temp.alert_batch_vocab")}
+        vocab = {r[0]: 1 for r in _tuples(store, "SELECT term FROM temp.alert_batch_vocab")}
         return {}, list(index.presearch.select(vocab)), len(vocab)
     columns = _columns(store, rowids)
     vocab = columns.tokens()
