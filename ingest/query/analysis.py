@@ -16,6 +16,7 @@ Near -> the stem view (NEAR must look at one token stream); phrases and prefixes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice, product
 
 from ingest.query.ast import Near, Node, Or, Phrase, Prefix, Term
@@ -27,11 +28,16 @@ MAX_VARIANTS = 16
 def term_stems(word: str) -> list[str]:
     """Stems of a query word under each query language, plus the folded word itself (for articles
     whose language has no stemmer)."""
+    return list(_term_stems(word))
+
+
+@lru_cache(maxsize=1 << 17)  # a large rule set repeats its words across rules: compiled and presearched
+def _term_stems(word: str) -> tuple[str, ...]:
     out: list[str] = []
     for stem in query_stems(word) + [fold(word)]:
         if stem and stem not in out:
             out.append(stem)
-    return out
+    return tuple(out)
 
 
 def _sharp_s(form: str, prefix: bool = False) -> list[str]:

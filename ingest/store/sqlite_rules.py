@@ -68,6 +68,7 @@ class Compiled:
     params: list
     relative: bool            # has now-relative dates: recompiled for every batch
     fts: str | None = None    # the whole rule is this one FTS5 expression: evaluated on the batch table alone
+    node: object = None       # the parsed query (presearched)
 
 
 class _Cache:
@@ -126,7 +127,7 @@ def _compile(query: str) -> Compiled:
     fts = params[0] if cond == f"({_match_sql()})" and len(params) == 1 else None
     if FTS_FROM in cond:
         cond = cond.replace(FTS_FROM, BATCH_FROM)
-    compiled = Compiled(cond, params, _has_relative(node), fts)
+    compiled = Compiled(cond, params, _has_relative(node), fts, node)
     _compiled.put(query, compiled)
     return compiled
 
@@ -213,12 +214,11 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
     nodes = {}
     broken: list[str] = []
     from ingest.errors import QueryError
-    from ingest.query import parse
 
     for name, query in rules.items():
         try:
             compiled[name] = _compile(query)
-            nodes[name] = parse(query)
+            nodes[name] = compiled[name].node
         except QueryError as exc:
             broken.append(name)
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
