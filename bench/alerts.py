@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Alert rule matching throughput: rules x new articles per second, at 1,000 and 10,000 rules.
+"""Alert rule matching throughput: rules x new articles per second, at 1,000, 10,000 and 100,000 rules.
 
-    python bench/alerts.py                         # SQLite, 1,000 and 10,000 rules, optimised matcher
+    python bench/alerts.py                         # SQLite, 1,000 and 10,000 rules, presearch + batch table
+    python bench/alerts.py --rules 100000 --mix selective --es-max-rules 10000
     python bench/alerts.py --impl both             # also the naive matcher (one query per rule), before/after
     python bench/alerts.py --rules 1000 --corpus 5000 --json
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/alerts.py   # also Elasticsearch (percolator or _msearch)
@@ -15,7 +16,10 @@ negations and field restrictions, mostly on mid-frequency and rare words as moni
 Reported: batch latency (p50/p95), new articles per second, rule evaluations (rules x
 articles) per second, and CPU per batch (this process plus, for a cluster, the node's own CPU
 time from its stats API) with new articles per CPU-second, which a busy machine changes far less
-than the wall-clock figures. Every matcher and backend must return SQLite's matches (checked: a MISMATCH note).
+than the wall-clock figures. Every matcher and backend must return SQLite's matches (checked: a MISMATCH note), and
+exactness is checked on every run: the first batch is evaluated again with every rule (presearch off)
+and must give the same matches ("exact" column); the column before it says how many rules the
+presearcher (ingest.query.presearch) let through to evaluation and how many it answered itself.
 """
 
 from __future__ import annotations
@@ -169,6 +173,31 @@ def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> 
             "matches": matched, "_results": results}
 
 
+def every_rule(store, rules: dict[str, str], ids: list[str]) -> dict[str, list[str]]:
+    """The reference: each backend's matcher with presearch off (every rule evaluated on the batch)."""
+    if type(store).__name__ == "SQLiteStore":
+        from ingest.store.sqlite_rules import match_rules
+    else:
+        from ingest.store.es_percolate import match_rules
+    return match_rules(store, rules, ids, presearch=False)
+
+
+def check(store, rules: dict[str, str], batch: list[Article], result: dict) -> None:
+    """Exact: the first batch's matches equal evaluating every rule; and how many rules were evaluated."""
+    ids = [a.id for a in batch]
+    reference = {k: sorted(v) for k, v in every_rule(store, rules, ids).items()}
+    result["exact"] = "yes" if reference == result["_results"][0] else "NO"
+    if type(store).__name__ == "SQLiteStore":
+        stats: dict = {}
+        from ingest.store.sqlite_rules import match_rules
+        match_rules(store, rules, ids, stats)
+        result["evaluated"] = f"{stats.get('evaluated', len(rules)):,} / {stats.get('answered', 0):,}"
+    elif not getattr(store, "percolator", False):
+        from ingest.store.es_percolate import _candidates
+        answered, searched = _candidates(store, rules, ids)
+        result["evaluated"] = f"{len(searched):,} / {len(answered):,}"
+
+
 def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
     from ingest.store import sqlite_rules
 
@@ -183,7 +212,7 @@ def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
 
 def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: list[Article],
                  batches: list[list[Article]], rule_sets: dict, references: dict, notes: list[str],
-                 rules_shards: int = 1) -> list[dict]:
+                 rules_shards: int = 1, max_rules: int = 10_000, exact_check: bool = True) -> list[dict]:
     """The same batches and rule sets on a cluster (percolator where it has the module, else `_msearch`),
     its matches checked against SQLite's."""
     from ingest.store import open_store
@@ -202,6 +231,8 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
         store.upsert_articles(new)
         store.flush_outbox()
         for (n, mix), rules in rule_sets.items():
+            if n > max_rules:
+                continue
             warm_up = time.perf_counter()
             store.match_rules(rules, [corpus[0].id])  # stores the percolator queries
             r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
@@ -210,6 +241,8 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
             r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
             if (n, mix) in references and r["_results"] != references[n, mix]:
                 notes.append(f"MISMATCH: {backend} ({how}) differs from SQLite at {n} {mix} rules")
+            if exact_check:
+                check(store, rules, batches[0], r)
             rows.append(r)
     finally:
         store.client.indices.delete(index=f"{conf.index_prefix}-*")
@@ -226,6 +259,10 @@ def main() -> None:
     ap.add_argument("--impl", choices=("optimised", "naive", "both"), default="optimised")
     ap.add_argument("--mix", choices=("broad", "selective", "both"), default="both",
                     help="rule vocabulary: broad (worst case), selective (realistic), both (default)")
+    ap.add_argument("--es-max-rules", type=int, default=10_000,
+                    help="largest rule set run on the clusters (default 10,000)")
+    ap.add_argument("--no-check", action="store_true", help="skip the exactness check against every rule")
+    ap.add_argument("--no-sqlite", action="store_true", help="clusters only")
     ap.add_argument("--rules-shards", type=int, action="append",
                     help="shards of the percolator rules index (repeatable: one row each; default 1)")
     ap.add_argument("--json", action="store_true")
@@ -246,8 +283,12 @@ def main() -> None:
         for i in range(0, len(corpus), 2000):
             store.upsert_articles(corpus[i:i + 2000])
         store.upsert_articles(new)
+        from ingest.store.sqlite_rules import match_rules as sqlite_rules_match
+
         references: dict[tuple[int, str], list] = {}  # SQLite's matches: what every backend must find
         for (n, mix), rules in rule_sets.items():
+            if args.no_sqlite:
+                break
             reference = None
             for name, matcher in sqlite_matchers(args.impl):
                 warm_up = time.perf_counter()
@@ -257,6 +298,8 @@ def main() -> None:
                 if reference is not None and r["_results"] != reference:
                     notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
                 reference = references[n, mix] = r["_results"]
+                if matcher is sqlite_rules_match and not args.no_check:
+                    check(store, rules, batches[0], r)
                 results.append(r)
         store.close()
 
@@ -266,7 +309,8 @@ def main() -> None:
                 notes.append(f"{backend} skipped: set {variable} to include it")
                 continue
             for shards in args.rules_shards or [1]:
-                rows = cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes, shards)
+                rows = cluster_rows(backend, url, Path(tmp), corpus, new, batches, rule_sets, references, notes, shards,
+                                    max_rules=args.es_max_rules, exact_check=not args.no_check)
                 results += rows
                 if any("_msearch" in r["backend"] for r in rows):
                     break  # no percolator: the shards of a rules index do not apply
@@ -275,12 +319,13 @@ def main() -> None:
         r.pop("_results", None)
     rows = [[r["backend"], f"{r['rules']:,}", r["mix"], f"{args.corpus:,}", args.batch, r["batch_p50_ms"],
              r["batch_p95_ms"], r["articles_per_s"], f"{r['rule_evals_per_s']:,.0f}", r["cpu_ms_per_batch"],
-             r["articles_per_cpu_s"], r["matches"], r["setup_s"]]
+             r["articles_per_cpu_s"], r.get("evaluated", ""), r["matches"], r.get("exact", ""), r["setup_s"]]
             for r in results]
     table = (f"Alert rule matching ({dataset_name()}; {machine()}; load average {os.getloadavg()[0]:.1f})\n\n"
              + markdown_table(["backend", "rules", "rule mix", "stored articles", "batch", "batch p50 ms",
                                "batch p95 ms", "new articles/s", "rules x articles/s", "CPU ms/batch",
-                               "new articles/CPU-s", "matches", "rule set setup s"], rows)
+                               "new articles/CPU-s", "1st batch: rules evaluated / answered by presearch",
+                               "matches", "exact", "rule set setup s"], rows)
              + ("\n\n" + "\n".join(notes) if notes else ""))
     emit({"corpus": args.corpus, "batch": args.batch, "batches": args.batches, "dataset": dataset_name(),
           "machine": machine(), "results": results, "notes": notes}, table, args.json)

@@ -23,6 +23,13 @@ No raw baseline is measured in that mode. `--sigterm` then starts `ingest run` (
 fresh store over the same site, sends SIGTERM once a third of the pages were served, and reports
 how long the daemon took to exit (it finishes the batch being written; the rest stays queued).
 
+The script a user would write instead ("DIY", `diy_script`), on the same site, feeds and number of
+processes, run just before the pipeline at the sizes in `--diy-sizes`: feedparser reads each feed,
+httpx fetches each entry's page (one client, in order), a pool of the same size runs
+`trafilatura.extract(with_metadata=True, favor_precision=True)` on it, and the main process inserts
+url, title, date, author and text into an FTS5 table (SQLite, default tokenizer). No cleaning, no
+enrichment, no deduplication, no politeness, no error handling: the floor a product must beat.
+
 CPU per article (user + system, the ingester and its workers, from getrusage) says what bounds the
 ratio: when every core is busy, throughput is cores / CPU per article, so pipeline/raw throughput is
 at most raw CPU / pipeline CPU per article. The profile of the worker (bench/enrich.py) splits it.
@@ -110,6 +117,47 @@ def _raw_cpu_job(pages: list[bytes]) -> float:
     return time.process_time() - start
 
 
+def _diy_extract(url: str, html: bytes) -> tuple | None:
+    """The DIY script's worker: trafilatura with metadata and its precision settings."""
+    import json
+
+    import trafilatura
+
+    out = trafilatura.extract(html, url=url, with_metadata=True, favor_precision=True, output_format="json")
+    if not out:
+        return None
+    doc = json.loads(out)
+    return url, doc.get("title"), doc.get("date"), doc.get("author"), doc.get("text") or ""
+
+
+def diy_script(feeds: list[FeedConfig], workers: int, tmp: Path) -> dict:
+    """The script a user would write instead of ingest (see the module docstring)."""
+    import sqlite3
+
+    import feedparser
+    import httpx
+
+    db = sqlite3.connect(tmp / "diy.db")
+    db.execute("CREATE VIRTUAL TABLE articles USING fts5(url UNINDEXED, title, published UNINDEXED, "
+               "author UNINDEXED, body)")
+    before = _cpu()
+    with Timer() as t:
+        ctx = multiprocessing.get_context("fork")
+        with httpx.Client(timeout=30) as client, ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            jobs = []
+            for feed in feeds:
+                for entry in feedparser.parse(client.get(feed.url).content).entries:
+                    jobs.append(pool.submit(_diy_extract, entry.link, client.get(entry.link).content))
+            rows = [row for row in (job.result() for job in jobs) if row]
+            db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?)", rows)
+            db.commit()
+    main_cpu, worker_cpu = (after - b for after, b in zip(_cpu(), before, strict=True))
+    db.close()
+    n = max(1, len(rows))
+    return {"stored": len(rows), "seconds": t.seconds, "rate": len(rows) / t.seconds,
+            "cpu_ms_per_article": 1000 * (main_cpu + worker_cpu) / n}
+
+
 def build_sites(pages: list[tuple[str, bytes]], n: int) -> tuple[list[StaticSite], list[FeedConfig], list[bytes]]:
     sites, feeds, served = [], [], []
     reps = (n + len(pages) - 1) // len(pages)
@@ -182,6 +230,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
     ap.add_argument("--es-sizes", default="1000", help="the sizes also run on Elasticsearch (INGEST_ES_URL)")
+    ap.add_argument("--diy-sizes", default="1000",
+                    help="the sizes the DIY script (feedparser + httpx + trafilatura + FTS5) also runs at")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--hosts", type=int, default=0, help="spread the articles over N hosts, default politeness")
     ap.add_argument("--sigterm", action="store_true", help="with --hosts: time a busy daemon's stop on SIGTERM")
@@ -192,13 +242,17 @@ def main() -> None:
         return polite_hosts(pages, args)
     backends = ["sqlite"] + (["elasticsearch"] if os.environ.get("INGEST_ES_URL") else [])
     es_sizes = {int(s) for s in args.es_sizes.split(",") if s}
-    results = []
+    diy_sizes = {int(s) for s in args.diy_sizes.split(",") if s}
+    results, diy = [], {}
     base_rate = base_cpu = None
     for n in [int(s) for s in args.sizes.split(",")]:
         sites, feeds, served = build_sites(pages, n)
         if base_rate is None:  # the same pages at every size: measured once
             base_rate = baseline(served[:BASELINE_PAGES], args.workers)
             base_cpu = baseline_cpu_ms(served)
+        if n in diy_sizes:  # right before the pipeline, same site and processes
+            with tempfile.TemporaryDirectory() as tmp:
+                diy[n] = diy_script(feeds, args.workers, Path(tmp))
         for backend in backends:
             if backend == "elasticsearch" and n not in es_sizes:
                 continue
@@ -222,7 +276,28 @@ def main() -> None:
              + "\n\nCPU per article: what bounds the ratio when every core is busy\n\n"
              + markdown_table(["articles", "backend", "workers ms (extract+enrich)", "main ms (fetch, store, site)",
                                "raw trafilatura ms", "raw / pipeline CPU"], cpu_rows))
-    emit({"dataset": dataset_name(), "machine": machine(), "results": results}, table, args.json)
+    if diy:
+        table += "\n\n" + versus_table(results, diy)
+    emit({"dataset": dataset_name(), "machine": machine(), "results": results,
+          "diy": {str(n): r for n, r in diy.items()}}, table, args.json)
+
+
+def versus_table(results: list[dict], diy: dict[int, dict]) -> str:
+    """ingest beside raw trafilatura and the DIY script, same run: rate, CPU per article, our ratio to each."""
+    rows = []
+    for r in results:
+        d = diy.get(r["articles"])
+        if d is None:
+            continue
+        ours_cpu = r["cpu_ms_per_article_main"] + r["cpu_ms_per_article_workers"]
+        label = f"{r['articles']:,} articles, {r['backend']}"
+        rows += [[label, "raw trafilatura.extract", f"{r['baseline_rate']:.1f}", f"{r['baseline_cpu_ms_per_article']:.1f}",
+                  f"{r['rate'] / r['baseline_rate']:.2f}"],
+                 [label, "DIY script (feedparser + httpx + trafilatura metadata/precision + FTS5)",
+                  f"{d['rate']:.1f}", f"{d['cpu_ms_per_article']:.1f}", f"{r['rate'] / d['rate']:.2f}"],
+                 [label, "ingest run --once (clean + enrich + store)", f"{r['rate']:.1f}", f"{ours_cpu:.1f}", "1.00"]]
+    return ("ingest against raw trafilatura and the script a user would write (same site, same processes)\n\n"
+            + markdown_table(["run", "what", "articles/s", "CPU ms/article", "ingest art/s ÷ this"], rows))
 
 
 def daemon_stop_seconds(feeds: list[FeedConfig], sites: list[StaticSite], n: int, tmp: Path) -> float:

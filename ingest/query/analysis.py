@@ -86,12 +86,17 @@ def term_tokens(word: str) -> TermTokens:
 def term_stems(word: str) -> list[str]:
     """Stems of a query word (and its ae/ä spellings) under each query language, plus the folded word
     itself (for articles whose language has no stemmer)."""
+    return list(_term_stems(word))
+
+
+@lru_cache(maxsize=1 << 17)  # a large rule set repeats its words across rules: compiled and presearched
+def _term_stems(word: str) -> tuple[str, ...]:
     out: list[str] = []
     for form in spellings(word):
         for stem in query_stems(form) + [fold(form)]:
             if stem and stem not in out:
                 out.append(stem)
-    return out
+    return tuple(out)
 
 
 def _sharp_s(form: str, prefix: bool = False) -> list[str]:

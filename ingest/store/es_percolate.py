@@ -24,6 +24,11 @@ percolator gets the batch's own documents; `_msearch` runs only over the article
 searchable (`store.searchable`: flush waited for, visibility checked, refreshed if needed). The
 rest stays "evaluation pending" and is matched later; an unsearchable article is never taken for
 a non-matching one.
+
+`_msearch` runs only the rules the presearcher (`ingest.query.presearch`) selects from the batch's
+own tokens (the `*_folded`/`*_stem` views as indexed), each restricted to the batch articles that
+hold its anchors: a rule whose words are absent from the batch is never sent. Rules of words and
+prefixes joined by AND/OR/NOT are answered from those same tokens, exactly, without a search.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from ingest.errors import QueryError
+
 log = logging.getLogger("ingest.store.es")
 PAGE = 10_000  # index.max_result_window: each page runs the whole percolation again
 MSEARCH_CHUNK = 200
@@ -41,6 +48,7 @@ MSEARCH_CHUNK = 200
 UNQUERIED = frozenset({"title", "body", "summary", "captions", "mentions", "feed_urls", "author", "url",
                        "canonical_url", "guid"})
 RELATIVE_PROBE = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2002, 2, 2, tzinfo=UTC))
+COMPILED_KEPT = 200_000   # compiled rule queries kept between batches
 
 
 def _rules_hash(rules: dict[str, str]) -> str:
@@ -149,26 +157,83 @@ def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list
         search_after = hits[-1]["sort"]
 
 
-def _msearch(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+def _column(field: str, view: str) -> str:
+    """The indexed field of a text field's view ("exact": title_folded, "stem": title_stem, "parts":
+    title_parts), or "lang" for the article's language (presearch.document_columns)."""
+    if view == "lang":
+        return "lang"
+    return f"{field}_{'folded' if view == 'exact' else view}"
+
+
+def _presearcher(store, rules: dict[str, str]):
+    """The rule set's presearcher, kept while the rules stay the same."""
+    from ingest.query.presearch import Presearcher, parse_rules, split_tokens
+
+    digest = _rules_hash(rules)
+    cached = getattr(store, "_presearch", None)
+    if cached is None or cached[0] != digest:
+        cached = store._presearch = (digest, Presearcher(parse_rules(rules), split_tokens, columns=_column))
+    return cached[1]
+
+
+def _candidates(store, rules: dict[str, str], article_ids: list[str]
+                ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(rules answered from the batch's own tokens: rule -> matching ids, rules to search: rule -> the
+    batch articles it may match). Read before the outbox is flushed: no round trip for queued
+    articles. When an article is found nowhere (being flushed right now) every rule is searched."""
+    from ingest.query.presearch import decide, document_columns, mask_ids
+
+    docs = _documents(store, article_ids)
+    ids = [d["id"] for d in docs]
+    if set(article_ids) - set(ids):
+        return {}, dict.fromkeys(rules, article_ids)
+    presearcher = _presearcher(store, rules)
+    columns = document_columns(docs)
+    answered, rest = decide(presearcher, presearcher.select(columns.tokens(), columns.everyone), columns)
+    return ({name: mask_ids(mask, ids) for name, mask in answered.items()},
+            {name: mask_ids(mask, ids) for name, mask in rest.items()})
+
+
+def _compiled(store, query: str) -> dict:
+    """`_compile`, kept between batches except for queries with relative dates (`now` moves)."""
+    cache = getattr(store, "_compiled_rules", None)
+    if cache is None or len(cache) > COMPILED_KEPT:
+        cache = store._compiled_rules = {}
+    compiled = cache.get(query)
+    if compiled is None:
+        compiled = _compile(query)
+        if "now" not in query.lower():
+            cache[query] = compiled
+    return compiled
+
+
+def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each rule in `scopes` restricted to its articles, in `_msearch` requests of MSEARCH_CHUNK."""
     out: dict[str, list[str]] = {}
-    items = list(compile_rules(rules).items())
+    items = list(scopes.items())
     for i in range(0, len(items), MSEARCH_CHUNK):
         chunk = items[i:i + MSEARCH_CHUNK]
         searches: list[dict] = []
-        for _name, query in chunk:
+        for name, ids in chunk:
             searches.append({"index": store.articles_alias})
-            searches.append({"query": {"bool": {"must": [query],
-                                                "filter": [{"ids": {"values": article_ids}}]}},
-                             "size": len(article_ids), "_source": False})
+            try:
+                query = _compiled(store, rules[name])
+            except QueryError as exc:  # a broken rule is skipped with a warning, as on SQLite
+                log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
+                query = {"match_none": {}}
+            searches.append({"query": {"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
+                             "size": len(ids), "_source": False})
         resp = store._call(store.client.msearch, searches=searches)
-        for (name, _query), result in zip(chunk, resp["responses"], strict=True):
+        for (name, _ids), result in zip(chunk, resp["responses"], strict=True):
             ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
             if ids:
                 out[name] = ids
     return out
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
+def match_rules(store, rules: dict[str, str], article_ids: list[str], presearch: bool = True
+                ) -> dict[str, list[str]]:
+    """rule -> matching article ids. `presearch=False` sends every rule (the reference)."""
     if not rules or not article_ids:
         return {}
     store._ensure()
@@ -176,7 +241,17 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str]) -> dict[st
     if store.percolator:
         docs = _documents(store, article_ids)
         return _percolate(store, rules, docs) if docs else {}
-    return _msearch(store, rules, article_ids)
+    article_ids = list(dict.fromkeys(article_ids))
+    return _search_scoped(store, rules, article_ids, presearch)
+
+
+def _search_scoped(store, rules: dict[str, str], article_ids: list[str], presearch: bool = True
+                   ) -> dict[str, list[str]]:
+    """`_msearch` over the presearcher's candidates (or every rule), plus the rules it answered."""
+    answered, scopes = (_candidates(store, rules, article_ids) if presearch
+                        else ({}, dict.fromkeys(rules, article_ids)))
+    found = {**answered, **_msearch(store, rules, scopes)}
+    return {name: found[name] for name in rules if name in found}
 
 
 def match_batch(store, rules: dict[str, str], articles: list) -> tuple[dict[str, list[str]], set[str]]:
@@ -190,4 +265,4 @@ def match_batch(store, rules: dict[str, str], articles: list) -> tuple[dict[str,
     if store.percolator:
         return _percolate(store, rules, [article_doc(a) for a in articles]), ids
     ready = store.searchable(articles)
-    return (_msearch(store, rules, sorted(ready)) if ready else {}), ready
+    return (_search_scoped(store, rules, sorted(ready)) if ready else {}), ready

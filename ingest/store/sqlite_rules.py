@@ -9,13 +9,13 @@ still walks the rule's posting lists over the whole index, so its cost grows wit
 1. The batch goes into an in-memory FTS5 table (`temp.alert_batch`, same columns and tokenizer as
    `articles_fts`, same rowids), and each rule's MATCH runs against it instead of the whole index;
    keyword, date and negation conditions still read `articles`.
-2. Rules are pre-filtered by the batch's tokens. From each rule's AST comes a necessary condition
-   in conjunctive form, *clauses* of anchors: every clause needs one of its anchors among the
-   batch's tokens (a Term: one of its stems; a phrase or NEAR: each of its words; an AND: the
-   clauses of its positive children; an OR: one clause joining one clause of each child). Anchors
-   are tokenised by SQLite itself (the index's tokenizer) and compared with the batch's vocabulary
-   (`fts5vocab`), prefixes by a sorted search; a rule failing a clause cannot match and is not
-   evaluated. Rules without clauses (only keyword fields, dates or negations) are always evaluated.
+2. Rules are presearched (`ingest.query.presearch`): from each rule's AST comes a necessary
+   condition in conjunctive form, clauses of anchor tokens (tokenised by SQLite itself, the
+   index's tokenizer), and a rule none of whose documents holds one anchor of every clause is not
+   evaluated. The batch's tokens come from the batch table's own vocabulary (`fts5vocab`): as one
+   document for small rule sets, per document and column from PER_DOCUMENT_AT rules, where rules of
+   words and prefixes joined by AND/OR/NOT are then answered from that vocabulary, exactly, without
+   SQL. Rules without anchors (only keyword fields, dates or negations) are always evaluated.
 3. Parsed and compiled rules, and the anchor index of a rule set, are cached between batches
    (not for queries with relative dates like `published:>now-7d`).
 """
@@ -24,10 +24,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ingest.query.presearch import (  # noqa: F401 - anchor_* re-exported
+    ColumnVocabulary,
+    Presearcher,
+    anchor_clauses,
+    anchor_strings,
+    decide,
+    mask_ids,
+)
 from ingest.store.base import SearchRequest
 from ingest.store.sqlite_filters import request_condition
 
@@ -36,7 +43,8 @@ log = logging.getLogger("ingest.store.sqlite_rules")
 FTS_FROM = "FROM articles_fts WHERE articles_fts MATCH"
 BATCH_FROM = "FROM alert_batch WHERE alert_batch MATCH"
 UNION_CHUNK = 40           # rules per SQL statement
-CACHE_SIZE = 50_000        # compiled rules kept
+CACHE_SIZE = 200_000       # compiled rules kept
+PER_DOCUMENT_AT = 2_000    # rule sets this large are presearched per document of the batch
 
 
 def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
@@ -58,9 +66,9 @@ def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> d
 class Compiled:
     cond: str                 # SQL over `articles a`, MATCH pointed at the batch table when possible
     params: list
-    clauses: list[Clause] | None   # pre-filter (see anchor_clauses); None: always evaluate
     relative: bool            # has now-relative dates: recompiled for every batch
     fts: str | None = None    # the whole rule is this one FTS5 expression: evaluated on the batch table alone
+    node: object = None       # the parsed query (presearched)
 
 
 class _Cache:
@@ -75,6 +83,10 @@ class _Cache:
             if value is not None:
                 self.items.move_to_end(key)
             return value
+
+    def values(self) -> list:
+        with self.lock:
+            return list(self.items.values())
 
     def put(self, key, value) -> None:
         with self.lock:
@@ -104,61 +116,6 @@ def _has_relative(node) -> bool:
     return False
 
 
-Clause = list[tuple[str, bool]]  # (text, is_prefix): one of them must be in the batch
-
-
-def anchor_clauses(node) -> list[Clause] | None:
-    """A necessary condition for `node` to match, as clauses that each need one of their strings in
-    the document (as the FTS5 compiler would look for them); None when the node can match without
-    any text (keyword fields, dates, a lone negation). Always conservative, never exact."""
-    from ingest.query.analysis import exact_prefixes, exact_sequences, near_alternatives, term_tokens
-    from ingest.query.ast import TEXT_FIELDS, And, Field, Near, Or, Phrase, Prefix, Term
-
-    if isinstance(node, Term):  # every stem it may match, the other languages' ones included
-        clause = [(s, False) for s in term_tokens(node.word).all()]
-        return [clause] if clause else None
-    if isinstance(node, Prefix):
-        clause = [(p, True) for p in exact_prefixes(node.prefix)]
-        return [clause] if clause else None
-    if isinstance(node, Phrase):
-        seqs = exact_sequences(node.words)
-        if not seqs:
-            return None
-        return [list(dict.fromkeys((seq[i], False) for seq in seqs)) for i in range(len(seqs[0]))]
-    if isinstance(node, Near):
-        clauses = []
-        for side in (node.left, node.right):
-            try:
-                alts = near_alternatives(side)
-            except (TypeError, ValueError):
-                return None
-            clause = [(a.prefix, True) if a.prefix is not None else (" ".join(a.tokens), False) for a in alts]
-            if not clause:
-                return None
-            clauses.append(list(dict.fromkeys(clause)))
-        return clauses
-    if isinstance(node, Field):
-        return anchor_clauses(node.node) if node.field in TEXT_FIELDS else None
-    if isinstance(node, Or):
-        joined: Clause = []
-        for child in node.children:
-            sub = anchor_clauses(child)
-            if sub is None:
-                return None
-            joined += min(sub, key=len)  # that child's match needs its (shortest) clause
-        return [list(dict.fromkeys(joined))]
-    if isinstance(node, And):
-        clauses = [c for sub in (anchor_clauses(c) for c in node.children) if sub is not None for c in sub]
-        return clauses or None
-    return None  # Not, Range, keyword fields
-
-
-def anchor_strings(node) -> list[tuple[str, bool]] | None:
-    """Every string the rule's pre-filter looks for (flattened clauses)."""
-    clauses = anchor_clauses(node)
-    return None if clauses is None else list(dict.fromkeys(a for c in clauses for a in c))
-
-
 def _compile(query: str) -> Compiled:
     cached = _compiled.get(query)
     if cached is not None and not cached.relative:
@@ -170,7 +127,7 @@ def _compile(query: str) -> Compiled:
     fts = params[0] if cond == f"({_match_sql()})" and len(params) == 1 else None
     if FTS_FROM in cond:
         cond = cond.replace(FTS_FROM, BATCH_FROM)
-    compiled = Compiled(cond, params, anchor_clauses(node), _has_relative(node), fts)
+    compiled = Compiled(cond, params, _has_relative(node), fts, node)
     _compiled.put(query, compiled)
     return compiled
 
@@ -212,6 +169,8 @@ def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
     store.query(f"CREATE VIRTUAL TABLE temp.alert_batch USING fts5{body}")
     store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_vocab "
                 "USING fts5vocab('temp', 'alert_batch', 'row')")
+    store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_instances "
+                "USING fts5vocab('temp', 'alert_batch', 'instance')")
     rowids: dict[int, str] = {}
     cols = _fts_columns(store)
     for i in range(0, len(article_ids), 500):
@@ -243,91 +202,89 @@ def _tokenise(store, strings: list[str]) -> dict[str, list[str]]:
 
 @dataclass(slots=True)
 class _Index:
-    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]]  # rule -> [(exact tokens, prefixes)]
-    prefixes: list[str]                 # every prefix anchor, to look up in the batch vocabulary
-    always: list[str]                   # rules evaluated on every batch
+    presearch: Presearcher              # rules filed under their anchors (ingest.query.presearch)
     compiled: dict[str, Compiled]
 
 
 def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
-    key = hash(frozenset(rules.items()))
-    cached = _indexes.get(key)
-    if cached is not None and cached[0] == rules:
-        return cached[1], []
+    for cached_rules, cached in _indexes.values():  # a few rule sets; comparing dicts is cheaper than hashing
+        if cached_rules == rules:
+            return cached, []
     compiled: dict[str, Compiled] = {}
+    nodes = {}
     broken: list[str] = []
     from ingest.errors import QueryError
 
     for name, query in rules.items():
         try:
             compiled[name] = _compile(query)
+            nodes[name] = compiled[name].node
         except QueryError as exc:
             broken.append(name)
             log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
-    strings = sorted({text for c in compiled.values() if c.clauses for clause in c.clauses for text, _ in clause})
-    tokens = _tokenise(store, strings) if strings else {}
-    clauses: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
-    prefixes: set[str] = set()
-    always: list[str] = []
-    for name, c in compiled.items():
-        mine = []
-        for clause in c.clauses or []:
-            exact, prefix = set(), set()
-            for text, is_prefix in clause:
-                toks = tokens.get(text) or []
-                if not toks:  # nothing the tokenizer keeps: no condition to test
-                    exact = prefix = None
-                    break
-                # several tokens make a phrase, whose first token must be there as a whole word
-                # (also for a prefix query such as "new yor*", where only the last one is a prefix)
-                (prefix if is_prefix and len(toks) == 1 else exact).add(toks[0])
-            if exact is None:
-                continue  # this clause says nothing; the others still hold
-            mine.append((frozenset(exact), tuple(sorted(prefix))))
-            prefixes.update(prefix)
-        if mine:
-            mine.sort(key=lambda cl: len(cl[0]) + 4 * len(cl[1]))  # cheapest, most selective first
-            clauses[name] = mine
-        else:
-            always.append(name)
-    index = _Index(clauses, sorted(prefixes), always, compiled)
+    index = _Index(Presearcher(nodes, lambda strings: _tokenise(store, strings), _column), compiled)
     if not broken:
-        _indexes.put(key, (dict(rules), index))
+        _indexes.put(id(index), (dict(rules), index))
     return index, broken
 
 
-def _candidates(index: _Index, vocab: list[str]) -> list[str]:
-    """Rules whose every clause has an anchor among the batch's tokens (plus the always-evaluated)."""
-    present = set(vocab)
-    found_prefixes = set()
-    for prefix in index.prefixes:
-        i = bisect_left(vocab, prefix)
-        if i < len(vocab) and vocab[i].startswith(prefix):
-            found_prefixes.add(prefix)
-    out = list(index.always)
-    for name, clauses in index.clauses.items():
-        for exact, prefixes in clauses:
-            if exact.isdisjoint(present) and not any(p in found_prefixes for p in prefixes):
-                break
-        else:
-            out.append(name)
-    return out
+def _tuples(store, sql: str):
+    """Rows as plain tuples (tens of thousands per batch: sqlite3.Row objects cost ~10% more)."""
+    cursor = store._db.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql)
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None
-                ) -> dict[str, list[str]]:
-    """Same result as `match_rules_naive`. `stats`, when given, receives how many rules were evaluated."""
+def _column(field: str, view: str) -> str:
+    """The articles_fts column of a text field's view ("exact": title/body, "stem": title_stem/body_stem,
+    "parts": title_parts/body_parts, "lang": the article's language)."""
+    if view == "lang":
+        return "lang"
+    return field if view == "exact" else f"{field}_{view}"
+
+
+def _columns(store, rowids: dict[int, str]) -> ColumnVocabulary:
+    """The batch table's tokens per column, as FTS5 made them, with the documents holding them."""
+    bits = {rowid: 1 << i for i, rowid in enumerate(rowids)}
+    columns: dict[str, dict[str, int]] = {}
+    for term, rowid, col in _tuples(store, "SELECT DISTINCT term, doc, col FROM temp.alert_batch_instances"):
+        vocab = columns.get(col)
+        if vocab is None:
+            vocab = columns[col] = {}
+        vocab[term] = vocab.get(term, 0) | bits[rowid]
+    return ColumnVocabulary(columns, (1 << len(rowids)) - 1)
+
+
+def _candidates(index: _Index, store, rowids: dict[int, str]) -> tuple[dict[str, int], list[str], int]:
+    """(rules answered from the batch's vocabulary: rule -> documents' mask, rules to evaluate,
+    vocabulary size). Small rule sets are presearched on the batch as one document and every selected
+    rule is evaluated: reading the vocabulary per document and column costs more than a few hundred
+    rules take in SQL. Large ones per document, with Boolean word rules answered from it."""
+    if len(index.presearch) < PER_DOCUMENT_AT:
+        vocab = {r[0]: 1 for r in _tuples(store, "SELECT term FROM temp.alert_batch_vocab")}
+        return {}, list(index.presearch.select(vocab)), len(vocab)
+    columns = _columns(store, rowids)
+    vocab = columns.tokens()
+    answered, rest = decide(index.presearch, index.presearch.select(vocab, columns.everyone), columns)
+    return answered, list(rest), len(vocab)
+
+
+def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dict | None = None,
+                presearch: bool = True) -> dict[str, list[str]]:
+    """Same result as `match_rules_naive`. `stats`, when given, receives how many rules were evaluated;
+    `presearch=False` evaluates every rule on the batch table (the reference for the presearcher)."""
     if not article_ids or not rules:
         return {}
     with store._lock:  # the temp tables belong to this connection: one batch at a time
         _ensure_temp(store)
         index, _broken = _index(store, rules)
         rowids = _fill_batch(store, list(dict.fromkeys(article_ids)))
-        vocab = sorted(r[0] for r in store.query("SELECT term FROM temp.alert_batch_vocab"))
-        todo = _candidates(index, vocab)
+        answered, todo, words = _candidates(index, store, rowids) if presearch else ({}, list(index.compiled), 0)
         if stats is not None:
-            stats.update(rules=len(rules), evaluated=len(todo), always=len(index.always), vocabulary=len(vocab))
-        found: dict[str, list[str]] = {}
+            stats.update(rules=len(rules), evaluated=len(todo), answered=len(answered),
+                         always=len(index.presearch.always), vocabulary=words)
+        ids = list(rowids.values())
+        found: dict[str, list[str]] = {name: mask_ids(mask, ids) for name, mask in answered.items()}
         if todo:
             for name in todo:
                 if index.compiled[name].relative:  # `now` moves: compile again for this batch
