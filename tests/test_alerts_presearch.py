@@ -329,3 +329,26 @@ def test_stem_view_matches_the_indexer():
     # the views are the indexer's own functions, not copies of them
     assert ps.VIEWS[0].make("Straße Über", "de") == folded_text("Straße Über")
     assert ps.VIEWS[1].make("Drohnen", "de") == stem_text("Drohnen", "de")
+
+
+@pytest.mark.parametrize("per_document", [False, True], ids=["batch", "per-document"])
+def test_compound_and_other_language_queries_as_rules(store, per_document, monkeypatch):
+    """The compound, quotation, spelling and other-language conformance table as alert rules, presearched
+    per document too (where word rules are answered from the batch's tokens): a word matches through
+    the compound-parts view (`Drohne` on *Kampfdrohnen*), `=word` does not, and another language's
+    stems count only in articles of that language — exactly what evaluating every rule finds."""
+    from test_conformance import COMPOUND_CORPUS, COMPOUND_QUERIES
+
+    from ingest.store import sqlite_rules
+
+    if type(store).__name__ == "SQLiteStore":
+        monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
+    elif not per_document:
+        pytest.skip("the clusters presearch per document always")
+    articles = corpus_articles(COMPOUND_CORPUS)
+    store.upsert_articles(articles)
+    rules = {f"c{i}": case["query"] for i, case in enumerate(COMPOUND_QUERIES)}
+    ids = [a.id for a in articles]
+    for batch in (ids, ids[: len(ids) // 2], [ids[0]], ids[-3:]):
+        expected = {f"c{i}": set(case["expect"]) & set(batch) for i, case in enumerate(COMPOUND_QUERIES)}
+        assert evaluate(store, rules, batch, presearch=True) == {k: v for k, v in expected.items() if v}
