@@ -125,6 +125,7 @@ class Extracted:
     tags: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    removed_reasons: list[str] = field(default_factory=list)  # why each `removed` block went, same order
     raw_chars: int = 0
     method: str = "page"  # page | feed | none
     # (fingerprint, text) of every block trafilatura kept, lead excluded: input to per-site learning

@@ -44,7 +44,7 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
         title=unicodedata.normalize("NFC", parts.title) if parts.title else None, author=parts.author, published=parts.published,
         language=parts.language, canonical_url=parts.canonical_url, description=parts.description or cleaned.standfirst,
         sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
-        captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
+        captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, removed_reasons=cleaned.reasons, raw_chars=parts.raw_chars, method="page",
         fingerprints=[(fingerprint(b.text), b.text) for b in parts.blocks[1:]],
     )
 

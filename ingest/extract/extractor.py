@@ -211,6 +211,23 @@ def recover_headings(candidates: list[tuple[str, str | None, str | None]], block
     return blocks
 
 
+# The recall pass's body is kept unless it is this much longer than a substantial precision pass:
+# then the extra is, on most pages, a comment thread, a link list or a sidebar, not more article.
+RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
+
+
+def choose_body(precise, wide):
+    """trafilatura's precision mode drops real paragraphs at the edges of many articles (leads, last
+    paragraphs, lists), its recall mode takes comments and sidebars on others: the recall body unless
+    it grows a substantial precision body by more than `RECALL_GROWTH`."""
+    if wide is None:
+        return precise
+    if precise is None:
+        return wide
+    short, long_ = len("".join(precise.itertext())), len("".join(wide.itertext()))
+    return precise if short >= PRECISION_SUBSTANTIAL and long_ > RECALL_GROWTH * short else wide
+
+
 @dataclass(slots=True)
 class PageParts:
     blocks: list[Block]
@@ -312,9 +329,18 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
-    if doc is None or doc.body is None:
+    body = doc.body if doc is not None else None
+    if settings.recall_pass:
+        wide = trafilatura.bare_extraction(
+            tree, url=url, favor_recall=True, include_comments=settings.include_comments, include_tables=True,
+            with_metadata=doc is None or doc.body is None,
+        )
+        if doc is None or doc.body is None:
+            doc = wide
+        body = choose_body(body, wide.body if wide is not None else None)
+    if doc is None or body is None:
         return None
-    blocks = recover_headings(headings, blocks_from_body(doc.body))
+    blocks = recover_headings(headings, blocks_from_body(body))
     for block in blocks:
         links.annotate(block)
     area = article_area(tree, blocks) if captions or tag_blocks else None
