@@ -213,12 +213,27 @@ def test_credits_between_paragraphs_go_to_captions(credit):
     assert texts(result) == [LEAD, P1, P2] and result.captions == [credit]
 
 
-def test_headline_repeat_and_standfirst_go_the_lead_stays():
+def test_headline_repeat_and_kicker_go_the_standfirst_and_lead_stay():
+    """Recall first (issue 13): a deck is content unless it repeats the title, the feed's title or a
+    learned block; a kicker label goes."""
     title = "Stadtrat beschließt Haushalt für 2027"
     deck = "Mehr Geld für Schulen, neue Schulden und eine Sporthalle in Planung: was der Beschluss bedeutet"
-    result = clean_blocks([Block("head", title), Block("head", deck), p(LEAD), p(P1), p(P2)], "de", title=title)
-    assert texts(result) == [LEAD, P1, P2]
-    assert result.standfirst == deck
+    blocks = [Block("p", "Kommunalpolitik"), Block("head", title), Block("head", deck), p(LEAD), p(P1), p(P2)]
+    result = clean_blocks(blocks, "de", title=title)
+    assert texts(result) == [deck, LEAD, P1, P2]
+    assert result.reasons == ["kicker", "title"]
+    feed_title = "Haushalt 2027: Stadtrat beschließt mehr Geld für Schulen und neue Schulden"
+    again = clean_blocks([Block("head", feed_title), p(LEAD), p(P1), p(P2)], "de", title=title, titles=(feed_title,))
+    assert texts(again) == [LEAD, P1, P2]
+    learned = SiteProfile(domain="x.example", learned={fingerprint(deck)})
+    assert texts(clean_blocks([Block("head", deck), p(LEAD), p(P1), p(P2)], "de", learned, title=title)) == [LEAD, P1, P2]
+
+
+def test_long_sentence_like_paragraph_at_the_top_is_never_a_deck():
+    lead = ("Prezes Polskiego Związku Piłki Nożnej - Grzegorz Lato został członkiem Komisji FIFA "
+            "ds. Bezpieczeństwa na Stadionach.")
+    result = clean_blocks([Block("head", lead), p(P1), p(P2)], "pl", title="Lato w komisji FIFA")
+    assert texts(result) == [lead, P1, P2]
 
 
 def test_short_lead_and_sentences_at_the_top_are_never_taken_for_a_deck():

@@ -318,17 +318,37 @@ def _caption_match(text: str, captions: list[str]) -> bool:
     return len(low) >= 30 and any(c.startswith(low) and len(low) >= 0.6 * len(c) for c in captions)
 
 
-def _top(blocks: list[Block], title: str | None, result: CleanResult) -> int:
-    """Remove the headline repeat and deck lines at the top; return the index of the first kept block."""
+def _kicker(block: Block) -> bool:
+    """A label above the headline or the first paragraph ("Ukraine-Krieg", "EXKLUSIV", "Analysis"):
+    a few words, no sentence."""
+    text = block.text
+    return (len(text) <= 50 and len(WORDS.findall(text)) <= 5 and not _sentence(text)
+            and not INNER_SENTENCE_END.search(text) and not UNSPACED_SCRIPT.search(text))
+
+
+def _lead_like(block: Block) -> bool:
+    """A long sentence-like paragraph (a lead or standfirst): content, whatever its markup."""
+    text = block.text
+    return len(WORDS.findall(text)) >= 12 and (_sentence(text) or len(text) >= 120)
+
+
+def _top(blocks: list[Block], title: str | None, result: CleanResult, lead: str | None = None,
+         titles: tuple[str, ...] = (), learned: set[str] | frozenset = frozenset()) -> int:
+    """Remove the headline repeat and deck/kicker lines at the top; return the index of the first kept
+    block. Recall first: a deck goes only when it repeats the title (page or feed) or a learned block;
+    a kicker only when it is a short label; a long sentence-like paragraph always stays."""
     start = 0
     while start < min(len(blocks) - 1, 4):
         block, following = blocks[start], blocks[start + 1]
-        if _title_like(block.text, title):
+        if lead is not None and block.text == lead:
+            break  # recovered from outside the body on purpose
+        if any(_title_like(block.text, t) for t in (title, *titles) if t):
             result.drop(block, "title")
-        elif _headline_like(block, following) and any(_normal_paragraph(b) for b in blocks[start + 1:start + 4]):
-            result.drop(block, "deck")
-            if block.kind != "head" or len(block.text) >= 40:
-                result.standfirst = result.standfirst or block.text
+        elif _lead_like(block):
+            break
+        elif any(_normal_paragraph(b) for b in blocks[start + 1:start + 4]) and (
+                _kicker(block) or _headline_like(block, following) and fingerprint(block.text) in learned):
+            result.drop(block, "kicker" if _kicker(block) else "deck")
         else:
             break
         start += 1
@@ -345,7 +365,8 @@ def _header_values(block: Block) -> Block:
 
 
 def clean_blocks(blocks: list[Block], language: str | None = None, site: SiteProfile | None = None,
-                 title: str | None = None, captions: list[str] | None = None) -> CleanResult:
+                 title: str | None = None, captions: list[str] | None = None, lead: str | None = None,
+                 titles: tuple[str, ...] = ()) -> CleanResult:
     """The article's blocks without boilerplate; tags, captions and what was removed (and why) aside.
     `language` is informational: every language's rules apply (they are anchored and length-capped)."""
     rules = load_rules()
@@ -361,7 +382,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         if text not in result.captions:
             result.captions.append(text)
 
-    start = _top(blocks, title, result)
+    start = _top(blocks, title, result, lead, titles, site.learned if site is not None else frozenset())
     before = sum(len(b.text) for b in blocks[:start])
     for i in range(start, count):
         block = blocks[i]
@@ -411,7 +432,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         if _lone_teaser(block, i) or _teaser_strip(blocks, i):
             result.drop(block, "teaser link")
             continue
-        if site is not None and fp in site.learned and i > 0:
+        if site is not None and fp in site.learned and i > 0 and text != lead:
             result.drop(block, "learned")
             continue
         if site is not None and any(p.search(text) for p in site.drop_patterns):

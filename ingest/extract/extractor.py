@@ -13,6 +13,8 @@ from trafilatura.utils import load_html
 from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.clean import is_credit, page_tag_blocks
+from ingest.extract.lead import already_in, find_lead
+from ingest.fetch.charset import decode_page
 
 SPACE = re.compile(r"\s+")
 
@@ -219,12 +221,14 @@ RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
 def choose_body(precise, wide):
     """trafilatura's precision mode drops real paragraphs at the edges of many articles (leads, last
     paragraphs, lists), its recall mode takes comments and sidebars on others: the recall body unless
-    it grows a substantial precision body by more than `RECALL_GROWTH`."""
+    it grows a substantial precision body by more than `RECALL_GROWTH` (or is shorter than it)."""
     if wide is None:
         return precise
     if precise is None:
         return wide
     short, long_ = len("".join(precise.itertext())), len("".join(wide.itertext()))
+    if long_ < short:  # the recall pass chose a smaller container
+        return precise
     return precise if short >= PRECISION_SUBSTANTIAL and long_ > RECALL_GROWTH * short else wide
 
 
@@ -241,29 +245,32 @@ class PageParts:
     tags: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     raw_chars: int = 0
+    lead: str | None = None  # the lead found outside the body container, first of `blocks`
 
 
 def decode_html(data: bytes | str, content_type: str | None = None) -> str:
-    """Decode page bytes: HTTP charset, then <meta charset>, then UTF-8, then cp1252 as a last resort."""
-    if isinstance(data, str):
-        return data
-    candidates = []
-    if content_type and "charset=" in content_type.lower():
-        candidates.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
-    head = data[:4096].decode("ascii", "ignore").lower()
-    for marker in ('charset="', "charset='", "charset="):
-        pos = head.find(marker)
-        if pos >= 0:
-            value = head[pos + len(marker):pos + len(marker) + 20]
-            candidates.append(value.split('"')[0].split("'")[0].split(";")[0].split(">")[0].strip())
-            break
-    candidates += ["utf-8", "cp1252"]
-    for enc in candidates:
-        try:
-            return data.decode(enc)
-        except (LookupError, UnicodeDecodeError):
+    """Decode page bytes with the charset reconciled for this page (`ingest.fetch.charset`)."""
+    return decode_page(data, content_type).text
+
+
+def body_start(tree, blocks: list[Block]):
+    """The page element holding the start of the body's first paragraph (None when not found)."""
+    for block in blocks[:3]:
+        probe = block.text.split("\n")[0][:30]
+        if len(probe) < 12:
             continue
-    return data.decode("utf-8", "replace")
+        hits = TEXT_WITH(tree, probe=probe) or TEXT_WITH_SPACES(tree, probe=probe)
+        if hits and hits[0].getparent() is not None:
+            return hits[0].getparent()
+    return None
+
+
+def recover_lead(tree, blocks: list[Block], title: str | None, hints: list[str]) -> str | None:
+    """The lead printed outside the body container (`ingest.extract.lead`), unless the body has it."""
+    lead = find_lead(tree, body_start(tree, blocks), title, [h for h in hints if h])
+    if lead and not already_in(lead, [b.text for b in blocks]):
+        return lead
+    return None
 
 
 def _date(value: str | None) -> datetime | None:
@@ -315,7 +322,7 @@ def prune_tree(tree, xpaths: list[str]):
 
 
 def extract_parts(html: str, url: str | None, settings: ExtractSettings,
-                  prune_xpaths: list[str] | None = None) -> PageParts | None:
+                  prune_xpaths: list[str] | None = None, hints: list[str] | None = None) -> PageParts | None:
     """Run trafilatura; None when it finds no article body."""
     tree = parse_html(html)
     if tree is None:
@@ -341,6 +348,9 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if doc is None or body is None:
         return None
     blocks = recover_headings(headings, blocks_from_body(body))
+    lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])])
+    if lead:
+        blocks.insert(0, Block(kind="p", text=lead))
     for block in blocks:
         links.annotate(block)
     area = article_area(tree, blocks) if captions or tag_blocks else None
@@ -352,5 +362,5 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
         tags=page_tags + [t for t in meta_tags if t not in page_tags],
-        captions=captions, raw_chars=len(html),
+        captions=captions, raw_chars=len(html), lead=lead,
     )
