@@ -12,7 +12,7 @@ from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, blocks_to_text
 from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
 from ingest.extract.extractor import decode_html, extract_parts
-from ingest.models import Extracted
+from ingest.models import Access, Extracted
 from ingest.text import normalize_text
 
 TAG = re.compile(r"<[^>]+>")
@@ -48,14 +48,19 @@ def extract_article(html: bytes | str, url: str | None, settings: ExtractSetting
     text = decode_html(html, content_type)
     hints = [_plain(feed_summary)] if feed_summary else []
     parts = extract_parts(text, url, settings, site.prune_xpaths if site else None, hints)
-    if parts is None:
-        return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []))
+    if parts is None or parts.blocked:
+        return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []),
+                         blocked=parts.blocked if parts is not None else None)
     for block in parts.blocks:  # soft hyphens, zero-width characters, odd spaces, NFC: before any rule sees it
         block.text = normalize_text(block.text)
     lead = normalize_text(parts.lead)
     cleaned = clean_blocks(parts.blocks, parts.language, site, title=parts.title, captions=parts.captions,
                            lead=lead, titles=(feed_title,) if feed_title else ())
+    access = parts.access
+    if any(r.startswith("rule paywall") for r in cleaned.reasons):
+        access = Access.PAYWALLED  # a payment prompt in the body: removed, the teaser before it kept
     return Extracted(
+        access=access, published_precision=parts.published_precision,
         # NFC: Python and SQLite must split the same words (a decomposed accent would split a word for one).
         text=normalize_text(blocks_to_text(cleaned.blocks)),
         title=normalize_text(parts.title), author=parts.author, published=parts.published,

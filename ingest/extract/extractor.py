@@ -12,9 +12,11 @@ from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
+from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.clean import is_credit, page_tag_blocks
 from ingest.extract.lead import already_in, find_lead
 from ingest.fetch.charset import decode_page
+from ingest.models import Precision
 
 SPACE = re.compile(r"\s+")
 
@@ -246,6 +248,9 @@ class PageParts:
     captions: list[str] = field(default_factory=list)
     raw_chars: int = 0
     lead: str | None = None  # the lead found outside the body container, first of `blocks`
+    access: str = "unknown"  # what the page's markup says (ingest.extract.access)
+    published_precision: str | None = None
+    blocked: str | None = None  # a bot challenge or consent wall, not an article
 
 
 def decode_html(data: bytes | str, content_type: str | None = None) -> str:
@@ -332,6 +337,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     # trafilatura prunes figures and headings from the tree it is given: read them first.
     captions, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)
+    access, page_time = page_access(tree), page_published(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
@@ -346,7 +352,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
             doc = wide
         body = choose_body(body, wide.body if wide is not None else None)
     if doc is None or body is None:
-        return None
+        blocked = blocked_page(tree, html, "")
+        return PageParts(blocks=[], blocked=blocked, raw_chars=len(html)) if blocked else None
     blocks = recover_headings(headings, blocks_from_body(body))
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])])
     if lead:
@@ -357,9 +364,11 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     captions = article_captions(captions, area, doc.description)
     meta_tags = _split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)]
     page_tags = article_tags(tag_blocks, area)
+    published, precision = page_time or (_date(doc.date), Precision.DAY if doc.date else None)
     return PageParts(
-        blocks=blocks,
-        title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
+        blocks=blocks, access=access, published_precision=precision,
+        blocked=blocked_page(tree, html, " ".join(b.text for b in blocks)),
+        title=doc.title, author=doc.author, published=published, language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
         tags=page_tags + [t for t in meta_tags if t not in page_tags],
         captions=captions, raw_chars=len(html), lead=lead,

@@ -75,9 +75,10 @@ class SourceQuality:
     fallback_share: float      # share of articles whose text came from the feed, not the page
     median_body_chars: int
     boilerplate_share: float   # characters stripped as boilerplate / (kept + stripped)
+    access: dict[str, int] = field(default_factory=dict)  # articles per access value (free, paywalled, ...)
 
 
-FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original")
+FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "extraction", "is_original", "access")
 
 
 @runtime_checkable

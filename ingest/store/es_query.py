@@ -57,7 +57,8 @@ ES_TEXT_MAPPING = {
         "indexed": {"type": "date"},
     },
 }
-KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords"}
+KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords",
+                 "access": "access"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
 
 

@@ -28,7 +28,7 @@ def article_properties(client=None) -> tuple[dict, dict]:
     props = dict(props)
     keyword = {"type": "keyword"}
     for name in ("id", "url", "canonical_url", "source", "domain", "language", "feed_urls", "content_hash",
-                 "cluster_id", "extraction", "guid"):
+                 "cluster_id", "extraction", "guid", "access", "published_precision", "fetched_url", "published_tz"):
         props.setdefault(name, keyword)
     props.setdefault("published", {"type": "date"})
     props.setdefault("indexed", {"type": "date"})

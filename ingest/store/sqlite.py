@@ -63,7 +63,11 @@ CREATE TABLE IF NOT EXISTS articles (
     boilerplate_chars INTEGER NOT NULL DEFAULT 0,
     raw_chars INTEGER NOT NULL DEFAULT 0,
     guid TEXT,
-    summary TEXT
+    summary TEXT,
+    access TEXT NOT NULL DEFAULT 'unknown',
+    published_precision TEXT,
+    fetched_url TEXT,
+    published_tz TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_indexed ON articles(indexed);
@@ -178,9 +182,20 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._add_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable ingest database: {exc}") from None
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    # Columns added after a database was first created (CREATE TABLE IF NOT EXISTS leaves old tables as they are).
+    ADDED_COLUMNS = {"access": "TEXT NOT NULL DEFAULT 'unknown'", "published_precision": "TEXT",
+                     "fetched_url": "TEXT", "published_tz": "TEXT"}
+
+    def _add_columns(self) -> None:
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(articles)")}
+        for name, decl in self.ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE articles ADD COLUMN {name} {decl}")
 
     # -- plumbing --------------------------------------------------------------------------------
 
