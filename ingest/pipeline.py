@@ -32,9 +32,8 @@ from ingest.enrich import (
     count_mentions,
     extract_keywords,
     minhash,
-    reconcile_language,
     published_with_precision,
-    reconcile_published,
+    reconcile_language,
     to_bytes,
 )
 from ingest.enrich.dedupe import from_bytes

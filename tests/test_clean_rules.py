@@ -359,3 +359,40 @@ def test_related_list_whose_header_trafilatura_dropped():
             "<li>Pendler klagen über Staus am Brückenkopf</li></ul></article></body></html>")
     got = extract_article(page, "https://neustadt.example/a", ExtractSettings())
     assert got.text.split("\n\n") == [LEAD, P1, P2]
+
+
+# -- issue 13: promos by features, headers by structure ------------------------------------------------
+
+def test_promo_feature_examples_and_counter_examples():
+    """Promos written as sentences (families.yaml `promo`): every example scores, no counter-example does."""
+    from ingest.extract.clean import PROMO_THRESHOLD, load_promo, promo_score
+
+    words = load_promo()
+    assert len(words.examples) >= 7 and len(words.counter_examples) >= 5
+    for text in words.examples:
+        assert promo_score(text) >= PROMO_THRESHOLD, text
+    for text in words.counter_examples:
+        assert promo_score(text, at_edge=True) < PROMO_THRESHOLD, text
+
+
+def test_promo_in_mid_article_goes_a_sentence_about_the_channel_stays():
+    promo = "Der Morgen-Newsletter: Jeden Tag die wichtigsten Nachrichten in Ihrem Postfach. Jetzt kostenlos anmelden"
+    news = "Telegram-Kanäle der Gruppe verbreiteten das Video binnen Stunden, wie Forscher herausfanden."
+    result = clean_blocks([p(LEAD), p(P1), p(promo), p(news), p(P2), p(P3)], "de")
+    assert texts(result) == [LEAD, P1, news, P2, P3]
+    assert "promo" in result.reasons
+
+
+@pytest.mark.parametrize("header", ["Unsere Auswahl für Sie", "Dazu passend", "Handpicked for you", "Nos sélections",
+                                    "Nuestra selección", "La nostra scelta", "Wybrane dla Ciebie"])
+def test_any_short_header_over_teaser_links_goes_with_them(header):
+    teasers = ["Neue Fähre soll ab Mai zwischen den Ufern fahren", "Landesbetrieb räumt Fehler bei der Planung ein"]
+    blocks = [p(LEAD), p(P1), p(P2), Block("head", header),
+              *[Block("item", t, links=1, link_chars=len(t), link_texts=(t,)) for t in teasers], p(P3)]
+    result = clean_blocks(blocks, None)
+    assert texts(result) == [LEAD, P1, P2, P3]
+
+
+def test_a_subheading_over_paragraphs_is_not_a_teaser_header():
+    blocks = [p(LEAD), Block("head", "Was jetzt geplant ist"), p(P1), p(P2)]
+    assert texts(clean_blocks(blocks, None)) == [LEAD, "Was jetzt geplant ist", P1, P2]

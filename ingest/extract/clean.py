@@ -193,6 +193,55 @@ def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
     return parse_rules(files)
 
 
+@dataclass(frozen=True, slots=True)
+class PromoWords:
+    """Feature vocabularies for promos written as sentences (`promo:` in rules/families.yaml)."""
+
+    cta: re.Pattern
+    cta_start: re.Pattern
+    channel: re.Pattern
+    subscription: re.Pattern
+    reader: re.Pattern
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
+
+
+def _alternation(words: list[str], start: bool = False) -> re.Pattern:
+    body = "|".join(sorted((re.escape(str(w).lower()) for w in words), key=len, reverse=True))
+    return re.compile((r"^\W*" if start else r"(?<!\w)") + f"(?:{body})" + r"(?!\w)", re.UNICODE)
+
+
+@lru_cache(maxsize=4)
+def load_promo(directory: Path = RULES_DIR) -> PromoWords:
+    data: dict = {}
+    for path in sorted(directory.glob("*.yaml")):
+        found = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("promo")
+        if found:
+            data = found
+    subs = "|".join(re.escape(str(w).lower()) for w in data.get("subscription", ["abonn"]))
+    return PromoWords(cta=_alternation(data.get("cta", ["subscribe"])), cta_start=_alternation(data.get("cta", ["subscribe"]), True),
+                      channel=_alternation(data.get("channel", ["newsletter"])), subscription=re.compile(subs),
+                      reader=_alternation(data.get("reader", ["you"])),
+                      examples=tuple(data.get("examples") or ()), counter_examples=tuple(data.get("counter_examples") or ()))
+
+
+PROMO_MAX_CHARS, PROMO_THRESHOLD = 300, 4
+
+
+def promo_score(text: str, links: int = 0, at_edge: bool = False) -> int:
+    """Evidence that a short block is a promo: a call to action (2 at the start, else 1) is required, and a
+    channel/brand or subscription words; addressing the reader, links and the body's edges add to it."""
+    if len(text) > PROMO_MAX_CHARS or len(re.findall(r"[.!?](?:\s|$)", text)) > 2:
+        return 0
+    words = load_promo()
+    low = " ".join(text.lower().split())
+    cta = 2 if words.cta_start.search(low) else 1 if words.cta.search(low) else 0
+    channel, subscription = bool(words.channel.search(low)), bool(words.subscription.search(low))
+    if not cta or not (channel or subscription):
+        return 0
+    return cta + channel + subscription + bool(words.reader.search(low)) + (links > 0) + at_edge
+
+
 @dataclass(slots=True)
 class SiteProfile:
     """What the cleaner knows about one site: config rules and learned boilerplate."""
@@ -424,6 +473,13 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
             elif rule.kind == "section" and "\n" not in text:
                 mode = "end" if rule.until == "end" else "teasers"
             continue
+        if _header_over_teasers(blocks, i):
+            result.drop(block, "header over teasers")
+            mode = "teasers"
+            continue
+        if promo_score(text, block.links, i < 2 or i >= count - 3) >= PROMO_THRESHOLD:
+            result.drop(block, "promo")
+            continue
         if _link_run(block):
             result.drop(block, "link run")
             if _tagish(block):
@@ -474,6 +530,22 @@ def _lone_teaser(block: Block, index: int) -> bool:
     return (index > 0 and block.kind == "p" and block.links == 1 and block.link_density >= 0.95
             and not _sentence(text) and not INNER_SENTENCE_END.search(text) and len(WORDS.findall(text)) >= 4
             and len(text) < 160)
+
+
+def _header_over_teasers(blocks: list[Block], index: int) -> bool:
+    """A short heading-like block (a few words, no sentence) right above two or more teaser links: the
+    header of a related/read-more box, whatever its wording."""
+    block = blocks[index]
+    text = block.text
+    if block.link_density >= 0.5 or len(text) > 60 or len(WORDS.findall(text)) > 8 or _sentence(text.rstrip(":")) \
+            and not text.rstrip().endswith(":"):
+        return False
+    following = blocks[index + 1:index + 3]
+
+    def teaser(b: Block) -> bool:
+        return _link_only(b) and len(b.text) < 200 and len(WORDS.findall(b.text)) >= 3 and not _normal_paragraph(b)
+
+    return len(following) == 2 and all(teaser(b) for b in following)
 
 
 def _teaser_strip(blocks: list[Block], index: int) -> bool:

@@ -11,8 +11,8 @@ from lxml import etree
 from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
-from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.access import blocked_page, page_access, page_published
+from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.clean import is_credit, page_tag_blocks
 from ingest.extract.lead import already_in, find_lead
 from ingest.fetch.charset import decode_page
