@@ -225,21 +225,24 @@ def load_promo(directory: Path = RULES_DIR) -> PromoWords:
                       examples=tuple(data.get("examples") or ()), counter_examples=tuple(data.get("counter_examples") or ()))
 
 
-PROMO_MAX_CHARS, PROMO_THRESHOLD = 300, 4
+PROMO_MAX_CHARS, PROMO_THRESHOLD = 220, 4
 
 
 def promo_score(text: str, links: int = 0, at_edge: bool = False) -> int:
-    """Evidence that a short block is a promo: a call to action (2 at the start, else 1) is required, and a
-    channel/brand or subscription words; addressing the reader, links and the body's edges add to it."""
+    """Evidence that a short block is a promo. Required: it opens with a call to action and names a
+    channel/brand or subscription, or it has a call to action, a channel and subscription words. Then
+    the call (2 at the start), channel, subscription, addressing the reader, links and the body's edges
+    each add one."""
     if len(text) > PROMO_MAX_CHARS or len(re.findall(r"[.!?](?:\s|$)", text)) > 2:
         return 0
     words = load_promo()
     low = " ".join(text.lower().split())
-    cta = 2 if words.cta_start.search(low) else 1 if words.cta.search(low) else 0
+    start = bool(words.cta_start.search(low))
+    cta = start or bool(words.cta.search(low))
     channel, subscription = bool(words.channel.search(low)), bool(words.subscription.search(low))
-    if not cta or not (channel or subscription):
+    if not (start and (channel or subscription) or cta and channel and subscription):
         return 0
-    return cta + channel + subscription + bool(words.reader.search(low)) + (links > 0) + at_edge
+    return 1 + start + channel + subscription + bool(words.reader.search(low)) + (links > 0) + at_edge
 
 
 @dataclass(slots=True)
@@ -424,7 +427,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
     total = sum(len(b.text) for b in blocks) or 1
     before = 0  # characters of the blocks before the current one
     previous: str | None = None  # fingerprint of the last kept block
-    mode: str | None = None  # "teasers" | "tags" | "end": what the last header takes with it
+    mode: str | None = None  # "teasers" | "links" | "tags" | "end": what the last header takes with it
     count = len(blocks)
 
     def caption(text: str) -> None:
@@ -443,6 +446,11 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         if mode == "end":
             result.drop(block, "after header")
             continue
+        if mode == "links":
+            if _link_only(block) and len(block.text) < 200:
+                result.drop(block, "after header")
+                continue
+            mode = None
         if mode is not None:
             if _teaser_like(block, following):
                 result.drop(block, "after header")
@@ -475,7 +483,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
             continue
         if _header_over_teasers(blocks, i):
             result.drop(block, "header over teasers")
-            mode = "teasers"
+            mode = "links"  # a header found by structure takes only the link lines after it
             continue
         if promo_score(text, block.links, i < 2 or i >= count - 3) >= PROMO_THRESHOLD:
             result.drop(block, "promo")
