@@ -258,13 +258,18 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
     return decode_page(data, content_type).text
 
 
-def body_start(tree, blocks: list[Block]):
-    """The page element holding the start of the body's first paragraph (None when not found)."""
-    for block in blocks[:3]:
+BODY_TEXT_WITH = etree.XPath("//body//text()[contains(., $probe)]")
+BODY_TEXT_WITH_SPACES = etree.XPath("//body//text()[contains(normalize-space(.), $probe)]")
+
+
+def body_start(tree, blocks: list[Block], title: str | None = None):
+    """The page element holding the start of the body's first paragraph (None when not found); a
+    headline trafilatura kept at the top is not the body."""
+    for block in blocks[:4]:
         probe = block.text.split("\n")[0][:30]
-        if len(probe) < 12:
+        if len(probe) < 12 or block.kind == "head" or title and block.text.strip() == title.strip():
             continue
-        hits = TEXT_WITH(tree, probe=probe) or TEXT_WITH_SPACES(tree, probe=probe)
+        hits = BODY_TEXT_WITH(tree, probe=probe) or BODY_TEXT_WITH_SPACES(tree, probe=probe)
         if hits and hits[0].getparent() is not None:
             return hits[0].getparent()
     return None
@@ -272,7 +277,7 @@ def body_start(tree, blocks: list[Block]):
 
 def recover_lead(tree, blocks: list[Block], title: str | None, hints: list[str]) -> str | None:
     """The lead printed outside the body container (`ingest.extract.lead`), unless the body has it."""
-    lead = find_lead(tree, body_start(tree, blocks), title, [h for h in hints if h])
+    lead = find_lead(tree, body_start(tree, blocks, title), title, [h for h in hints if h])
     if lead and not already_in(lead, [b.text for b in blocks]):
         return lead
     return None

@@ -56,20 +56,27 @@ def _text(node) -> str:
 
 
 def _name_words(node) -> set[str]:
-    raw = " ".join(node.get(a) or "" for a in ("class", "id", "itemprop", "data-component", "role"))
+    """Words of the element's class, id, itemprop, role and data-* values, split at -, _, spaces and
+    camelCase, plus adjacent pairs joined ("linha-fina" -> linhafina, "lead-text" -> leadtext)."""
+    raw = " ".join(v for k, v in node.attrib.items()
+                   if k in ("class", "id", "itemprop", "role") or k.startswith("data-"))
     raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw).lower()
-    words = set(CLASS_TOKEN.findall(raw))
-    return words | {"".join(CLASS_TOKEN.findall(part)) for part in raw.split()}
+    tokens = CLASS_TOKEN.findall(raw)
+    return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
 
 
 def _excluded(node) -> bool:
-    for el in (node, *node.iterancestors()):
+    """Inside a figure, navigation, list, link...; or in a box named as something else (byline, kicker,
+    share, related...) within three levels (page-wide wrappers further up say little)."""
+    for depth, el in enumerate((node, *node.iterancestors())):
+        if el.tag in ("body", "html"):
+            break
         if el.tag in OUTSIDE:
             return True
-        if el is not node and el.tag in ("body", "html"):
-            break
-        if _name_words(el) & OUTSIDE_WORDS and not (_name_words(el) & LEAD_WORDS):
-            return True
+        if depth <= 3:
+            names = _name_words(el)
+            if names & OUTSIDE_WORDS and not names & LEAD_WORDS:
+                return True
     return False
 
 

@@ -115,16 +115,34 @@ def _mostly_utf8(data: bytes) -> bool:
     return text.count("\ufffd") * 4 <= good
 
 
+# Legacy code pages by the page's declared language: the detector's close candidates are decided by them,
+# as browsers fall back on the locale's code page (Spanish is never cp1250, Polish never cp1252).
+LANGUAGE_CODEPAGES = {
+    **dict.fromkeys(("en", "de", "fr", "es", "it", "pt", "nl", "da", "sv", "no", "nb", "fi", "is", "ca", "ga",
+                     "eu", "gl", "af", "id", "ms"), ("cp1252", "iso8859-15", "iso8859-1")),
+    **dict.fromkeys(("pl", "cs", "sk", "hu", "sl", "hr", "bs", "ro", "sq"), ("cp1250", "iso8859-2", "iso8859-16")),
+    **dict.fromkeys(("ru", "uk", "bg", "be", "sr", "mk"), ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "mac-cyrillic")),
+    "el": ("cp1253", "iso8859-7"), "tr": ("cp1254", "iso8859-9"), "he": ("cp1255", "iso8859-8"),
+    "ar": ("cp1256", "iso8859-6"), "lt": ("cp1257", "iso8859-13"), "lv": ("cp1257", "iso8859-13"),
+    "et": ("cp1257", "iso8859-15"), "vi": ("cp1258",), "th": ("cp874", "tis-620"),
+    "zh": ("gb18030", "big5hkscs", "big5"), "ja": ("cp932", "euc_jp", "iso2022_jp"), "ko": ("cp949", "euc_kr"),
+}
+HTML_LANG = re.compile(rb"""<html[^>]*\slang\s*=\s*["']?([a-z]{2,3})""", re.I)
+
+
 def _detect(data: bytes, exclude: set[str]) -> str | None:
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency; without it we go straight to the last resort
         return None
-    for match in from_bytes(data[:DETECT_BYTES], cp_exclusion=sorted(exclude) or None):
-        codec = codec_for(match.encoding)
-        if codec and codec not in exclude:
+    found = HTML_LANG.search(data[:HEAD_BYTES])
+    preferred = {codec_for(c) for c in LANGUAGE_CODEPAGES.get(found.group(1).decode().lower(), ())} if found else set()
+    candidates = [c for c in (codec_for(m.encoding) for m in from_bytes(data[:DETECT_BYTES], cp_exclusion=sorted(exclude) or None))
+                  if c and c not in exclude]
+    for codec in candidates:
+        if codec in preferred:
             return codec
-    return None
+    return candidates[0] if candidates else None
 
 
 def decode_page(data: bytes | str, content_type: str | None = None) -> Decoded:
