@@ -23,6 +23,7 @@ from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.pipeline import Pipeline, Progress, RunReport
 from ingest.sources import feedlist
 from ingest.sources.poller import Poller
+from ingest.enrich import declared_language, reconcile_language
 from ingest.sources.urls import domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
 
@@ -227,7 +228,11 @@ class Ingest:
         except OSError as exc:
             raise IngestError(f"{path}: cannot read: {exc.strerror}") from None
         site = self.site_profiles().get(domain_of(url)) if url else None
-        return extract_article(data, url, self.settings.extract, site)
+        ex = extract_article(data, url, self.settings.extract, site)
+        # the same language detection as the pipeline: the text, reconciled with the page's declaration
+        ex.language = reconcile_language(ex.text or ex.title or "", ex.language or declared_language(data), None,
+                                         self.settings.enrich.min_detect_chars)
+        return ex
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
         return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))

@@ -62,7 +62,7 @@ def _name_words(node) -> set[str]:
                    if k in ("class", "id", "itemprop", "role") or k.startswith("data-"))
     raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw).lower()
     tokens = CLASS_TOKEN.findall(raw)
-    return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
+    return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
 
 
 def _excluded(node) -> bool:
