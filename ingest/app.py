@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ingest.config import Settings
+from ingest.enrich import declared_language, reconcile_language
 from ingest.errors import IngestError
 from ingest.extract import SiteProfile, extract_article
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.pipeline import Pipeline, Progress, RunReport
 from ingest.sources import feedlist
 from ingest.sources.poller import Poller
-from ingest.enrich import declared_language, reconcile_language
 from ingest.sources.urls import domain_of
 from ingest.store import BlockStat, SearchRequest, Store, open_store
 

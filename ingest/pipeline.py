@@ -50,7 +50,7 @@ log = logging.getLogger("ingest.pipeline")
 PERMANENT_STATUSES = {400, 401, 403, 404, 410, 451}
 # An article without access markup is a teaser when its text is under this share of its source's median
 # length, once the source has enough articles to know what its median is.
-TEASER_SHARE, TEASER_MIN_ARTICLES, TEASER_MIN_MEDIAN, MEDIAN_TTL = 0.25, 5, 800, 600.0
+TEASER_SHARE, TEASER_MIN_ARTICLES, TEASER_MIN_MEDIAN, MEDIAN_TTL = 0.25, 5, 600, 600.0
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
@@ -198,6 +198,7 @@ class Pipeline:
 
     def run_once(self, feeds: list[FeedConfig]) -> RunReport:
         """Poll every enabled feed once and store what is new."""
+        self._medians = None  # per-source median lengths (teaser detection) are read afresh each cycle
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         by_id: dict[str, PageJob] = {}
