@@ -5,6 +5,7 @@
     .venv/bin/python bench/extraction.py --dataset article-extraction # one dataset (repeatable)
     .venv/bin/python bench/extraction.py --json
     .venv/bin/python bench/extraction.py --dump out/                  # every extractor's predictions per dataset
+    .venv/bin/python bench/extraction.py --removals                   # what each kind of removal costs in recall
 
 A dataset is a folder with `evaluate.py`, `ground-truth.json` and `html/<id>.html.gz` (the shared
 article-extraction benchmark with 181 pages, article-extraction-large with 990 pages in 3 source
@@ -85,7 +86,7 @@ def _extractors():
         "trafilatura default": lambda html, url: trafilatura.extract(html.decode("utf-8", "replace")),
         "trafilatura best": lambda html, url: trafilatura.extract(html.decode("utf-8", "replace"),
                                                                   favor_precision=True, include_comments=False),
-        "ingest": lambda html, url: extract_article(html, url, settings).text,
+        "ingest": lambda html, url: extract_article(html, url, settings),
     }
 
 
@@ -94,6 +95,7 @@ def run_chunk(folder: str, items: list[tuple[str, str | None]], names: list[str]
     funcs = _extractors()
     html_dir = Path(folder) / "html"
     preds: dict[str, dict[str, str]] = {n: {} for n in names}
+    removed: dict[str, list[tuple[str, str]]] = {}  # ours: (reason, text) of every block the cleaner removed
     seconds: dict[str, float] = {n: 0.0 for n in names}
     if items:
         warm = gzip.decompress((html_dir / f"{items[0][0]}.html.gz").read_bytes())
@@ -106,8 +108,41 @@ def run_chunk(folder: str, items: list[tuple[str, str | None]], names: list[str]
             t0 = time.perf_counter()
             text = funcs[name](html, url)
             seconds[name] += time.perf_counter() - t0
+            if name == "ingest":
+                removed[item_id] = [(_reason(r), t) for r, t in zip(text.removed_reasons, text.removed, strict=False)]
+                text = text.text
             preds[name][item_id] = text or ""
-    return {"preds": preds, "seconds": seconds}
+    return {"preds": preds, "seconds": seconds, "removed": removed}
+
+
+def _reason(reason: str) -> str:
+    """Removal reasons grouped: every rule of the pack is "rule <family>" (paywall-de -> rule paywall)."""
+    if not reason.startswith("rule "):
+        return reason
+    family = reason[5:]
+    for prefix in ("paywall", "related", "promo"):
+        if family.startswith(prefix):
+            return f"rule {prefix}"
+    return "rule " + family.split("-", 1)[-1] if family[:3] in ("de-", "en-", "fr-", "es-", "it-", "pt-", "pl-") \
+        else f"rule {family}"
+
+
+def removal_costs(evaluator, records: dict, preds: dict[str, str], removed: dict[str, list[tuple[str, str]]]) -> list[dict]:
+    """What each kind of removal costs and buys: recall and precision of our text with that kind's removed
+    blocks put back (appended), minus ours. A positive recall cost is recall the removal loses."""
+    texts = {k: (v.get("articleBody") if isinstance(v, dict) else v) or "" for k, v in records.items()}
+    base = evaluator.aggregate([evaluator.score_item(texts[k], preds.get(k, "")) for k in texts])
+    by_reason: dict[str, dict[str, list[str]]] = {}
+    for item_id, rows in removed.items():
+        for reason, text in rows:
+            by_reason.setdefault(reason, {}).setdefault(item_id, []).append(text)
+    out = []
+    for reason, per_page in by_reason.items():
+        restored = {k: preds.get(k, "") + ("\n" + "\n".join(per_page[k]) if k in per_page else "") for k in texts}
+        s = evaluator.aggregate([evaluator.score_item(texts[k], restored[k]) for k in texts])
+        out.append({"reason": reason, "blocks": sum(map(len, per_page.values())), "pages": len(per_page),
+                    "recall_cost": s["recall"] - base["recall"], "precision_gain": base["precision"] - s["precision"]})
+    return sorted(out, key=lambda r: -r["recall_cost"])
 
 
 def score(evaluator, records: dict, preds: dict[str, str]) -> dict:
@@ -167,8 +202,11 @@ def run_dataset(folder: Path, args, names: list[str]) -> dict:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{folder.name}.{name.replace(' ', '-')}.json").write_text(
                 json.dumps(preds, ensure_ascii=False, indent=1), encoding="utf-8")
-    return {"dataset": folder.name, "pages": len(items), "wall_seconds": wall, "rows": rows,
-            "verdict": verdict(rows)}
+    result = {"dataset": folder.name, "pages": len(items), "wall_seconds": wall, "rows": rows, "verdict": verdict(rows)}
+    if args.removals:
+        ours = {k: v for c in chunks for k, v in c["preds"]["ingest"].items()}
+        result["removals"] = removal_costs(evaluator, records, ours, {k: v for c in chunks for k, v in c["removed"].items()})
+    return result
 
 
 def verdict(rows: list[dict]) -> dict | None:
@@ -203,6 +241,11 @@ def _table(result: dict) -> list[str]:
             cells = " | ".join(f"{r['scores'][key][g]['precision']:.3f} | {r['scores'][key][g]['recall']:.3f} | "
                                f"{r['scores'][key][g]['f1']:.3f}" for r in rows)
             lines.append(f"| {g} | {s0['items']} | {cells} |")
+    if result.get("removals"):
+        lines += ["", "| our removal | blocks | pages | recall it costs (points) | precision it buys (points) |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['reason']} | {r['blocks']} | {r['pages']} | {100 * r['recall_cost']:.2f} "
+                  f"| {100 * r['precision_gain']:.2f} |" for r in result["removals"]]
     v = result["verdict"]
     if v:
         lines += ["", f"ingest vs trafilatura: recall {v['recall_vs_default']:+.3f} vs default, precision "
@@ -219,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="only the first N pages of each dataset (quick look; not comparable)")
     ap.add_argument("--only-ours", action="store_true", help="skip the trafilatura rows")
     ap.add_argument("--dump", help="write each extractor's predictions {item_id: text} into this folder")
+    ap.add_argument("--removals", action="store_true",
+                    help="also report what each kind of our removals costs in recall (and buys in precision)")
     args = ap.parse_args(argv)
     names = ["ingest"] if args.only_ours else list(EXTRACTORS)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
