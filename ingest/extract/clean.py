@@ -508,6 +508,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         previous = fp
         result.blocks.append(block)
     _trim_link_edges(result)
+    _trim_menus(result)
     result.tags = list(dict.fromkeys(t for t in result.tags if t))
     return result
 
@@ -570,6 +571,35 @@ def _teaser_strip(blocks: list[Block], index: int) -> bool:
     while hi + 1 < len(blocks) and teaser(blocks[hi + 1]):
         hi += 1
     return hi - lo + 1 >= 3
+
+
+def _menu_item(block: Block) -> bool:
+    text = block.text
+    return len(WORDS.findall(text)) <= 4 and len(text) <= 40 and not _sentence(text) and block.kind != "quote"
+
+
+def _trim_menus(result: CleanResult) -> None:
+    """A run of very short lines (a few words, no sentence) before the first real paragraph or after the
+    last one is a menu, a section list or an archive list that a wide container took with it."""
+    blocks = result.blocks
+    normal = [i for i, b in enumerate(blocks) if _normal_paragraph(b)]
+    if not normal:
+        return
+    first, last = normal[0], normal[-1]
+    head = blocks[:first]
+    if len(head) >= MENU_RUN and all(_menu_item(b) for b in head):
+        for b in head:
+            result.drop(b, "menu")
+        del blocks[:first]
+        last -= first
+    tail = blocks[last + 1:]
+    if len(tail) >= MENU_RUN + 2 and all(_menu_item(b) for b in tail):
+        for b in tail:
+            result.drop(b, "menu")
+        del blocks[last + 1:]
+
+
+MENU_RUN = 4
 
 
 def _trim_link_edges(result: CleanResult) -> None:
