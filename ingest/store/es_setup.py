@@ -51,6 +51,9 @@ def article_properties(client=None) -> tuple[dict, dict]:
     return settings, props
 
 
+ADDED_FIELDS = ("access", "published_precision", "fetched_url", "published_tz")  # issue 13
+
+
 def ensure_indices(store) -> dict:
     client, prefix = store.client, store.prefix
     settings, props = article_properties(client)
@@ -75,6 +78,8 @@ def ensure_indices(store) -> dict:
         except ApiError as exc:
             if exc.meta.status != 400 or "already_exists" not in str(exc):
                 raise
+    else:  # indices made before these fields existed get them (adding a field to a live mapping is allowed)
+        client.indices.put_mapping(index=alias, properties={k: props[k] for k in ADDED_FIELDS})
     keyword = {"type": "keyword"}
     side = {
         "blocks": {"domain": keyword, "fingerprint": keyword, "text": {"type": "text"}, "status": keyword,
