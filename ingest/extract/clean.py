@@ -3,19 +3,25 @@
 trafilatura finds the article container; inside it real pages still carry promos, share prompts,
 "related" teasers, tag runs, captions printed twice and photo credits. The cleaner walks the body
 blocks once and removes, in this order of evidence:
-  1. the top: a repeat of the headline, and kicker/standfirst lines before the first paragraph
-     (headline-like: a heading, or a short line without sentence punctuation);
+  1. the top, recall first: a repeat of the headline (the page's or the feed's title), a kicker label
+     (a few words, no sentence), a deck line only when it is a learned block; a long sentence-like
+     paragraph always stays, and the lead recovered from outside the container (`lead.py`) is never
+     touched;
   2. figure captions printed again as paragraphs (kept once, in `captions`);
   3. blocks matched by the rule pack (`rules/*.yaml`: data, one file per language): `drop` a
      block, `credit` moves it to `captions`, `section` drops a "related" header *and* the teaser
      list after it (or, for "about the author"-like headers near the end, everything after it),
      `tags` drops a tags header and turns it and the tag run after it into `tags`;
-  4. link structure: a run of link texts glued together (a tag cloud, -> `tags`), a strip of
-     teaser links, a lone link-only line without sentence punctuation;
+  4. structure and features: a short heading-like block over two or more teaser links (a related box
+     whatever its wording) with those links; a promo sentence by its features (`promo_score`: call to
+     action, channel, subscription words, reader address, links, edges); a run of link texts glued
+     together (a tag cloud, -> `tags`), a strip of teaser links, a lone link-only line without
+     sentence punctuation;
   5. per-site config patterns and learned boilerplate (`SiteProfile`), never the lead block;
   6. a paragraph printed again right after itself (a caption outside <figure>); repeats further
      apart (recipe steps, interview questions) are content;
-  7. link-only blocks at either end of the body (teaser strips, navigation).
+  7. link-only blocks at either end of the body (teaser strips, navigation), and runs of menu-like
+     short lines before the first or after the last real paragraph.
 """
 
 from __future__ import annotations
