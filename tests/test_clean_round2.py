@@ -103,3 +103,16 @@ def test_the_issue_example_keeps_its_lead_without_a_class_list():
     got = extract_article(renamed.encode(), "https://www.rheinpost.example/a", ExtractSettings())
     assert got.text.startswith("Der Iran hat nach Erkenntnissen westlicher Geheimdienste")
     assert got.text.count("Kaspische Meer") == 1
+
+
+def test_cli_extract_fills_language_access_and_urls(capsys):
+    from ingest.cli.main import main
+
+    page = FIXTURES / "pages" / "22-de1-wordpress.html"
+    url = "https://www.rheinpost.example/a.html?utm_source=rss&id=7"
+    assert main(["extract", str(page), "--url", url, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["language"] == "de" and got["access"] == "paywalled"
+    assert got["url"] == "https://www.rheinpost.example/a.html?id=7" and got["fetched_url"] == url
+    assert got["published"] == "2026-03-02T08:15:00+01:00" and got["published_precision"] == "time"
+    assert got["text"].startswith("Der Iran hat nach Erkenntnissen westlicher Geheimdienste")
