@@ -77,3 +77,22 @@ def test_a_short_unmarked_article_is_a_teaser_once_the_source_has_a_median(setti
         access = {a.title: a.access for a in app.store.iter_articles()}
     assert access["Ferry fares rise"] == "teaser"
     assert {v for k, v in access.items() if k != "Ferry fares rise"} == {"free"}
+
+
+def test_consent_wall_is_blocked_a_short_privacy_story_is_not():
+    from ingest.config import ExtractSettings
+    from ingest.extract import extract_article
+
+    wall = (b"<html><head><title>Before you continue</title></head><body><div class='consent'><h1>We value your privacy</h1>"
+            b"<p>We and our partners use cookies and similar technologies to store and access information on your device. "
+            b"By clicking Accept all you agree to our use of cookies for personalised ads and content.</p>"
+            b"<button>Accept all</button></div></body></html>")
+    got = extract_article(wall, "https://x.example/a", ExtractSettings())
+    assert got.blocked == "consent wall" and got.text == "" and got.method == "none"
+    brief = ("<html><head><title>Bußgeld gegen Versandhändler</title></head><body><article><h1>Bußgeld gegen "
+             "Versandhändler</h1><p>Die Datenschutzbehörde hat gegen einen Versandhändler ein Bußgeld von 1,2 Millionen "
+             "Euro verhängt. Das Unternehmen habe Cookies ohne Einwilligung der Kunden gesetzt und Daten an "
+             "Werbenetzwerke weitergegeben, teilte die Behörde mit.</p><p>Der Händler kündigte an, gegen den Bescheid "
+             "zu klagen.</p></article></body></html>").encode()
+    got = extract_article(brief, "https://x.example/b", ExtractSettings())
+    assert got.blocked is None and got.text.startswith("Die Datenschutzbehörde")

@@ -39,6 +39,10 @@ CONSENT_WORDS = re.compile(r"(cookie|consent|zustimm|einwillig|datenschutz|priva
                            r"consentimiento|consenso|privacidade|prywatno|zgod|werbefrei|pur-abo|mit werbung)", re.I)
 
 
+ACCEPT_WORDS = re.compile(r"\b(accept|agree|akzeptier|zustimmen|einverstanden|accepter|j'accepte|aceptar|acepto|"
+                          r"accetta|accetto|aceitar|aceito|akceptuj|zgadzam)", re.I)
+
+
 def _meta(tree, *names: str) -> list[str]:
     out = []
     for el in tree.iter("meta"):
@@ -88,7 +92,8 @@ def blocked_page(tree, html: str, body_text: str) -> str | None:
             and not _json_title(tree):
         return f"bot challenge ({title or 'challenge script'})"
     words = len(body_text.split())
-    if words < 120 and len(CONSENT_WORDS.findall(body_text)) >= 2 and not _json_title(tree):
+    if words < 80 and len(CONSENT_WORDS.findall(body_text)) >= 2 and ACCEPT_WORDS.search(body_text) \
+            and not _json_title(tree):
         return "consent wall"
     return None
 
