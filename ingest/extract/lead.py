@@ -151,8 +151,10 @@ def find_lead(tree, body_first, title: str | None, hints: list[str]) -> str | No
         if not (named or between):
             continue
         # a wrapper of other blocks is not the lead; its paragraphs are candidates of their own
-        if any(c.tag in ("p", "div", "section", "h1", "h2", "h3", "ul", "ol", "figure", "table") for c in el.iter()
-               if c is not el) and not named:
+        inner = {c.tag for c in el.iter() if c is not el}
+        if inner & {"script", "style", "noscript", "iframe", "form", "template"}:
+            continue  # text_content() would read code and widgets as text
+        if inner & {"p", "div", "section", "h1", "h2", "h3", "ul", "ol", "figure", "table"} and not named:
             continue
         text = _text(el)
         if not text or text in seen or _bad_lead(text, title) or _excluded(el):
