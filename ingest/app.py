@@ -575,9 +575,15 @@ class Ingest:
 
         site = self.site_profiles().get(domain_of(url)) if url else None
         try:
-            return extract_article(data, url, self.settings.extract, site)
+            ex = extract_article(data, url, self.settings.extract, site)
         except PageTooComplex as exc:
             raise IngestError(f"{path}: {exc}") from None
+        # the same language detection as the pipeline: the text, reconciled with the page's declaration
+        from ingest.enrich import declared_language, reconcile_language
+
+        ex.language = reconcile_language(ex.text or ex.title or "", ex.language or declared_language(data), None,
+                                         self.settings.enrich.min_detect_chars)
+        return ex
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
         return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))

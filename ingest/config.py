@@ -79,6 +79,8 @@ class PollingSettings(_Section):
 
 class ExtractSettings(_Section):
     favor_precision: bool = True
+    recall_pass: bool = Field(True, description="also run trafilatura's recall mode and keep its body when it "
+                              "adds little beyond the precision pass (see ingest/extract/extractor.py)")
     include_comments: bool = False
     fallback_min_chars: int = Field(200, ge=0)
     keep_raw: bool = True

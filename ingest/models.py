@@ -9,9 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
+
+from ingest.text import normalize_text
+
+
+class Access(StrEnum):
+    """Can a reader see the whole article? (`ingest.extract.access` decides.)"""
+
+    FREE = "free"            # the page says so, or nothing says otherwise and the body has a normal length
+    PAYWALLED = "paywalled"  # marked as not free (schema.org, paywall container or prompt): the visible teaser is stored
+    TEASER = "teaser"        # no marker, but the body is much shorter than the site's usual article
+    UNKNOWN = "unknown"      # no text to judge
+
+
+class Precision(StrEnum):
+    """How precise `published` is: a calendar day (no time given anywhere) or a time of day."""
+
+    DAY = "day"
+    TIME = "time"
 
 
 def utcnow() -> datetime:
@@ -170,8 +188,12 @@ class Extracted:
     tags: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    removed_reasons: list[str] = field(default_factory=list)  # why each `removed` block went, same order
     raw_chars: int = 0
     method: str = "page"  # page | feed | none
+    access: str = Access.UNKNOWN  # see Access; the pipeline turns unknown into free/teaser by the site's median
+    published_precision: str | None = None  # Precision of `published`
+    blocked: str | None = None  # a bot challenge or consent wall instead of the article (why), never stored as one
     # (fingerprint, text) of every block trafilatura kept, lead excluded: input to per-site learning
     fingerprints: list[tuple[str, str]] = field(default_factory=list)
 
@@ -206,6 +228,17 @@ class Article:
     summary: str | None = None
     places: list[str] = field(default_factory=list)    # country codes and city names (enrich/places.py)
     entities: list[str] = field(default_factory=list)  # watchlist names found (config/entities.yaml)
+    access: str = Access.UNKNOWN
+    published_precision: str | None = None  # Precision: "day" when only a date was given (no fake midnight)
+    fetched_url: str | None = None  # the URL as fetched (tracking parameters and all); `url` is normalized
+    published_tz: str | None = None  # the page's or feed's UTC offset of `published` ("+01:00"); stores keep UTC
+
+    def __post_init__(self) -> None:
+        # what is stored and indexed, on every backend: NFC, no soft hyphens or zero-width characters
+        self.title, self.body = normalize_text(self.title) or "", normalize_text(self.body) or ""
+        self.published_tz = _zone_of(self.published) or self.published_tz
+        if self.published is not None and self.published_tz and self.published.utcoffset() == timedelta(0):
+            self.published = self.published.astimezone(_zone(self.published_tz))  # read back from a store
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -228,6 +261,8 @@ class SearchHit:
     domain: str | None = None
     cluster_id: str | None = None
     cluster_size: int = 1
+    access: str | None = None
+    published_precision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -239,3 +274,23 @@ class SearchHit:
 class SearchResult:
     total: int
     hits: list[SearchHit]
+
+
+def _zone_of(value: datetime | None) -> str | None:
+    """"+01:00" for a time with a non-UTC offset (UTC itself needs no note)."""
+    offset = value.utcoffset() if value is not None else None
+    if not offset:
+        return None
+    sign, minutes = ("-" if offset < timedelta(0) else "+"), abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def local_time(value: datetime | None, zone: str | None) -> datetime | None:
+    """A stored UTC time shown in the zone the page or feed gave it."""
+    return value.astimezone(_zone(zone)) if value is not None and zone else value
+
+
+def _zone(text: str) -> timezone:
+    sign = -1 if text.startswith("-") else 1
+    hours, _, minutes = text.lstrip("+-").partition(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))

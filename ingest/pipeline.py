@@ -58,8 +58,8 @@ from ingest.enrich import (
     count_mentions,
     extract_keywords,
     minhash,
+    published_with_precision,
     reconcile_language,
-    reconcile_published,
     to_bytes,
 )
 from ingest.enrich.dedupe import from_bytes
@@ -69,14 +69,17 @@ from ingest.errors import FetchError, StoreError, StoreUnavailable
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
 from ingest.fetch import Fetcher, host_key
 from ingest.fetch.politeness import HostQueues
-from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
+from ingest.models import Access, Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
 from ingest.sources.poller import Poller, PollOutcome, entry_keys, interleave_by_host
-from ingest.sources.urls import domain_of
+from ingest.sources.urls import domain_of, strip_tracking
 from ingest.store import Store
 from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
 DEAD_STATUSES = {404, 410, 451}
+# An article without access markup is a teaser when its text is under this share of its source's median
+# length, once the source has enough articles to know what its median is.
+TEASER_SHARE, TEASER_MIN_ARTICLES, TEASER_MIN_MEDIAN, MEDIAN_TTL = 0.25, 5, 600, 600.0
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
 STOP_GRACE = 3.0          # seconds a stopping run still collects pages already being extracted
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
@@ -198,11 +201,12 @@ def _init_worker(settings: Settings) -> None:
 
 def _extract_job(html: bytes, url: str, site: SiteProfile | None, tags: list[str],
                  content_type: str | None, entry_title: str | None, entry_language: str | None,
-                 settings: Settings | None = None) -> tuple[Extracted, Analysis]:
+                 entry_summary: str | None = None, settings: Settings | None = None) -> tuple[Extracted, Analysis]:
     """Runs in a worker process (module-level so it pickles): extraction and per-article enrichment."""
     settings = settings or _WORKER_SETTINGS
     assert settings is not None, "worker not initialised"
-    ex = extract_article(html, url, settings.extract, site, tags, content_type)
+    ex = extract_article(html, url, settings.extract, site, tags, content_type, feed_title=entry_title,
+                         feed_summary=entry_summary)
     ex.language = ex.language or declared_language(html)  # <html lang>: trafilatura does not report it
     title = (ex.title or entry_title or url).strip()
     merged = list(dict.fromkeys(ex.tags + [t for t in tags if t not in ex.tags]))
@@ -232,6 +236,7 @@ class Pipeline:
         self._pool_lock = threading.Lock()
         self._clusterer: Clusterer | None = None
         self._learned: dict[str, set[str]] = {}
+        self._medians: tuple[float, dict[str, tuple[int, int]]] | None = None  # (when, source -> (n, median))
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
 
@@ -266,6 +271,7 @@ class Pipeline:
 
     def run_once(self, feeds: list[FeedConfig]) -> RunReport:
         """Poll every enabled feed once, then store what is queued for them (new, left over, retries)."""
+        self._medians = None  # per-source median lengths (teaser detection) are read afresh each cycle
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         self._poll_all(feeds, report)
@@ -498,7 +504,7 @@ class Pipeline:
 
     def _extraction_args(self, job: PageJob) -> tuple:
         return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,
-                job.content_type, job.entry.title, job.entry.language)
+                job.content_type, job.entry.title, job.entry.language, job.entry.summary)
 
     def _submit_extraction(self, pool: WorkerPool, job: PageJob) -> Future | None:
         try:
@@ -640,6 +646,9 @@ class Pipeline:
     def _fallback(self, job: PageJob) -> None:
         """Use the feed's own content when the page failed or yielded less than it."""
         page = job.extracted
+        if page is not None and page.blocked:  # a bot challenge or consent wall is an error, never the article
+            job.error = job.error or f"blocked page: {page.blocked}"
+            job.failure = job.failure or PageFailure.REFUSED  # like 401/403: the feed's text, else dead
         min_chars = self.settings.extract.fallback_min_chars
         if page is not None and page.method == "page" and len(page.text) >= min_chars:
             return
@@ -685,6 +694,8 @@ class Pipeline:
         ex, entry = job.extracted, job.entry
         if ex is None:
             return None
+        if ex.blocked and ex.method == "none":
+            return None  # nothing but a challenge or consent page (recorded as the page's error)
         domain = domain_of(entry.link)
         title, tags = self._title_and_tags(job)
         a = job.analysis
@@ -694,16 +705,36 @@ class Pipeline:
                 report.duplicates += 1
                 job.duplicate_of = same
                 return None
+        published, precision = published_with_precision(ex.published, ex.published_precision,
+                                                        entry.published or entry.updated)
+        source = self._source_name(job, ex, domain)
         return Article(
-            id=job.article_id, url=entry.link, title=title, body=ex.text, source=self._source_name(job, ex, domain),
+            id=job.article_id, url=strip_tracking(entry.link), fetched_url=job.final_url or entry.link, title=title,
+            body=ex.text, source=source,
             domain=domain, feed_urls=list(dict.fromkeys(p.entry.feed_url for p in job.entries)),
             canonical_url=ex.canonical_url, author=ex.author or entry.author,
-            published=reconcile_published(ex.published, entry.published or entry.updated), indexed=utcnow(),
+            published=published, published_precision=precision, access=self._access(ex, source), indexed=utcnow(),
             language=a.language,
             tags=tags, keywords=a.keywords, captions=ex.captions, mentions=a.mentions, content_hash=a.content_hash,
             extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed), raw_chars=ex.raw_chars,
             guid=entry.guid, summary=entry.summary,
         )
+
+    def _access(self, ex: Extracted, source: str) -> str:
+        """The page's own access marking; otherwise a teaser when the text is much shorter than the
+        source's median article (a metered or registration wall without markup), else free."""
+        if ex.access != Access.UNKNOWN or ex.method != "page" or not ex.text:
+            return ex.access
+        now = time.monotonic()
+        if self._medians is None or now - self._medians[0] > MEDIAN_TTL:
+            try:
+                self._medians = (now, {q.source: (q.articles, q.median_body_chars) for q in self.store.source_quality()})
+            except StoreUnavailable:
+                self._medians = (now, {})
+        articles, median = self._medians[1].get(source, (0, 0))
+        if articles >= TEASER_MIN_ARTICLES and median >= TEASER_MIN_MEDIAN and len(ex.text) < TEASER_SHARE * median:
+            return Access.TEASER
+        return Access.FREE
 
     @staticmethod
     def _source_name(job: PageJob, ex: Extracted, domain: str) -> str:

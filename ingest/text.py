@@ -59,6 +59,22 @@ def fold_exact(text: str) -> str:
     return _fold_exact_short(text) if len(text) <= SHORT else _fold_exact(text)
 
 
+# Characters that print nothing (soft hyphen, zero-width space, word joiner, BOM) split a word for a
+# tokenizer ("Mit\u00adtel\u00adal\u00adter" is four tokens to FTS5), and odd spaces (no-break,
+# thin, ideographic...) are spaces. Zero-width (non-)joiners are kept: Persian and Indic spelling needs them.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e\u2061\u2062\u2063\u2064"))
+_SPACES = {cp: " " for cp in [0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000]}
+_LINES = {0x2028: "\n", 0x2029: "\n", 0x85: "\n"}
+_TEXT_TABLE = {**_INVISIBLE, **_SPACES, **_LINES}
+
+
+def normalize_text(text: str | None) -> str | None:
+    """What is stored and indexed: NFC, invisible characters removed, odd spaces made spaces."""
+    if not text or text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text.translate(_TEXT_TABLE))
+
+
 # Lower-casing a whole text moves no token boundary, except for U+0130 (İ), whose lower case
 # carries a combining dot that is not a word character. Texts without it are lower-cased once and
 # split once, and only the non-ASCII tokens go through Unicode folding.

@@ -213,12 +213,27 @@ def test_credits_between_paragraphs_go_to_captions(credit):
     assert texts(result) == [LEAD, P1, P2] and result.captions == [credit]
 
 
-def test_headline_repeat_and_standfirst_go_the_lead_stays():
+def test_headline_repeat_and_kicker_go_the_standfirst_and_lead_stay():
+    """Recall first (issue 13): a deck is content unless it repeats the title, the feed's title or a
+    learned block; a kicker label goes."""
     title = "Stadtrat beschließt Haushalt für 2027"
     deck = "Mehr Geld für Schulen, neue Schulden und eine Sporthalle in Planung: was der Beschluss bedeutet"
-    result = clean_blocks([Block("head", title), Block("head", deck), p(LEAD), p(P1), p(P2)], "de", title=title)
-    assert texts(result) == [LEAD, P1, P2]
-    assert result.standfirst == deck
+    blocks = [Block("p", "Kommunalpolitik"), Block("head", title), Block("head", deck), p(LEAD), p(P1), p(P2)]
+    result = clean_blocks(blocks, "de", title=title)
+    assert texts(result) == [deck, LEAD, P1, P2]
+    assert result.reasons == ["kicker", "title"]
+    feed_title = "Haushalt 2027: Stadtrat beschließt mehr Geld für Schulen und neue Schulden"
+    again = clean_blocks([Block("head", feed_title), p(LEAD), p(P1), p(P2)], "de", title=title, titles=(feed_title,))
+    assert texts(again) == [LEAD, P1, P2]
+    learned = SiteProfile(domain="x.example", learned={fingerprint(deck)})
+    assert texts(clean_blocks([Block("head", deck), p(LEAD), p(P1), p(P2)], "de", learned, title=title)) == [LEAD, P1, P2]
+
+
+def test_long_sentence_like_paragraph_at_the_top_is_never_a_deck():
+    lead = ("Prezes Polskiego Związku Piłki Nożnej - Grzegorz Lato został członkiem Komisji FIFA "
+            "ds. Bezpieczeństwa na Stadionach.")
+    result = clean_blocks([Block("head", lead), p(P1), p(P2)], "pl", title="Lato w komisji FIFA")
+    assert texts(result) == [lead, P1, P2]
 
 
 def test_short_lead_and_sentences_at_the_top_are_never_taken_for_a_deck():
@@ -344,3 +359,40 @@ def test_related_list_whose_header_trafilatura_dropped():
             "<li>Pendler klagen über Staus am Brückenkopf</li></ul></article></body></html>")
     got = extract_article(page, "https://neustadt.example/a", ExtractSettings())
     assert got.text.split("\n\n") == [LEAD, P1, P2]
+
+
+# -- issue 13: promos by features, headers by structure ------------------------------------------------
+
+def test_promo_feature_examples_and_counter_examples():
+    """Promos written as sentences (families.yaml `promo`): every example scores, no counter-example does."""
+    from ingest.extract.clean import PROMO_THRESHOLD, load_promo, promo_score
+
+    words = load_promo()
+    assert len(words.examples) >= 7 and len(words.counter_examples) >= 5
+    for text in words.examples:
+        assert promo_score(text) >= PROMO_THRESHOLD, text
+    for text in words.counter_examples:
+        assert promo_score(text, at_edge=True) < PROMO_THRESHOLD, text
+
+
+def test_promo_in_mid_article_goes_a_sentence_about_the_channel_stays():
+    promo = "Der Morgen-Newsletter: Jeden Tag die wichtigsten Nachrichten in Ihrem Postfach. Jetzt kostenlos anmelden"
+    news = "Telegram-Kanäle der Gruppe verbreiteten das Video binnen Stunden, wie Forscher herausfanden."
+    result = clean_blocks([p(LEAD), p(P1), p(promo), p(news), p(P2), p(P3)], "de")
+    assert texts(result) == [LEAD, P1, news, P2, P3]
+    assert "promo" in result.reasons
+
+
+@pytest.mark.parametrize("header", ["Unsere Auswahl für Sie", "Dazu passend", "Handpicked for you", "Nos sélections",
+                                    "Nuestra selección", "La nostra scelta", "Wybrane dla Ciebie"])
+def test_any_short_header_over_teaser_links_goes_with_them(header):
+    teasers = ["Neue Fähre soll ab Mai zwischen den Ufern fahren", "Landesbetrieb räumt Fehler bei der Planung ein"]
+    blocks = [p(LEAD), p(P1), p(P2), Block("head", header),
+              *[Block("item", t, links=1, link_chars=len(t), link_texts=(t,)) for t in teasers], p(P3)]
+    result = clean_blocks(blocks, None)
+    assert texts(result) == [LEAD, P1, P2, P3]
+
+
+def test_a_subheading_over_paragraphs_is_not_a_teaser_header():
+    blocks = [p(LEAD), Block("head", "Was jetzt geplant ist"), p(P1), p(P2)]
+    assert texts(clean_blocks(blocks, None)) == [LEAD, "Was jetzt geplant ist", P1, P2]

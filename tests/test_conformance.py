@@ -36,7 +36,7 @@ def corpus_articles(corpus: dict | None = None) -> list[Article]:
         out.append(Article(
             id=key, url=f"https://{a['domain']}/{key}", title=a["title"], body=a["body"], source=a["source"],
             domain=a["domain"], published=published, indexed=indexed, language=a["lang"], tags=a["tags"],
-            keywords=a["keywords"], content_hash=key, cluster_id=key))
+            keywords=a["keywords"], content_hash=key, cluster_id=key, access=a.get("access", "unknown")))
     return out
 
 

@@ -74,3 +74,24 @@ def test_single_sources_and_http_as_last_resort():
 
 def test_default_now_is_the_current_time():
     assert reconcile_published(None, datetime.now(UTC) + timedelta(days=30)) is None
+
+
+# -- issue 13: zone and precision ------------------------------------------------------------------------
+
+def test_published_keeps_the_zone_and_says_how_precise_it_is():
+    from datetime import timedelta, timezone
+
+    from ingest.enrich.dates import published_with_precision
+
+    now = datetime(2026, 3, 5, tzinfo=UTC)
+    berlin = datetime(2026, 3, 2, 8, 15, tzinfo=timezone(timedelta(hours=1)))
+    value, precision = published_with_precision(berlin, "time", None, now=now)
+    assert value.isoformat() == "2026-03-02T08:15:00+01:00" and precision == "time"
+    # a date-only page and a feed with a time of day that day: the feed's time, precision time
+    feed = datetime(2026, 3, 2, 6, 40, tzinfo=UTC)
+    value, precision = published_with_precision(datetime(2026, 3, 2, tzinfo=UTC), "day", feed, now=now)
+    assert value == feed and precision == "time"
+    # only a date anywhere: recorded as a day, not as a time
+    value, precision = published_with_precision(datetime(2026, 3, 2, tzinfo=UTC), "day", None, now=now)
+    assert value.date().isoformat() == "2026-03-02" and precision == "day"
+    assert published_with_precision(None, None, None, now=now) == (None, None)

@@ -238,3 +238,16 @@ def test_html_fragment_without_html_tag_is_not_a_feed():
 def test_malformed_documents_raise_parse_errors(doc):
     with pytest.raises(FeedParseError):
         parse_feed(doc, BASE)
+
+
+def test_entry_times_keep_the_feeds_zone():
+    """Issue 13: `published` keeps the time and zone the feed gives (the same instant, not moved to UTC)."""
+    from ingest.sources.parse import parse_feed
+
+    rss = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><link>http://x.example/</link>"
+           b"<item><title>a</title><link>http://x.example/a</link><pubDate>Mon, 02 Mar 2026 08:15:00 +0100</pubDate></item>"
+           b"<item><title>b</title><link>http://x.example/b</link><pubDate>Mon, 02 Mar 2026 07:15:00 GMT</pubDate></item>"
+           b"</channel></rss>")
+    a, b = parse_feed(rss, "http://x.example/feed").entries
+    assert a.published.isoformat() == "2026-03-02T08:15:00+01:00"
+    assert a.published == b.published

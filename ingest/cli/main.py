@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ingest import redact as redact_module
 from ingest.errors import IngestError, StoreUnavailable
+from ingest.sources.urls import strip_tracking
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
     from ingest.app import Ingest
@@ -246,8 +247,10 @@ def cmd_extract(args) -> int:
                 emit_json({"file": file, "title": ex.title, "text": ex.text, "tags": ex.tags,
                            "captions": ex.captions, "language": ex.language,
                            "published": ex.published.isoformat() if ex.published else None,
-                           "author": ex.author, "url": ex.canonical_url, "method": ex.method,
-                           "removed": ex.removed})
+                           "published_precision": ex.published_precision, "author": ex.author,
+                           "url": strip_tracking(args.url) if args.url else ex.canonical_url, "fetched_url": args.url,
+                           "canonical_url": ex.canonical_url, "access": ex.access, "blocked": ex.blocked,
+                           "method": ex.method, "removed": ex.removed})
             else:
                 if len(args.files) > 1:
                     out.print(f"[bold]== {file}[/bold]")

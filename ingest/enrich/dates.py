@@ -14,6 +14,9 @@ Rules (`reconcile_published`):
    showing "updated" instead of "published" both err late; copying an older date is rarer.
 4. With only one of page and feed, that one; with neither, HTTP Last-Modified (a modification
    time, so the weakest); with nothing, None (the article still has `indexed`, the ingest time).
+5. The result keeps the time zone it was given in, and its precision (`published_with_precision`):
+   "time" when the value carries a time of day, "day" when only a date was given anywhere (stored
+   as that day's midnight UTC with precision "day", never passed off as a time).
 """
 
 from __future__ import annotations
@@ -48,6 +51,21 @@ def agree(page: datetime, feed: datetime) -> bool:
         return abs(page - feed) <= AGREE
     day = page.replace(hour=0, minute=0, second=0, microsecond=0)
     return day - DAY_BEFORE <= feed <= day + DAY_AFTER
+
+
+def published_with_precision(page: datetime | None, page_precision: str | None, feed: datetime | None,
+                             http: datetime | None = None, now: datetime | None = None
+                             ) -> tuple[datetime | None, str | None]:
+    """`reconcile_published` plus the precision of the result ("day" or "time"): the page says whether
+    its value had a time of day; a feed or HTTP value has one unless it is a bare midnight UTC."""
+    if page is not None and page_precision == "day":
+        page = page.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC)
+    value = reconcile_published(page, feed, http, now)
+    if value is None:
+        return None, None
+    if page is not None and value == plausible(page, now or datetime.now(UTC)):
+        return value, page_precision or ("time" if has_time(value) else "day")
+    return value, "time" if has_time(value) else "day"
 
 
 def reconcile_published(page: datetime | None, feed: datetime | None, http: datetime | None = None,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import replace
 
 from ingest.config import ExtractSettings
@@ -14,7 +14,17 @@ from ingest.enrich.limits import MAX_TEXT_CHARS, bounded
 from ingest.extract.blocks import Block, blocks_to_text
 from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
 from ingest.extract.extractor import PageTooComplex, decode_html, extract_parts
-from ingest.models import Extracted
+from ingest.models import Access, Extracted
+from ingest.text import normalize_text
+
+TAG = re.compile(r"<[^>]+>")
+
+
+def _plain(html: str) -> str:
+    """A feed summary's text (its markup dropped), to compare with the page's lead."""
+    import html as html_lib
+
+    return " ".join(html_lib.unescape(TAG.sub(" ", html)).split())
 
 MAX_PLAIN_HTML = 1_000_000  # characters of feed content read as plain text when extraction gave nothing
 
@@ -36,22 +46,35 @@ def _merge_tags(*groups: list[str]) -> list[str]:
 
 def extract_article(html: bytes | str, url: str | None, settings: ExtractSettings,
                     site: SiteProfile | None = None, feed_tags: list[str] | None = None,
-                    content_type: str | None = None) -> Extracted:
-    """Extract and clean one page. Returns method='none' with empty text when nothing was found."""
+                    content_type: str | None = None, feed_title: str | None = None,
+                    feed_summary: str | None = None) -> Extracted:
+    """Extract and clean one page. Returns method='none' with empty text when nothing was found.
+    The feed entry's title and summary, when given, help to recognise the headline and the lead."""
     if site is not None and site.drop_patterns:  # time-budgeted site patterns: a fresh budget per article
         site = replace(site, drop_patterns=[p.fresh() if hasattr(p, "fresh") else p for p in site.drop_patterns])
     text = decode_html(html, content_type)
-    parts = extract_parts(text, url, settings, site.prune_xpaths if site else None)
-    if parts is None:
-        return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []))
-    cleaned = clean_blocks(parts.blocks, parts.language, site, title=parts.title, captions=parts.captions)
+    hints = [_plain(feed_summary)] if feed_summary else []
+    parts = extract_parts(text, url, settings, site.prune_xpaths if site else None, hints)
+    if parts is None or parts.blocked:
+        return Extracted(text="", method="none", raw_chars=len(text), tags=_merge_tags(feed_tags or []),
+                         blocked=parts.blocked if parts is not None else None)
+    for block in parts.blocks:  # soft hyphens, zero-width characters, odd spaces, NFC: before any rule sees it
+        block.text = normalize_text(block.text)
+    lead = normalize_text(parts.lead)
+    cleaned = clean_blocks(parts.blocks, parts.language, site, title=parts.title, captions=parts.captions,
+                           lead=lead, titles=(feed_title,) if feed_title else ())
+    access = parts.access
+    if any(r.startswith("rule paywall") for r in cleaned.reasons):
+        access = Access.PAYWALLED  # a payment prompt in the body: removed, the teaser before it kept
     return Extracted(
+        access=access, published_precision=parts.published_precision,
         # NFC: Python and SQLite must split the same words (a decomposed accent would split a word for one).
-        text=unicodedata.normalize("NFC", blocks_to_text(cleaned.blocks)),
-        title=unicodedata.normalize("NFC", parts.title) if parts.title else None, author=parts.author, published=parts.published,
+        text=normalize_text(blocks_to_text(cleaned.blocks)),
+        title=normalize_text(parts.title), author=parts.author, published=parts.published,
         language=parts.language, canonical_url=parts.canonical_url, description=parts.description or cleaned.standfirst,
         sitename=parts.sitename, tags=_merge_tags(cleaned.tags, parts.tags, feed_tags or []),
-        captions=list(dict.fromkeys(parts.captions + cleaned.captions)), removed=cleaned.removed, raw_chars=parts.raw_chars, method="page",
+        captions=list(dict.fromkeys(normalize_text(c) for c in parts.captions + cleaned.captions)),
+        removed=cleaned.removed, removed_reasons=cleaned.reasons, raw_chars=parts.raw_chars, method="page",
         fingerprints=[(fingerprint(b.text), b.text) for b in parts.blocks[1:]],
     )
 

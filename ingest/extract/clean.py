@@ -3,19 +3,25 @@
 trafilatura finds the article container; inside it real pages still carry promos, share prompts,
 "related" teasers, tag runs, captions printed twice and photo credits. The cleaner walks the body
 blocks once and removes, in this order of evidence:
-  1. the top: a repeat of the headline, and kicker/standfirst lines before the first paragraph
-     (headline-like: a heading, or a short line without sentence punctuation);
+  1. the top, recall first: a repeat of the headline (the page's or the feed's title), a kicker label
+     (a few words, no sentence), a deck line only when it is a learned block; a long sentence-like
+     paragraph always stays, and the lead recovered from outside the container (`lead.py`) is never
+     touched;
   2. figure captions printed again as paragraphs (kept once, in `captions`);
   3. blocks matched by the rule pack (`rules/*.yaml`: data, one file per language): `drop` a
      block, `credit` moves it to `captions`, `section` drops a "related" header *and* the teaser
      list after it (or, for "about the author"-like headers near the end, everything after it),
      `tags` drops a tags header and turns it and the tag run after it into `tags`;
-  4. link structure: a run of link texts glued together (a tag cloud, -> `tags`), a strip of
-     teaser links, a lone link-only line without sentence punctuation;
+  4. structure and features: a short heading-like block over two or more teaser links (a related box
+     whatever its wording) with those links; a promo sentence by its features (`promo_score`: call to
+     action, channel, subscription words, reader address, links, edges); a run of link texts glued
+     together (a tag cloud, -> `tags`), a strip of teaser links, a lone link-only line without
+     sentence punctuation;
   5. per-site config patterns and learned boilerplate (`SiteProfile`), never the lead block;
   6. a paragraph printed again right after itself (a caption outside <figure>); repeats further
      apart (recipe steps, interview questions) are content;
-  7. link-only blocks at either end of the body (teaser strips, navigation).
+  7. link-only blocks at either end of the body (teaser strips, navigation), and runs of menu-like
+     short lines before the first or after the last real paragraph.
 """
 
 from __future__ import annotations
@@ -190,6 +196,58 @@ def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
     return parse_rules(files)
 
 
+@dataclass(frozen=True, slots=True)
+class PromoWords:
+    """Feature vocabularies for promos written as sentences (`promo:` in rules/families.yaml)."""
+
+    cta: re.Pattern
+    cta_start: re.Pattern
+    channel: re.Pattern
+    subscription: re.Pattern
+    reader: re.Pattern
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
+
+
+def _alternation(words: list[str], start: bool = False) -> re.Pattern:
+    body = "|".join(sorted((re.escape(str(w).lower()) for w in words), key=len, reverse=True))
+    return re.compile((r"^\W*" if start else r"(?<!\w)") + f"(?:{body})" + r"(?!\w)", re.UNICODE)
+
+
+@lru_cache(maxsize=4)
+def load_promo(directory: Path = RULES_DIR) -> PromoWords:
+    data: dict = {}
+    for path in sorted(directory.glob("*.yaml")):
+        found = (read_yaml(path) or {}).get("promo")  # the bounded loader every config file goes through
+        if found:
+            data = found
+    subs = "|".join(re.escape(str(w).lower()) for w in data.get("subscription", ["abonn"]))
+    return PromoWords(cta=_alternation(data.get("cta", ["subscribe"])), cta_start=_alternation(data.get("cta", ["subscribe"]), True),
+                      channel=_alternation(data.get("channel", ["newsletter"])), subscription=re.compile(subs),
+                      reader=_alternation(data.get("reader", ["you"])),
+                      examples=tuple(data.get("examples") or ()), counter_examples=tuple(data.get("counter_examples") or ()))
+
+
+PROMO_MAX_CHARS, PROMO_THRESHOLD = 220, 4
+
+
+def promo_score(text: str, links: int = 0, at_edge: bool = False) -> int:
+    """Evidence that a short block is a promo. Required: it opens with a call to action and names a
+    channel/brand or subscription, or it has a call to action, a channel and subscription words. Then
+    the call (2 at the start), channel, subscription, addressing the reader, links and the body's edges
+    each add one."""
+    if len(text) > PROMO_MAX_CHARS or len(re.findall(r"[.!?](?:\s|$)", text)) > 2:
+        return 0
+    words = load_promo()
+    low = " ".join(text.lower().split())
+    start = bool(words.cta_start.search(low))
+    cta = start or bool(words.cta.search(low))
+    channel, subscription = bool(words.channel.search(low)), bool(words.subscription.search(low))
+    if not (start and (channel or subscription) or cta and channel and subscription):
+        return 0
+    return 1 + start + channel + subscription + bool(words.reader.search(low)) + (links > 0) + at_edge
+
+
 @dataclass(slots=True)
 class SiteProfile:
     """What the cleaner knows about one site: config rules and learned boilerplate."""
@@ -315,17 +373,37 @@ def _caption_match(text: str, captions: list[str]) -> bool:
     return len(low) >= 30 and any(c.startswith(low) and len(low) >= 0.6 * len(c) for c in captions)
 
 
-def _top(blocks: list[Block], title: str | None, result: CleanResult) -> int:
-    """Remove the headline repeat and deck lines at the top; return the index of the first kept block."""
+def _kicker(block: Block) -> bool:
+    """A label above the headline or the first paragraph ("Ukraine-Krieg", "EXKLUSIV", "Analysis"):
+    a few words, no sentence."""
+    text = block.text
+    return (len(text) <= 50 and len(WORDS.findall(text)) <= 5 and not _sentence(text)
+            and not INNER_SENTENCE_END.search(text) and not UNSPACED_SCRIPT.search(text))
+
+
+def _lead_like(block: Block) -> bool:
+    """A long sentence-like paragraph (a lead or standfirst): content, whatever its markup."""
+    text = block.text
+    return len(WORDS.findall(text)) >= 12 and (_sentence(text) or len(text) >= 120)
+
+
+def _top(blocks: list[Block], title: str | None, result: CleanResult, lead: str | None = None,
+         titles: tuple[str, ...] = (), learned: set[str] | frozenset = frozenset()) -> int:
+    """Remove the headline repeat and deck/kicker lines at the top; return the index of the first kept
+    block. Recall first: a deck goes only when it repeats the title (page or feed) or a learned block;
+    a kicker only when it is a short label; a long sentence-like paragraph always stays."""
     start = 0
     while start < min(len(blocks) - 1, 4):
         block, following = blocks[start], blocks[start + 1]
-        if _title_like(block.text, title):
+        if lead is not None and block.text == lead:
+            break  # recovered from outside the body on purpose
+        if any(_title_like(block.text, t) for t in (title, *titles) if t):
             result.drop(block, "title")
-        elif _headline_like(block, following) and any(_normal_paragraph(b) for b in blocks[start + 1:start + 4]):
-            result.drop(block, "deck")
-            if block.kind != "head" or len(block.text) >= 40:
-                result.standfirst = result.standfirst or block.text
+        elif _lead_like(block):
+            break
+        elif any(_normal_paragraph(b) for b in blocks[start + 1:start + 4]) and (
+                _kicker(block) or _headline_like(block, following) and fingerprint(block.text) in learned):
+            result.drop(block, "kicker" if _kicker(block) else "deck")
         else:
             break
         start += 1
@@ -342,7 +420,8 @@ def _header_values(block: Block) -> Block:
 
 
 def clean_blocks(blocks: list[Block], language: str | None = None, site: SiteProfile | None = None,
-                 title: str | None = None, captions: list[str] | None = None) -> CleanResult:
+                 title: str | None = None, captions: list[str] | None = None, lead: str | None = None,
+                 titles: tuple[str, ...] = ()) -> CleanResult:
     """The article's blocks without boilerplate; tags, captions and what was removed (and why) aside.
     `language` is informational: every language's rules apply (they are anchored and length-capped)."""
     rules = load_rules()
@@ -351,14 +430,14 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
     total = sum(len(b.text) for b in blocks) or 1
     before = 0  # characters of the blocks before the current one
     previous: str | None = None  # fingerprint of the last kept block
-    mode: str | None = None  # "teasers" | "tags" | "end": what the last header takes with it
+    mode: str | None = None  # "teasers" | "links" | "tags" | "end": what the last header takes with it
     count = len(blocks)
 
     def caption(text: str) -> None:
         if text not in result.captions:
             result.captions.append(text)
 
-    start = _top(blocks, title, result)
+    start = _top(blocks, title, result, lead, titles, site.learned if site is not None else frozenset())
     before = sum(len(b.text) for b in blocks[:start])
     for i in range(start, count):
         block = blocks[i]
@@ -370,6 +449,11 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         if mode == "end":
             result.drop(block, "after header")
             continue
+        if mode == "links":
+            if _link_only(block) and len(block.text) < 200:
+                result.drop(block, "after header")
+                continue
+            mode = None
         if mode is not None:
             if _teaser_like(block, following):
                 result.drop(block, "after header")
@@ -400,6 +484,13 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
             elif rule.kind == "section" and "\n" not in text:
                 mode = "end" if rule.until == "end" else "teasers"
             continue
+        if _header_over_teasers(blocks, i):
+            result.drop(block, "header over teasers")
+            mode = "links"  # a header found by structure takes only the link lines after it
+            continue
+        if promo_score(text, block.links, i < 2 or i >= count - 3) >= PROMO_THRESHOLD:
+            result.drop(block, "promo")
+            continue
         if _link_run(block):
             result.drop(block, "link run")
             if _tagish(block):
@@ -408,7 +499,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         if _lone_teaser(block, i) or _teaser_strip(blocks, i):
             result.drop(block, "teaser link")
             continue
-        if site is not None and fp in site.learned and i > 0:
+        if site is not None and fp in site.learned and i > 0 and text != lead:
             result.drop(block, "learned")
             continue
         if site is not None and any(p.search(text) for p in site.drop_patterns):
@@ -420,6 +511,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
         previous = fp
         result.blocks.append(block)
     _trim_link_edges(result)
+    _trim_menus(result)
     result.tags = list(dict.fromkeys(t for t in result.tags if t))
     return result
 
@@ -452,6 +544,22 @@ def _lone_teaser(block: Block, index: int) -> bool:
             and len(text) < 160)
 
 
+def _header_over_teasers(blocks: list[Block], index: int) -> bool:
+    """A short heading-like block (a few words, no sentence) right above two or more teaser links: the
+    header of a related/read-more box, whatever its wording."""
+    block = blocks[index]
+    text = block.text
+    if block.link_density >= 0.5 or len(text) > 60 or len(WORDS.findall(text)) > 8 or _sentence(text.rstrip(":")) \
+            and not text.rstrip().endswith(":"):
+        return False
+    following = blocks[index + 1:index + 3]
+
+    def teaser(b: Block) -> bool:
+        return _link_only(b) and len(b.text) < 200 and len(WORDS.findall(b.text)) >= 3 and not _normal_paragraph(b)
+
+    return len(following) == 2 and all(teaser(b) for b in following)
+
+
 def _teaser_strip(blocks: list[Block], index: int) -> bool:
     """Three or more consecutive link-only headline lines (a teaser list without a header)."""
     def teaser(b: Block) -> bool:
@@ -466,6 +574,35 @@ def _teaser_strip(blocks: list[Block], index: int) -> bool:
     while hi + 1 < len(blocks) and teaser(blocks[hi + 1]):
         hi += 1
     return hi - lo + 1 >= 3
+
+
+def _menu_item(block: Block) -> bool:
+    text = block.text
+    return len(WORDS.findall(text)) <= 4 and len(text) <= 40 and not _sentence(text) and block.kind != "quote"
+
+
+def _trim_menus(result: CleanResult) -> None:
+    """A run of very short lines (a few words, no sentence) before the first real paragraph or after the
+    last one is a menu, a section list or an archive list that a wide container took with it."""
+    blocks = result.blocks
+    normal = [i for i, b in enumerate(blocks) if _normal_paragraph(b)]
+    if not normal:
+        return
+    first, last = normal[0], normal[-1]
+    head = blocks[:first]
+    if len(head) >= MENU_RUN and all(_menu_item(b) for b in head):
+        for b in head:
+            result.drop(b, "menu")
+        del blocks[:first]
+        last -= first
+    tail = blocks[last + 1:]
+    if len(tail) >= MENU_RUN + 2 and all(_menu_item(b) for b in tail):
+        for b in tail:
+            result.drop(b, "menu")
+        del blocks[last + 1:]
+
+
+MENU_RUN = 4
 
 
 def _trim_link_edges(result: CleanResult) -> None:

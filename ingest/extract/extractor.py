@@ -22,8 +22,12 @@ from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
 from ingest.errors import IngestError
+from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.clean import is_credit, page_tag_blocks
+from ingest.extract.lead import already_in, find_lead
+from ingest.fetch.charset import decode_page
+from ingest.models import Precision
 
 SPACE = re.compile(r"\s+")
 MAX_HTML_CHARS = 5_000_000
@@ -230,6 +234,25 @@ def recover_headings(candidates: list[tuple[str, str | None, str | None]], block
     return blocks
 
 
+# The recall pass's body is kept unless it is this much longer than a substantial precision pass:
+# then the extra is, on most pages, a comment thread, a link list or a sidebar, not more article.
+RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
+
+
+def choose_body(precise, wide):
+    """trafilatura's precision mode drops real paragraphs at the edges of many articles (leads, last
+    paragraphs, lists), its recall mode takes comments and sidebars on others: the recall body unless
+    it grows a substantial precision body by more than `RECALL_GROWTH` (or is shorter than it)."""
+    if wide is None:
+        return precise
+    if precise is None:
+        return wide
+    short, long_ = len("".join(precise.itertext())), len("".join(wide.itertext()))
+    if long_ < short:  # the recall pass chose a smaller container
+        return precise
+    return precise if short >= PRECISION_SUBSTANTIAL and long_ > RECALL_GROWTH * short else wide
+
+
 @dataclass(slots=True)
 class PageParts:
     blocks: list[Block]
@@ -243,29 +266,40 @@ class PageParts:
     tags: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     raw_chars: int = 0
+    lead: str | None = None  # the lead found outside the body container, first of `blocks`
+    access: str = "unknown"  # what the page's markup says (ingest.extract.access)
+    published_precision: str | None = None
+    blocked: str | None = None  # a bot challenge or consent wall, not an article
 
 
 def decode_html(data: bytes | str, content_type: str | None = None) -> str:
-    """Decode page bytes: HTTP charset, then <meta charset>, then UTF-8, then cp1252 as a last resort."""
-    if isinstance(data, str):
-        return data
-    candidates = []
-    if content_type and "charset=" in content_type.lower():
-        candidates.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
-    head = data[:4096].decode("ascii", "ignore").lower()
-    for marker in ('charset="', "charset='", "charset="):
-        pos = head.find(marker)
-        if pos >= 0:
-            value = head[pos + len(marker):pos + len(marker) + 20]
-            candidates.append(value.split('"')[0].split("'")[0].split(";")[0].split(">")[0].strip())
-            break
-    candidates += ["utf-8", "cp1252"]
-    for enc in candidates:
-        try:
-            return data.decode(enc)
-        except (LookupError, UnicodeDecodeError):
+    """Decode page bytes with the charset reconciled for this page (`ingest.fetch.charset`)."""
+    return decode_page(data, content_type).text
+
+
+BODY_TEXT_WITH = etree.XPath("//body//text()[contains(., $probe)]")
+BODY_TEXT_WITH_SPACES = etree.XPath("//body//text()[contains(normalize-space(.), $probe)]")
+
+
+def body_start(tree, blocks: list[Block], title: str | None = None):
+    """The page element holding the start of the body's first paragraph (None when not found); a
+    headline trafilatura kept at the top is not the body."""
+    for block in blocks[:4]:
+        probe = block.text.split("\n")[0][:30]
+        if len(probe) < 12 or block.kind == "head" or title and block.text.strip() == title.strip():
             continue
-    return data.decode("utf-8", "replace")
+        hits = BODY_TEXT_WITH(tree, probe=probe) or BODY_TEXT_WITH_SPACES(tree, probe=probe)
+        if hits and hits[0].getparent() is not None:
+            return hits[0].getparent()
+    return None
+
+
+def recover_lead(tree, blocks: list[Block], title: str | None, hints: list[str]) -> str | None:
+    """The lead printed outside the body container (`ingest.extract.lead`), unless the body has it."""
+    lead = find_lead(tree, body_start(tree, blocks, title), title, [h for h in hints if h])
+    if lead and not already_in(lead, [b.text for b in blocks]):
+        return lead
+    return None
 
 
 def _date(value: str | None) -> datetime | None:
@@ -332,7 +366,7 @@ def prune_tree(tree, xpaths: list[str]):
 
 
 def extract_parts(html: str, url: str | None, settings: ExtractSettings,
-                  prune_xpaths: list[str] | None = None) -> PageParts | None:
+                  prune_xpaths: list[str] | None = None, hints: list[str] | None = None) -> PageParts | None:
     """Run trafilatura; None when it finds no article body. PageTooComplex beyond the bounds."""
     if len(html) > MAX_HTML_CHARS:
         raise PageTooComplex(f"page has {len(html):,} characters of HTML (limit {MAX_HTML_CHARS:,}); not extracted")
@@ -347,23 +381,39 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     # trafilatura prunes figures and headings from the tree it is given: read them first.
     captions, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)
+    access, page_time = page_access(tree), page_published(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
-    if doc is None or doc.body is None:
-        return None
-    blocks = recover_headings(headings, blocks_from_body(doc.body))
+    body = doc.body if doc is not None else None
+    if settings.recall_pass:
+        wide = trafilatura.bare_extraction(
+            tree, url=url, favor_recall=True, include_comments=settings.include_comments, include_tables=True,
+            with_metadata=doc is None or doc.body is None,
+        )
+        if doc is None or doc.body is None:
+            doc = wide
+        body = choose_body(body, wide.body if wide is not None else None)
+    if doc is None or body is None:
+        blocked = blocked_page(tree, html, "")
+        return PageParts(blocks=[], blocked=blocked, raw_chars=len(html)) if blocked else None
+    blocks = recover_headings(headings, blocks_from_body(body))
+    lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])])
+    if lead:
+        blocks.insert(0, Block(kind="p", text=lead))
     for block in blocks:
         links.annotate(block)
     area = article_area(tree, blocks) if captions or tag_blocks else None
     captions = article_captions(captions, area, doc.description)
     meta_tags = _split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)]
     page_tags = article_tags(tag_blocks, area)
+    published, precision = page_time or (_date(doc.date), Precision.DAY if doc.date else None)
     return PageParts(
-        blocks=blocks,
-        title=doc.title, author=doc.author, published=_date(doc.date), language=doc.language,
+        blocks=blocks, access=access, published_precision=precision,
+        blocked=blocked_page(tree, html, " ".join(b.text for b in blocks)),
+        title=doc.title, author=doc.author, published=published, language=doc.language,
         canonical_url=doc.url, description=doc.description, sitename=doc.sitename,
         tags=page_tags + [t for t in meta_tags if t not in page_tags],
-        captions=captions, raw_chars=len(html),
+        captions=captions, raw_chars=len(html), lead=lead,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 TEXT_FIELDS = ("title", "body")
-KEYWORD_FIELDS = ("source", "domain", "lang", "tag", "keyword", "place", "entity")
+KEYWORD_FIELDS = ("source", "domain", "lang", "tag", "keyword", "place", "entity", "access")
 DATE_FIELDS = ("published", "indexed")
 ALL_FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + DATE_FIELDS
 FIELD_ALIASES = {"language": "lang", "tags": "tag", "keywords": "keyword", "places": "place", "entities": "entity"}

@@ -18,6 +18,7 @@ FeedParseError, never another exception.
 from __future__ import annotations
 
 import calendar
+import email.utils
 import json
 import logging
 import re
@@ -99,6 +100,20 @@ def _to_dt(struct) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(struct), UTC)
     except (OverflowError, ValueError, TypeError):
         return None
+
+
+def _zoned(raw, instant: datetime | None) -> datetime | None:
+    """`instant` (feedparser's UTC value) in the zone the feed wrote it in ("Mon, 02 Mar 2026 08:15:00
+    +0100" -> 08:15+01:00), when the raw text says the same moment; else `instant` as it is."""
+    if instant is None or not isinstance(raw, str):
+        return instant
+    try:
+        value = email.utils.parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError):
+        value = _iso_dt(raw)
+    if value is not None and value.tzinfo is not None and value == instant:
+        return value
+    return instant
 
 
 def _iso_dt(value) -> datetime | None:
@@ -259,7 +274,7 @@ def _entry(feed_url: str, item: dict, feed: dict, data: bytes = b"") -> FeedEntr
     tags = [t.get("term") or t.get("label") for t in item.get("tags", []) if t.get("term") or t.get("label")]
     author = item.get("author") or None
     # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed, with a warning
-    updated = _to_dt(dict.get(item, "updated_parsed"))
+    updated = _zoned(dict.get(item, "updated"), _to_dt(dict.get(item, "updated_parsed")))
     return FeedEntry(
         feed_url=feed_url,
         link=link,
@@ -267,7 +282,7 @@ def _entry(feed_url: str, item: dict, feed: dict, data: bytes = b"") -> FeedEntr
         title=item.get("title") or None,
         summary=item.get("summary") or None,
         content=content,
-        published=_to_dt(dict.get(item, "published_parsed")) or updated,
+        published=_zoned(dict.get(item, "published"), _to_dt(dict.get(item, "published_parsed"))) or updated,
         updated=updated,
         author=author,
         categories=list(dict.fromkeys(t.strip() for t in tags if t and t.strip())),

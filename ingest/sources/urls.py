@@ -134,6 +134,14 @@ def _host(raw: str) -> str:
     return host
 
 
+def strip_tracking(url: str) -> str:
+    """The URL as stored and shown: tracking parameters and the fragment removed, everything else as
+    given (scheme, host and path stay, so the link still opens where the feed pointed)."""
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
 def normalize_url(url: str) -> str:
     """Canonical form used for the article id.
 

@@ -77,6 +77,7 @@ class SourceQuality:
     fallback_share: float      # share of articles whose text came from the feed, not the page
     median_body_chars: int
     boilerplate_share: float   # characters stripped as boilerplate / (kept + stripped)
+    access: dict[str, int] = field(default_factory=dict)  # articles per access value (free, paywalled, ...)
 
 
 @dataclass(slots=True)
@@ -92,7 +93,7 @@ class ArticleSelection:
 
 
 FACET_FIELDS = ("source", "domain", "language", "tags", "keywords", "places", "entities", "extraction",
-                "is_original")
+                "is_original", "access")
 
 
 @runtime_checkable

@@ -36,7 +36,7 @@ from elasticsearch import ConnectionError as ESConnectionError
 from ingest.config import ElasticsearchSettings, StoreSettings
 from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
-from ingest.models import Article, FeedState, PendingEntry, SearchHit, SearchResult
+from ingest.models import Article, FeedState, PendingEntry, SearchHit, SearchResult, local_time
 from ingest.redact import install as redact_install
 from ingest.redact import redact_url, register_secret, register_url
 from ingest.store.base import (
@@ -57,7 +57,8 @@ ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 RECENT_DOCS = 500  # documents kept after writing, for alert percolation (ten pipeline batches, ~10 MB)
 KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
-                  "keywords": "keywords", "places": "places", "entities": "entities", "extraction": "extraction", "is_original": "is_original"}
+                  "keywords": "keywords", "places": "places", "entities": "entities", "extraction": "extraction",
+                  "is_original": "is_original", "access": "access"}
 OUTBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS es_outbox (
     id TEXT PRIMARY KEY,
@@ -109,7 +110,8 @@ def doc_article(doc: dict) -> Article:
     for key in ("feed_urls", "tags", "keywords", "captions", "places", "entities"):
         data[key] = data[key] or []
     for key, default in (("title", ""), ("body", ""), ("source", ""), ("domain", ""), ("content_hash", ""),
-                         ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True)):
+                         ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True),
+                         ("access", "unknown")):
         if data[key] is None:
             data[key] = default
     return Article(**data)
@@ -695,7 +697,7 @@ class ElasticsearchStore:
         body: dict = {"query": query, "from": request.offset, "size": request.limit,
                       "track_total_hits": True,
                       "_source": ["id", "url", "title", "source", "published", "body", "language", "domain",
-                                  "cluster_id"]}
+                                  "cluster_id", "access", "published_precision", "published_tz"]}
         if request.sort == "date" or not request.query.strip():
             body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
         else:
@@ -714,7 +716,9 @@ class ElasticsearchStore:
             inner = ((h.get("inner_hits") or {}).get("original") or {}).get("hits", {}).get("hits") or []
             s = inner[0]["_source"] if inner else h["_source"]
             hits.append(SearchHit(id=s["id"], url=s["url"], title=s["title"], source=s["source"],
-                                  published=from_iso(s.get("published")), score=round(h.get("_score") or 0.0, 4),
+                                  published=local_time(from_iso(s.get("published")), s.get("published_tz")),
+                                  access=s.get("access"), published_precision=s.get("published_precision"),
+                                  score=round(h.get("_score") or 0.0, 4),
                                   snippet=make_snippet(s.get("body", ""), words), language=s.get("language"),
                                   domain=s.get("domain"), cluster_id=s.get("cluster_id")))
         if request.collapse and hits:
@@ -763,14 +767,16 @@ class ElasticsearchStore:
             "aggs": {"fallback": {"filter": {"bool": {"must_not": {"term": {"extraction": "page"}}}}},
                      "median": {"percentiles": {"field": "body_chars", "percents": [50]}},
                      "kept": {"sum": {"field": "body_chars"}},
-                     "stripped": {"sum": {"field": "boilerplate_chars"}}}}})
+                     "stripped": {"sum": {"field": "boilerplate_chars"}},
+                     "access": {"terms": {"field": "access", "size": 10, "missing": "unknown"}}}}})
         out = []
         for b in resp["aggregations"]["s"]["buckets"]:
             n, kept, stripped = b["doc_count"], b["kept"]["value"], b["stripped"]["value"]
             out.append(SourceQuality(
                 source=b["key"], articles=n, fallback_share=round(b["fallback"]["doc_count"] / n, 3),
                 median_body_chars=int(next(iter(b["median"]["values"].values())) or 0),
-                boilerplate_share=round(stripped / (kept + stripped), 3) if kept + stripped else 0.0))
+                boilerplate_share=round(stripped / (kept + stripped), 3) if kept + stripped else 0.0,
+                access=dict(sorted((a["key"], a["doc_count"]) for a in b["access"]["buckets"]))))
         return out
 
     # -- learned boilerplate (shared by all ingesters) -------------------------------------------

@@ -67,7 +67,7 @@ ES_TEXT_MAPPING = {
 COMBINED = "text"  # the pseudo-field of compile_es(combined=True): text_stem, text_folded
 COMBINED_MAPPING = {"text_stem": WS, "text_folded": WS, "text_parts": WS}
 KEYWORD_FIELD = {"source": "source", "domain": "domain", "lang": "language", "tag": "tags", "keyword": "keywords",
-                 "place": "places", "entity": "entities"}
+                 "place": "places", "entity": "entities", "access": "access"}
 TITLE_BOOST = 4.0  # like the SQLite bm25 weights: title 4, body 1
 PARTS_BOOST = 0.1  # compound parts weigh a tenth of whole words (SQLite: 0.4 and 0.1), so they rank below
 

@@ -33,7 +33,7 @@ def article_properties(store=None) -> tuple[dict, dict]:
     props = dict(props)
     keyword = {"type": "keyword"}
     for name in ("id", "url", "canonical_url", "source", "domain", "language", "feed_urls", "content_hash",
-                 "cluster_id", "extraction", "guid"):
+                 "cluster_id", "extraction", "guid", "access", "published_precision", "fetched_url", "published_tz"):
         props.setdefault(name, keyword)
     props.setdefault("published", {"type": "date"})
     props.setdefault("indexed", {"type": "date"})
@@ -54,6 +54,9 @@ def article_properties(store=None) -> tuple[dict, dict]:
                 field.setdefault("fields", {})[lang] = {"type": "text", "analyzer": analyzer}
                 props[name] = field
     return settings, props
+
+
+ADDED_FIELDS = ("access", "published_precision", "fetched_url", "published_tz")  # issue 13
 
 
 def ensure_indices(store) -> dict:
@@ -80,6 +83,8 @@ def ensure_indices(store) -> dict:
         except Exception as exc:
             if store._api_status(exc) != 400 or "already_exists" not in str(exc):
                 raise
+    else:  # indices made before these fields existed get them (adding a field to a live mapping is allowed)
+        client.indices.put_mapping(index=alias, properties={k: props[k] for k in ADDED_FIELDS})
     keyword = {"type": "keyword"}
     side = {
         "blocks": {"domain": keyword, "fingerprint": keyword, "text": {"type": "text"}, "status": keyword,

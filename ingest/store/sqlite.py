@@ -40,7 +40,7 @@ from ingest.store.base import (
 from ingest.text import stem_text
 
 log = logging.getLogger("ingest.store.sqlite")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Upgrades of an existing file: MIGRATIONS[v] is the SQL that takes a version v-1 file to version v.
 # They run in order, each in one transaction, before SCHEMA (whose CREATE ... IF NOT EXISTS then adds
 # whole new tables and indexes). A file written by a newer ingest is refused, never altered.
@@ -50,6 +50,10 @@ MIGRATIONS: dict[int, str] = {
        "ALTER TABLE articles ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'",
     3: "",  # the compound-parts columns of articles_fts: `_upgrade_fts` rebuilds the FTS table (and
             # `ingest reindex` fills them); an older ingest must not write to such a file
+    4: "ALTER TABLE articles ADD COLUMN access TEXT NOT NULL DEFAULT 'unknown';"
+       "ALTER TABLE articles ADD COLUMN published_precision TEXT;"
+       "ALTER TABLE articles ADD COLUMN fetched_url TEXT;"
+       "ALTER TABLE articles ADD COLUMN published_tz TEXT",
 }
 FTS_COLUMNS = ("title", "body", "title_stem", "body_stem", "tags", "title_parts", "body_parts", "lang")
 FTS_DDL = f"""CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
@@ -118,7 +122,11 @@ CREATE TABLE IF NOT EXISTS articles (
     guid TEXT,
     summary TEXT,
     places TEXT NOT NULL DEFAULT '[]',
-    entities TEXT NOT NULL DEFAULT '[]'
+    entities TEXT NOT NULL DEFAULT '[]',
+    access TEXT NOT NULL DEFAULT 'unknown',
+    published_precision TEXT,
+    fetched_url TEXT,
+    published_tz TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_indexed ON articles(indexed);
@@ -358,6 +366,7 @@ class SQLiteStore:
             self._db.execute("ROLLBACK")
             raise
 
+    # Columns added after a database was first created (CREATE TABLE IF NOT EXISTS leaves old tables as they are).
     # -- plumbing --------------------------------------------------------------------------------
 
     @contextmanager

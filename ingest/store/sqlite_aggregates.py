@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from statistics import median
 
@@ -48,7 +49,7 @@ def facet(store, request: SearchRequest, field: str, size: int = 10) -> list[tup
 
 
 def source_quality(store) -> list[SourceQuality]:
-    rows = store.query("SELECT source, extraction, length(body) AS chars, boilerplate_chars FROM articles")
+    rows = store.query("SELECT source, extraction, length(body) AS chars, boilerplate_chars, access FROM articles")
     by_source: dict[str, list] = {}
     for r in rows:
         by_source.setdefault(r["source"], []).append(r)
@@ -61,5 +62,6 @@ def source_quality(store) -> list[SourceQuality]:
             fallback_share=round(sum(1 for i in items if i["extraction"] != "page") / len(items), 3),
             median_body_chars=int(median(i["chars"] for i in items)),
             boilerplate_share=round(stripped / (kept + stripped), 3) if kept + stripped else 0.0,
+            access=dict(sorted(Counter(i["access"] or "unknown" for i in items).items())),
         ))
     return out

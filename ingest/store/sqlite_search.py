@@ -15,7 +15,7 @@ FTS5 expressions are always double-quoted strings, so no query text is ever read
 from __future__ import annotations
 
 from ingest.errors import QueryError
-from ingest.models import SearchHit, SearchResult
+from ingest.models import SearchHit, SearchResult, local_time
 from ingest.query import parse, positive_words, to_text
 from ingest.query.analysis import (
     Alt,
@@ -124,6 +124,8 @@ def _keyword(node: Node, field: str) -> tuple[str, list]:
         raise TypeError(node)
     if field == "lang":
         return f"ifold(coalesce(a.language, '')) {op}", [value]
+    if field == "access":
+        return f"ifold(a.access) {op}", [value]
     if field == "source":
         return f"ifold(a.source) {op}", [value]
     if field == "domain":
@@ -253,7 +255,7 @@ def run_search(store, request: SearchRequest) -> SearchResult:
             total = store.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)[0][0]
         page = (f"SELECT a.rowid AS rid, r.score AS score, 1 AS csize FROM {source} WHERE {cond} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.body, a.language, a.domain, a.cluster_id, "
+    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, "
            f"p.score AS score, p.csize AS csize FROM ({page}) p JOIN articles a ON a.rowid = p.rid "
            f"ORDER BY {order.replace('r.score', 'p.score')}")
     rows = store.query(sql, source_params + params + [limit, offset])
@@ -276,7 +278,7 @@ def _ranked_from_index(store, node: Node, window: int | None, limit: int, offset
     total = store.query("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [expr])[0][0]
     page = (f"SELECT rid, score FROM (SELECT rowid AS rid, {BM25} AS score FROM articles_fts "
             f"WHERE articles_fts MATCH ?{_newest(window)}) ORDER BY score, rid DESC LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.body, a.language, a.domain, a.cluster_id, "
+    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, "
            f"p.score AS score, 1 AS csize FROM ({page}) p JOIN articles a ON a.rowid = p.rid "
            f"ORDER BY p.score, p.rid DESC")
     # bm25 over the whole expression equals bm25 over its positive leaves (what the general path ranks
@@ -290,6 +292,7 @@ def _hits(rows, node: Node | None) -> list[SearchHit]:
 
     words = positive_words(node) if node is not None else []
     return [SearchHit(id=r["id"], url=r["url"], title=r["title"], source=r["source"],
-                      published=from_iso(r["published"]), score=round(-r["score"], 4) if r["score"] else 0.0,
+                      published=local_time(from_iso(r["published"]), r["published_tz"]),
+                      access=r["access"], published_precision=r["published_precision"], score=round(-r["score"], 4) if r["score"] else 0.0,
                       snippet=make_snippet(r["body"], words), language=r["language"], domain=r["domain"],
                       cluster_id=r["cluster_id"], cluster_size=r["csize"]) for r in rows]

@@ -25,7 +25,9 @@ class Hit(BaseModel):
     url: str
     title: str
     source: str
-    published: str | None = Field(None, description="ISO 8601, UTC")
+    published: str | None = Field(None, description="ISO 8601 with the page's or feed's UTC offset")
+    published_precision: str | None = Field(None, description="day (only a date was given) or time")
+    access: str | None = Field(None, description="free, paywalled, teaser or unknown")
     snippet: str = Field(description="text around the first match; matches are marked [like this]")
     language: str | None = None
     domain: str | None = None
@@ -84,6 +86,7 @@ class Quality(BaseModel):
     fallback_share: float
     median_body_chars: int
     boilerplate_share: float
+    access: dict[str, int] = {}
 
 
 class FeedIn(BaseModel):

@@ -181,7 +181,8 @@ def hit_dict(hit) -> dict:
     return {"id": hit.id, "url": hit.url, "title": hit.title, "source": hit.source,
             "published": hit.published.isoformat() if hit.published else None,
             "snippet": hit.snippet, "language": hit.language, "domain": hit.domain, "score": hit.score,
-            "cluster_id": hit.cluster_id, "cluster_size": hit.cluster_size}
+            "cluster_id": hit.cluster_id, "cluster_size": hit.cluster_size, "access": hit.access,
+            "published_precision": hit.published_precision}
 
 
 # -- time series ----------------------------------------------------------------------------------------
@@ -367,5 +368,5 @@ def outbox_size(app: Ingest) -> int | None:
 
 def source_quality(app: Ingest) -> list[dict]:
     return [{"source": q.source, "articles": q.articles, "fallback_share": q.fallback_share,
-             "median_body_chars": q.median_body_chars, "boilerplate_share": q.boilerplate_share}
+             "median_body_chars": q.median_body_chars, "boilerplate_share": q.boilerplate_share, "access": q.access}
             for q in app.store.source_quality()]

@@ -1,0 +1,144 @@
+"""Access (free, paywalled, teaser) and pages that are not articles at all (bot challenges, consent walls).
+
+`page_access` reads the page before extraction:
+  - schema.org `isAccessibleForFree` (JSON-LD, microdata or meta) false -> paywalled, true -> free;
+  - `article:content_tier` meta (locked / metered -> paywalled, free -> free);
+  - a paywall container: an element whose class or id names a paywall (paywall, regwall, piano
+    `tp-container`, "premium", "plus" and "subscriber only" boxes) -> paywalled.
+Payment prompts in the body ("Weiterlesen mit Abo", "Subscribe to continue reading", "Réservé aux
+abonnés"...) are the rule pack's `paywall` family: the cleaner removes them and the article is
+marked paywalled; the visible teaser stays the article's text. A body much shorter than the
+site's usual articles (the pipeline knows the median) makes an unmarked article a `teaser`.
+
+`blocked_page` recognises what a crawler gets instead of the article: a bot challenge ("Just a
+moment...", "Attention Required!", "Checking your browser", captchas) or a consent wall with
+nothing else on the page. Such a page is an extraction error, never an article.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ingest.models import Access
+
+FREE_FALSE = re.compile(r'"isAccessibleForFree"\s*:\s*"?(false|False|FALSE|0|no)"?')
+FREE_TRUE = re.compile(r'"isAccessibleForFree"\s*:\s*"?(true|True|TRUE|1|yes)"?')
+PAYWALL_WORDS = re.compile(r"(?:^|[\s_-])(paywall|paywalled|pay-wall|regwall|registration-wall|meter-wall|"
+                           r"premium-?(?:content|article|wall|barrier|box)|subscriber-?only|subscription-?wall|"
+                           r"plus-?(?:content|paywall|teaser)|tp-container|piano-?(?:offer|paywall)|"
+                           r"article-?locked|locked-?content|content-?locked|abo-?(?:teaser|wall|box)|"
+                           r"offer-?wall|barrier-?page)(?:$|[\s_-])", re.I)
+CHALLENGE_TITLE = re.compile(r"^(just a moment|attention required|please wait|checking your browser|"
+                             r"access denied|pardon our interruption|are you a (?:robot|human)|"
+                             r"security check|one more step|bot verification|ddos-guard|verify you are human|"
+                             r"captcha|robot check|request blocked|you have been blocked)", re.I)
+CHALLENGE_MARKERS = ("cf-browser-verification", "cf_chl_", "challenge-platform", "g-recaptcha", "h-captcha",
+                     "px-captcha", "captcha-delivery.com", "datadome", "_incapsula_resource", "sucuri_cloudproxy")
+CONSENT_WORDS = re.compile(r"(cookie|consent|zustimm|einwillig|datenschutz|privacy|vie privée|consentement|"
+                           r"consentimiento|consenso|privacidade|prywatno|zgod|werbefrei|pur-abo|mit werbung)", re.I)
+
+
+ACCEPT_WORDS = re.compile(r"\b(accept|agree|akzeptier|zustimmen|einverstanden|accepter|j'accepte|aceptar|acepto|"
+                          r"accetta|accetto|aceitar|aceito|akceptuj|zgadzam)", re.I)
+
+
+def _meta(tree, *names: str) -> list[str]:
+    out = []
+    for el in tree.iter("meta"):
+        key = (el.get("name") or el.get("property") or el.get("itemprop") or "").lower()
+        if key in names and el.get("content") is not None:
+            out.append(el.get("content").strip().lower())
+    return out
+
+
+def page_access(tree) -> str:
+    """What the page itself says about access (before its body is looked at): Access value."""
+    scripts = " ".join(s.text or "" for s in tree.iter("script") if "ld+json" in (s.get("type") or ""))
+    if FREE_FALSE.search(scripts):
+        return Access.PAYWALLED
+    micro = _meta(tree, "isaccessibleforfree")
+    tier = _meta(tree, "article:content_tier", "content_tier")
+    if any(v in ("false", "0", "no") for v in micro) or any(v in ("locked", "metered", "premium") for v in tier):
+        return Access.PAYWALLED
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "meta", "link", "html", "body"):
+            continue
+        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if names.strip() and PAYWALL_WORDS.search(names):
+            return Access.PAYWALLED
+    if FREE_TRUE.search(scripts) or any(v in ("true", "1", "yes") for v in micro) or "free" in tier:
+        return Access.FREE
+    return Access.UNKNOWN
+
+
+def _json_title(tree) -> str:
+    for s in tree.iter("script"):
+        if "ld+json" in (s.get("type") or "") and s.text:
+            try:
+                data = json.loads(s.text)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get("headline"):
+                return str(data["headline"])
+    return ""
+
+
+def blocked_page(tree, html: str, body_text: str) -> str | None:
+    """Why this page is not an article (bot challenge, consent wall), or None."""
+    title = " ".join((tree.findtext(".//title") or "").split())
+    head = html[:200_000].lower()
+    if (CHALLENGE_TITLE.match(title) or any(m in head for m in CHALLENGE_MARKERS)) and len(body_text) < 600 \
+            and not _json_title(tree):
+        return f"bot challenge ({title or 'challenge script'})"
+    words = len(body_text.split())
+    if words < 80 and len(CONSENT_WORDS.findall(body_text)) >= 2 and ACCEPT_WORDS.search(body_text) \
+            and not _json_title(tree):
+        return "consent wall"
+    return None
+
+
+# -- publication time from the page ------------------------------------------------------------------
+
+DATE_KEYS = ("article:published_time", "og:published_time", "datepublished", "publishdate", "pubdate",
+             "dc.date.issued", "dcterms.created", "date", "sailthru.date", "parsely-pub-date")
+JSON_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}")
+
+
+def _parse_when(value: str):
+    """(aware datetime, precision) from an ISO-like value; a date alone has precision day."""
+    from datetime import UTC, datetime
+
+    from ingest.models import Precision
+
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if ISO_TIME.match(value):
+        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)), Precision.TIME
+    return dt.replace(tzinfo=UTC), Precision.DAY
+
+
+def page_published(tree):
+    """(datetime, precision) of the page's own publication time: JSON-LD datePublished, then meta tags,
+    then `<time datetime>` / itemprop datePublished; values with a time of day first. None if none."""
+    from ingest.models import Precision
+
+    found = []
+    scripts = " ".join(s.text or "" for s in tree.iter("script") if "ld+json" in (s.get("type") or ""))
+    found += [m.group(1) for m in JSON_DATE.finditer(scripts)]
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
+        if key in DATE_KEYS and el.get("content"):
+            found.append(el.get("content"))
+    for el in tree.iter("time"):
+        if el.get("datetime") and (el.get("itemprop") or "").lower() in ("datepublished", ""):
+            found.append(el.get("datetime"))
+    parsed = [p for p in (_parse_when(v) for v in found) if p]
+    timed = [p for p in parsed if p[1] == Precision.TIME]
+    return (timed or parsed or [None])[0]
