@@ -15,6 +15,7 @@ import errno
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import zlib
@@ -55,6 +56,7 @@ MIGRATIONS: dict[int, str] = {
        "ALTER TABLE articles ADD COLUMN fetched_url TEXT;"
        "ALTER TABLE articles ADD COLUMN published_tz TEXT",
 }
+ADD_COLUMN = re.compile(r"\s*ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)", re.IGNORECASE)
 FTS_COLUMNS = ("title", "body", "title_stem", "body_stem", "tags", "title_parts", "body_parts", "lang")
 FTS_DDL = f"""CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     {', '.join(FTS_COLUMNS)},
@@ -324,6 +326,10 @@ class SQLiteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in filter(str.strip, MIGRATIONS[version].split(";")):
+                    added = ADD_COLUMN.match(statement)
+                    if added and added["column"] in {r[1] for r in self._db.execute(
+                            f"PRAGMA table_info({added['table']})")}:
+                        continue  # already there (a file from a build between two versions): nothing to do
                     self._db.execute(statement)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
             except BaseException:
