@@ -262,7 +262,7 @@ def match_batch(store, rules: dict[str, str], articles: list) -> tuple[dict[str,
     if not rules or not articles:
         return {}, ids
     store._ensure()
-    if store.percolator:
-        return _percolate(store, rules, [article_doc(a) for a in articles]), ids
+    if store.percolator:  # the batch's own documents, shaped as the percolator index reads them
+        return _percolate(store, rules, [_percolated(article_doc(a)) for a in articles]), ids
     ready = store.searchable(articles)
     return (_search_scoped(store, rules, sorted(ready)) if ready else {}), ready
