@@ -68,7 +68,8 @@ def test_feeds_file_errors_name_the_entry(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text("feeds:\n  - url: https://example.org/feed\n  - url: ftp://bad\n")
     with pytest.raises(ConfigError, match=r"feeds\[1\]\.url"):
-        load_feeds(path)
+        load_feeds(path, strict=True)
+    assert [f.url for f in load_feeds(path)] == ["https://example.org/feed", "ftp://bad"]  # only that feed fails
     path.write_text("feeds:\n  - url: https://example.org/feed\n    intervall: 5\n")
     with pytest.raises(ConfigError, match=r"feeds\[0\]\.intervall: unknown key"):
         load_feeds(path)

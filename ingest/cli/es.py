@@ -58,7 +58,7 @@ def cmd_es(args) -> int:
             n = kibana_import(args.kibana_url, Path(args.folder))
             out.print(f"imported {n} saved objects into Kibana at {args.kibana_url}")
         elif args.es_action == "status":
-            info = {"backend": store.backend, "url": store.conf.url, "outbox": store.outbox_size(),
+            info = {"backend": store.backend, "url": store.url, "outbox": store.outbox_size(),
                     "rejected": len(store.rejected())}
             try:
                 health = store.client.cluster.health()

@@ -143,10 +143,10 @@ class OpenSearchStore(ElasticsearchStore):
                 raise
             version = {"number": f"(HTTP {self._api_status(exc)} on GET /)"}
         if version.get("distribution") != "opensearch":
-            raise StoreError(f"{self.conf.url} is not OpenSearch (it answers as "
+            raise StoreError(f"{self.url} is not OpenSearch (it answers as "
                              f"{version.get('build_flavor') or 'Elasticsearch'} {version.get('number', '?')}); "
                              "use store.backend: elasticsearch for it, or point store.opensearch.url elsewhere")
-        log.info("OpenSearch %s at %s", version.get("number"), self.conf.url)
+        log.info("OpenSearch %s at %s", version.get("number"), self.url)
 
     def _try_lifecycle(self) -> bool:
         """An ISM policy that rolls the write index over, where the cluster has the ISM plugin (the official
