@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
-from ingest.errors import IngestError
+from ingest.errors import IngestError, unknown_name
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.sources import feedlist
 from ingest.sources.urls import check_url, domain_of
@@ -431,12 +431,7 @@ class Ingest:
     def saved_search(self, name: str):
         found = {s.name: s for s in self.saved_searches()}
         if name not in found:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(found), n=3)
-            hint = f"; did you mean {', '.join(close)}" if close else (
-                f"; saved: {', '.join(sorted(found)[:5])}" if found else "; none saved yet")
-            raise IngestError(f"{self.settings.searches_file}: no saved search {name!r}{hint}")
+            raise unknown_name("saved search", name, list(found), str(self.settings.searches_file))
         return found[name]
 
     def save_search(self, search) -> None:

@@ -48,3 +48,15 @@ class QueryError(IngestError):
         if position is not None:
             pointer = f"\n  {query}\n  {' ' * position}^"
         super().__init__(f"invalid query: {message}" + (f" at position {position}" if position is not None else "") + pointer)
+
+
+def unknown_name(kind: str, name: str, known: list[str], where: str) -> IngestError:
+    """'WHERE: no KIND 'x'; did you mean: a, b' — the closest candidates first, else the first few known."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = close or sorted(known)[:5]
+    more = "" if close or len(known) <= 5 else f" (and {len(known) - 5} more)"
+    listed = f"; did you mean: {', '.join(hint)}{more}" if close else (
+        f"; known: {', '.join(hint)}{more}" if hint else f"; there are no {kind}s yet")
+    return IngestError(f"{where}: no {kind} {name!r}{listed}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def cmd_entities(args) -> int:
-    from ingest.cli.main import emit_json, err, open_app, out, store_label
+    from ingest.cli.main import emit_json, open_app, out, progress_bar, store_label
 
     with open_app(args) as app:
         if args.entities_action == "list":
@@ -22,15 +21,8 @@ def cmd_entities(args) -> int:
                 out.print(f"{len(watch.entities)} entities in {app.settings.entities_file}", markup=False)
             return 0
         total = app.store.count_articles()
-        if args.json or not sys.stderr.isatty():
-            n = app.retag()
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task("re-tagging", total=total)
-                n = app.retag(progress=lambda _kind, k: bar.advance(task, k))
+        with progress_bar("re-tagging", total, args.json) as advance:
+            n = app.retag(progress=advance)
         if args.json:
             emit_json({"articles": total, "changed": n})
         else:

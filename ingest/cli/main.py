@@ -11,7 +11,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest import redact as redact_module
-from ingest.errors import IngestError, StoreUnavailable
+from ingest.errors import IngestError, StoreUnavailable, unknown_name
 from ingest.sources.urls import strip_tracking
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
@@ -62,18 +63,6 @@ def open_app(args: argparse.Namespace, *, reads_only: bool = False) -> Ingest:
         raise IngestError(f"{settings.store.sqlite_path}: no such store (nothing ingested yet? "
                           "pass --db PATH or set INGEST_DB / INGEST_HOME)")
     return Ingest(settings)
-
-
-def unknown_name(kind: str, name: str, known: list[str], where: str) -> IngestError:
-    """'no site named X in STORE; did you mean: a, b' — closest candidates first, else the first few."""
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
-    hint = close or sorted(known)[:5]
-    more = "" if close or len(known) <= 5 else f" (and {len(known) - 5} more)"
-    listed = f"; did you mean: {', '.join(hint)}{more}" if close else (
-        f"; known: {', '.join(hint)}{more}" if hint else f"; there are no {kind}s yet")
-    return IngestError(f"{where}: no {kind} {name!r}{listed}")
 
 
 def store_label(app: Ingest) -> str:
@@ -135,6 +124,27 @@ def print_report(report, as_json: bool, store_label: str = "") -> None:
                   f"{report.left_queued} entries left queued for the next run")
     for e in report.page_errors[:10]:
         out.print(f"  page error: {e}")
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None, quiet: bool) -> Iterator[Callable[..., None]]:
+    """One bar on stderr for a long command: yields `advance(kind, n)`, or `advance(completed=, total=)`
+    to set the position. Nothing is drawn with --json or when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda *_a, **_k: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(_kind: str = "", n: int = 0, completed: int | None = None, total: int | None = None) -> None:
+            if completed is None:
+                bar.advance(task, n)
+            else:
+                bar.update(task, completed=completed, total=total)
+        yield advance
 
 
 def run_with_progress(app: Ingest, quiet: bool, wait: bool = False):
@@ -480,16 +490,8 @@ def cmd_backup(args) -> int:
 @command("copy")
 def cmd_copy(args) -> int:
     with open_app(args, reads_only=True) as app:
-        total = app.store.count_articles()
-        if args.json or not sys.stderr.isatty():
-            counts = app.copy_store(args.to)
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task(f"copy to {args.to}", total=total)
-                counts = app.copy_store(args.to, progress=lambda _kind, n: bar.advance(task, n))
+        with progress_bar(f"copy to {args.to}", app.store.count_articles(), args.json) as advance:
+            counts = app.copy_store(args.to, progress=advance)
         if args.json:
             emit_json({"from": app.settings.store.backend, "to": args.to, **counts})
         else:
@@ -539,17 +541,10 @@ def cmd_reindex(args) -> int:
         steps = app.reindex(batch_size=args.batch, restart=args.restart)
         done, total = next(steps)
         start = done
-        if args.json or not sys.stderr.isatty():
-            for step in steps:
-                done, total = step
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task("re-indexing", total=total, completed=done)
-                for done, total in steps:
-                    bar.update(task, completed=done, total=total)
+        with progress_bar("re-indexing", total, args.json) as advance:
+            advance(completed=done, total=total)
+            for done, total in steps:
+                advance(completed=done, total=total)
         if args.json:
             emit_json({"reindexed": done - start, "total": total, "resumed": resumed, "resumed_at": start})
         else:

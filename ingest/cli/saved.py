@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.errors import IngestError
+from ingest.errors import unknown_name
 
 
 def cmd_searches(args) -> int:
@@ -82,7 +82,7 @@ def cmd_dashboards(args) -> int:
                       markup=False)
             return 0
         if not app.remove_saved(args.name, dashboard=True):
-            raise IngestError(f"{path}: no saved dashboard {args.name!r}")
+            raise unknown_name("saved dashboard", args.name, [d.name for d in app.saved_dashboards()], str(path))
         out.print(f"removed dashboard {args.name!r} from {path}", markup=False)
         return 0
 

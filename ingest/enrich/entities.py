@@ -21,22 +21,24 @@ for the languages we need, and nothing may be downloaded at run time.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import ConfigError
+from ingest.text import fold as text_fold
 
 TYPES = ("person", "organization", "place", "topic", "other")
 KEYS = {"name", "type", "aliases", "forms", "exclude", "description"}
 MAX_TEXT = 200_000
 
 
+UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
 def fold(text: str) -> str:
-    text = text.lower().replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c))
+    """ingest.text.fold after German umlauts are written out, so Müller and Mueller are one spelling."""
+    return text_fold(text.lower().translate(UMLAUTS))
 
 
 def _pattern(phrases: list[str]) -> re.Pattern | None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from ingest.text import fold
 
 LANGUAGES = ("de", "en", "fr", "es", "it", "pt", "nl", "pl")
 CITY_POPULATION = 1_000_000
@@ -38,13 +39,8 @@ NOT_PLACES = {"indiana", "indianapolis", "germania", "chinatown"}  # stem look-a
 _lock = threading.Lock()
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'")
-
-
 def _words(name: str) -> tuple[str, ...]:
-    return tuple(_fold(m.group()).rstrip(".") for m in WORD.finditer(name))
+    return tuple(fold(m.group()).rstrip(".") for m in WORD.finditer(name))
 
 
 class Gazetteer:
@@ -85,7 +81,7 @@ class Gazetteer:
                     self._add(name, code)
             for lang, stems in (entry.get("stems") or {}).items():
                 for stem in stems:
-                    folded = _fold(stem).replace(" ", "")
+                    folded = fold(stem).replace(" ", "")
                     if " " in stem:        # two-word adjectives (south african) match as names
                         self._add(stem.title(), code)
                         continue
@@ -104,13 +100,13 @@ class Gazetteer:
             for alt in city.get("alternatenames") or []:
                 # other-language names only: capitalised words of letters, no airport codes or transliterations
                 if len(alt) >= 4 and alt[0].isupper() and not alt.isupper() and \
-                        all(ch.isalpha() or ch in " -'" for ch in alt) and _fold(alt) not in NOT_PLACES:
+                        all(ch.isalpha() or ch in " -'" for ch in alt) and fold(alt) not in NOT_PLACES:
                     self._add(alt, code, name)
 
     def find(self, text: str, language: str | None = None) -> list[str]:
         """Country codes, then city names, each once, in order of first mention. Adjective stems are
         those of the text's language when it is known (an English stem never reads German text)."""
-        tokens = [(m.group(), _fold(m.group()).rstrip(".")) for m in WORD.finditer(text[:MAX_TEXT])]
+        tokens = [(m.group(), fold(m.group()).rstrip(".")) for m in WORD.finditer(text[:MAX_TEXT])]
         found: dict[str, None] = {}
         i = 0
         while i < len(tokens):

@@ -663,26 +663,10 @@ class SQLiteStore:
 
     @staticmethod
     def _selection_sql(sel: ArticleSelection) -> tuple[str, list]:
-        where, params = [], []
-        if sel.older_than is not None:
-            where.append("COALESCE(published, indexed) < ?")
-            params.append(to_iso(sel.older_than))
-        if sel.sources:
-            marks = ",".join("?" * len(sel.sources))
-            where.append(f"(source IN ({marks}) OR domain IN ({marks}))")
-            params += sel.sources * 2
-        if sel.exclude_sources:
-            marks = ",".join("?" * len(sel.exclude_sources))
-            where.append(f"NOT (source IN ({marks}) OR domain IN ({marks}))")
-            params += sel.exclude_sources * 2
-        if sel.ids:
-            where.append(f"id IN ({','.join('?' * len(sel.ids))})")
-            params += sel.ids
-        if sel.feeds:
-            where.append(f"EXISTS (SELECT 1 FROM json_each(articles.feed_urls) j "
-                         f"WHERE j.value IN ({','.join('?' * len(sel.feeds))}))")
-            params += sel.feeds
-        return (" WHERE " + " AND ".join(where)) if where else "", params
+        from ingest.store.sqlite_filters import selection_condition
+
+        cond, params = selection_condition(sel)
+        return f" WHERE {cond}", params
 
     def count_selected(self, selection: ArticleSelection) -> int:
         where, params = self._selection_sql(selection)

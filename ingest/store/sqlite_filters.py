@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
-from ingest.store.base import SearchRequest
+from ingest.store.base import ArticleSelection, SearchRequest
+
+
+def in_list(expr: str, values: list) -> tuple[str, list]:
+    """`expr IN (?, ?, ...)` with its parameters."""
+    return f"{expr} IN ({','.join('?' * len(values))})", list(values)
+
+
+def any_feed(table: str, feeds: list[str]) -> tuple[str, list]:
+    """The article came through one of these feed URLs (its `feed_urls` JSON list holds one of them)."""
+    cond, params = in_list("f.value", feeds)
+    return f"EXISTS (SELECT 1 FROM json_each({table}.feed_urls) f WHERE {cond})", params
+
+
+def selection_condition(sel: ArticleSelection) -> tuple[str, list]:
+    """ArticleSelection (retention, delete) -> SQL condition over `articles`; "1" selects every article."""
+    from ingest.store.sqlite import to_iso
+
+    parts: list[tuple[str, list]] = []
+    if sel.older_than is not None:
+        parts.append(("COALESCE(published, indexed) < ?", [to_iso(sel.older_than)]))
+    for names, negate in ((sel.sources, False), (sel.exclude_sources, True)):
+        if names:
+            by_source, p1 = in_list("source", names)
+            by_domain, p2 = in_list("domain", names)
+            parts.append((("NOT " if negate else "") + f"({by_source} OR {by_domain})", p1 + p2))
+    if sel.ids:
+        parts.append(in_list("id", sel.ids))
+    if sel.feeds:
+        parts.append(any_feed("articles", sel.feeds))
+    return " AND ".join(c for c, _ in parts) or "1", [p for _, ps in parts for p in ps]
 
 
 def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
@@ -22,13 +52,11 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
     if request.sources:
         where.append(f"a.source IN ({','.join('?' * len(request.sources))})")
         params += request.sources
-    if request.feeds:
-        where.append(f"EXISTS (SELECT 1 FROM json_each(a.feed_urls) f WHERE f.value IN "
-                     f"({','.join('?' * len(request.feeds))}))")
-        params += request.feeds
-    if request.clusters:
-        where.append(f"a.cluster_id IN ({','.join('?' * len(request.clusters))})")
-        params += request.clusters
+    for cond, values in (any_feed("a", request.feeds) if request.feeds else (None, None),
+                         in_list("a.cluster_id", request.clusters) if request.clusters else (None, None)):
+        if cond:
+            where.append(cond)
+            params += values
     if request.languages:
         where.append(f"a.language IN ({','.join('?' * len(request.languages))})")
         params += request.languages

@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ingest.app import Ingest
@@ -222,19 +223,30 @@ def build_router() -> APIRouter:
     def search_csv(app: App, f: Filtered, q: str = "",
                    limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = 1000, sort: Sort = "relevance") -> Response:
         result = service.export_rows(app, q, f, sort, limit)
-        articles = {a.id: a for a in app.store.get_articles([h.id for h in result.hits])}
-        buf = io.StringIO()
-        buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
-        writer = csv.writer(buf)
-        writer.writerow(["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
-                         "cluster_id", "is_original", "text"])
-        for h in result.hits:
-            a = articles.get(h.id)
-            writer.writerow([_cell(v) for v in (
-                h.id, h.published.isoformat() if h.published else "", h.source, h.language or "", h.title, h.url,
-                service.snippet_plain(h.snippet), "; ".join(a.tags) if a else "", "; ".join(a.keywords) if a else "",
-                h.cluster_id or "", ("yes" if a.is_original else "no") if a else "", a.body if a else "")])
-        return Response(buf.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+
+        def rows():  # streamed: full texts are read CSV_CHUNK articles at a time, never all at once
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
+            writer.writerow(["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
+                             "cluster_id", "is_original", "text"])
+            for start in range(0, len(result.hits), CSV_CHUNK):
+                hits = result.hits[start:start + CSV_CHUNK]
+                articles = {a.id: a for a in app.store.get_articles([h.id for h in hits])}
+                for h in hits:
+                    a = articles.get(h.id)
+                    writer.writerow([_cell(v) for v in (
+                        h.id, h.published.isoformat() if h.published else "", h.source, h.language or "", h.title,
+                        h.url, service.snippet_plain(h.snippet), "; ".join(a.tags) if a else "",
+                        "; ".join(a.keywords) if a else "", h.cluster_id or "",
+                        ("yes" if a.is_original else "no") if a else "", a.body if a else "")])
+                yield buf.getvalue().encode("utf-8")
+                buf.seek(0)
+                buf.truncate()
+            if buf.tell():
+                yield buf.getvalue().encode("utf-8")
+
+        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
     @api.get("/api/articles/{article_id}", tags=["search"], summary="One stored article with its clean text")
@@ -341,6 +353,9 @@ def build_router() -> APIRouter:
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
     return api
+
+
+CSV_CHUNK = 200  # articles whose full text is read at once while a CSV export streams
 
 
 def _saved_or_404(app, name: str):

@@ -309,12 +309,11 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         try:
             check_write(token, form.get("token"), token_env)
             params = parse_qs(form.get("filters", ""))
-            since = (params.get("since") or [""])[-1]
-            days = (utcnow().date() - datetime.fromisoformat(since).date()).days + 1 if since else None
+            days = _window_days(params)
             app.save_search(SavedSearch(
                 name=form.get("name", "").strip(), query=(params.get("q") or [""])[-1],
                 description=form.get("description") or None, sources=params.get("source", []),
-                languages=params.get("lang", []), tags=params.get("tag", []), days=max(days, 1) if days else None,
+                languages=params.get("lang", []), tags=params.get("tag", []), days=days,
                 sort=(params.get("sort") or ["date"])[-1] if (params.get("sort") or [""])[-1] == "relevance"
                 else "date", collapse=bool(params.get("collapse"))))
         except HTTPException as exc:
@@ -339,11 +338,10 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         try:
             check_write(token, form.get("token"), token_env)
             params = parse_qs(form.get("filters", ""))
-            since = (params.get("since") or [""])[-1]
-            days = (utcnow().date() - datetime.fromisoformat(since).date()).days + 1 if since else None
+            days = _window_days(params)
             app.save_dashboard(SavedDashboard(name=form.get("name", "").strip(), queries=params.get("q", []),
                                               description=form.get("description") or None,
-                                              days=max(days, 1) if days else None,
+                                              days=days,
                                               interval=(params.get("interval") or ["auto"])[-1]))
         except HTTPException as exc:
             return saved_view(request, status=exc.status_code, form_error=exc.detail)
@@ -418,6 +416,15 @@ def _page_window(page: int, last: int) -> list[int | None]:
         out.append(n)
         prev = n
     return out
+
+
+def _window_days(params: dict[str, list[str]]) -> int | None:
+    """A page's `since` day as a relative window in days (today included), so a saved search or dashboard
+    keeps showing the latest days; None without `since`."""
+    since = (params.get("since") or [""])[-1]
+    if not since:
+        return None
+    return max((utcnow().date() - datetime.fromisoformat(since).date()).days + 1, 1)
 
 
 async def _form(request: Request) -> dict[str, str]:
