@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ingest.app import Ingest
-from ingest.config import DEFAULT_CONFIG_DIR, load_settings
+from ingest.config import load_settings
 from ingest.models import FeedConfig
 
 PREFERRED_PORTS = [18081, 18082, 18083, 18084, 18085]
@@ -26,7 +26,7 @@ def run_demo(args, out, emit_json) -> int:
     home = Path(os.environ.get("INGEST_HOME") or ".")
     db = args.db or str(home / "data" / "demo.db")
     with tempfile.TemporaryDirectory(prefix="ingest-demo-config-") as empty_config:
-        config = args.config if args.config and args.config != DEFAULT_CONFIG_DIR else empty_config
+        config = args.config or empty_config  # an explicit --config is used as given
         settings = load_settings(config, db, backend="sqlite", env={})
         return _run(settings, args, out, emit_json)
 
