@@ -27,8 +27,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	INGEST_SKIP_ES=1 $(BIN)/python -m pytest -q -m "not es and not browser"
 
+# ruff (style, complexity budget 20), mypy over ingest/, and the import-layer contract (pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check ingest tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Every benchmark into bench/results/latest.md; Elasticsearch rows need a node (started here when possible).
 bench: $(STAMP)

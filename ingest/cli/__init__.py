@@ -1,0 +1,1 @@
+"""Command-line interface: parses arguments and prints results over `ingest.app.Ingest`."""
