@@ -404,9 +404,9 @@ def cmd_sites(args) -> int:
         if args.domain not in known:
             raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
-            stats = app.site_blocks(args.domain)
-            k = app.settings.extract.learn_min_articles
-            learned = [s for s in stats if s.status == "pinned" or (s.status != "rejected" and s.articles >= k)]
+            stats, boilerplate = app.site_blocks(args.domain), app.learned_boilerplate()
+            k = boilerplate.min_articles
+            learned = [s for s in stats if boilerplate.is_learned(s)]
             if args.json:
                 for s in stats:
                     if s.articles >= 2 or s.status:
