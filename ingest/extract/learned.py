@@ -36,10 +36,9 @@ from typing import Protocol
 from ingest.config import ExtractSettings
 from ingest.errors import StoreUnavailable
 from ingest.extract.sites import SiteProfile
-from ingest.models import Article, Extracted, utcnow
+from ingest.models import Article, BlockStatus, Extracted, utcnow
 
 log = logging.getLogger("ingest.extract.learned")
-PINNED, REJECTED = "pinned", "rejected"  # an editor's decision on one block; None: automatic
 
 
 class BlockSighting(Protocol):
@@ -76,7 +75,8 @@ class LearnedBoilerplate:
 
     def is_learned(self, block: BlockSighting) -> bool:
         """Pinned, or seen often enough in the window and not rejected."""
-        return block.status == PINNED or (block.status != REJECTED and block.articles >= self.min_articles)
+        return block.status == BlockStatus.PINNED or (block.status != BlockStatus.REJECTED
+                                                      and block.articles >= self.min_articles)
 
     def since(self) -> datetime:
         """The start of the learning window: sightings before it no longer count."""
