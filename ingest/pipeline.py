@@ -85,7 +85,7 @@ from ingest.extract.learned import LearnedBoilerplate
 from ingest.fetch import Fetcher, host_key
 from ingest.fetch.politeness import HostQueues
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
-from ingest.sources.poller import Poller, PollOutcome, entry_keys, interleave_by_host
+from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
 from ingest.sources.urls import domain_of, strip_tracking
 from ingest.store import Store
 from ingest.workers import WorkerPool, WorkerStopped
@@ -97,7 +97,7 @@ STOP_GRACE = 3.0          # seconds a stopping run still collects pages already 
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
 
-__all__ = ["Pipeline", "RunReport", "entry_keys"]
+__all__ = ["Pipeline", "Progress", "RunReport"]
 
 
 class PageFailure(StrEnum):
