@@ -99,6 +99,12 @@ class EnrichSettings(_Section):
     cluster_window_days: int = Field(14, ge=1, description="days back a new article is compared with for copies "
                                      "of one story (ingest/enrich/clusters.py)")
     min_detect_chars: int = Field(200, ge=0)
+    story_threshold: float = Field(0.26, gt=0, le=1, description="similarity at which a report joins a recent "
+                                   "story (ingest/enrich/stories.py, measured with bench/stories.py)")
+    story_window_days: float = Field(7, gt=0, description="days back a report is compared with for the story "
+                                     "it follows up")
+    story_decay_days: float = Field(30, ge=0, description="a story's similarity halves this many days after "
+                                    "its closest report (0: no decay)")
 
 
 class ElasticsearchSettings(_Section):
