@@ -258,6 +258,7 @@ class Article:
     published_precision: str | None = None  # Precision: "day" when only a date was given (no fake midnight)
     fetched_url: str | None = None  # the URL as fetched (tracking parameters and all); `url` is normalized
     published_tz: str | None = None  # the page's or feed's UTC offset of `published` ("+01:00"); stores keep UTC
+    story_id: str | None = None  # reports on one event across days (enrich/stories.py); None: not grouped
 
     def __post_init__(self) -> None:
         # what is stored and indexed, on every backend: NFC, no soft hyphens or zero-width characters

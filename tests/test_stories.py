@@ -109,3 +109,22 @@ def test_labelled_set_floor():
     whole = bench.scores(reports, story, None)
     assert whole["pairwise_precision"] >= 0.95
     assert whole["pairwise_recall"] >= 0.9
+
+
+LONG = ("The fire brigade said several tanks containing solvents were burning at the chemical storage plant in the "
+        "port overnight and that no one had been injured so far. Residents of nearby districts were told to keep "
+        "windows and doors closed while a plume of black smoke drifted over the city. Shipping in the basin was "
+        "halted and the cause of the blaze was not yet known, a spokesman for the safety region said on Tuesday.")
+
+
+def test_novelty_is_low_for_copies_and_rewrites_high_for_new_facts():
+    from ingest.enrich.stories import novelty
+
+    trimmed_copy = LONG.rsplit(". ", 1)[0] + ".\n(Wire)"
+    new_facts = ("Investigators said on Thursday a leaking valve on a solvent tank caused the fourteen-hour fire. "
+                 "An inspection last year had flagged the valve, but the operator did not replace it, according to "
+                 "documents seen by reporters. Prosecutors opened an inquiry into possible negligence.")
+    assert novelty(trimmed_copy, [LONG]) < 0.1
+    assert novelty(LONG + " " + new_facts, [LONG]) > 0.3
+    assert novelty(new_facts, [LONG]) > 0.9
+    assert novelty("", [LONG]) == 0.0

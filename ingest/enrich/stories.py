@@ -33,12 +33,16 @@ languages only through names and places (documented limit).
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+from ingest.config import EnrichSettings
 from ingest.enrich.compounds import parts_text
+from ingest.models import Article, utcnow
 from ingest.text import fold, stem_words, tokens
 
 TITLE = 3.0          # a title word counts as three body mentions
@@ -51,6 +55,7 @@ MIN_LEN = 3          # shorter words are not terms
 COMMON_SHARE = 0.5   # terms in more than this share of the window's documents are not looked up
 MIN_COMMON_DOCS = 20  # ... once the window holds this many documents
 MAX_MEMBERS = 50     # reports of one story scored against (the latest ones)
+FORGET_EVERY = 3600.0  # seconds between two thinnings of the in-memory index
 
 
 def _when(value: datetime | None) -> datetime:
@@ -70,7 +75,7 @@ def _words(text: str, language: str | None) -> list[str]:
 def terms(title: str, body: str, keywords: Iterable[str] = (), entities: Iterable[str] = (),
           places: Iterable[str] = (), language: str | None = None) -> dict[str, float]:
     """The weighted terms of one article (see the module note)."""
-    bag: Counter[str] = Counter()
+    bag: defaultdict[str, float] = defaultdict(float)
     for w in _words(title, language):
         bag[w] += TITLE
     lead = Counter(_words(" ".join(body.split()[:LEAD_WORDS]), language))
@@ -99,12 +104,12 @@ class StoryDoc:
     story_id: str | None = None
 
     @classmethod
-    def of(cls, article) -> StoryDoc:
+    def of(cls, article: Article) -> StoryDoc:
         """From an `Article` (or anything with its enrichment fields)."""
         return cls(article.id, article.published,
                    terms(article.title or "", article.body or "", article.keywords, article.entities,
                          article.places, article.language),
-                   article.cluster_id, getattr(article, "story_id", None))
+                   article.cluster_id, article.story_id)
 
 
 @dataclass(slots=True)
@@ -125,7 +130,7 @@ class StoryGrouper:
         self.cluster_story: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, settings) -> StoryGrouper:
+    def from_settings(cls, settings: EnrichSettings) -> StoryGrouper:
         return cls(settings.story_threshold, settings.story_window_days, settings.story_decay_days)
 
     # -- weights ------------------------------------------------------------------------------
@@ -219,3 +224,60 @@ class StoryGrouper:
         live = {d.cluster_id for d in self.docs.values() if d.cluster_id}
         self.cluster_story = {c: s for c, s in self.cluster_story.items() if c in live}
         return len(old)
+
+
+# -- the pipeline's side ----------------------------------------------------------------------------
+
+MAX_LOAD = 50_000    # reports of the window read from the index at start (the latest ones)
+
+
+class StoryLedger(Protocol):
+    """The index method story assignment reads: the window's stored articles, oldest first."""
+
+    def story_candidates(self, since: datetime, limit: int) -> Sequence[Article]: ...
+
+
+class Stories:
+    """The story of every new article of a stored batch (after `clusters.py` set its cluster)."""
+
+    def __init__(self, settings: EnrichSettings, ledger: StoryLedger) -> None:
+        self.settings = settings
+        self._ledger = ledger
+        self._grouper: StoryGrouper | None = None
+        self._pruned = 0.0
+
+    def _loaded(self) -> StoryGrouper:
+        window = timedelta(days=self.settings.story_window_days)
+        if self._grouper is None:
+            self._grouper = StoryGrouper.from_settings(self.settings)
+            for a in self._ledger.story_candidates(utcnow() - window, MAX_LOAD):
+                self._grouper.add(StoryDoc.of(a))
+        if time.monotonic() - self._pruned > FORGET_EVERY:
+            self._pruned = time.monotonic()
+            self._grouper.forget_before(utcnow() - window)
+        return self._grouper
+
+    def assign(self, articles: list[Article]) -> None:
+        """Set `story_id` of the new articles, in order of publication (a re-stored article keeps its story)."""
+        grouper = self._loaded()
+        for a in sorted(articles, key=lambda a: (_when(a.published), a.id)):
+            doc = StoryDoc.of(a)
+            a.story_id = grouper.assign(doc)
+
+
+# -- developments: what a report adds to its story ----------------------------------------------------
+
+
+def novelty(body: str, earlier: Iterable[str]) -> float:
+    """Share of the report's content shingles (dedupe.py: word 4-grams of its content lines) that none of
+    the story's earlier reports has: ~0 for a copy or a trimmed copy, low for a rewrite that keeps the
+    sentences, high for a report with new facts. A text without shingles adds nothing (0.0)."""
+    from ingest.enrich.dedupe import shingles
+
+    own, _ = shingles(body)
+    if not own:
+        return 0.0
+    seen: set[str] = set()
+    for text in earlier:
+        seen |= shingles(text)[0]
+    return len(own - seen) / len(own)
