@@ -9,6 +9,9 @@ Ingest path (`on_stored`, the pipeline's thread): `store.match_batch` on the bat
 filters, then `claim_alert` per (rule, story) where the story is the article's syndication
 cluster (or the article itself). The claim is atomic in the store, so a story alerts once per rule
 whatever happens later: re-indexing, re-cleaning, backfills, restarts, late or backdated copies.
+Rules with `mode: developments` claim per story (`story_id`: follow-ups across days) instead: the
+first report, then (rule, story~article) for each report whose content is mostly new against the
+story's earlier reports (`_developments`).
 A copy of an already claimed story only extends the record (its outlet is listed if the alert is
 still waiting; it is never delivered again). Errors here are logged, never raised into ingest.
 
@@ -51,6 +54,7 @@ PENDING_LIMIT = 500
 BACKLOG_LIMIT = 500     # pending articles evaluated per backlog pass
 BACKLOG_AGE = 30.0      # seconds: younger pending records may belong to a batch being evaluated now
 BACKLOG_EVERY = 15.0    # daemon job
+DEVELOPMENT_REPORTS = 200  # a story's latest reports a development is compared with
 
 
 def story_of(article: Article) -> str:
@@ -204,11 +208,16 @@ class AlertEngine:
             rule = rules.get(name)
             if rule is None:
                 continue
+            accepted = [by_id[aid] for aid in dict.fromkeys(ids) if aid in by_id and rule.accepts(by_id[aid], now)]
+            if rule.mode == "developments":
+                news = self._developments(name, rule, accepted, now)
+                claimed += news
+                if news:
+                    due[name] = rule
+                continue
             stories: dict[str, list[Article]] = {}
-            for aid in dict.fromkeys(ids):
-                article = by_id.get(aid)
-                if article is not None and rule.accepts(article, now):
-                    stories.setdefault(story_of(article), []).append(article)
+            for article in accepted:
+                stories.setdefault(story_of(article), []).append(article)
             for story, copies in stories.items():
                 copies.sort(key=lambda a: (not a.is_original, a.published or FAR, a.id))
                 lead = copies[0]
@@ -228,6 +237,41 @@ class AlertEngine:
         for rule in due.values():
             self._schedule(rule)
         return claimed, evaluated
+
+    def _developments(self, name: str, rule: Rule, articles: list[Article], now: datetime) -> list[AlertRecord]:
+        """mode developments: claim (rule, story) on a story's first report; a later report is claimed as
+        (rule, story~article) when its content is at least `rule.min_new` new against the story's earlier
+        reports (enrich/stories.py `novelty`), else only listed on the story's record."""
+        from ingest.enrich.stories import novelty
+
+        claimed = []
+        for a in sorted(articles, key=lambda a: (a.published or FAR, a.id)):
+            story = a.story_id or story_of(a)
+            record = AlertRecord(rule=name, story=story, article_ids=[a.id], sources=[a.source], title=a.title,
+                                 url=a.url, created=now)
+            if self.store.claim_alert(record):
+                claimed.append(record)
+                log.info("alert claimed: rule %s, story %s, first report (%s)", name, story, a.title)
+                continue
+            earlier = self._earlier_reports(story, a)
+            if earlier and novelty(a.body, [e.body for e in earlier]) >= rule.min_new:
+                record.story = f"{story}~{a.id}"
+                if self.store.claim_alert(record):
+                    claimed.append(record)
+                    log.info("alert claimed: rule %s, story %s, development %s (%s)", name, story, a.id, a.title)
+                    continue
+            with self._ledger:
+                self.store.extend_alert(name, story, a.id, a.source, None)
+        return claimed
+
+    def _earlier_reports(self, story: str, article: Article) -> list[Article]:
+        """The story's other stored reports published (or, undated, stored) before this one."""
+        from ingest.store import SearchRequest
+
+        hits = self.store.search(SearchRequest(stories=[story], limit=DEVELOPMENT_REPORTS, sort="date")).hits
+        others = self.store.get_articles([h.id for h in hits if h.id != article.id])
+        when = article.published or article.indexed
+        return [o for o in others if (o.published or o.indexed) <= when]
 
     def check_volume(self, now: datetime | None = None) -> list[AlertRecord]:
         """Volume rules (mode: volume): measure each against its baseline and claim new spikes or drops

@@ -6,6 +6,10 @@
         notify: ['json://127.0.0.1:8025/hook']
         mode: instant
 
+`mode: developments` alerts on a story's first report (`story_id`, ingest/enrich/stories.py), then
+once on each later report that adds new content: at least `min_new` (default 0.5) of its content
+shingles are in none of the story's earlier reports, so copies and rewrites stay quiet.
+
 Every problem is reported with the file and the key at fault (`rules[2].query: invalid query: ...
 at position 7`). Notification URLs may reference secrets as `${ENV_VAR}`; they are expanded at load
 time and never shown: anything printed or logged about a channel uses its redacted `label`.
@@ -31,9 +35,10 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-MODES = ("instant", "digest", "volume")
+MODES = ("instant", "digest", "volume", "developments")
 RULE_KEYS = ("name", "query", "sources", "languages", "tags", "notify", "mode", "digest", "volume", "min_interval",
-             "max_age", "enabled", "description")
+             "max_age", "enabled", "description", "min_new")
+MIN_NEW = 0.5   # mode developments: share of a report's content shingles its story has not seen before
 VOLUME_KEYS = ("window", "baseline", "direction", "ratio", "min_count")
 DIRECTIONS = ("up", "down", "both")
 
@@ -87,6 +92,7 @@ class Rule:
     enabled: bool = True
     description: str | None = None
     volume: VolumeSpec | None = None             # mode volume
+    min_new: float = MIN_NEW                     # mode developments: share of new content that is news
 
     @property
     def per_article(self) -> bool:
@@ -122,6 +128,7 @@ class Rule:
                     "window": self.volume.window, "baseline": self.volume.baseline,
                     "direction": self.volume.direction, "ratio": self.volume.ratio,
                     "min_count": self.volume.min_count},
+                "min_new": self.min_new if self.mode == "developments" else None,
                 "min_interval": self.min_interval, "max_age": self.max_age, "sources": self.sources,
                 "languages": self.languages, "tags": self.tags, "enabled": self.enabled,
                 "notify": [c.label for c in self.notify], "description": self.description}
@@ -320,7 +327,7 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
     if raw.get("volume") is not None and mode != "volume":
         problems.append((f"{where}.volume", "only with mode: volume"))
     if mode not in MODES:
-        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
+        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest, volume or developments"))
     elif mode == "volume":
         volume = _volume(raw.get("volume"), f"{where}.volume", problems)
     elif mode == "digest":
@@ -356,11 +363,26 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
     if description is not None and not isinstance(description, str):
         problems.append((f"{where}.description", "expected a string"))
     filters = {k: _strings(raw.get(k), f"{where}.{k}", problems) for k in ("sources", "languages", "tags")}
+    min_new = _min_new(raw, mode, where, problems)
     if len(problems) > start or name is None or query is None:
         return None
     return Rule(name=name, query=query.strip(), notify=channels, mode=mode, digest_every=every,
                 min_interval=durations["min_interval"], max_age=durations["max_age"], enabled=enabled,
-                description=description, volume=volume, **filters)
+                description=description, volume=volume, min_new=min_new, **filters)
+
+
+def _min_new(raw: dict, mode: str, where: str, problems: list) -> float:
+    """mode developments: the share of new content (0 < min_new <= 1) that makes a follow-up news."""
+    value = raw.get("min_new")
+    if value is None:
+        return MIN_NEW
+    if mode != "developments":
+        problems.append((f"{where}.min_new", "only with mode: developments"))
+    elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        problems.append((f"{where}.min_new", f"{value!r}: expected a share above 0 and at most 1, e.g. 0.5"))
+    else:
+        return float(value)
+    return MIN_NEW
 
 
 def _volume(raw, where: str, problems: list) -> VolumeSpec:
