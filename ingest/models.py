@@ -290,6 +290,7 @@ class SearchHit:
     cluster_size: int = 1
     access: str | None = None
     published_precision: str | None = None
+    story_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
