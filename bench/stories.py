@@ -3,6 +3,7 @@
 
     python bench/stories.py                   # figures at the configured threshold, whole set and halves
     python bench/stories.py --thresholds      # also a sweep over thresholds (choose on the dev half only)
+    python bench/stories.py --background      # also the sample site's 41 articles as unrelated reports
     python bench/stories.py --json
 
 The set is bench/data/stories.yaml (16 events, 59 reports in en/de/fr, written for this project;
@@ -10,6 +11,10 @@ see its header). Every report goes through the real enrichment steps the pipelin
 (`reconcile_language`), keywords (`extract_keywords`), places (`find_places`), watchlist entities
 (the set's `entities` list), MinHash clusters (`Clusterer` at the default threshold), then
 `StoryGrouper.assign`, in order of publication across all events (as a daemon would see them).
+
+`--background` mixes the sample site's articles (ingest/demo/content, also the project's own texts, en/de)
+into the stream, spread over the same days: unrelated reports that make the word statistics more like a
+real window's and that labelled reports must not join. They are not scored themselves.
 
 Pairwise: over all pairs of reports, a pair is predicted together when the two share a story and
 truly together when they report the same event. B-cubed: per report, precision = share of its
@@ -84,6 +89,24 @@ def load(path: Path = DATA) -> tuple[list[Report], Watchlist]:
     return reports, watchlist
 
 
+def background(reports: list[Report]) -> list[Report]:
+    """The sample site's articles as reports of their own events, spread over the labelled set's days."""
+    content = ROOT / "ingest" / "demo" / "content"
+    outlets = yaml.safe_load((content / "outlets.yaml").read_text(encoding="utf-8"))["outlets"]
+    language = {o["key"]: o["language"] for o in outlets}
+    items = []
+    for path in sorted(content.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for a in (data or {}).get("articles") or []:
+            paras = [a.get("lead") or ""] + [p for p in a.get("body") or [] if not p.startswith("#")]
+            if len(" ".join(paras).split()) >= 20:
+                items.append((data["outlet"], a["slug"], a["title"], "\n".join(paras), language[data["outlet"]]))
+    start, end = reports[0].published, reports[-1].published
+    step = (end - start) / max(1, len(items))
+    return [Report(f"bg-{slug}", -(i + 1), "background", f"{outlet}.example", start + step * i, title, body, lang)
+            for i, (outlet, slug, title, body, lang) in enumerate(items)]
+
+
 def enrich(reports: list[Report], watchlist: Watchlist) -> list[StoryDoc]:
     """The pipeline's enrichment per report, then the syndication clusters."""
     clusterer = Clusterer(EnrichSettings().cluster_threshold)
@@ -109,7 +132,7 @@ def group(docs: list[StoryDoc], threshold: float, window_days: float, decay_days
 
 
 def scores(reports: list[Report], story: dict[str, str], half: str | None) -> dict[str, float]:
-    chosen = [r for r in reports if half is None or r.half == half]
+    chosen = [r for r in reports if r.half != "background" and (half is None or r.half == half)]
     tp = fp = fn = 0
     for a, b in itertools.combinations(chosen, 2):
         same_event, same_story = a.event == b.event, story[a.id] == story[b.id]
@@ -134,14 +157,17 @@ def main() -> None:
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print the predicted stories")
+    parser.add_argument("--background", action="store_true", help="mix in the sample site's articles")
     args = parser.parse_args()
     settings = EnrichSettings()
     reports, watchlist = load()
+    if args.background:
+        reports = sorted(reports + background(reports), key=lambda r: (r.published, r.id))
     docs = enrich(reports, watchlist)
     params = (settings.story_window_days, settings.story_decay_days)
     story = group(docs, settings.story_threshold, *params)
     result = {h or "all": scores(reports, story, h) for h in (None, "dev", "test")}
-    out: dict = {"threshold": settings.story_threshold, "window_days": params[0], "decay_days": params[1],
+    out: dict = {"background": args.background, "threshold": settings.story_threshold, "window_days": params[0], "decay_days": params[1],
                  "results": result}
     if args.thresholds:
         sweep = {}
@@ -152,7 +178,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"threshold {out['threshold']}, window {params[0]} days, decay {params[1]} days")
+    print(f"{'with' if args.background else 'without'} background, threshold {out['threshold']}, window {params[0]} days, decay {params[1]} days")
     print(f"{'set':5} {'events':>6} {'reports':>7}  {'pair P':>6} {'pair R':>6}  {'B3 P':>6} {'B3 R':>6}")
     for name, s in result.items():
         print(f"{name:5} {s['events']:6} {s['reports']:7}  {s['pairwise_precision']:6.3f} {s['pairwise_recall']:6.3f}"

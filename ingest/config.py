@@ -99,7 +99,7 @@ class EnrichSettings(_Section):
     cluster_window_days: int = Field(14, ge=1, description="days back a new article is compared with for copies "
                                      "of one story (ingest/enrich/clusters.py)")
     min_detect_chars: int = Field(200, ge=0)
-    story_threshold: float = Field(0.26, gt=0, le=1, description="similarity at which a report joins a recent "
+    story_threshold: float = Field(0.2, gt=0, le=1, description="similarity at which a report joins a recent "
                                    "story (ingest/enrich/stories.py, measured with bench/stories.py)")
     story_window_days: float = Field(7, gt=0, description="days back a report is compared with for the story "
                                      "it follows up")

@@ -54,7 +54,7 @@ def test_follow_up_days_later_joins_the_story_and_same_company_other_case_does_n
     follow = g.assign(doc("a2", "Judge refuses to halt Norvalis battery sales",
                           "A judge declined an injunction against Norvalis in the electrolyte patent dispute with "
                           "Brightcell; the battery cell stays on sale.", 3, entities=["Norvalis", "Brightcell"]))
-    other = g.assign(doc("b1", "Norvalis shareholders sue over revenue accounting",
+    other = g.assign(doc("b1", "Norvalis shareholders file class action over revenue accounting",
                          "Investors filed a class action against Norvalis in Delaware over restated revenue and "
                          "distributor sales booked early.", 1, entities=["Norvalis"]))
     assert first == "a1" and follow == "a1"

@@ -16,7 +16,8 @@ named in every article of the week, or "court" in every court report, weighs lit
 cases of one company (a hard negative) do not share a story for their shared names alone; what
 separates them is the words specific to each case. The score of an article against a story is the
 highest cosine similarity with one of the story's recent reports (a follow-up resembles the latest
-development more than the first report), times a time decay `1 / (1 + days / story_decay_days)`
+development more than the first report), each shared term adding at most `TERM_CAP` (a rare city
+named in two unrelated reports of the week must not make them one story), times a time decay `1 / (1 + days / story_decay_days)`
 over the gap to that report. The article joins the best story at `enrich.story_threshold` or
 higher, else starts a story of its own (story id = its article id). A copy joins its cluster's
 story without scoring: a syndicated text is always the same story.
@@ -54,6 +55,7 @@ LEAD_CAP = 3         # mentions counted per body word (a long text does not drow
 MIN_LEN = 3          # shorter words are not terms
 COMMON_SHARE = 0.5   # terms in more than this share of the window's documents are not looked up
 MIN_COMMON_DOCS = 20  # ... once the window holds this many documents
+TERM_CAP = 0.1      # most one shared term adds to a score: one shared name or place is not a story
 MAX_MEMBERS = 50     # reports of one story scored against (the latest ones)
 FORGET_EVERY = 3600.0  # seconds between two thinnings of the in-memory index
 
@@ -120,7 +122,7 @@ class _Story:
 class StoryGrouper:
     """In-memory index of the window's reports; `assign` gives each new one its story."""
 
-    def __init__(self, threshold: float = 0.26, window_days: float = 7.0, decay_days: float = 30.0) -> None:
+    def __init__(self, threshold: float = 0.2, window_days: float = 7.0, decay_days: float = 30.0) -> None:
         self.threshold = threshold
         self.window = timedelta(days=window_days)
         self.decay_days = decay_days
@@ -167,8 +169,9 @@ class StoryGrouper:
             if other_id not in self.stories.get(story, _Story()).members[-MAX_MEMBERS:]:
                 continue
             ovec, onorm = self._vector(other)
-            dot = sum(w * ovec[t] for t, w in vec.items() if t in ovec)
-            score = dot / (norm * onorm) * self._decay(doc, other)
+            scale = norm * onorm
+            score = sum(min(w * ovec[t] / scale, TERM_CAP) for t, w in vec.items() if t in ovec)
+            score *= self._decay(doc, other)
             if score > best.get(story, 0.0):
                 best[story] = score
         return best
