@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 from ingest.config import parse_flag
 from ingest.errors import ConfigError, IngestError
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_MAX = 80  # a rule's name becomes its feed URL /alerts/<name>.atom
+NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}$")
+NAME_HELP = f"letters, digits, '-', '_' or '.', at most {NAME_MAX} characters"
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -239,24 +241,14 @@ def _apprise_plugin(url: str):
         quiet.setLevel(level)
 
 
-def validate_query(query: str) -> str | None:
-    """The problem with a rule's query, or None. Parsed (and compiled for SQLite) when the language exists."""
-    try:
-        from ingest.query import parse
-    except ImportError:  # the query language is not in this build yet: the store will judge
-        return None
+def query_problem(query: str) -> str | None:
+    """The problem with a rule's query as one line, or None: parsed, and compiled as SQLite would run it."""
     from ingest.errors import QueryError
+    from ingest.query import parse
+    from ingest.store.sqlite_search import compile_sqlite
 
     try:
-        node = parse(query)
-    except QueryError as exc:
-        return str(exc).split("\n")[0]
-    try:
-        from ingest.store.sqlite_search import compile_sqlite
-    except ImportError:
-        return None
-    try:
-        compile_sqlite(node)
+        compile_sqlite(parse(query))
     except QueryError as exc:
         return str(exc).split("\n")[0]
     return None
@@ -296,7 +288,7 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
         problems.append((f"{where}.query", "missing: every rule needs a query"))
         query = None
     elif check_queries:
-        problem = validate_query(query)
+        problem = query_problem(query)
         if problem:
             problems.append((f"{where}.query", problem))
 
