@@ -179,6 +179,16 @@ def site_host(hostname: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def host_key(url: str) -> str:
+    """host[:port], lower-cased: the unit of politeness (the fetcher's per-host queues, the poller's
+    host interleaving and outage count). Never raises (a malformed URL keys on its netloc)."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a bad port or IPv6 literal: the fetch itself reports it, on that feed or entry
+        return url.split("//", 1)[-1].split("/", 1)[0].lower()
+
+
 def domain_of(url: str) -> str:
     """Site key for per-site learning and facets: `site_host` plus a non-default port (one site, one key:
     m.example.com and www.example.com are example.com, as in the article id)."""
