@@ -86,3 +86,12 @@ def test_one_meaning_per_name():
     from ingest.web.api import RuleIn
 
     RuleIn(name="a" * rules.NAME_MAX, query="x")  # the API takes every name the engine takes
+
+
+def test_rule_names_are_not_shared_between_stages():
+    """Extraction rules and alert rules are different things with different names."""
+    import ingest.extract.rulepack as clean
+    import ingest.query.presearch as presearch
+
+    assert not hasattr(clean, "Rule") and not hasattr(clean, "RuleError") and not hasattr(clean, "parse_rules")
+    assert hasattr(clean, "CleanRule") and hasattr(clean, "CleanRuleError") and not hasattr(presearch, "parse_rules")
