@@ -292,45 +292,8 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
         if problem:
             problems.append((f"{where}.query", problem))
 
-    channels: list[Channel] = []
-    for j, url in enumerate(_strings(raw.get("notify"), f"{where}.notify", problems)):
-        key = f"{where}.notify[{j}]"
-        try:
-            expanded, used = expand_env(url.strip(), env)
-        except KeyError as exc:
-            problems.append((key, f"environment variable {exc.args[0]} is not set"))
-            continue
-        try:
-            channels.append(make_channel(expanded, used))
-        except ValueError as exc:
-            problems.append((key, str(exc)))
-
-    digest = raw.get("digest")
-    mode = raw.get("mode", "digest" if digest is not None else "instant")
-    every = None
-    volume = None
-    if raw.get("volume") is not None and mode != "volume":
-        problems.append((f"{where}.volume", "only with mode: volume"))
-    if mode not in MODES:
-        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
-    elif mode == "volume":
-        volume = _volume(raw.get("volume"), f"{where}.volume", problems)
-    elif mode == "digest":
-        if isinstance(digest, str | int | float) and not isinstance(digest, bool):
-            digest = {"every": digest}
-        if not isinstance(digest, dict) or "every" not in digest:
-            problems.append((f"{where}.digest", "mode digest needs a schedule, e.g. digest: {every: 1h}"))
-        else:
-            for k in digest:
-                if k != "every":
-                    problems.append((f"{where}.digest.{k}", "unknown key (known: every)"))
-            try:
-                every = parse_duration(digest["every"])
-            except ValueError as exc:
-                problems.append((f"{where}.digest.every", str(exc)))
-    elif digest is not None:
-        problems.append((f"{where}.digest", "only with mode: digest"))
-
+    channels = _channels(raw, where, env, problems)
+    mode, every, volume = _mode(raw, where, problems)
     durations: dict[str, float | None] = {}
     for k in ("min_interval", "max_age"):
         durations[k] = None
@@ -353,6 +316,55 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
     return Rule(name=name, query=query.strip(), notify=channels, mode=mode, digest_every=every,
                 min_interval=durations["min_interval"], max_age=durations["max_age"], enabled=enabled,
                 description=description, volume=volume, **filters)
+
+
+def _channels(raw: dict, where: str, env: dict[str, str], problems: list) -> list[Channel]:
+    channels: list[Channel] = []
+    for j, url in enumerate(_strings(raw.get("notify"), f"{where}.notify", problems)):
+        key = f"{where}.notify[{j}]"
+        try:
+            expanded, used = expand_env(url.strip(), env)
+        except KeyError as exc:
+            problems.append((key, f"environment variable {exc.args[0]} is not set"))
+            continue
+        try:
+            channels.append(make_channel(expanded, used))
+        except ValueError as exc:
+            problems.append((key, str(exc)))
+    return channels
+
+
+def _mode(raw: dict, where: str, problems: list) -> tuple[Any, float | None, VolumeSpec | None]:
+    """(mode, digest interval for digest rules, volume spec for volume rules)."""
+    digest = raw.get("digest")
+    mode = raw.get("mode", "digest" if digest is not None else "instant")
+    if raw.get("volume") is not None and mode != "volume":
+        problems.append((f"{where}.volume", "only with mode: volume"))
+    if mode not in MODES:
+        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
+    elif mode == "volume":
+        return mode, None, _volume(raw.get("volume"), f"{where}.volume", problems)
+    elif mode == "digest":
+        return mode, _digest_every(digest, where, problems), None
+    elif digest is not None:
+        problems.append((f"{where}.digest", "only with mode: digest"))
+    return mode, None, None
+
+
+def _digest_every(digest: Any, where: str, problems: list) -> float | None:
+    if isinstance(digest, str | int | float) and not isinstance(digest, bool):
+        digest = {"every": digest}
+    if not isinstance(digest, dict) or "every" not in digest:
+        problems.append((f"{where}.digest", "mode digest needs a schedule, e.g. digest: {every: 1h}"))
+        return None
+    for k in digest:
+        if k != "every":
+            problems.append((f"{where}.digest.{k}", "unknown key (known: every)"))
+    try:
+        return parse_duration(digest["every"])
+    except ValueError as exc:
+        problems.append((f"{where}.digest.every", str(exc)))
+        return None
 
 
 def _volume(raw, where: str, problems: list) -> VolumeSpec:

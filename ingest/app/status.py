@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest.app.base import AppBase
 from ingest.app.feeds import FeedsMixin
 from ingest.app.timeline import day_keys
-from ingest.models import FeedConfig, utcnow
+from ingest.models import FeedConfig
 from ingest.store import SearchRequest
 
 

@@ -198,7 +198,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from ingest.demo.runner import run_demo
 
-    return run_demo(args, out, emit_json)
+    return run_demo(args, out, emit_json, print_report)
 
 
 # -- search / show / extract --------------------------------------------------------------------

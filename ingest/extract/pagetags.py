@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.extract.rulepack import Prepared, CleanRule, load_clean_rules
+from ingest.extract.rulepack import CleanRule, Prepared, load_clean_rules
 
 TAG_SPLIT = re.compile(r"\s*[,;|•·/]\s*|\s+[-–—]\s+|\n")
 CAMEL = re.compile(r"(?<=[a-zäöüßàâçéèêëîïôûùüÿñæœáíóú])(?=[A-ZÄÖÜÀÂÇÉÈÊËÎÏÔÛÙÜŸÑÆŒÁÍÓÚ])"

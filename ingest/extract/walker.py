@@ -41,7 +41,14 @@ from enum import StrEnum
 
 from ingest.extract.blocks import WORDS, Block, fingerprint
 from ingest.extract.pagetags import split_values
-from ingest.extract.rulepack import PROMO_THRESHOLD, CleanRule, load_clean_rules, match_block, normalize, promo_score
+from ingest.extract.rulepack import (
+    PROMO_THRESHOLD,
+    CleanRule,
+    load_clean_rules,
+    match_block,
+    normalize,
+    promo_score,
+)
 from ingest.extract.sites import SiteProfile
 
 TERMINAL = tuple('.!?:;"“”\'’»«)…')
