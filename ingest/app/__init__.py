@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from ingest.app.alerts import AlertsMixin, RulePreview, RuleView
 from ingest.app.feeds import FeedProbe
-from ingest.app.filters import Filters, InputError, SortOrder
+from ingest.app.filters import Filters, InputError
 from ingest.app.maintenance import MaintenanceMixin
 from ingest.app.search import Page
 from ingest.app.searches import SavedMixin
-from ingest.app.sites import BlockStatus, SitesMixin
+from ingest.app.sites import SitesMixin
 from ingest.app.status import FeedStatus, StatusMixin
+from ingest.choices import BlockStatus, SortOrder
 
 
 class Ingest(StatusMixin, MaintenanceMixin, SavedMixin, AlertsMixin, SitesMixin):

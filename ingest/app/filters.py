@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, get_args
 
+from ingest.choices import SortOrder
 from ingest.errors import IngestError
 from ingest.store import SearchRequest
 
-SortOrder = Literal["relevance", "date"]
-SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
 MAX_VALUES = 50  # values of one repeated filter (tag=..&tag=..): each one is a term of the store's query
 
 

@@ -4,14 +4,11 @@ operator's verdict on a block (pinned: always strip; rejected: never strip; None
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal, get_args
 
 from ingest.app.base import AppBase
+from ingest.choices import BlockStatus
 from ingest.models import utcnow
 from ingest.store import BlockStat
-
-BlockStatus = Literal["pinned", "rejected"]
-BLOCK_STATUSES: tuple[str, ...] = get_args(BlockStatus)
 
 
 def is_learned(stat: BlockStat, min_articles: int) -> bool:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal, get_args
 
+from ingest.choices import DATE_FIELDS, INTERVALS, DateField, Interval
 from ingest.models import utcnow
 
-Interval = Literal["hour", "day", "week", "month"]
-INTERVALS: tuple[str, ...] = get_args(Interval)
-DateField = Literal["published", "indexed"]
-DATE_FIELDS: tuple[str, ...] = get_args(DateField)
+__all__ = ["DATE_FIELDS", "INTERVALS", "DateField", "Interval", "back", "bucket_keys", "choose_interval", "day_keys",
+           "floor", "step"]
 
 
 def floor(ts: datetime, interval: str) -> datetime:

@@ -20,19 +20,19 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest import redact as redact_module
+from ingest.choices import BACKENDS, LOG_FORMATS, LOG_LEVELS, SORT_ORDERS, BlockStatus
 from ingest.cli.format import fmt_time
 from ingest.errors import IngestError, StoreUnavailable, unknown_name
 from ingest.sources.urls import strip_tracking
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
-    from ingest.app import BlockStatus, Ingest
+    from ingest.app import Ingest
 
 redact = redact_module.redact
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def command(name: str):
@@ -596,7 +596,7 @@ def global_options(*, suppress: bool) -> argparse.ArgumentParser:
                    help="log verbosely and show tracebacks")
     p.add_argument("--log-level", choices=LOG_LEVELS, default=default(None),
                    help="log level (default: warning; env INGEST_LOG_LEVEL)")
-    p.add_argument("--log-format", choices=("text", "json"), default=default(None),
+    p.add_argument("--log-format", choices=LOG_FORMATS, default=default(None),
                    help="log lines as text or one JSON object per line (env INGEST_LOG_FORMAT)")
     p.add_argument("--json", action="store_true", default=default(False),
                    help="machine-readable output (JSON lines)")
@@ -628,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help='query, e.g. \'(Iran OR Teheran) AND Drohne*\'')
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--offset", type=int, default=0)
-    p.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    p.add_argument("--sort", choices=SORT_ORDERS, default="relevance")
     p.add_argument("--collapse", action="store_true", help="one hit per syndication cluster")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.add_argument("--lang", action="append", help="only this language code (repeatable)")
@@ -700,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("copy", parents=[common, jsonflag],
                        help="copy stored articles and the alert ledger to the other backend (resumable)")
-    p.add_argument("--to", required=True, choices=("sqlite", "elasticsearch", "opensearch"),
+    p.add_argument("--to", required=True, choices=BACKENDS,
                    help="target backend, configured in the same settings (store.elasticsearch.url, --db)")
 
     p = sub.add_parser("prune", parents=[common, jsonflag],
@@ -762,8 +762,8 @@ def setup_logging(args: argparse.Namespace) -> None:
     if level not in LOG_LEVELS:
         raise IngestError(f"INGEST_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     fmt = (args.log_format or os.environ.get("INGEST_LOG_FORMAT") or "text").lower()
-    if fmt not in ("text", "json"):
-        raise IngestError(f"INGEST_LOG_FORMAT: {fmt!r} is not one of text, json")
+    if fmt not in LOG_FORMATS:
+        raise IngestError(f"INGEST_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter() if fmt == "json"
                          else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
