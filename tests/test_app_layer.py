@@ -16,6 +16,7 @@ import ingest
 
 ROOT = Path(ingest.__file__).resolve().parent
 INTERFACES = ["cli", "web", "daemon.py", "demo", "saved.py"]  # parse input, format output, through ingest.app
+OWNERS = ("app", "store")  # the application layer holds the store; the store's own modules
 
 
 def _files(names: list[str]) -> list[Path]:
@@ -26,13 +27,14 @@ def _files(names: list[str]) -> list[Path]:
     return out
 
 
-def _store_reaches(path: Path) -> list[str]:
-    """`x.store` attribute reads where x is not a settings object (settings.store is configuration)."""
+def _store_reaches(path: Path, own: bool = False) -> list[str]:
+    """`x.store` attribute reads where x is not a settings object (settings.store is configuration);
+    with `own`, `self.store` is allowed too (a stage object the application handed its store to)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Attribute) and node.attr in ("store", "_store"):
             owner = ast.unparse(node.value)
-            if not owner.split(".")[-1].endswith("settings"):
+            if not owner.split(".")[-1].endswith("settings") and not (own and owner == "self"):
                 found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
     return found
 
@@ -40,6 +42,14 @@ def _store_reaches(path: Path) -> list[str]:
 def test_interfaces_never_reach_the_store():
     found = [hit for path in _files(INTERFACES) for hit in _store_reaches(path)]
     assert found == [], "go through an ingest.app.Ingest method instead:\n" + "\n".join(found)
+
+
+def test_stages_use_only_the_store_they_were_given():
+    """Outside ingest/app and ingest/store, a stage (pipeline, poller, alert engine) uses `self.store`,
+    handed to it by the application; nothing reaches into another object's store."""
+    paths = [p for p in _files(["."]) if p.relative_to(ROOT).parts[0] not in OWNERS]
+    found = [hit for path in paths for hit in _store_reaches(path, own=True)]
+    assert found == [], "\n".join(found)
 
 
 def test_the_check_sees_a_reach_through(tmp_path):
