@@ -9,9 +9,6 @@ from typing import Literal, get_args
 SortOrder = Literal["relevance", "date"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
 
-BlockStatus = Literal["pinned", "rejected"]  # the operator's verdict on a site's block; None: automatic
-BLOCK_STATUSES: tuple[str, ...] = get_args(BlockStatus)
-
 Interval = Literal["hour", "day", "week", "month"]
 INTERVALS: tuple[str, ...] = get_args(Interval)
 

@@ -33,7 +33,8 @@ from ingest.app.search import Page
 from ingest.app.searches import SavedMixin
 from ingest.app.sites import SitesMixin
 from ingest.app.status import FeedStatus, StatusMixin
-from ingest.choices import BlockStatus, SortOrder
+from ingest.choices import SortOrder
+from ingest.models import BlockStatus
 
 
 class Ingest(StatusMixin, MaintenanceMixin, SavedMixin, AlertsMixin, SitesMixin):

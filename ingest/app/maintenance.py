@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.app.base import AppBase
 from ingest.app.feeds import FeedsMixin
 from ingest.app.search import SearchMixin
+from ingest.app.sites import SitesMixin
 from ingest.errors import IngestError
 from ingest.models import Article, FeedConfig, utcnow
 from ingest.store import open_store
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 RETAG_BATCH = 200
 
 
-class MaintenanceMixin(SearchMixin, FeedsMixin, AppBase):
+class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
     # -- ingest ----------------------------------------------------------------------------------
 
     def run_once(self, progress: Progress | None = None, feeds: list[FeedConfig] | None = None,
@@ -93,7 +94,7 @@ class MaintenanceMixin(SearchMixin, FeedsMixin, AppBase):
         ex, now = self.settings.extract, utcnow()
         counts["raw_pages"] = self.purge_raw()
         days = self.settings.store.retention_days
-        keep_sightings = max(ex.learn_window_days, ex.raw_retention_days)
+        keep_sightings = max(self.learned_boilerplate().window_days, ex.raw_retention_days)
         counts.update(self.store.prune_bookkeeping(
             ledger_before=now - timedelta(days=days) if days else None,
             sightings_before=now - timedelta(days=keep_sightings)))

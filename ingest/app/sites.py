@@ -1,19 +1,17 @@
-"""Sites: the domains with stored articles and their repeated blocks (learned boilerplate), and the
-operator's verdict on a block (pinned: always strip; rejected: never strip; None: automatic)."""
+"""Sites: the domains with stored articles and their repeated blocks (learned boilerplate, whose rule
+lives in `ingest.extract.learned.LearnedBoilerplate`), and the operator's verdict on a block
+(`BlockStatus.PINNED`: always strip; `REJECTED`: never strip; None: automatic)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ingest.app.base import AppBase
-from ingest.choices import BlockStatus
-from ingest.models import utcnow
+from ingest.models import BlockStatus
 from ingest.store import BlockStat
 
-
-def is_learned(stat: BlockStat, min_articles: int) -> bool:
-    """A block is stripped when pinned, or seen in at least `min_articles` articles and not rejected."""
-    return stat.status == "pinned" or (stat.status != "rejected" and stat.articles >= min_articles)
+if TYPE_CHECKING:
+    from ingest.extract.learned import LearnedBoilerplate
 
 
 class SitesMixin(AppBase):
@@ -21,16 +19,21 @@ class SitesMixin(AppBase):
         """(domain, stored articles) per site."""
         return self.store.list_domains()
 
+    def learned_boilerplate(self) -> LearnedBoilerplate:
+        """Learned per-site boilerplate over this store: the threshold, window and is-learned rule."""
+        from ingest.extract.learned import LearnedBoilerplate
+
+        return LearnedBoilerplate(self.settings.extract, self.store)
+
     def site_blocks(self, domain: str) -> list[BlockStat]:
-        """The site's repeated blocks seen within the learning window."""
-        since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
-        return self.store.block_stats(domain, since=since)
+        """The site's repeated blocks counted in the learning window (`learned_blocks` tells which are learned)."""
+        return self.store.block_stats(domain, since=self.learned_boilerplate().since())
 
     def learned_blocks(self, domain: str) -> tuple[list[BlockStat], list[BlockStat]]:
-        """(every block of the site, the learned ones among them)."""
-        stats = self.site_blocks(domain)
-        k = self.settings.extract.learn_min_articles
-        return stats, [s for s in stats if is_learned(s, k)]
+        """(every block of the site in the window, the learned ones among them)."""
+        boilerplate = self.learned_boilerplate()
+        stats = self.store.block_stats(domain, since=boilerplate.since())
+        return stats, [s for s in stats if boilerplate.is_learned(s)]
 
     def set_block(self, domain: str, fingerprint: str, status: BlockStatus | None) -> bool:
         return self.store.set_block_status(domain, fingerprint, status)

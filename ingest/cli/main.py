@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest import redact as redact_module
-from ingest.choices import BACKENDS, LOG_FORMATS, LOG_LEVELS, SORT_ORDERS, BlockStatus
+from ingest.choices import BACKENDS, LOG_FORMATS, LOG_LEVELS, SORT_ORDERS
 from ingest.cli.format import fmt_time
 from ingest.errors import IngestError, StoreUnavailable, unknown_name
 from ingest.sources.urls import strip_tracking
@@ -405,9 +405,6 @@ def _feeds_export(app: Ingest, args) -> None:
         sys.stdout.write(text)
 
 
-BLOCK_ACTIONS: dict[str, BlockStatus | None] = {"pin": "pinned", "reject": "rejected", "reset": None}
-
-
 @command("sites")
 def cmd_sites(args) -> int:
     with open_app(args) as app:
@@ -424,7 +421,9 @@ def cmd_sites(args) -> int:
             raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
             return _sites_show(app, args)
-        status = BLOCK_ACTIONS[args.sites_action]
+        from ingest.models import BlockStatus
+
+        status = {"pin": BlockStatus.PINNED, "reject": BlockStatus.REJECTED, "reset": None}[args.sites_action]
         if not app.set_block(args.domain, args.fingerprint, status):
             raise IngestError(f"{args.domain}: no block with fingerprint {args.fingerprint!r} (see `ingest sites show`)")
         out.print(f"{args.fingerprint}: {status or 'automatic'}; run `ingest reclean --site {args.domain}` to apply")
@@ -432,8 +431,10 @@ def cmd_sites(args) -> int:
 
 
 def _sites_show(app: Ingest, args) -> int:
+    from ingest.models import BlockStatus
+
     stats, learned = app.learned_blocks(args.domain)
-    k = app.settings.extract.learn_min_articles
+    k = app.learned_boilerplate().min_articles
     if args.json:
         for s in stats:
             if s.articles >= 2 or s.status:
@@ -444,7 +445,7 @@ def _sites_show(app: Ingest, args) -> int:
     for s in stats:
         if s.articles < 2 and not s.status:
             continue
-        mark = "learned" if s in learned else ("rejected" if s.status == "rejected" else "candidate")
+        mark = "learned" if s in learned else ("rejected" if s.status == BlockStatus.REJECTED else "candidate")
         out.print(f"  {s.fingerprint}  {s.articles:>4}×  {mark:<9} {s.text[:90]}", markup=False)
     return 0
 
