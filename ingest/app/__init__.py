@@ -16,7 +16,7 @@
 - `search` (with `filters` and `timeline`): search, articles and stories, pages, exports, timelines, facets;
 - `searches`: saved searches and dashboards;
 - `alerts`: rules as pages show them, adding, previewing and testing rules, the ledger, Atom, delivery;
-- `sites`: learned boilerplate per site and the operator's pin/reject;
+- `sites`: learned boilerplate per site (the rule is `ingest.extract.learned`) and the operator's pin/reject;
 - `maintenance`: run, reclean, reindex, prune, delete, copy, backup, retag, cluster housekeeping.
 
 Interfaces (`ingest.cli`, `ingest.web`, `ingest.daemon`, `ingest.demo`) only parse input and format
