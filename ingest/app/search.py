@@ -21,6 +21,7 @@ MAX_OFFSET = 10_000      # deep paging cap: offset + limit never goes beyond thi
 MAX_PAGE_SIZE = 100
 MAX_EXPORT = 5_000
 MAX_QUERIES = 6          # series side by side on the dashboard
+STORY_REPORTS = 500      # reports shown on a story page (the earliest ones)
 SIDEBAR = (("source", "Sources", "source", "sources"), ("language", "Languages", "lang", "languages"),
            ("tags", "Tags", "tag", "tags"))  # facet field, label, URL parameter, Filters attribute
 
@@ -35,15 +36,29 @@ class Page:
     capped: bool        # more results exist than can be paged to
 
 
+@dataclass(slots=True)
+class StoryTimeline:
+    """A story page: its reports oldest first, (outlet, reports) in order of first report, the first
+    report and the latest development (the latest report that is not a syndicated copy)."""
+
+    id: str
+    reports: list[Article]
+    outlets: list[tuple[str, int]]
+    first: Article
+    latest: Article
+
+
 class SearchMixin(AppBase):
     def search(self, query: str, limit: int = 20, **filters) -> SearchResult:
         return self.store.search(SearchRequest(query=query, limit=limit, **filters))
 
     def filtered_search(self, query: str, filters: Filters, limit: int = 20, offset: int = 0,
-                        sort: SortOrder = "relevance", collapse: bool = False) -> SearchResult:
+                        sort: SortOrder = "relevance", collapse: bool = False,
+                        collapse_story: bool = False) -> SearchResult:
         """The API's search: `offset + limit` never beyond MAX_OFFSET."""
         limit = min(limit, MAX_OFFSET - offset)
-        return self.store.search(filters.request(query, limit=limit, offset=offset, sort=sort, collapse=collapse))
+        return self.store.search(filters.request(query, limit=limit, offset=offset, sort=sort, collapse=collapse,
+                                                 collapse_story=collapse_story))
 
     def article(self, article_id: str) -> Article | None:
         """One stored article by its full id (None when there is none)."""
@@ -73,6 +88,21 @@ class SearchMixin(AppBase):
         found = {a.id: a for a in self.store.get_articles([h.id for h in hits if h.id != article.id])}
         others = [found[h.id] for h in hits if h.id in found]
         return [a for a in others if a.is_original] + [a for a in others if not a.is_original]
+
+    def story_timeline(self, story_id: str, limit: int = STORY_REPORTS) -> StoryTimeline | None:
+        """Every stored report of a story (`story_id`, enrich/stories.py), oldest first, with its outlets,
+        first report and latest development (the latest report that is no copy); None for an unknown story."""
+        hits = self.store.search(SearchRequest(stories=[story_id], sort="date", limit=limit)).hits
+        found = {a.id: a for a in self.store.get_articles([h.id for h in hits])}
+        reports = sorted(found.values(), key=lambda a: (a.published or a.indexed, a.id))
+        if not reports:
+            return None
+        outlets: dict[str, int] = {}
+        for a in reports:
+            outlets[a.source] = outlets.get(a.source, 0) + 1
+        developments = [a for a in reports if a.is_original]
+        return StoryTimeline(story_id, reports, list(outlets.items()), reports[0],
+                             (developments or reports)[-1])
 
     def extract_file(self, path: Path, url: str | None = None) -> Extracted:
         try:

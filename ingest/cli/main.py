@@ -207,7 +207,8 @@ def cmd_demo(args) -> int:
 @command("search")
 def cmd_search(args) -> int:
     with open_app(args, reads_only=True) as app:
-        filters = {"offset": args.offset, "sort": args.sort, "collapse": args.collapse}
+        filters = {"offset": args.offset, "sort": args.sort, "collapse": args.collapse,
+                   "collapse_story": args.collapse_story}
         if args.source:
             filters["sources"] = args.source
         if args.lang:
@@ -631,6 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--sort", choices=SORT_ORDERS, default="relevance")
     p.add_argument("--collapse", action="store_true", help="one hit per syndication cluster")
+    p.add_argument("--collapse-story", action="store_true",
+                   help="one hit per story (a syndication cluster and its follow-ups across days)")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.add_argument("--lang", action="append", help="only this language code (repeatable)")
 

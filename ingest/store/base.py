@@ -42,6 +42,8 @@ class SearchRequest:
     ids: list[str] | None = None    # restrict to these article ids (alert evaluation on a batch)
     feeds: list[str] = field(default_factory=list)  # articles that came through one of these feed URLs
     clusters: list[str] = field(default_factory=list)  # articles of these syndication clusters (a story's copies)
+    stories: list[str] = field(default_factory=list)   # articles of these stories (enrich/stories.py)
+    collapse_story: bool = False   # one hit per story (its first report); takes precedence over `collapse`
 
 
 @dataclass(slots=True)

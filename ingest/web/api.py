@@ -37,7 +37,8 @@ class Hit(BaseModel):
     domain: str | None = None
     score: float = 0.0
     cluster_id: str | None = None
-    cluster_size: int = 1
+    cluster_size: int = Field(1, description="collapsed: the cluster's (or with collapse_story, the story's) hits")
+    story_id: str | None = Field(None, description="the story: clusters and follow-ups across days")
 
 
 class SearchOut(BaseModel):
@@ -212,10 +213,13 @@ def _search_routes(api: APIRouter) -> None:
                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"capped at {MAX_OFFSET}")] = 0,
                sort: Sort = "relevance",
                collapse: Annotated[bool, Query(description="one hit per syndication cluster")] = False,
+               collapse_story: Annotated[bool, Query(description="one hit per story (clusters and follow-ups "
+                                                                 "across days)")] = False,
                download: Annotated[bool, Query(description="send as a file attachment (export)")] = False,
                ) -> Response:
         limit = min(limit, MAX_OFFSET - offset)  # from + size never beyond the deep-paging cap
-        result = app.filtered_search(q, f, limit=limit, offset=offset, sort=sort, collapse=collapse)
+        result = app.filtered_search(q, f, limit=limit, offset=offset, sort=sort, collapse=collapse,
+                                     collapse_story=collapse_story)
         body = {"total": result.total, "offset": offset, "limit": limit,
                 "hits": [hit_dict(h) for h in result.hits]}
         headers = {"Content-Disposition": 'attachment; filename="search.json"'} if download else None

@@ -40,7 +40,7 @@ def hit_dict(hit) -> dict:
             "published": hit.published.isoformat() if hit.published else None,
             "snippet": hit.snippet, "language": hit.language, "domain": hit.domain, "score": hit.score,
             "cluster_id": hit.cluster_id, "cluster_size": hit.cluster_size, "access": hit.access,
-            "published_precision": hit.published_precision}
+            "published_precision": hit.published_precision, "story_id": hit.story_id}
 
 
 def alert_dict(rec) -> dict:

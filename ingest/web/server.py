@@ -219,6 +219,17 @@ def _search_routes(web: FastAPI, site: Site) -> None:
             copies = []
         return render(request, "article.html", "search", article=article, paragraphs=paragraphs, copies=copies)
 
+    @web.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
+    def story_page(request: Request, story_id: str):
+        try:
+            story = app.story_timeline(story_id[:64])
+        except StoreUnavailable as exc:
+            return site.store_down(request, "search", exc)
+        if story is None:
+            return render(request, "error.html", "search", status=404, title="Not found",
+                          message=f"No story with id {story_id!r}.")
+        return render(request, "story.html", "search", story=story)
+
 
 # -- dashboard ------------------------------------------------------------------------------------------
 
