@@ -5,7 +5,7 @@ which transaction. The stages own their logic: polling and the queue's entries i
 politeness in `ingest.fetch`, cleaning and learned boilerplate in `ingest.extract`
 (`extract/learned.py`: which blocks a site has learned, learning from a stored batch, what to
 re-clean), per-article analysis, access and source naming in `ingest.enrich.analysis`, story
-clusters in `ingest.enrich.clusters`, the alert rules behind the `on_stored` hook in `ingest.alerts`.
+clusters in `ingest.enrich.clusters`, stories (follow-ups across days) in `ingest.enrich.stories`, the alert rules behind the `on_stored` hook in `ingest.alerts`.
 The code reads in the order below; re-cleaning (stored raw pages -> extract -> enrich -> store) is
 the last section.
 
@@ -24,7 +24,7 @@ One `Pipeline` per process, with one extraction pool (`ingest.workers`), started
 4. Extract and enrich each page in the worker pool as soon as it arrives: a page over
    `extract.time_limit` has its worker replaced; a crash or panic fails that page only.
 5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE transaction the articles get their
-   story clusters and are written (SQLite) or put in the outbox (Elasticsearch), their entries are
+   story clusters and stories and are written (SQLite) or put in the outbox (Elasticsearch), their entries are
    marked seen and taken off the queue, failed pages are rescheduled or recorded dead, and the pages'
    paragraphs are counted for learned boilerplate (what a site newly learned is in the report, for
    the caller to re-clean). Then the alert hook (`on_stored`) sees the batch.
@@ -75,6 +75,7 @@ from ingest.enrich.analysis import (
     source_name,
 )
 from ingest.enrich.clusters import StoryClusters
+from ingest.enrich.stories import Stories
 from ingest.enrich.dates import published_with_precision
 from ingest.enrich.entities import tag_articles
 from ingest.enrich.keywords import extract_keywords
@@ -230,6 +231,7 @@ class Pipeline:
         self._pool_lock = threading.Lock()
         self.learned = LearnedBoilerplate(settings.extract, store)  # extract: learned boilerplate per site
         self.clusters = StoryClusters(settings.enrich, store)       # enrich: copies of one story
+        self.stories = Stories(settings.enrich, store)              # enrich: follow-ups across days
         self.access = AccessJudge(store.source_quality)             # enrich: free or teaser by the median
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
@@ -541,6 +543,7 @@ class Pipeline:
         tag_articles(articles, self.watchlist)  # places and watchlist entities
         with self.store.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
             self.clusters.assign(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
+            self.stories.assign(articles)
             self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
             self._remember(writing, articles)
             self._settle(jobs)
