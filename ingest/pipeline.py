@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ingest.config import Settings
@@ -75,11 +75,11 @@ from ingest.enrich.analysis import (
     source_name,
 )
 from ingest.enrich.clusters import StoryClusters
-from ingest.enrich.stories import Stories
 from ingest.enrich.dates import published_with_precision
 from ingest.enrich.entities import tag_articles
 from ingest.enrich.keywords import extract_keywords
 from ingest.enrich.language import declared_language, reconcile_language
+from ingest.enrich.stories import Stories
 from ingest.errors import FetchError, StoreError
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
 from ingest.extract.learned import LearnedBoilerplate
@@ -88,7 +88,7 @@ from ingest.fetch.politeness import HostQueues
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
 from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
 from ingest.sources.urls import domain_of, strip_tracking
-from ingest.store import Store
+from ingest.store import SearchRequest, Store
 from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
@@ -212,6 +212,18 @@ def failure_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+class StoryReports:
+    """The stored reports story assignment starts from (`ingest.enrich.stories.StoryLedger`): the
+    latest `limit` articles published since `since`, through the index's own search (both backends)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def story_candidates(self, since: datetime, limit: int) -> list[Article]:
+        hits = self.store.search(SearchRequest(since=since, sort="date", limit=limit)).hits
+        return self.store.get_articles([h.id for h in hits])
+
+
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher | None = None,
                  site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
@@ -231,7 +243,7 @@ class Pipeline:
         self._pool_lock = threading.Lock()
         self.learned = LearnedBoilerplate(settings.extract, store)  # extract: learned boilerplate per site
         self.clusters = StoryClusters(settings.enrich, store)       # enrich: copies of one story
-        self.stories = Stories(settings.enrich, store)              # enrich: follow-ups across days
+        self.stories = Stories(settings.enrich, StoryReports(store))  # enrich: follow-ups across days
         self.access = AccessJudge(store.source_quality)             # enrich: free or teaser by the median
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)

@@ -231,7 +231,7 @@ class StoryGrouper:
 
 # -- the pipeline's side ----------------------------------------------------------------------------
 
-MAX_LOAD = 50_000    # reports of the window read from the index at start (the latest ones)
+MAX_LOAD = 10_000    # reports of the window read from the index at start (the latest ones; a search page)
 
 
 class StoryLedger(Protocol):

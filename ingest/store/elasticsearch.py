@@ -86,9 +86,17 @@ def _secret(env_name: str | None, file: str | None, product: str = "Elasticsearc
     return os.environ.get(env_name) if env_name else None
 
 
+def collapse_field(request: SearchRequest) -> str | None:
+    """The keyword field a collapsed search groups by: story_id (a story), cluster_id (copies) or none."""
+    if request.collapse_story:
+        return "story_id"
+    return "cluster_id" if request.collapse else None
+
+
 def article_doc(a: Article) -> dict:
     """The indexed document: the article plus the precomputed stem fields the query compiler uses."""
     doc = {name: getattr(a, name) for name in ARTICLE_FIELDS}
+    doc["story_id"] = a.story_id or a.cluster_id or a.id  # ungrouped: a story of its own (collapse needs a value)
     doc["published"] = to_iso(a.published)
     doc["indexed"] = to_iso(a.indexed)
     doc["title_folded"] = folded_text(a.title)
@@ -697,19 +705,21 @@ class ElasticsearchStore:
         body: dict = {"query": query, "from": request.offset, "size": request.limit,
                       "track_total_hits": True,
                       "_source": ["id", "url", "title", "source", "published", "body", "language", "domain",
-                                  "cluster_id", "access", "published_precision", "published_tz"]}
+                                  "cluster_id", "access", "published_precision", "published_tz", "story_id"]}
         if request.sort == "date" or not request.query.strip():
             body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
         else:
             body["sort"] = ["_score", {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-        if request.collapse:  # a story is shown by its original (the earliest copy), whichever copy ranked best
-            body["collapse"] = {"field": "cluster_id", "inner_hits": {
+        group = collapse_field(request)
+        if group:  # a cluster is shown by its original (the earliest copy), a story by its first report
+            first = [{"is_original": "desc"}] if group == "cluster_id" else []
+            body["collapse"] = {"field": group, "inner_hits": {
                 "name": "original", "size": 1, "_source": body["_source"],
-                "sort": [{"is_original": "desc"}, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]}}
-            body["aggs"] = {"clusters": {"cardinality": {"field": "cluster_id"}}}
+                "sort": [*first, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]}}
+            body["aggs"] = {"clusters": {"cardinality": {"field": group}}}
         resp = self._call(self.client.search, index=self.articles_alias, **body)
         total = resp["hits"]["total"]["value"]
-        if request.collapse:
+        if group:
             total = resp["aggregations"]["clusters"]["value"]
         hits = []
         for h in resp["hits"]["hits"]:
@@ -720,19 +730,21 @@ class ElasticsearchStore:
                                   access=s.get("access"), published_precision=s.get("published_precision"),
                                   score=round(h.get("_score") or 0.0, 4),
                                   snippet=make_snippet(s.get("body", ""), words), language=s.get("language"),
-                                  domain=s.get("domain"), cluster_id=s.get("cluster_id")))
-        if request.collapse and hits:
-            sizes = self._cluster_sizes([h.cluster_id for h in hits if h.cluster_id], query)
-            for h in hits:
-                h.cluster_size = sizes.get(h.cluster_id, 1)
+                                  domain=s.get("domain"), cluster_id=s.get("cluster_id"),
+                                  story_id=s.get("story_id")))
+        if group and hits:
+            keys = [getattr(h, group) for h in hits]
+            sizes = self._cluster_sizes([k for k in keys if k], query, group)
+            for h, key in zip(hits, keys, strict=True):
+                h.cluster_size = sizes.get(key or "", 1)
         return SearchResult(total=total, hits=hits)
 
-    def _cluster_sizes(self, cluster_ids: list[str], query: dict) -> dict[str, int]:
+    def _cluster_sizes(self, cluster_ids: list[str], query: dict, group: str = "cluster_id") -> dict[str, int]:
         if not cluster_ids:
             return {}
         resp = self._call(self.client.search, index=self.articles_alias, size=0,
-                          query={"bool": {"must": [query], "filter": [{"terms": {"cluster_id": cluster_ids}}]}},
-                          aggs={"c": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}})
+                          query={"bool": {"must": [query], "filter": [{"terms": {group: cluster_ids}}]}},
+                          aggs={"c": {"terms": {"field": group, "size": len(cluster_ids)}}})
         return {b["key"]: b["doc_count"] for b in resp["aggregations"]["c"]["buckets"]}
 
     def histogram(self, request: SearchRequest, interval: str = "day", field: str = "published"

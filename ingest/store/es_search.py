@@ -20,6 +20,10 @@ def request_query(request: SearchRequest) -> dict:
         filters.append({"terms": {"feed_urls": request.feeds}})
     if request.clusters:
         filters.append({"terms": {"cluster_id": request.clusters}})
+    if request.stories:
+        filters.append({"terms": {"story_id": request.stories}})
+    if request.stories:
+        filters.append({"terms": {"story_id": request.stories}})
     if request.languages:
         filters.append({"terms": {"language": request.languages}})
     for tag in request.tags:

@@ -33,7 +33,8 @@ def article_properties(store=None) -> tuple[dict, dict]:
     props = dict(props)
     keyword = {"type": "keyword"}
     for name in ("id", "url", "canonical_url", "source", "domain", "language", "feed_urls", "content_hash",
-                 "cluster_id", "extraction", "guid", "access", "published_precision", "fetched_url", "published_tz"):
+                 "cluster_id", "extraction", "guid", "access", "published_precision", "fetched_url", "published_tz",
+                 "story_id"):
         props.setdefault(name, keyword)
     props.setdefault("published", {"type": "date"})
     props.setdefault("indexed", {"type": "date"})
@@ -56,7 +57,8 @@ def article_properties(store=None) -> tuple[dict, dict]:
     return settings, props
 
 
-ADDED_FIELDS = ("access", "published_precision", "fetched_url", "published_tz")  # issue 13
+ADDED_FIELDS = ("access", "published_precision", "fetched_url", "published_tz",  # issue 13
+                "story_id")  # issue 18: stories
 
 
 def ensure_indices(store) -> dict:

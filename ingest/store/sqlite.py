@@ -41,7 +41,7 @@ from ingest.store.base import (
 from ingest.text import stem_text
 
 log = logging.getLogger("ingest.store.sqlite")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Upgrades of an existing file: MIGRATIONS[v] is the SQL that takes a version v-1 file to version v.
 # They run in order, each in one transaction, before SCHEMA (whose CREATE ... IF NOT EXISTS then adds
 # whole new tables and indexes). A file written by a newer ingest is refused, never altered.
@@ -55,6 +55,7 @@ MIGRATIONS: dict[int, str] = {
        "ALTER TABLE articles ADD COLUMN published_precision TEXT;"
        "ALTER TABLE articles ADD COLUMN fetched_url TEXT;"
        "ALTER TABLE articles ADD COLUMN published_tz TEXT",
+    5: "ALTER TABLE articles ADD COLUMN story_id TEXT",  # stories (enrich/stories.py); older articles: none
 }
 ADD_COLUMN = re.compile(r"\s*ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)", re.IGNORECASE)
 FTS_COLUMNS = ("title", "body", "title_stem", "body_stem", "tags", "title_parts", "body_parts", "lang")
@@ -128,12 +129,16 @@ CREATE TABLE IF NOT EXISTS articles (
     access TEXT NOT NULL DEFAULT 'unknown',
     published_precision TEXT,
     fetched_url TEXT,
-    published_tz TEXT
+    published_tz TEXT,
+    story_id TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_indexed ON articles(indexed);
 CREATE INDEX IF NOT EXISTS articles_domain_hash ON articles(domain, content_hash);
 CREATE INDEX IF NOT EXISTS articles_cluster ON articles(cluster_id);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE TABLE IF NOT EXISTS raw_pages (
     article_id TEXT PRIMARY KEY,
@@ -559,6 +564,7 @@ class SQLiteStore:
 
     def _article_row(self, a: Article) -> dict:
         row = {name: getattr(a, name) for name in ARTICLE_COLUMNS}
+        row["story_id"] = a.story_id or a.cluster_id or a.id  # ungrouped: a story of its own
         for key in JSON_FIELDS:
             row[key] = json.dumps(row[key], ensure_ascii=False)
         row["published"] = to_iso(a.published)

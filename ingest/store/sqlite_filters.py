@@ -53,7 +53,8 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
         where.append(f"a.source IN ({','.join('?' * len(request.sources))})")
         params += request.sources
     for cond, values in (any_feed("a", request.feeds) if request.feeds else (None, None),
-                         in_list("a.cluster_id", request.clusters) if request.clusters else (None, None)):
+                         in_list("a.cluster_id", request.clusters) if request.clusters else (None, None),
+                         in_list("a.story_id", request.stories) if request.stories else (None, None)):
         if cond:
             where.append(cond)
             params += values

@@ -226,7 +226,7 @@ def run_search(store, request: SearchRequest) -> SearchResult:
     offset = min(max(request.offset, 0), MAX_OFFSET)
     limit = max(request.limit, 0)
     window = getattr(store, "rank_window", RANK_WINDOW) or None
-    if (rank and request.sort != "date" and not request.collapse and node is not None and _unfiltered(request)
+    if (rank and request.sort != "date" and not request.collapse and not request.collapse_story and node is not None and _unfiltered(request)
             and fts(node) is not None and (window is None or offset + limit <= window)):
         return _ranked_from_index(store, node, window, limit, offset)
     if rank and request.sort != "date":
@@ -240,12 +240,14 @@ def run_search(store, request: SearchRequest) -> SearchResult:
     else:
         source, source_params = "articles a LEFT JOIN (SELECT 0 AS rid, NULL AS score) r ON 0", []
         order = "a.published DESC, a.id"
-    group = "coalesce(a.cluster_id, a.id)"
+    group = "coalesce(a.story_id, a.cluster_id, a.id)" if request.collapse_story else "coalesce(a.cluster_id, a.id)"
+    # a story is shown by its first report, a cluster by its original (the best ranked if several)
+    first = "a.published IS NULL, a.published, a.id" if request.collapse_story else f"a.is_original DESC, {order}"
     # The page is chosen on keys only; bodies are read for the rows shown, not dragged through the sort.
-    if request.collapse:
+    if request.collapse or request.collapse_story:
         total = store.query(f"SELECT count(DISTINCT {group}) FROM articles a WHERE {cond}", params)[0][0]
         page = (f"SELECT rid, score, csize FROM (SELECT a.rowid AS rid, r.score AS score, a.published AS published, "
-                f"a.id AS id, row_number() OVER (PARTITION BY {group} ORDER BY a.is_original DESC, {order}) AS rn, "
+                f"a.id AS id, row_number() OVER (PARTITION BY {group} ORDER BY {first}) AS rn, "
                 f"count(*) OVER (PARTITION BY {group}) AS csize FROM {source} WHERE {cond}) WHERE rn = 1 "
                 f"ORDER BY {order.replace('r.score', 'score').replace('a.rowid', 'rid').replace('a.', '')} LIMIT ? OFFSET ?")
     else:
@@ -255,7 +257,7 @@ def run_search(store, request: SearchRequest) -> SearchResult:
             total = store.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)[0][0]
         page = (f"SELECT a.rowid AS rid, r.score AS score, 1 AS csize FROM {source} WHERE {cond} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, "
+    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, a.story_id, "
            f"p.score AS score, p.csize AS csize FROM ({page}) p JOIN articles a ON a.rowid = p.rid "
            f"ORDER BY {order.replace('r.score', 'p.score')}")
     rows = store.query(sql, source_params + params + [limit, offset])
@@ -278,7 +280,7 @@ def _ranked_from_index(store, node: Node, window: int | None, limit: int, offset
     total = store.query("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [expr])[0][0]
     page = (f"SELECT rid, score FROM (SELECT rowid AS rid, {BM25} AS score FROM articles_fts "
             f"WHERE articles_fts MATCH ?{_newest(window)}) ORDER BY score, rid DESC LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, "
+    sql = (f"SELECT a.id, a.url, a.title, a.source, a.published, a.published_tz, a.published_precision, a.access, a.body, a.language, a.domain, a.cluster_id, a.story_id, "
            f"p.score AS score, 1 AS csize FROM ({page}) p JOIN articles a ON a.rowid = p.rid "
            f"ORDER BY p.score, p.rid DESC")
     # bm25 over the whole expression equals bm25 over its positive leaves (what the general path ranks
@@ -295,4 +297,4 @@ def _hits(rows, node: Node | None) -> list[SearchHit]:
                       published=local_time(from_iso(r["published"]), r["published_tz"]),
                       access=r["access"], published_precision=r["published_precision"], score=round(-r["score"], 4) if r["score"] else 0.0,
                       snippet=make_snippet(r["body"], words), language=r["language"], domain=r["domain"],
-                      cluster_id=r["cluster_id"], cluster_size=r["csize"]) for r in rows]
+                      cluster_id=r["cluster_id"], cluster_size=r["csize"], story_id=r["story_id"]) for r in rows]
