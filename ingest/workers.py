@@ -171,7 +171,8 @@ class WorkerPool:
                 busy = [w for w in self._workers if w.task]
                 if closing and self._abort:
                     for w in busy:
-                        w.task[0].set_exception(WorkerStopped("stopped before the task finished"))
+                        if w.task is not None:
+                            w.task[0].set_exception(WorkerStopped("stopped before the task finished"))
                         w.task = None
                     return
                 if closing and not busy and not self._tasks:
@@ -195,25 +196,27 @@ class WorkerPool:
 
     def _wait(self, busy: list[_Worker]) -> None:
         timeout = max(0.0, min((w.deadline for w in busy), default=time.monotonic() + 1.0) - time.monotonic())
-        handles = {self._wake_r: None}
+        # what `wait` may return (the wake-up pipe, a worker's connection or its process sentinel) -> worker
+        handles: dict[object, _Worker | None] = {self._wake_r: None}
         for w in busy:
             handles[w.conn] = w
             handles[w.process.sentinel] = w
-        for ready in wait(list(handles), timeout=timeout):
+        ready_list = wait([self._wake_r, *(w.conn for w in busy), *(w.process.sentinel for w in busy)],
+                          timeout=timeout)
+        for ready in ready_list:
             if ready == self._wake_r:
                 with contextlib.suppress(BlockingIOError, OSError):
                     os.read(self._wake_r, 4096)
                 continue
-            w = handles[ready]
-            if w.task is not None:
-                self._collect(w)
+            worker = handles[ready]
+            if worker is not None and worker.task is not None:
+                self._collect(worker, worker.task[0])
         now = time.monotonic()
         for w in busy:
             if w.task is not None and now > w.deadline:
                 self._replace(w, WorkerTimeout(f"extraction took longer than {self.time_limit:g}s; worker replaced"))
 
-    def _collect(self, w: _Worker) -> None:
-        future = w.task[0]
+    def _collect(self, w: _Worker, future: Future) -> None:
         try:
             if not w.conn.poll():
                 raise EOFError  # the sentinel fired: the process is gone
