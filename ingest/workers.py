@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 log = logging.getLogger("ingest.workers")
 PR_SET_PDEATHSIG = 1
@@ -196,27 +197,27 @@ class WorkerPool:
 
     def _wait(self, busy: list[_Worker]) -> None:
         timeout = max(0.0, min((w.deadline for w in busy), default=time.monotonic() + 1.0) - time.monotonic())
-        # what `wait` may return (the wake-up pipe, a worker's connection or its process sentinel) -> worker
-        handles: dict[object, _Worker | None] = {self._wake_r: None}
+        handles: dict[Any, _Worker] = {}  # a worker's connection and its process sentinel -> the worker
         for w in busy:
             handles[w.conn] = w
             handles[w.process.sentinel] = w
-        ready_list = wait([self._wake_r, *(w.conn for w in busy), *(w.process.sentinel for w in busy)],
-                          timeout=timeout)
-        for ready in ready_list:
+        for ready in wait([self._wake_r, *handles], timeout=timeout):
             if ready == self._wake_r:
                 with contextlib.suppress(BlockingIOError, OSError):
                     os.read(self._wake_r, 4096)
                 continue
-            worker = handles[ready]
-            if worker is not None and worker.task is not None:
-                self._collect(worker, worker.task[0])
+            w = handles[ready]
+            if w.task is not None:
+                self._collect(w)
         now = time.monotonic()
         for w in busy:
             if w.task is not None and now > w.deadline:
                 self._replace(w, WorkerTimeout(f"extraction took longer than {self.time_limit:g}s; worker replaced"))
 
-    def _collect(self, w: _Worker, future: Future) -> None:
+    def _collect(self, w: _Worker) -> None:
+        if w.task is None:
+            return
+        future = w.task[0]
         try:
             if not w.conn.poll():
                 raise EOFError  # the sentinel fired: the process is gone
