@@ -202,12 +202,12 @@ def digest_rules(path: Path, env: dict[str, str] | None = None) -> list:
     with the same messages, retries and Atom feed (/alerts/search.NAME.atom) as any rule."""
     from ingest.alerts.rules import parse_rules
 
-    searches = [s for s in load(path)[0] if s.digest]
+    searches = [(s, s.digest) for s in load(path)[0] if s.digest]
     if not searches:
         return []
     raw = [{"name": DIGEST_RULE_PREFIX + s.name, "query": s.query, "description": f"saved search {s.name}",
             "sources": s.sources, "languages": s.languages, "tags": s.tags, "mode": "digest",
-            "digest": {"every": s.digest["every"]}, "notify": s.digest.get("notify") or []} for s in searches]
+            "digest": {"every": digest["every"]}, "notify": digest.get("notify") or []} for s, digest in searches]
     return parse_rules({"rules": raw}, str(path), env)
 
 
@@ -269,7 +269,11 @@ def add(path: Path, key: str, entry: SavedSearch | SavedDashboard) -> None:
     if entry.name in {e.name for e in (searches if key == "searches" else dashboards)}:
         kind = "saved search" if key == "searches" else "saved dashboard"
         raise IngestError(f"{path}: a {kind} named {entry.name!r} exists already")
-    edit_list(Path(path), key, lambda items: items.append(entry.to_yaml()) or True,
+    def append(items: list) -> bool:
+        items.append(entry.to_yaml())
+        return True
+
+    edit_list(Path(path), key, append,
               header="Saved searches and dashboards (ingest searches / the web app edit this file).")
 
 
