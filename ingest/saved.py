@@ -202,12 +202,13 @@ def digest_rules(path: Path, env: dict[str, str] | None = None) -> list:
     with the same messages, retries and Atom feed (/alerts/search.NAME.atom) as any rule."""
     from ingest.alerts.rules import parse_rules
 
-    searches = [(s, s.digest) for s in load(path)[0] if s.digest]
+    searches = [s for s in load(path)[0] if s.digest]
     if not searches:
         return []
     raw = [{"name": DIGEST_RULE_PREFIX + s.name, "query": s.query, "description": f"saved search {s.name}",
             "sources": s.sources, "languages": s.languages, "tags": s.tags, "mode": "digest",
-            "digest": {"every": digest["every"]}, "notify": digest.get("notify") or []} for s, digest in searches]
+            "digest": {"every": digest["every"]}, "notify": digest.get("notify") or []}
+           for s in searches if (digest := s.digest)]
     return parse_rules({"rules": raw}, str(path), env)
 
 
