@@ -74,3 +74,23 @@ def test_story_page_shows_timeline_outlets_first_and_latest(app):
     for outlet in ("Agentur · 2", "Kurier · 1", "Bote · 1"):
         assert outlet in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_cli_search_collapse_story(tmp_path, capsys):
+    import json
+
+    from ingest.cli.main import main
+    from ingest.config import load_settings
+
+    settings = load_settings(str(tmp_path / "config"))
+    settings.store.sqlite_path = str(tmp_path / "s.db")
+    with Ingest(settings) as application:
+        application.store.upsert_articles([art("s1", "Hafenarbeiter streiken", 10, "Agentur", "s1"),
+                                           art("s2", "Hafenstreik geht weiter", 11, "Bote", "s1"),
+                                           art("t1", "Hafen baut Terminal", 12, "Bote", "t1")])
+    base = ["--config", str(tmp_path / "config"), "--db", str(tmp_path / "s.db")]
+    assert main(["search", "Hafen OR Hafenstreik OR Hafenarbeiter", "--json", "--collapse-story", *base]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted((h["id"], h["story_id"], h["cluster_size"]) for h in hits) == [("s1", "s1", 2), ("t1", "t1", 1)]
+    assert main(["search", "Hafen OR Hafenstreik OR Hafenarbeiter", "--json", *base]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
