@@ -90,3 +90,20 @@ rules:
             assert len(hook.delivered) == 2
     finally:
         hook.close()
+
+
+def test_developments_rule_keys_are_checked():
+    import pytest
+
+    from ingest.alerts import parse_rules
+    from ingest.alerts.rules import RulesError
+
+    [rule] = parse_rules({"rules": [{"name": "d", "query": "x", "mode": "developments", "min_new": 0.3}]},
+                         "rules.yaml", env={})
+    assert rule.mode == "developments" and rule.min_new == 0.3 and rule.per_article
+    for bad, message in (({"mode": "instant", "min_new": 0.3}, "rules[0].min_new: only with mode: developments"),
+                         ({"mode": "developments", "min_new": 1.5}, "rules[0].min_new: 1.5: expected a share"),
+                         ({"mode": "developments", "min_new": True}, "rules[0].min_new: True: expected a share")):
+        with pytest.raises(RulesError) as err:
+            parse_rules({"rules": [{"name": "d", "query": "x", **bad}]}, "rules.yaml", env={})
+        assert message in str(err.value)
