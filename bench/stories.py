@@ -4,6 +4,7 @@
     python bench/stories.py                   # figures at the configured threshold, whole set and halves
     python bench/stories.py --thresholds      # also a sweep over thresholds (choose on the dev half only)
     python bench/stories.py --background      # also the sample site's 41 articles as unrelated reports
+    python bench/stories.py --scale 10000     # assignment cost with a window of that many stored reports
     python bench/stories.py --json
 
 The set is bench/data/stories.yaml (16 events, 59 reports in en/de/fr, written for this project;
@@ -153,12 +154,33 @@ def scores(reports: list[Report], story: dict[str, str], half: str | None) -> di
             "pairwise_recall": round(r, 3), "bcubed_precision": round(bp / n, 3), "bcubed_recall": round(br / n, 3)}
 
 
+def scale_cost(reports: list[Report], docs: list[StoryDoc], n: int, seed: int = 5) -> float:
+    """ms per assignment of the labelled reports into a window preloaded with `n` synthetic reports (three
+    random sentences of the sample site's articles each, one story each): what a busy window costs."""
+    import random
+
+    rng = random.Random(seed)
+    sentences = [(x.language, sentence) for x in background(reports) for sentence in x.body.split(". ") if sentence]
+    grouper = StoryGrouper(0.2, 7, 30)
+    start = reports[0].published
+    for i in range(n):
+        lang = rng.choice(("en", "de"))
+        pool = [s for lg, s in sentences if lg == lang]
+        body = ". ".join(rng.sample(pool, 3))
+        grouper.add(StoryDoc(f"syn{i}", start, terms(" ".join(body.split()[:7]), body, (), (), (), lang)))
+    started = time.perf_counter()
+    for d in docs:
+        grouper.assign(StoryDoc(d.id, d.published, d.terms, d.cluster_id))
+    return (time.perf_counter() - started) * 1000 / len(docs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print the predicted stories")
     parser.add_argument("--background", action="store_true", help="mix in the sample site's articles")
+    parser.add_argument("--scale", type=int, default=0, help="also time assignment in a window of N reports")
     args = parser.parse_args()
     settings = EnrichSettings()
     reports, watchlist = load()
@@ -182,6 +204,8 @@ def main() -> None:
             s = group(docs, t, *params)
             sweep[t] = {h: scores(reports, s, h) for h in ("dev", "test")}
         out["sweep"] = sweep
+    if args.scale:
+        out["scale"] = {"window": args.scale, "assign_ms": round(scale_cost(reports, docs, args.scale), 2)}
     if args.json:
         print(json.dumps(out, indent=2))
         return
@@ -194,6 +218,8 @@ def main() -> None:
     for t, halves in out.get("sweep", {}).items():
         print(f"  t={t:<5} " + "  ".join(f"{h}: P {s['pairwise_precision']:.3f} R {s['pairwise_recall']:.3f}"
                                          for h, s in halves.items()))
+    if args.scale:
+        print(f"window of {args.scale} synthetic reports: assignment {out['scale']['assign_ms']:.2f} ms per report")
     if args.show:
         by_story: dict[str, list[str]] = {}
         for r in reports:

@@ -15,7 +15,7 @@ Terms are weighted by their inverse document frequency over the articles of the 
 named in every article of the week, or "court" in every court report, weighs little, so two court
 cases of one company (a hard negative) do not share a story for their shared names alone; what
 separates them is the words specific to each case. The score of an article against a story is the
-highest cosine similarity with one of the story's recent reports (a follow-up resembles the latest
+highest cosine similarity with one of the story's reports (a follow-up resembles the latest
 development more than the first report), each shared term adding at most `TERM_CAP` (a rare city
 named in two unrelated reports of the week must not make them one story), times a time decay `1 / (1 + days / story_decay_days)`
 over the gap to that report. The article joins the best story at `enrich.story_threshold` or
@@ -53,10 +53,10 @@ PART = 1.0           # a compound's part (Lokführergewerkschaft: lok, fuhrer, g
 LEAD_WORDS = 120     # body words read (news puts the event first)
 LEAD_CAP = 3         # mentions counted per body word (a long text does not drown its title)
 MIN_LEN = 3          # shorter words are not terms
-COMMON_SHARE = 0.5   # terms in more than this share of the window's documents are not looked up
+COMMON_SHARE = 0.5   # terms in more than this share of the window's reports find no candidates (they still score)
 MIN_COMMON_DOCS = 20  # ... once the window holds this many documents
 TERM_CAP = 0.1      # most one shared term adds to a score: one shared name or place is not a story
-MAX_MEMBERS = 50     # reports of one story scored against (the latest ones)
+NORM_DRIFT = 0.1     # stored norms are recomputed when the window's size moved by this share
 FORGET_EVERY = 3600.0  # seconds between two thinnings of the in-memory index
 
 
@@ -130,6 +130,8 @@ class StoryGrouper:
         self.postings: dict[str, set[str]] = {}
         self.stories: dict[str, _Story] = {}
         self.cluster_story: dict[str, str] = {}
+        self._norms: dict[str, float] = {}
+        self._norms_at = 0
 
     @classmethod
     def from_settings(cls, settings: EnrichSettings) -> StoryGrouper:
@@ -154,24 +156,43 @@ class StoryGrouper:
         days = abs((_when(a.published) - _when(b.published)).total_seconds()) / 86400
         return 1.0 / (1.0 + days / self.decay_days) if self.decay_days > 0 else 1.0
 
+    def _norm(self, doc_id: str) -> float:
+        """A stored report's vector norm, recomputed for all when the window grew or shrank by a tenth
+        (the idf weights move with it); between two recomputations the norms are a little stale."""
+        n = len(self.docs)
+        if abs(n - self._norms_at) > NORM_DRIFT * max(self._norms_at, 1):
+            self._norms.clear()
+            self._norms_at = n
+        norm = self._norms.get(doc_id)
+        if norm is None:
+            norm = self._norms[doc_id] = self._vector(self.docs[doc_id])[1]
+        return norm
+
     def scores(self, doc: StoryDoc) -> dict[str, float]:
-        """Story id -> score: the best decayed cosine with one of the story's latest reports."""
+        """Story id -> score: the best decayed cosine with one of the story's reports. Term at a time over
+        the postings of the article's terms (a report sharing none is never looked at); terms in most of
+        the window's reports only add to the reports found through the others."""
         vec, norm = self._vector(doc)
-        candidates: set[str] = set()
-        for t in vec:
-            if not self._common(t):
-                candidates |= self.postings.get(t, set())
-        candidates.discard(doc.id)
-        best: dict[str, float] = {}
-        for other_id in candidates:
-            other = self.docs[other_id]
-            story = other.story_id or other_id
-            if other_id not in self.stories.get(story, _Story()).members[-MAX_MEMBERS:]:
+        idf = {t: self.idf(t) for t in vec}
+        common = {t for t in vec if self._common(t)}
+        parts: dict[str, list[float]] = {}
+        for t, w in vec.items():
+            if t in common:
                 continue
-            ovec, onorm = self._vector(other)
-            scale = norm * onorm
-            score = sum(min(w * ovec[t] / scale, TERM_CAP) for t, w in vec.items() if t in ovec)
-            score *= self._decay(doc, other)
+            for other_id in self.postings.get(t, ()):
+                parts.setdefault(other_id, []).append(w * self.docs[other_id].terms[t] * idf[t])
+        parts.pop(doc.id, None)
+        # each shared term adds at most TERM_CAP: fewer shared terms than that takes cannot reach the threshold
+        needed = math.ceil(self.threshold / TERM_CAP - 1e-9)
+        best: dict[str, float] = {}
+        for other_id, products in parts.items():
+            other = self.docs[other_id]
+            products += [vec[t] * other.terms[t] * idf[t] for t in common if t in other.terms]
+            if len(products) < needed:
+                continue
+            scale = norm * self._norm(other_id)
+            score = sum(min(p / scale, TERM_CAP) for p in products) * self._decay(doc, other)
+            story = other.story_id or other_id
             if score > best.get(story, 0.0):
                 best[story] = score
         return best
@@ -213,6 +234,7 @@ class StoryGrouper:
         old = [d for d in self.docs.values() if d.published is not None and _when(d.published) < cutoff]
         for doc in old:
             del self.docs[doc.id]
+            self._norms.pop(doc.id, None)
             for t in doc.terms:
                 posting = self.postings.get(t)
                 if posting is not None:
