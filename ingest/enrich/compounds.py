@@ -108,6 +108,18 @@ DERIVED_ENDINGS = {  # a head needs a stem before these suffixes (not Hand|lung,
     "da": ("ing", "ingen", "ings", "hed", "heden", "skab", "skabet"),
     "no": ("ing", "ingen", "ings", "het", "heten", "skap", "skapet"),
 }
+# Frequent short nouns that are parts of many compounds (Ölpreis, Gasnetz, Baukosten, Radweg, Schulbus,
+# Elektroauto, Glatteis, Skirennen): the word lists give no evidence for most of them (no inflected forms,
+# or shorter than MIN_PART), so without this closed list they are never split off. General vocabulary,
+# kept small on purpose: every entry must be a noun a news reader knows, not a syllable (no Rat-/Tag- here:
+# those the lists already prove).
+SHORT_NOUNS = {
+    "de": frozenset("öl gas bau rad bus auto eis ski zoo see tee tor bad pop uhr zug amt art".split()),
+    "nl": frozenset("olie gas bus auto ijs ski zoo zee thee pop".split()),
+    "sv": frozenset("olja gas bil buss is ski zoo sjö te pop".split()),
+    "da": frozenset("olie gas bil bus is ski zoo sø te pop".split()),
+    "no": frozenset("olje gass bil buss is ski zoo sjø te pop".split()),
+}
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
@@ -316,6 +328,8 @@ class Splitter:
         self.particles = PARTICLES[lang]
         self.loan_endings = LOAN_ENDINGS
         self.derived_endings = DERIVED_ENDINGS[lang]
+        self.short_nouns = SHORT_NOUNS[lang]
+        self.min_part = min([MIN_PART] + [len(w) for w in self.short_nouns])
         self.cased = lang == "de"
         self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
         self._split2 = lru_cache(maxsize=1 << 16)(self._best_split)
@@ -345,6 +359,8 @@ class Splitter:
 
     def head_base(self, word: str) -> int:
         """Length of `word` as a head (a noun form), 0 when it cannot be one."""
+        if word in self.short_nouns:
+            return len(word)
         return len(word) if len(word) >= MIN_HEAD and self._noun(word) and self._short_ok(word) else 0
 
     def modifier_base(self, word: str, nouns_only: bool = False) -> int:
@@ -353,6 +369,9 @@ class Splitter:
         A noun with or without a linking element, a noun that dropped its -e (Schul-buch), or an
         adjective / verb stem of MIN_WORD letters (groß-, warn-, wohn-). Never a particle (aus-, vor-).
         """
+        for link in self.links:  # Öl-preis, Gas-netz, Bau-s-telle: the closed list of short nouns
+            if word.endswith(link) and word[:len(word) - len(link)] in self.short_nouns and word not in self.particles:
+                return len(word) - len(link)
         if len(word) < MIN_PART or word in self.particles:
             return 0
         if any(word[:len(word) - len(link)] in self.particles for link in self.links if link and word.endswith(link)):
@@ -458,8 +477,10 @@ class Splitter:
         bare = word[:-1] if word.endswith("s") else word  # the ending before a linking -s
         shortest = max([MIN_HEAD] + [len(e) + 3 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
                        + [len(e) + 3 for e in self.derived_endings if word.endswith(e)])
-        for i in range(MIN_PART, len(word) - shortest + 1):
+        for i in range(self.min_part, len(word) - shortest + 1):
             modifier, head = word[:i], word[i:]
+            if i < MIN_PART and modifier not in self.short_nouns:
+                continue  # only Öl- is this short
             h = self.head_base(head)
             if not h and (len(head) < MIN_SPLIT or self._split2(head, inner) is None):
                 continue
@@ -474,7 +495,8 @@ class Splitter:
                 derived = self._derived_stem(word)
             if i <= derived:
                 continue
-            short = bool(m and m < MIN_PART + 1) or bool(h and h < MIN_HEAD + 1)
+            short = bool(m and m < MIN_PART + 1 and modifier[:m] not in self.short_nouns) or bool(
+                h and h < MIN_HEAD + 1 and head not in self.short_nouns)
             if self._plausible(word, modifier, head, short, bool(m and h)):
                 best, best_key = (modifier, head), key
         return best
