@@ -122,6 +122,7 @@ SHORT_NOUNS = {
 }
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
+PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
 CACHE_VERSION = "2"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
@@ -159,7 +160,10 @@ class Lexicon:
         self._find = lru_cache(maxsize=1 << 16)(self._search)
 
     def _search(self, word: str) -> int:
-        key = _h(word)
+        return self.find_key(_h(word))
+
+    def find_key(self, key: int) -> int:
+        """Index of a form's hash, -1 when the form is not in the list."""
         bucket = key >> (64 - BUCKET_BITS)
         hi = self.starts[bucket + 1]
         i = bisect_left(self.forms, key, self.starts[bucket], hi)
@@ -418,6 +422,16 @@ class Splitter:
                 return len(stem)
         return 0
 
+    def _participle(self, modifier: str, head: str) -> bool:
+        """Vorsitz|ende is the participle of vorsitzen (Vorsitzende), not Vorsitz + Ende.
+
+        A head -end(e/en/er/es) right after a verb stem is the present participle's ending; a real
+        Ende follows a noun, mostly with its linking element (Kriegs|ende, Jahres|ende, Wochen|ende).
+        """
+        if not self.cased or head not in PARTICIPLE_HEADS:
+            return False  # the modifier may be a compound itself: Partei|vorsitz|ende
+        return any(self._verb_stem(modifier[i:]) for i in range(len(modifier) - MIN_WORD + 1))
+
     # -- false boundaries ---------------------------------------------------------------------------
 
     def _plurals(self, head: str) -> list[str]:
@@ -493,7 +507,7 @@ class Splitter:
                 continue
             if derived is None:
                 derived = self._derived_stem(word)
-            if i <= derived:
+            if i <= derived or self._participle(modifier, head):
                 continue
             short = bool(m and m < MIN_PART + 1 and modifier[:m] not in self.short_nouns) or bool(
                 h and h < MIN_HEAD + 1 and head not in self.short_nouns)
@@ -505,6 +519,10 @@ class Splitter:
         """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
         if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word) or (not inner and self._name(word)):
             return ()
+        feminine = self._feminine(word)
+        if feminine:  # Kommissarin is split as Kommissar is (not Kommis + Sarin); Bundeskanzler|in
+            base = self.leaves(feminine, inner)
+            return base[:-1] + (base[-1] + word[len(feminine):],) if base else ()
         split = self._split2(word, inner)
         if split is None:
             return ()
@@ -513,8 +531,24 @@ class Splitter:
             out += list(self.leaves(piece, True)) or [piece]
         return tuple(out)
 
+    def _feminine(self, word: str) -> str:
+        """The masculine a German feminine in -in/-innen is made from, "" when there is none.
+
+        Only where it decides something: the masculine is a word of the list, or splits itself.
+        """
+        if not self.cased:
+            return ""
+        for end in ("innen", "in"):
+            base = word[:-len(end)]
+            if word.endswith(end) and len(base) >= MIN_SPLIT and (
+                    self.lex.flag(base) & Lexicon.NOUN or self.leaves(base, False)):
+                return base
+        return ""
+
     def _foreign(self, word: str) -> bool:
-        return foreign()._find(word) >= 0
+        """A word English, French, Czech or Slovene also have, or an inflected form of one (Automaten: Automat)."""
+        lemma = self.lex.lemma(word)
+        return foreign()._find(word) >= 0 or (lemma is not None and foreign().find_key(lemma) >= 0)
 
     def _name(self, word: str) -> bool:
         """A place name or surname (Freiburg, Heidelberger, Steinmeier) that is not also a common noun.
