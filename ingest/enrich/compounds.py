@@ -120,6 +120,15 @@ SHORT_NOUNS = {
     "da": frozenset("olie gas bil bus is ski zoo sø te pop".split()),
     "no": frozenset("olje gass bil buss is ski zoo sjø te pop".split()),
 }
+# The names of the weekdays are old compounds of "day" (Sonn-tag, zon-dag, sön-dag, søn-dag) that no
+# reader takes apart: a search for Tag / dag must not find them. Their inflected forms follow (by lemma).
+WEEKDAYS = {
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonnabend", "Sonntag"),
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "no": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+}
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
 PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
@@ -333,6 +342,7 @@ class Splitter:
         self.loan_endings = LOAN_ENDINGS
         self.derived_endings = DERIVED_ENDINGS[lang]
         self.short_nouns = SHORT_NOUNS[lang]
+        self.weekdays = frozenset(lex.lemma(d.lower()) or _h(d.lower()) for d in WEEKDAYS[lang])
         self.min_part = min([MIN_PART] + [len(w) for w in self.short_nouns])
         self.cased = lang == "de"
         self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
@@ -517,7 +527,8 @@ class Splitter:
 
     def _leaves(self, word: str, inner: bool = False) -> tuple[str, ...]:
         """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
-        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word) or (not inner and self._name(word)):
+        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word) or (not inner and self._name(word)) \
+                or self.lex.lemma(word) in self.weekdays:
             return ()
         feminine = self._feminine(word)
         if feminine:  # Kommissarin is split as Kommissar is (not Kommis + Sarin); Bundeskanzler|in
