@@ -129,6 +129,9 @@ WEEKDAYS = {
     "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
     "no": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
 }
+# Short nouns that also end Latin loan words (Sek-tor, Pas-tor, Mo-tor): heads only where the word lists
+# prove them (Eigen-tor), never on SHORT_NOUNS' say-so.
+LATIN_TAILS = frozenset({"tor"})
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
 PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
@@ -373,7 +376,7 @@ class Splitter:
 
     def head_base(self, word: str) -> int:
         """Length of `word` as a head (a noun form), 0 when it cannot be one."""
-        if word in self.short_nouns:
+        if word in self.short_nouns and word not in LATIN_TAILS:
             return len(word)
         return len(word) if len(word) >= MIN_HEAD and self._noun(word) and self._short_ok(word) else 0
 
