@@ -504,7 +504,7 @@ class Splitter:
     # -- splitting ----------------------------------------------------------------------------------
 
     def _best_split(self, word: str, inner: bool = False) -> tuple[str, str] | None:
-        """The best (modifier, head) split: sides that are words themselves first, then longest parts.
+        """The best (modifier, head) split: sides that are words themselves first, noun modifiers, longest parts.
 
         `inner`: `word` is a part of a longer compound. A part the dictionary knows is split again
         only with a noun modifier (Kraft-werk, Bundes-amt), not an adjective or verb one: such inner
@@ -529,7 +529,9 @@ class Splitter:
             if not m and (len(modifier) < MIN_SPLIT or self._split2(modifier, inner) is None):
                 continue
             nested = (not h) + (not m)
-            key = (-nested, (m or len(modifier)) ** 2 + (h or len(head)) ** 2)
+            # a noun modifier before a verb stem (Fahrrad|fahrer, not Fahr|radfahrer), then the longest parts
+            noun = not m or modifier[:m] in self.short_nouns or self._noun(modifier[:m])
+            key = (-nested, noun, (m or len(modifier)) ** 2 + (h or len(head)) ** 2)
             if best_key is not None and key <= best_key:
                 continue
             if derived is None:
