@@ -546,15 +546,15 @@ class Splitter:
 
     def _leaves(self, word: str, inner: bool = False) -> tuple[str, ...]:
         """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
-        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word) or (not inner and self._name(word)) \
-                or self.lex.lemma(word) in self.weekdays:
+        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self.lex.lemma(word) in self.weekdays \
+                or self._foreign(word):
             return ()
         feminine = self._feminine(word)
         if feminine:  # Kommissarin is split as Kommissar is (not Kommis + Sarin); Bundeskanzler|in
-            base = self.leaves(feminine, inner)
+            base = () if not inner and self._name(word) else self.leaves(feminine, inner)
             return base[:-1] + (base[-1] + word[len(feminine):],) if base else ()
         split = self._split2(word, inner)
-        if split is None:
+        if split is None or (not inner and self._name(word)):  # names looked up only for words that would split
             return ()
         out: list[str] = []
         for piece in split:  # pieces split again, under the same checks (Landtag-s-wahl: land, tag, wahl)
