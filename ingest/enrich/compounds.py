@@ -343,7 +343,8 @@ def lexicon(lang: str) -> Lexicon | None:
     if lang not in WORDLISTS:
         return None
     with _lock:
-        forms, lemmas, flags = _cached_arrays(lang, lambda: _build(lang))
+        arrays = _cached_arrays(lang, lambda: _build(lang))
+    forms, lemmas, flags = arrays[:3]
     return Lexicon(forms, lemmas, flags, stops=_stopwords(lang))
 
 
