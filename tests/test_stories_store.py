@@ -94,3 +94,23 @@ def test_cli_search_collapse_story(tmp_path, capsys):
     assert sorted((h["id"], h["story_id"], h["cluster_size"]) for h in hits) == [("s1", "s1", 2), ("t1", "t1", 1)]
     assert main(["search", "Hafen OR Hafenstreik OR Hafenarbeiter", "--json", *base]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_a_version_4_sqlite_file_gains_story_id(tmp_path):
+    import sqlite3
+
+    from ingest.config import load_settings
+
+    settings = load_settings(str(tmp_path / "config"))
+    settings.store.sqlite_path = str(tmp_path / "old.db")
+    with Ingest(settings) as application:
+        application.store.upsert_articles([art("o1", "Hafenarbeiter streiken", 10, "Agentur", "o1")])
+    db = sqlite3.connect(tmp_path / "old.db")  # as the previous version left it
+    db.executescript("DROP INDEX articles_story; ALTER TABLE articles DROP COLUMN story_id; "
+                     "UPDATE meta SET value = '4' WHERE key = 'schema_version';")
+    db.close()
+    with Ingest(settings) as application:
+        assert application.show("o1").story_id is None          # stored before stories existed
+        application.store.upsert_articles([art("o2", "Hafenstreik geht weiter", 11, "Bote", "o1")])
+        assert application.show("o2").story_id == "o1"
+        assert [h.id for h in application.store.search(SearchRequest(stories=["o1"])).hits] == ["o2"]
