@@ -115,7 +115,7 @@ rules:
     rules_file = cli.config / "rules.yaml"
     assert f"error: {rules_file}: rules[1].query: invalid query: " in err and "at position" in err
     assert f"{rules_file}: rules[1].notify[0]: environment variable NO_SUCH_VARIABLE_HERE is not set" in err
-    assert f"{rules_file}: rules[1].mode: 'hourly': expected instant, digest or volume" in err
+    assert f"{rules_file}: rules[1].mode: 'hourly': expected instant, digest, volume or developments" in err
     code, out, _ = cli("rules", "validate", "--json")
     assert code == 2 and [p["key"] for p in json.loads(out)["problems"]] == [
         "rules[1].query", "rules[1].notify[0]", "rules[1].mode"]
