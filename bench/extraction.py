@@ -202,6 +202,10 @@ def run_dataset(folder: Path, args, names: list[str]) -> dict:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{folder.name}.{name.replace(' ', '-')}.json").write_text(
                 json.dumps(preds, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.dump and "ingest" in names:  # what our cleaner removed, per page: (reason, text)
+        removed = {k: v for c in chunks for k, v in c["removed"].items()}
+        (Path(args.dump) / f"{folder.name}.ingest-removed.json").write_text(
+            json.dumps(removed, ensure_ascii=False, indent=1), encoding="utf-8")
     result = {"dataset": folder.name, "pages": len(items), "wall_seconds": wall, "rows": rows, "verdict": verdict(rows)}
     if args.removals:
         ours = {k: v for c in chunks for k, v in c["preds"]["ingest"].items()}
