@@ -79,8 +79,9 @@ class PollingSettings(_Section):
 
 class ExtractSettings(_Section):
     favor_precision: bool = True
-    recall_pass: bool = Field(True, description="also run trafilatura's recall mode and keep its body when it "
-                              "adds little beyond the precision pass (see ingest/extract/extractor.py)")
+    recall_pass: bool = Field(True, description="also run trafilatura's recall mode: its body when the two "
+                              "passes disagree or it adds little, else the precision body with the long "
+                              "paragraphs it dropped (see ingest/extract/container.py)")
     include_comments: bool = False
     fallback_min_chars: int = Field(200, ge=0)
     keep_raw: bool = True
