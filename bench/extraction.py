@@ -13,6 +13,11 @@ datasets and 11 languages). Rows, all measured in this run on the same pages:
   trafilatura default   trafilatura.extract(html)
   trafilatura best      trafilatura.extract(html, favor_precision=True, include_comments=False)
   ingest                ingest.extract.extract_article(html, url, ExtractSettings()).text
+  ingest + headline     not an extractor: our text with the headline the cleaner removed from its top put
+                        back (two source datasets of the large set count the headline as content); the
+                        verdict is on "ingest", this row's verdict is printed beside it
+--dump also writes `<dataset>.ingest-removed.json`: per page, every block our cleaner removed as
+[reason, text], to see per page what a removal cost.
 Each page is scored with the dataset's own `score_item` and `aggregate` (shingle precision/recall/F1,
 see its README) and the figures are given overall, per source dataset and per language where the
 ground truth labels them (`dataset`, `lang`). Pages are passed as bytes to ours (we decode them as
