@@ -27,7 +27,7 @@ from ingest.errors import IngestError, unknown_name
 from ingest.models import Article, Extracted, FeedConfig, SearchResult, utcnow
 from ingest.sources import feedlist
 from ingest.sources.urls import check_url, domain_of
-from ingest.store import BlockStat, SearchRequest, Store, open_store
+from ingest.store import Backends, BlockStat, SearchRequest, open_backends, open_sqlite
 from ingest.store.base import ArticleSelection
 
 if TYPE_CHECKING:  # the pipeline pulls in trafilatura, feedparser, scipy: imported when a command needs it
@@ -81,7 +81,7 @@ class FeedProbe:
 
 
 class Ingest:
-    def __init__(self, settings: Settings, store: Store | None = None):
+    def __init__(self, settings: Settings, store: Backends | None = None):
         self.settings = settings
         self._store = store
         self._site_profiles: dict[str, SiteProfile] | None = None
@@ -92,9 +92,9 @@ class Ingest:
     # -- resources -------------------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
+    def store(self) -> Backends:
         if self._store is None:
-            self._store = open_store(self.settings.store)
+            self._store = open_backends(self.settings.store)
         return self._store
 
     def close(self) -> None:
@@ -238,15 +238,15 @@ class Ingest:
 
         with Fetcher(self.settings.fetch) as fetcher:
             poller = Poller(self.settings.polling, self.store, fetcher)
-            targets = [url] if url else [s.url for s in self.store.list_feed_states()
+            targets = [url] if url else [s.url for s in self.store.state.list_feed_states()
                                          if s.status in ("backing_off", "failing", "gone")]
             return sum(1 for u in targets if poller.retry(u))
 
     def status(self) -> list[FeedStatus]:
         """Every configured feed, then feeds polled earlier that are no longer (or never were) configured."""
-        states = {s.url: s for s in self.store.list_feed_states()}
-        counts = self.store.article_counts_by_feed()
-        queues = self.store.queue_summary()
+        states = {s.url: s for s in self.store.state.list_feed_states()}
+        counts = self.store.index.article_counts_by_feed()
+        queues = self.store.state.queue_summary()
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -301,10 +301,10 @@ class Ingest:
     def reindex(self, batch_size: int = 200, restart: bool = False):
         """Rebuild the token views (stems, compound parts) of every stored article from its stored text,
         resumably: yields (done, total) after each committed batch."""
-        return self.store.reindex(batch_size=batch_size, restart=restart)
+        return self.store.index.reindex(batch_size=batch_size, restart=restart)
 
     def purge_raw(self) -> int:
-        return self.store.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
+        return self.store.state.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
 
     # -- retention and deletion ------------------------------------------------------------------
 
@@ -328,7 +328,7 @@ class Ingest:
         only the article counts (nothing is deleted)."""
         counts = {"articles": 0}
         for _label, selection in self.retention_plan():
-            counts["articles"] += (self.store.count_selected(selection) if dry_run
+            counts["articles"] += (self.store.index.count_selected(selection) if dry_run
                                    else self.store.delete_articles(selection))
         if dry_run:
             return counts
@@ -336,7 +336,7 @@ class Ingest:
         counts["raw_pages"] = self.purge_raw()
         days = self.settings.store.retention_days
         keep_sightings = max(ex.learn_window_days, ex.raw_retention_days)
-        counts.update(self.store.prune_bookkeeping(
+        counts.update(self.store.index.prune_bookkeeping(
             ledger_before=now - timedelta(days=days) if days else None,
             sightings_before=now - timedelta(days=keep_sightings)))
         return counts
@@ -352,33 +352,32 @@ class Ingest:
             raise IngestError(f"the store is already {to}; copy goes to the other backend")
         target_settings = self.settings.model_copy(deep=True)
         target_settings.store.backend = to  # type: ignore[assignment]
-        target = open_store(target_settings.store)
+        target = open_backends(target_settings.store)
         counts = {"articles": 0, "skipped": 0, "alerts": 0}
         try:
             pending: list[Article] = []
 
             def send() -> None:
-                have = target.known_ids(a.id for a in pending)
+                have = {a.id for a in target.index.get_articles([a.id for a in pending])}
                 new = [a for a in pending if a.id not in have]
                 if new:
-                    target.upsert_articles(new)
-                    flush = getattr(target, "flush_outbox", None)
-                    if flush is not None:
-                        flush()
+                    target.index.upsert_articles(new)
+                    if target.index.outbox is not None:
+                        target.index.outbox.flush()
                 counts["articles"] += len(new)
                 counts["skipped"] += len(pending) - len(new)
                 if progress:
                     progress("article", len(pending))
                 pending.clear()
 
-            for article in self.store.iter_articles():
+            for article in self.store.index.iter_articles():
                 pending.append(article)
                 if len(pending) >= batch:
                     send()
             send()
-            for record in self.store.iter_alerts():
-                if target.claim_alert(record):
-                    target.update_alert(record)
+            for record in self.store.index.iter_alerts():
+                if target.index.claim_alert(record):
+                    target.index.update_alert(record)
                     counts["alerts"] += 1
         finally:
             target.close()
@@ -400,7 +399,7 @@ class Ingest:
         watchlist = self.watchlist()
         changed: list[Article] = []
         total = 0
-        for article in self.store.iter_articles():
+        for article in self.store.index.iter_articles():
             before = (list(article.places), list(article.entities))
             tag_articles([article], watchlist)
             if (article.places, article.entities) != before:
@@ -408,10 +407,10 @@ class Ingest:
             if progress:
                 progress("article", 1)
             if len(changed) >= 200:
-                total += self.store.upsert_articles(changed)
+                total += self.store.index.upsert_articles(changed)
                 changed = []
-        total += self.store.upsert_articles(changed) if changed else 0
-        flush = getattr(self.store, "flush_outbox", None)
+        total += self.store.index.upsert_articles(changed) if changed else 0
+        flush = self.store.index.outbox.flush if self.store.index.outbox else None
         if flush is not None:
             flush()
         return total
@@ -451,7 +450,7 @@ class Ingest:
 
     def run_saved(self, name: str, limit: int = 50, offset: int = 0) -> SearchResult:
         """The saved search's current hits (its relative date window counted from now)."""
-        return self.store.search(self.saved_search(name).request(limit=limit, offset=offset))
+        return self.store.index.search(self.saved_search(name).request(limit=limit, offset=offset))
 
     def saved_to_rule(self, name: str, notify: list[str] | None = None) -> str:
         """Append an alert rule with the saved search's query and filters to rules.yaml (the rule gets
@@ -480,7 +479,7 @@ class Ingest:
 
         problems = []
         try:
-            self.store.count_articles()
+            self.store.index.count_articles()
         except Exception as exc:  # noqa: BLE001 - any failure to read is the answer here
             problems.append(f"store: {exc}")
         beat = self.heartbeat_file
@@ -492,24 +491,22 @@ class Ingest:
 
     def backup(self, target: Path) -> int:
         """An online copy of the SQLite file (the whole store on SQLite; the local state on Elasticsearch)."""
-        from ingest.store.sqlite import SQLiteStore
-
         target = Path(target)
         if target.exists():
             raise IngestError(f"{target}: exists; choose a new file (a backup never overwrites)")
         source = Path(self.settings.store.sqlite_path)
         if not source.exists():
             raise IngestError(f"{source}: no such store")
-        store = SQLiteStore(str(source))
+        store = open_sqlite(source)
         try:
-            return store.backup(target)
+            return store.state.backup(target)
         finally:
             store.close()
 
     def unconfigured_feeds(self) -> list[str]:
         """Feeds with polling state in the store that are no longer in feeds.yaml (removed, or a demo's)."""
         configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}
-        return [s.url for s in self.store.list_feed_states() if s.url not in configured]
+        return [s.url for s in self.store.state.list_feed_states() if s.url not in configured]
 
     def forget_feeds(self, urls: list[str], articles: bool = False) -> dict[str, int]:
         """Drop the polling state, seen entries and raw pages of feeds (and with `articles`, the articles
@@ -522,7 +519,7 @@ class Ingest:
         for url in urls:
             if articles:
                 totals["articles"] += self.store.delete_articles(ArticleSelection(feeds=[url]))
-            done = self.store.forget_feed(url)
+            done = self.store.state.forget_feed(url)
             totals["feeds"] += done["feed_state"]
             totals["entries"] += done["entries"]
             totals["raw_pages"] += done["raw_pages"]
@@ -534,17 +531,17 @@ class Ingest:
         if not full_ids and not sources:
             raise IngestError("nothing to delete: give article ids or --source NAME")
         selection = ArticleSelection(ids=full_ids, sources=sources or [])
-        return self.store.count_selected(selection) if dry_run else self.store.delete_articles(selection)
+        return self.store.index.count_selected(selection) if dry_run else self.store.delete_articles(selection)
 
     # -- read ------------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 20, **filters) -> SearchResult:
-        return self.store.search(SearchRequest(query=query, limit=limit, **filters))
+        return self.store.index.search(SearchRequest(query=query, limit=limit, **filters))
 
     def show(self, article_id: str) -> Article:
-        article = self.store.get_article(article_id)
+        article = self.store.index.get_article(article_id)
         if article is None:
-            candidates = self.store.ids_with_prefix(article_id.lower(), limit=6)
+            candidates = self.store.index.ids_with_prefix(article_id.lower(), limit=6)
             if len(candidates) > 1:
                 shown = ", ".join(candidates[:5]) + (", ..." if len(candidates) > 5 else "")
                 raise IngestError(f"{article_id!r} is ambiguous: it starts {len(candidates)}"
@@ -556,8 +553,8 @@ class Ingest:
         """The other copies of this article's syndication cluster: the original first, then newest first."""
         if not article.cluster_id:
             return []
-        hits = self.store.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
-        found = {a.id: a for a in self.store.get_articles([h.id for h in hits if h.id != article.id])}
+        hits = self.store.index.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
+        found = {a.id: a for a in self.store.index.get_articles([h.id for h in hits if h.id != article.id])}
         others = [found[h.id] for h in hits if h.id in found]
         return [a for a in others if a.is_original] + [a for a in others if not a.is_original]
 
@@ -581,7 +578,7 @@ class Ingest:
         return ex
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
-        return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))
+        return self.store.index.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))
 
     def set_block(self, domain: str, fingerprint: str, status: str | None) -> bool:
-        return self.store.set_block_status(domain, fingerprint, status)
+        return self.store.index.set_block_status(domain, fingerprint, status)

@@ -108,13 +108,13 @@ def _rules_test(app, args) -> int:
     if rule.mode == "volume":
         return _volume_test(app, rule, args)
     since = datetime.now(UTC) - timedelta(days=args.days)
-    result = app.store.search(SearchRequest(query=rule.query, limit=args.limit, sort="date", collapse=True,
+    result = app.store.index.search(SearchRequest(query=rule.query, limit=args.limit, sort="date", collapse=True,
                                             indexed_since=since))
-    alerted = {(r.story) for r in app.store.list_alerts(rule=rule.name, limit=10_000)}
+    alerted = {(r.story) for r in app.store.index.list_alerts(rule=rule.name, limit=10_000)}
     now = datetime.now(UTC)
     rows = []
     for hit in result.hits:
-        article = app.store.get_article(hit.id)
+        article = app.store.index.get_article(hit.id)
         if article is None:
             continue
         rows.append({"id": hit.id, "title": hit.title, "url": hit.url, "source": hit.source,
@@ -142,7 +142,7 @@ def _volume_test(app, rule, args) -> int:
     from ingest.alerts.volume import measure
     from ingest.cli.main import emit_json, out
 
-    reading = measure(app.store, rule)
+    reading = measure(app.store.index, rule)
     if args.json:
         emit_json(reading.to_dict())
     else:
@@ -176,7 +176,7 @@ def _rules_preview(app, args) -> int:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=args.days - 1)
     request = SearchRequest(query=args.query, since=since, sources=args.source or [], languages=args.lang or [])
-    counts = {d.date(): n for d, n in app.store.histogram(request, "day")}
+    counts = {d.date(): n for d, n in app.store.index.histogram(request, "day")}
     days = [(since + timedelta(days=i)).date() for i in range(args.days)]
     total = sum(counts.get(d, 0) for d in days)
     if args.json:
@@ -209,13 +209,13 @@ def cmd_alerts(args) -> int:
             for rule in engine.rules:
                 if args.rule in (None, rule.name):
                     engine.deliver(rule)
-            left = len(app.store.list_alerts(rule=args.rule, undelivered=True, limit=10_000))
+            left = len(app.store.index.list_alerts(rule=args.rule, undelivered=True, limit=10_000))
             if args.json:
                 emit_json({"sent": engine.delivered, "undelivered": left})
             else:
                 out.print(f"sent {engine.delivered} messages; {left} alerts still undelivered", markup=False)
             return 0 if left == 0 else 1
-        records = app.store.list_alerts(rule=args.rule, limit=args.limit, undelivered=args.undelivered)
+        records = app.store.index.list_alerts(rule=args.rule, limit=args.limit, undelivered=args.undelivered)
         if args.rule and not records:
             _rule(app, args.rule)  # a misspelt name is an error listing the rules, not an empty list
         if args.json:

@@ -280,11 +280,11 @@ def cmd_status(args) -> int:
     with open_app(args) as app:
         rows = app.status()
         extra = {}
-        outbox = getattr(app.store, "outbox_size", None)
+        outbox = app.store.index.outbox.size if app.store.index.outbox else None
         if callable(outbox):
             extra["outbox"] = outbox()
         try:
-            extra["reindex_pending"] = app.store.reindex_pending()
+            extra["reindex_pending"] = app.store.index.reindex_pending()
         except StoreUnavailable:
             pass
         if args.json:
@@ -354,7 +354,7 @@ def cmd_feeds(args) -> int:
             out.print(f"removed {args.url} from {app.settings.feeds_file}", markup=False)
         elif action == "retry":
             if args.url:
-                known = [s.url for s in app.store.list_feed_states()] + [f.url for f in app.feeds()]
+                known = [s.url for s in app.store.state.list_feed_states()] + [f.url for f in app.feeds()]
                 if args.url not in known:
                     raise unknown_name("feed", args.url, sorted(set(known)), str(app.settings.feeds_file))
             n = app.retry_feed(args.url)
@@ -393,14 +393,14 @@ def cmd_feeds(args) -> int:
 def cmd_sites(args) -> int:
     with open_app(args) as app:
         if args.sites_action == "list":
-            domains = app.store.list_domains()
+            domains = app.store.index.list_domains()
             if args.json:
                 for d, n in domains:
                     emit_json({"domain": d, "articles": n})
             for d, n in ([] if args.json else domains):
                 out.print(f"{d}  {n} articles")
             return 0
-        known = [d for d, _ in app.store.list_domains()]
+        known = [d for d, _ in app.store.index.list_domains()]
         if args.domain not in known:
             raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
@@ -490,7 +490,7 @@ def cmd_backup(args) -> int:
 @command("copy")
 def cmd_copy(args) -> int:
     with open_app(args, reads_only=True) as app:
-        with progress_bar(f"copy to {args.to}", app.store.count_articles(), args.json) as advance:
+        with progress_bar(f"copy to {args.to}", app.store.index.count_articles(), args.json) as advance:
             counts = app.copy_store(args.to, progress=advance)
         if args.json:
             emit_json({"from": app.settings.store.backend, "to": args.to, **counts})
@@ -537,7 +537,7 @@ def cmd_delete(args) -> int:
 def cmd_reindex(args) -> int:
     """Token views rebuilt from the stored text; an interrupted run resumes where it stopped."""
     with open_app(args) as app:
-        resumed = app.store.reindex_pending() and not args.restart
+        resumed = app.store.index.reindex_pending() and not args.restart
         steps = app.reindex(batch_size=args.batch, restart=args.restart)
         done, total = next(steps)
         start = done

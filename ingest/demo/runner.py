@@ -49,7 +49,7 @@ def _run(settings, args, out, emit_json) -> int:
             out.print("ingesting (one feed is malformed, one times out, one article is a 404)…")
         report = app.run_once(feeds=feeds)
         searches = {q: app.search(q, limit=3) for q in EXAMPLE_QUERIES}
-        total = app.store.count_articles()
+        total = app.store.index.count_articles()
         if args.json:
             emit_json({
                 "db": settings.store.sqlite_path, "isolated": True, "stored": report.stored, "articles_total": total,

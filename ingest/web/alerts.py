@@ -126,7 +126,7 @@ def atom_feed(app: Ingest, rule: str, base_url: str) -> str:
     from ingest.alerts.atom import rule_feed
 
     view = find_rule(app, rule)
-    return rule_feed(app.store, rule, base_url=base_url, query=view.query if view else None)
+    return rule_feed(app.store.index, rule, base_url=base_url, query=view.query if view else None)
 
 
 # -- saving ---------------------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ def build_router() -> APIRouter:
     @api.get("/healthz", tags=["ops"], summary="Liveness and store check")
     def healthz(app: App) -> Response:
         try:
-            n = app.store.count_articles()
+            n = app.store.index.count_articles()
         except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
             body = {"status": "error", "backend": app.settings.store.backend, "error": type(exc).__name__}
             return Response(json.dumps(body), status_code=503, media_type="application/json")
@@ -212,7 +212,7 @@ def build_router() -> APIRouter:
                download: Annotated[bool, Query(description="send as a file attachment (export)")] = False,
                ) -> Response:
         limit = min(limit, MAX_OFFSET - offset)  # from + size never beyond the deep-paging cap
-        result = app.store.search(f.request(q, limit=limit, offset=offset, sort=sort, collapse=collapse))
+        result = app.store.index.search(f.request(q, limit=limit, offset=offset, sort=sort, collapse=collapse))
         body = {"total": result.total, "offset": offset, "limit": limit,
                 "hits": [service.hit_dict(h) for h in result.hits]}
         headers = {"Content-Disposition": 'attachment; filename="search.json"'} if download else None
@@ -232,7 +232,7 @@ def build_router() -> APIRouter:
                              "cluster_id", "is_original", "text"])
             for start in range(0, len(result.hits), CSV_CHUNK):
                 hits = result.hits[start:start + CSV_CHUNK]
-                articles = {a.id: a for a in app.store.get_articles([h.id for h in hits])}
+                articles = {a.id: a for a in app.store.index.get_articles([h.id for h in hits])}
                 for h in hits:
                     a = articles.get(h.id)
                     writer.writerow([_cell(v) for v in (
@@ -251,7 +251,7 @@ def build_router() -> APIRouter:
 
     @api.get("/api/articles/{article_id}", tags=["search"], summary="One stored article with its clean text")
     def article(app: App, article_id: Annotated[str, Path(max_length=64)]) -> dict:
-        found = app.store.get_article(article_id)
+        found = app.store.index.get_article(article_id)
         if found is None:
             raise HTTPException(404, f"no article with id {article_id!r}")
         return found.to_dict()
@@ -309,7 +309,7 @@ def build_router() -> APIRouter:
         from ingest.web import saved as saved_feeds
 
         search = _saved_or_404(app, name)
-        xml = saved_feeds.atom(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        xml = saved_feeds.atom(search, app.store.index.search(search.request(limit=limit)), str(request.base_url))
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
     @api.get("/searches/{name}.json", tags=["searches"], response_class=Response,
@@ -319,7 +319,7 @@ def build_router() -> APIRouter:
         from ingest.web import saved as saved_feeds
 
         search = _saved_or_404(app, name)
-        body = saved_feeds.json_feed(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        body = saved_feeds.json_feed(search, app.store.index.search(search.request(limit=limit)), str(request.base_url))
         return Response(body, media_type="application/feed+json; charset=utf-8")
 
     @api.get("/api/rules", tags=["alerts"], summary="Alert rules")
@@ -342,12 +342,12 @@ def build_router() -> APIRouter:
     @api.get("/api/alerts", tags=["alerts"], response_model=list[Alert], summary="Recent alert hits (the ledger)")
     def alerts(app: App, rule: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                undelivered: bool = False) -> list[dict]:
-        return [alert_dict(r) for r in app.store.list_alerts(rule=rule, limit=limit, undelivered=undelivered)]
+        return [alert_dict(r) for r in app.store.index.list_alerts(rule=rule, limit=limit, undelivered=undelivered)]
 
     @api.get("/alerts/{rule}.atom", tags=["alerts"], response_class=Response, summary="A rule's hits as Atom")
     def atom(request: Request, app: App, rule: Annotated[str, Path(max_length=64)]) -> Response:
         known, _ = rules_mod.load_rules(app)
-        if rule not in {r.name for r in known} and not app.store.list_alerts(rule=rule, limit=1):
+        if rule not in {r.name for r in known} and not app.store.index.list_alerts(rule=rule, limit=1):
             raise HTTPException(404, f"no rule named {rule!r}")
         xml = rules_mod.atom_feed(app, rule, str(request.base_url))
         return Response(xml, media_type="application/atom+xml; charset=utf-8")

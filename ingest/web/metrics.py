@@ -41,7 +41,7 @@ def render(app: Ingest) -> str:
         by_status[row.status] = by_status.get(row.status, 0) + 1
     w.metric("ingest_feeds", "gauge", "Feeds by the outcome of their polling (state machine status)",
              [({"status": k}, v) for k, v in by_status.items()])
-    states = store.list_feed_states()
+    states = store.state.list_feed_states()
     w.metric("ingest_feed_polls_total", "counter", "Polls made, summed over all feeds",
              [({}, sum(s.polls for s in states))])
     w.metric("ingest_feed_page_errors", "gauge", "Article pages that could not be fetched, summed over feeds",
@@ -52,15 +52,15 @@ def render(app: Ingest) -> str:
     w.metric("ingest_entries_dead", "gauge", "Entries recorded dead (404/410/451 or retries used up): no article",
              [({}, sum(r.dead for r in status))])
 
-    w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, store.count_articles())])
-    methods = store.facet(SearchRequest(), "extraction", 20)
+    w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, store.index.count_articles())])
+    methods = store.index.facet(SearchRequest(), "extraction", 20)
     w.metric("ingest_articles_by_extraction", "gauge", "Articles by where their text came from",
              [({"method": k}, n) for k, n in methods])
     w.metric("ingest_extraction_fallbacks", "gauge",
              "Articles whose text is not from the page (feed text fallback or none)",
              [({}, sum(n for k, n in methods if k != "page"))])
 
-    outbox = getattr(store, "outbox_size", None)
+    outbox = store.index.outbox.size if store.index.outbox else None
     if callable(outbox):
         try:
             size = outbox()
@@ -72,7 +72,7 @@ def render(app: Ingest) -> str:
 
     retry_max = app.settings.alerts.retry_max
     counts = {"delivered": 0, "pending": 0, "failed": 0}
-    for rec in store.list_alerts(limit=LEDGER_SCAN):
+    for rec in store.index.list_alerts(limit=LEDGER_SCAN):
         if rec.delivered is not None:
             counts["delivered"] += 1
         elif rec.attempts > retry_max:

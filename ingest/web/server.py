@@ -177,7 +177,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     @web.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, article_id: str):
         try:
-            article = app.store.get_article(article_id[:64])
+            article = app.store.index.get_article(article_id[:64])
         except StoreUnavailable as exc:
             return store_down(request, "search", exc)
         if article is None:
@@ -252,8 +252,8 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     def alerts_view(request: Request, status: int = 200, **extra) -> HTMLResponse:
         rules, note = rules_mod.load_rules(app)
         try:
-            hits = {r.name: app.store.list_alerts(rule=r.name, limit=10) for r in rules}
-            recent = app.store.list_alerts(limit=20)
+            hits = {r.name: app.store.index.list_alerts(rule=r.name, limit=10) for r in rules}
+            recent = app.store.index.list_alerts(limit=20)
         except StoreUnavailable as exc:
             return store_down(request, "alerts", exc)
         preview = extra.pop("preview", None) or request.query_params.get("preview", "")
@@ -397,7 +397,7 @@ def _facets(app: Ingest, query: str, f: Filters) -> list[dict]:
         own = {"source": "sources", "language": "languages", "tags": "tags"}[field]
         other = Filters(since=f.since, until=f.until, sources=f.sources, languages=f.languages, tags=f.tags)
         setattr(other, own, [])
-        values = app.store.facet(other.request(query), field, 12)
+        values = app.store.index.facet(other.request(query), field, 12)
         chosen = getattr(f, own)
         known = {k for k, _ in values}
         values += [(c, 0) for c in chosen if c not in known]

@@ -166,7 +166,7 @@ def search_page(app: Ingest, query: str, filters: Filters, sort: str = "relevanc
     page = min(max(page, 1), max_page)
     offset = (page - 1) * per_page
     sort = sort if sort in ("relevance", "date") else "relevance"
-    result = app.store.search(filters.request(query, limit=per_page, offset=offset, sort=sort, collapse=collapse))
+    result = app.store.index.search(filters.request(query, limit=per_page, offset=offset, sort=sort, collapse=collapse))
     pages = max(1, -(-result.total // per_page))
     return Page(result=result, page=page, per_page=per_page, offset=offset, last_page=min(pages, max_page),
                 capped=pages > max_page)
@@ -174,7 +174,7 @@ def search_page(app: Ingest, query: str, filters: Filters, sort: str = "relevanc
 
 def export_rows(app: Ingest, query: str, filters: Filters, sort: str, limit: int) -> SearchResult:
     limit = min(max(limit, 1), MAX_EXPORT)
-    return app.store.search(filters.request(query, limit=limit, sort=sort))
+    return app.store.index.search(filters.request(query, limit=limit, sort=sort))
 
 
 def hit_dict(hit) -> dict:
@@ -266,14 +266,14 @@ def timeline(app: Ingest, queries: list[str], filters: Filters, interval: str = 
         if since is not None and until is not None:
             interval = choose_interval(since, until)
         else:
-            days = store.histogram(base, "day", date_field)
+            days = store.index.histogram(base, "day", date_field)
             start = since or (days[0][0] if days else None)
             end = until or (days[-1][0] + timedelta(days=1) if days else None)
             interval = choose_interval(start, end)
     if interval not in INTERVALS:
         raise InputError(f"interval must be auto or one of {', '.join(INTERVALS)}")
-    totals = dict(store.histogram(base, interval, date_field))
-    per_query = [dict(store.histogram(filters.request(q), interval, date_field)) for q in queries]
+    totals = dict(store.index.histogram(base, interval, date_field))
+    per_query = [dict(store.index.histogram(filters.request(q), interval, date_field)) for q in queries]
     found = sorted({k for h in [totals, *per_query] for k in h})
     # a range without an end runs to now, so 'last 7 days' shows the quiet days up to today
     keys = _bucket_keys(found, since, until or (utcnow() if since else None), interval)
@@ -295,8 +295,8 @@ def facet(app: Ingest, queries: list[str], filters: Filters, field_name: str, si
         raise InputError(f"field must be one of {', '.join(FACET_FIELDS)}")
     size = min(max(size, 1), 100)
     query = combine(queries)
-    buckets = app.store.facet(filters.request(query), field_name, size)
-    total = app.store.search(filters.request(query, limit=0)).total
+    buckets = app.store.index.facet(filters.request(query), field_name, size)
+    total = app.store.index.search(filters.request(query, limit=0)).total
     if field_name == "places":  # country codes get their names; cities are names already
         from ingest.enrich.places import country_name
 
@@ -317,11 +317,11 @@ def preview_rule(app: Ingest, query: str, days: int = 30, filters: Filters | Non
     until = today + timedelta(days=1)
     req = (filters or Filters()).request(query)
     req.since, req.until = since, until
-    hist = dict(app.store.histogram(req, "day", "published"))
+    hist = dict(app.store.index.histogram(req, "day", "published"))
     keys = [since + timedelta(days=i) for i in range(days)]
     counts = [hist.get(k, 0) for k in keys]
     req.limit, req.sort = 5, "date"
-    sample = app.store.search(req)
+    sample = app.store.index.search(req)
     return {"query": query, "days": days, "buckets": [k.date().isoformat() for k in keys], "counts": counts,
             "total": sum(counts), "per_day": round(sum(counts) / days, 2),
             "examples": [hit_dict(h) for h in sample.hits]}
@@ -344,7 +344,7 @@ def feed_health(app: Ingest, days: int = 30) -> dict:
         activity = None
         if row.articles:
             req = SearchRequest(feeds=[row.url] + [row.resolved_url] * bool(row.resolved_url), since=since, until=today + timedelta(days=1))
-            hist = dict(store.histogram(req, "day", "published"))
+            hist = dict(store.index.histogram(req, "day", "published"))
             activity = [hist.get(k, 0) for k in keys]
         data["source"] = row.name if activity is not None else None
         data["activity"] = activity
@@ -357,7 +357,7 @@ def feed_health(app: Ingest, days: int = 30) -> dict:
 
 
 def outbox_size(app: Ingest) -> int | None:
-    fn = getattr(app.store, "outbox_size", None)
+    fn = app.store.index.outbox.size if app.store.index.outbox else None
     if not callable(fn):
         return None
     try:
@@ -369,4 +369,4 @@ def outbox_size(app: Ingest) -> int | None:
 def source_quality(app: Ingest) -> list[dict]:
     return [{"source": q.source, "articles": q.articles, "fallback_share": q.fallback_share,
              "median_body_chars": q.median_body_chars, "boilerplate_share": q.boilerplate_share, "access": q.access}
-            for q in app.store.source_quality()]
+            for q in app.store.index.source_quality()]
