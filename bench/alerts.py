@@ -235,7 +235,7 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
                 continue
             warm_up = time.perf_counter()
             store.index.match_rules(rules, [corpus[0].id])  # stores the percolator queries
-            r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
+            r = run(store, rules, batches, lambda s, rules, ids: s.index.match_rules(rules, ids))
             how = "percolator" if store.index.percolator else "_msearch"
             how += f", {rules_shards} shards" if rules_shards > 1 and how == "percolator" else ""
             r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])

@@ -113,7 +113,7 @@ def load_timed(store, articles: list[Article]) -> float:
     with Timer() as t:
         for i in range(0, len(articles), 2000):
             store.index.upsert_articles(articles[i:i + 2000])
-        if store,.index.outbox:
+        if store.index.outbox:
             store.index.outbox.flush()
     return t.seconds
 

@@ -26,7 +26,7 @@ from ingest.text import tokens  # noqa: E402
 @pytest.fixture
 def loaded(store):
     store.index.upsert_articles(corpus_articles())
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
     return store
 
@@ -37,7 +37,7 @@ def test_conformance_queries_as_rules(loaded, backend):
     for batch in batches(ids)[:6]:
         expected = {f"q{i}": set(case["expect"]) & set(batch) for i, case in enumerate(QUERIES)}
         expected = {k: v for k, v in expected.items() if v}
-        assert as_sets(loaded.match_rules(rules, batch)) == expected, backend
+        assert as_sets(loaded.index.match_rules(rules, batch)) == expected, backend
 
 
 def generated_rules(n: int, seed: int = 11) -> dict[str, str]:
@@ -65,7 +65,7 @@ def test_generated_rules_match_like_sqlite(loaded, backend, tmp_path):
     rules["broken"] = "Iran AND ("  # left out with a warning on every backend, never fails the batch
     ids = [a.id for a in corpus_articles()]
     for batch in batches(ids, seed=3)[:5]:
-        assert as_sets(loaded.match_rules(rules, batch)) == as_sets(reference.index.match_rules(rules, batch))
+        assert as_sets(loaded.index.match_rules(rules, batch)) == as_sets(reference.index.match_rules(rules, batch))
     reference.close()
 
 
@@ -96,17 +96,17 @@ def test_opensearch_evaluates_rules_by_percolation(loaded, backend, monkeypatch)
     the `_msearch` fallback is never called (it would raise here)."""
     if backend != "opensearch":
         pytest.skip("the percolator module is on the OpenSearch node (the Elasticsearch test node lacks it)")
-    assert loaded.setup()["percolator"] is True
-    monkeypatch.setattr(loaded.client.raw, "msearch", lambda *a, **k: pytest.fail("_msearch fallback used"))
+    assert loaded.index.setup()["percolator"] is True
+    monkeypatch.setattr(loaded.index.client.raw, "msearch", lambda *a, **k: pytest.fail("_msearch fallback used"))
     rules = {f"q{i}": case["query"] for i, case in enumerate(QUERIES)}
     ids = [a.id for a in corpus_articles()]
     expected = {f"q{i}": set(case["expect"]) for i, case in enumerate(QUERIES) if case["expect"]}
-    assert as_sets(loaded.match_rules(rules, ids)) == expected
-    loaded.recent_docs.clear()  # the batch read back from the cluster: its analysed fields made again
-    assert as_sets(loaded.match_rules(rules, ids)) == expected
-    stored = loaded.client.count(index=loaded.name("rules"))["count"]
+    assert as_sets(loaded.index.match_rules(rules, ids)) == expected
+    loaded.index.recent_docs.clear()  # the batch read back from the cluster: its analysed fields made again
+    assert as_sets(loaded.index.match_rules(rules, ids)) == expected
+    stored = loaded.index.client.count(index=loaded.index.name("rules"))["count"]
     assert stored == len(rules)
-    hits = loaded.client.search(index=loaded.name("rules"), size=1, query={"term": {"rule_name": "q0"}})
+    hits = loaded.index.client.search(index=loaded.index.name("rules"), size=1, query={"term": {"rule_name": "q0"}})
     assert hits["hits"]["hits"][0]["_source"]["rule_query"] == QUERIES[0]["query"]
 
 

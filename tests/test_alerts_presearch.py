@@ -248,7 +248,7 @@ def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_d
     words = sorted({w for a in stored for w in tokens(a.title + " " + a.body) if len(w) > 3 and not w.isdigit()})
     stored += synthetic_articles(words, 60, seed, "s")
     store.index.upsert_articles(stored)
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
     fresh = synthetic_articles(words, 20, seed + 100, "n")
     store.index.upsert_articles(fresh)   # on Elasticsearch still in the outbox: read from there

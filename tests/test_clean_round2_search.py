@@ -27,7 +27,7 @@ def stored(name: str, aid: str) -> tuple[Article, dict]:
 
 
 def flushed(store) -> None:
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
 
 

@@ -84,7 +84,7 @@ ARTICLES = [
 
 def _load(store, articles=ARTICLES):
     store.index.upsert_articles(articles)
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
 
 

@@ -43,7 +43,7 @@ def corpus_articles(corpus: dict | None = None) -> list[Article]:
 @pytest.fixture
 def loaded(store):
     store.index.upsert_articles(corpus_articles())
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
     return store
 
@@ -59,7 +59,7 @@ def test_table_is_large_enough_and_consistent():
 @pytest.fixture
 def loaded_compounds(store):
     store.index.upsert_articles(corpus_articles(COMPOUND_CORPUS))
-    if store,.index.outbox:
+    if store.index.outbox:
         store.index.outbox.flush()
     return store
 
@@ -83,9 +83,9 @@ def test_compound_conformance(loaded_compounds, backend):
 
 def test_whole_words_rank_above_compound_parts(loaded_compounds, backend):
     """Hits that contain the word itself come before hits that have it only inside a compound."""
-    hits = loaded_compounds.search(SearchRequest(query="Rat", limit=10)).hits
+    hits = loaded_compounds.index.search(SearchRequest(query="Rat", limit=10)).hits
     assert [h.id for h in hits] == ["k4", "k3"]
-    hits = loaded_compounds.search(SearchRequest(query="Drohne", limit=10)).hits
+    hits = loaded_compounds.index.search(SearchRequest(query="Drohne", limit=10)).hits
     assert hits[-1].id == "k1", [h.id for h in hits]
 
 
