@@ -230,7 +230,7 @@ class Pipeline:
         self.state = store.state  # feed state, entries, the queue, raw pages, signatures
         self.index = store.index  # articles, search, learned blocks
         self.fetcher = fetcher or Fetcher(settings.fetch)
-        self.poller = Poller(settings.polling, store.state, self.fetcher)
+        self.poller = Poller(settings.polling, store, self.fetcher)
         self.site_profiles = site_profiles or {}
         self.progress = progress or (lambda kind, n: None)
         self.on_stored = on_stored

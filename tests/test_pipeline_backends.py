@@ -63,7 +63,7 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
         ledger = statuses["Northern Ledger"]
         assert (ledger.queued, ledger.retrying, ledger.dead) == (1, 1, 1) and "500" in ledger.last_retry_error
         dead = next(a for a in site.articles if a.status == 404)
-        assert app.store.known_ids([article_id(normalize_url(dead.url))]) == set()
+        assert app.store.index.get_articles([article_id(normalize_url(dead.url))]) == []
         assert "404" in app.store.state.dead_entries()[0]["reason"]
 
         pages_before = page_requests(site)

@@ -40,7 +40,7 @@ def poller(settings):
     settings.fetch.timeout_read = 0.3
     store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
-    yield Poller(settings.polling, store.state, fetcher)
+    yield Poller(settings.polling, store, fetcher)
     fetcher.close()
     store.close()
 

@@ -28,7 +28,7 @@ def poller(settings):
     p.jitter, p.min_interval, p.max_interval, p.default_interval = 0, 60, 7200, 900
     store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
-    yield Poller(settings.polling, store.state, fetcher)
+    yield Poller(settings.polling, store, fetcher)
     fetcher.close()
     store.close()
 

@@ -24,7 +24,7 @@ def poller(settings):
     settings.polling.jitter = 0
     store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
-    yield Poller(settings.polling, store.state, fetcher)
+    yield Poller(settings.polling, store, fetcher)
     fetcher.close()
     store.close()
 

@@ -34,7 +34,7 @@ def poller(settings):
     p.jitter, p.min_interval, p.default_interval, p.max_interval = 0, 0.5, 1, 10
     store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
-    yield Poller(settings.polling, store.state, fetcher)
+    yield Poller(settings.polling, store, fetcher)
     fetcher.close()
     store.close()
 

@@ -252,7 +252,7 @@ def validate_query(query: str) -> str | None:
     except QueryError as exc:
         return str(exc).split("\n")[0]
     try:
-        from ingest.store.sqlite_search import compile_sqlite
+        from ingest.store.sqlite.query import compile_sqlite
     except ImportError:
         return None
     try:

@@ -191,9 +191,10 @@ class OutageDetector:
 
 
 class Poller:
-    def __init__(self, settings: PollingSettings, state, fetcher: Fetcher):
+    def __init__(self, settings: PollingSettings, store, fetcher: Fetcher):
         self.settings = settings
-        self.state = state  # the local state (ingest.store.protocols.LocalState)
+        self.state = store.state  # feed state, entries, the queue (ingest.store.protocols.LocalState)
+        self.index = store.index  # an article reached through one more feed gains it
         self.fetcher = fetcher
         self.outage = OutageDetector(settings.outage_share)
         self.rng = random.Random()

@@ -18,3 +18,8 @@ def from_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def required_iso(value: str) -> datetime:
+    """A stored time that is never missing (a NOT NULL column, a required document field)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,6 +1,6 @@
 """What the pages and the JSON API compute: filters, search, timelines, facets, feed health.
 
-Everything here goes through the `Store` interface (via `ingest.app.Ingest`), so it works the same
+Everything here goes through the store seams (via `ingest.app.Ingest`), so it works the same
 on SQLite and Elasticsearch. The web layer (`server.py`, `api.py`) only turns these into HTML/JSON.
 """
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from elasticsearch import ConnectionError as ESConnectionError
@@ -46,7 +47,7 @@ from ingest.store.base import (
     SearchRequest,
     SourceQuality,
 )
-from ingest.store.dates import from_iso, to_iso
+from ingest.store.dates import from_iso, required_iso, to_iso
 from ingest.store.elasticsearch import aggregates
 from ingest.store.elasticsearch.filters import selection_query
 from ingest.store.elasticsearch.rules import RuleCache
@@ -122,7 +123,7 @@ class ElasticsearchIndex:
         """The cluster URL for messages: credentials masked."""
         return redact_url(self.conf.url) or ""
 
-    def _connect(self) -> Elasticsearch:
+    def _connect(self) -> Any:  # Elasticsearch, or a client taking its calls (OpenSearch: ESStyleClient)
         es = self.conf
         kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
         api_key = read_secret(es.api_key_env, None)
@@ -662,7 +663,7 @@ class ElasticsearchIndex:
             promote = bool(lead) and not src.get("delivered") and article_id not in src["article_ids"]
             if article_id in src["article_ids"] and source in src["sources"] and not promote:
                 return
-            if promote:
+            if promote and lead:
                 src["title"], src["url"] = lead
                 src["article_ids"] = [article_id] + src["article_ids"]
                 src["sources"] = [source] + src["sources"]
@@ -695,7 +696,7 @@ class ElasticsearchIndex:
     @staticmethod
     def _ledger_record(s: dict) -> AlertRecord:
         return AlertRecord(rule=s["rule"], story=s["story"], article_ids=s["article_ids"], sources=s["sources"],
-                           title=s["title"], url=s["url"], created=from_iso(s["created"]),
+                           title=s["title"], url=s["url"], created=required_iso(s["created"]),
                            delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
                            last_error=s.get("last_error"), channels_done=s.get("channels_done") or [])
 

@@ -131,12 +131,12 @@ def _documents(store: ElasticsearchIndex, article_ids: list[str]) -> list[dict]:
     recent = store.recent_docs
     docs = [queued.get(i) or recent.get(i) for i in article_ids]
     rest = [i for i, d in zip(article_ids, docs, strict=True) if d is None]
-    docs = [d for d in docs if d is not None]
+    found = [d for d in docs if d is not None]
     if rest:
         resp = store.call(store.client.search, index=store.articles_alias, size=len(rest),
                            query={"ids": {"values": rest}})
-        docs += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
-    return [_percolated(d) for d in docs]
+        found += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
+    return [_percolated(d) for d in found]
 
 
 def _percolated(doc: dict) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any
 
 from ingest.enrich.compounds import parts_text
 from ingest.models import Article
@@ -24,7 +25,7 @@ def text_mapping() -> tuple[dict, dict]:
     """(analysis settings, field properties) shared by the article index and the percolator index."""
     from ingest.store.elasticsearch.query import ES_TEXT_MAPPING
 
-    mapping = copy.deepcopy(ES_TEXT_MAPPING)
+    mapping: dict = copy.deepcopy(ES_TEXT_MAPPING)
     return mapping.get("settings", {}), mapping.get("mappings", {}).get("properties", mapping.get("properties", {}))
 
 
@@ -218,7 +219,7 @@ def article_doc(a: Article) -> dict:
 
 
 def doc_article(doc: dict) -> Article:
-    data = {k: doc.get(k) for k in ARTICLE_FIELDS}
+    data: dict[str, Any] = {k: doc.get(k) for k in ARTICLE_FIELDS}
     data["published"] = from_iso(doc.get("published"))
     data["indexed"] = from_iso(doc.get("indexed")) or datetime.now(UTC)
     data["mentions"] = {m["term"]: m["count"] for m in doc.get("mentions") or []}

@@ -49,7 +49,7 @@ def run_search(index: ElasticsearchIndex, request: SearchRequest) -> SearchResul
     if request.collapse and hits:
         sizes = _cluster_sizes(index, [h.cluster_id for h in hits if h.cluster_id], query)
         for h in hits:
-            h.cluster_size = sizes.get(h.cluster_id, 1)
+            h.cluster_size = sizes.get(h.cluster_id or "", 1)
     return SearchResult(total=total, hits=hits)
 
 def _cluster_sizes(index: ElasticsearchIndex, cluster_ids: list[str], query: dict) -> dict[str, int]:

@@ -29,7 +29,7 @@ def histogram(store, request: SearchRequest, interval: str = "day", field: str =
     bucket = BUCKETS[interval].format(c=f"a.{field}")
     rows = store.query(f"SELECT {bucket} AS b, count(*) AS n FROM articles a WHERE {cond} AND a.{field} IS NOT NULL "
                        f"GROUP BY b ORDER BY b", params)
-    return [(from_iso(r["b"]), r["n"]) for r in rows]
+    return [(when, r["n"]) for r in rows if (when := from_iso(r["b"])) is not None]
 
 
 def facet(store, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]:

@@ -51,8 +51,8 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
     if request.sources:
         where.append(f"a.source IN ({','.join('?' * len(request.sources))})")
         params += request.sources
-    for cond, values in (any_feed("a", request.feeds) if request.feeds else (None, None),
-                         in_list("a.cluster_id", request.clusters) if request.clusters else (None, None)):
+    for cond, values in (any_feed("a", request.feeds) if request.feeds else ("", []),
+                         in_list("a.cluster_id", request.clusters) if request.clusters else ("", [])):
         if cond:
             where.append(cond)
             params += values

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from ingest.enrich.compounds import parts_text
 from ingest.models import Article, SearchResult
 from ingest.store.base import AlertRecord, ArticleSelection, BlockStat, SearchRequest, SourceQuality
-from ingest.store.dates import from_iso, to_iso
+from ingest.store.dates import from_iso, required_iso, to_iso
 from ingest.store.protocols import ClusterUpdate
 from ingest.store.sqlite import aggregates
 from ingest.store.sqlite.filters import selection_condition
@@ -376,6 +376,6 @@ class SQLiteIndex:
         rows = self.query(sql + " ORDER BY created DESC, rowid DESC LIMIT ?", params + [limit])
         return [AlertRecord(rule=r["rule"], story=r["story"], article_ids=json.loads(r["article_ids"]),
                             sources=json.loads(r["sources"]), title=r["title"], url=r["url"],
-                            created=from_iso(r["created"]), delivered=from_iso(r["delivered"]),
+                            created=required_iso(r["created"]), delivered=from_iso(r["delivered"]),
                             attempts=r["attempts"], last_error=r["last_error"],
                             channels_done=json.loads(r["channels_done"])) for r in rows]

@@ -87,14 +87,17 @@ def fts(node: Node, field: str | None = None) -> str | None:
         return fts(node.node, node.field) if node.field in TEXT_FIELDS else None
     if isinstance(node, Or):
         parts = [fts(c, field) for c in node.children]
-        return None if None in parts else "(" + " OR ".join(parts) + ")"
+        known = [p for p in parts if p is not None]
+        return "(" + " OR ".join(known) + ")" if len(known) == len(parts) else None
     if isinstance(node, And):
         pos = [fts(c, field) for c in node.children if not isinstance(c, Not)]
         neg = [fts(c.child, field) for c in node.children if isinstance(c, Not)]
-        if not pos or None in pos or None in neg:
+        pos_known = [p for p in pos if p is not None]
+        neg_known = [n for n in neg if n is not None]
+        if not pos or len(pos_known) < len(pos) or len(neg_known) < len(neg):
             return None
-        expr = "(" + " AND ".join(pos) + ")"
-        return expr + (f" NOT {_any(neg)}" if neg else "")
+        expr = "(" + " AND ".join(pos_known) + ")"
+        return expr + (f" NOT {_any(neg_known)}" if neg_known else "")
     return None
 
 
@@ -187,7 +190,9 @@ def rank_expression(node: Node) -> str | None:
 
     def walk(n: Node, field: str | None) -> None:
         if isinstance(n, Term | Prefix | Phrase | Near):
-            leaves.append(fts(n, field))
+            leaf = fts(n, field)
+            if leaf is not None:  # a text leaf always compiles; the check is for the type
+                leaves.append(leaf)
         elif isinstance(n, And | Or):
             for c in n.children:
                 walk(c, field)

@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ingest.errors import QueryError
 from ingest.query.presearch import (  # noqa: F401 - anchor_* re-exported
     ColumnVocabulary,
     Presearcher,
@@ -185,9 +186,9 @@ def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
         rowids.update((r[0], r[1]) for r in store.query(f"SELECT rowid, id FROM articles WHERE id IN ({marks})", chunk))
     keys = list(rowids)
     for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
+        part = keys[i:i + 500]
         store.query(f"INSERT INTO temp.alert_batch(rowid, {cols}) SELECT rowid, {cols} FROM articles_fts "
-                    f"WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+                    f"WHERE rowid IN ({','.join('?' * len(part))})", part)
     return rowids
 
 
@@ -217,10 +218,8 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
         if cached_rules == rules:
             return cached, []
     compiled: dict[str, Compiled] = {}
-    nodes = {}
+    nodes: dict = {}
     broken: list[str] = []
-    from ingest.errors import QueryError
-
     for name, query in rules.items():
         try:
             compiled[name] = _compile(query)
