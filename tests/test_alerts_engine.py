@@ -149,7 +149,7 @@ def test_errors_never_reach_ingest(store, caplog):
     def broken(*args):
         raise RuntimeError("search engine down")
 
-    store.match_rules = broken
+    store.index.match_rules = broken
     with caplog.at_level(logging.ERROR):
         engine.on_stored([article(1, "storm")])
     assert "alert evaluation failed" in caplog.text

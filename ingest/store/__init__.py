@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import StoreSettings
-from ingest.store.base import BlockStat, ClusterCandidate, SearchRequest
+from ingest.store.base import ArticleSelection, BlockStat, ClusterCandidate, SearchRequest
 from ingest.store.protocols import ClusterUpdate, Index, LocalState, OutboxHook
 
 __all__ = ["Backends", "BlockStat", "ClusterCandidate", "Index", "LocalState", "OutboxHook", "SearchRequest",
@@ -44,7 +44,8 @@ class Backends:
         self.state.set_clusters(updates)
         self.index.set_clusters(updates)
 
-    def delete_articles(self, selection, on_deleted: Callable[[list[str]], None] | None = None) -> int:
+    def delete_articles(self, selection: ArticleSelection,
+                        on_deleted: Callable[[list[str]], None] | None = None) -> int:
         """Delete articles from the index; the local state forgets their raw pages and signatures (in
         the same transaction on SQLite)."""
         def forget(ids: list[str]) -> None:

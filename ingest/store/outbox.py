@@ -79,6 +79,12 @@ class Outbox:
             if send:
                 self.db.after_commit(self._flush_quietly)
 
+    def flush_after_batch(self) -> None:
+        """Inside a batch with nothing new to queue: still send what waits (left from a cluster outage)
+        once the batch commits, as every batch does."""
+        if self.db.in_transaction():
+            self.db.after_commit(self._flush_quietly)
+
     def _flush_quietly(self) -> None:
         try:
             self.flush()

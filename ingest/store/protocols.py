@@ -11,7 +11,8 @@ one transaction covers both) or an Elasticsearch/OpenSearch cluster (whose artic
 the outbox in the local state's transaction and are sent after it commits).
 
 Optional abilities are declared, not probed: `Index.outbox` is None on an index that writes directly
-and an `OutboxHook` on one that queues (size, flush, rejected documents).
+and an `OutboxHook` on one that queues (size, flush, rejected documents); `Index.percolator` says
+whether alert rules are matched by percolation.
 Operations that touch both seams (deleting articles, cluster updates) live on
 `ingest.store.Backends`, never as one adapter forwarding to the other.
 """
@@ -43,7 +44,6 @@ class FeedStates(Protocol):
     def get_feed_state(self, url: str) -> FeedState | None: ...
     def save_feed_state(self, state: FeedState) -> None: ...
     def list_feed_states(self) -> list[FeedState]: ...
-    def delete_feed_state(self, url: str) -> None: ...
     def forget_feed(self, url: str) -> dict[str, int]: ...  # its state, seen entries and raw pages
 
 
@@ -194,5 +194,8 @@ class Index(Articles, Retention, Reindexing, Search, Aggregates, LearnedBlocks, 
 
     @property
     def outbox(self) -> OutboxHook | None: ...  # None: writes are searchable when their transaction commits
+
+    @property
+    def percolator(self) -> bool: ...  # alert rules stored ahead and matched by percolation (else by search)
 
     def close(self) -> None: ...

@@ -288,6 +288,7 @@ class ElasticsearchIndex:
 
     def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
         if not articles:
+            self.outbox.flush_after_batch()
             return 0
         # sent once the outermost local transaction (a pipeline batch, or this write) has committed
         self.outbox.queue([article_doc(a) for a in articles], alert_pending, send=True)

@@ -33,6 +33,7 @@ class SQLiteIndex:
 
     backend = "sqlite"
     outbox = None  # writes are searchable when their transaction commits
+    percolator = False  # rules run as queries on the batch (rules.py)
 
     def __init__(self, state: SQLiteState, rank_window: int = 10_000):
         self.state = state  # writes pending-alert records in the article transaction

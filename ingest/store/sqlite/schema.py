@@ -236,6 +236,7 @@ class SQLiteDatabase:
             raise db_error(self.path, exc) from None
         self.lock = threading.RLock()
         self._depth = 0  # >0 while a transaction is open (only the lock's holder can see it)
+        self._owner = 0  # the thread whose transaction is open
         self._after_commit: list[Callable[[], None]] = []
         self.conn.row_factory = sqlite3.Row
         # Unicode-aware case folding for tag/source comparisons (SQLite's lower() is ASCII only).
@@ -344,7 +345,7 @@ class SQLiteDatabase:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise db_error(self.path, exc, self.read_only) from None
-            self._depth = 1
+            self._depth, self._owner = 1, threading.get_ident()
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
@@ -359,6 +360,10 @@ class SQLiteDatabase:
                 hooks, self._after_commit = self._after_commit, []
         for hook in dict.fromkeys(hooks):  # committed (an error above skips them: nothing was written)
             hook()
+
+    def in_transaction(self) -> bool:
+        """Whether this thread has a transaction open (a batch being written)."""
+        return bool(self._depth) and self._owner == threading.get_ident()
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run `hook` after the transaction this thread is in commits (called inside `transaction()`)."""

@@ -75,10 +75,6 @@ class SQLiteState:
     def list_feed_states(self) -> list[FeedState]:
         return [_state_from_json(r["state"]) for r in self.query("SELECT state FROM feeds ORDER BY url")]
 
-    def delete_feed_state(self, url: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM feeds WHERE url = ?", (url,))
-
     def forget_feed(self, url: str) -> dict[str, int]:
         """Remove what polling kept about a feed: its state, its seen-entry keys and the raw pages of
         articles no other feed brought. Its stored articles stay (delete them separately)."""
