@@ -119,8 +119,8 @@ def _judge(article: Article, word: str, compounds: dict, whole: set) -> tuple[st
 
 
 def _store(path: Path, with_parts: bool):
-    from ingest.store.sqlite import index as sqlite_store
     from ingest.store import open_sqlite
+    from ingest.store.sqlite import index as sqlite_store
 
     sqlite_store.parts_text = sqlite_store.__dict__["_real_parts"] if with_parts else (lambda text, lang: "")
     return open_sqlite(path)

@@ -9,8 +9,8 @@ import pytest
 from ingest.errors import QueryError
 from ingest.models import Article
 from ingest.query import Field, Near, Or, Phrase, Term, parse
-from ingest.store.base import SearchRequest
 from ingest.store import open_sqlite
+from ingest.store.base import SearchRequest
 from ingest.store.sqlite.query import compile_sqlite
 
 
