@@ -151,6 +151,7 @@ class ElasticsearchIndex:
         from ingest.store.elasticsearch.schema import ensure_indices
 
         result = ensure_indices(self)
+        self.percolator = result["percolator"]
         self._ready = True
         return result
 

@@ -118,9 +118,9 @@ def ensure_indices(store) -> dict:
         except Exception as exc:
             if store.api_status(exc) is None or "already_exists" not in str(exc):
                 raise
-    store.percolator = _ensure_rules_index(store, props, created)
+    percolator = _ensure_rules_index(store, props, created)
     ilm = store.try_lifecycle()
-    return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": store.percolator}
+    return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": percolator}
 
 
 # Added after the first release: existing indices get them here. The token view needs a re-index pass;
