@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ingest.config import StoreSettings
@@ -38,6 +39,16 @@ class Backends:
     @property
     def backend(self) -> str:
         return self.index.backend
+
+    # -- the cluster ledger the enrich stage uses (ingest.enrich.clusters.ClusterLedger) --------------
+
+    def cluster_candidates(self, since: datetime) -> list[ClusterCandidate]:
+        """Signatures of the window (local state: kept by the ingester that clusters)."""
+        return self.state.cluster_candidates(since)
+
+    def save_signature(self, article_id: str, domain: str, published: datetime | None, cluster_id: str | None,
+                       signature: bytes) -> None:
+        self.state.save_signature(article_id, domain, published, cluster_id, signature)
 
     def set_clusters(self, updates: list[ClusterUpdate]) -> None:
         """Cluster membership changed: the signatures (local) and the articles (index)."""
