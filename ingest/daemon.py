@@ -64,7 +64,7 @@ def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
             log.info("re-cleaned %d articles of %s", n, domain)
 
     scheduler = FeedScheduler(
-        app.settings.polling, app.feeds, poll, app.store.state.get_feed_state,
+        app.settings.polling, app.feeds, poll, app.feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
         extra_jobs=[(queued, 60.0), (reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
         + _alert_jobs(app),
@@ -87,23 +87,19 @@ def _alert_jobs(app: Ingest) -> list:
 
 def _extra_jobs(app: Ingest) -> list:
     """Elasticsearch mode: flush the outbox often, roll the write index over hourly when due."""
-    index = app.store.index
-    outbox = index.outbox
-    if outbox is None:
+    if not app.has_outbox():
         return []
 
     def flush() -> None:
         try:
-            outbox.flush()
+            app.flush_outbox()
         except Exception as exc:  # noqa: BLE001 - the outbox keeps everything; retried on the next tick
-            log.warning("outbox not flushed: %s (%d waiting)", exc, outbox.size())
+            log.warning("outbox not flushed: %s (%s waiting)", exc, app.outbox_size_or_none())
 
     def rollover() -> None:
-        from ingest.store.elasticsearch.schema import rollover as do_rollover
-
         try:
-            result = do_rollover(index)
-            if result["rolled_over"]:
+            result = app.rollover_if_due()
+            if result and result["rolled_over"]:
                 log.warning("rolled over to %s", result["new_index"])
         except Exception as exc:  # noqa: BLE001 - retried next hour
             log.warning("rollover check failed: %s", exc)

@@ -28,16 +28,8 @@ def cmd_es(args) -> int:
     from ingest.cli.main import emit_json, out
 
     with _store(args) as app:
-        from ingest.store.elasticsearch.index import ElasticsearchIndex
-
-        store = app.store
-        index = store.index
-        assert isinstance(index, ElasticsearchIndex)  # `ingest es` opens a cluster index (see _store)
         if args.es_action == "setup":
-            result = index.setup()
-            kibana_password = os.environ.get("KIBANA_PASSWORD")
-            if kibana_password and store.backend == "elasticsearch":  # docker compose: Kibana's system user
-                index.client.security.change_password(username="kibana_system", password=kibana_password)
+            result = app.cluster_setup()
             if args.json:
                 emit_json(result)
             else:
@@ -47,29 +39,19 @@ def cmd_es(args) -> int:
                           + ("; alert rules by percolation" if result.get("percolator") else
                              "; alert rules by _msearch (no percolator module)"))
         elif args.es_action == "rollover":
-            index.setup()
-            from ingest.store.elasticsearch.schema import rollover
-
-            result = rollover(index, args.max_docs, args.max_age, args.force)
+            result = app.cluster_rollover(args.max_docs, args.max_age, args.force)
             emit_json(result) if args.json else out.print(
                 f"rolled over to {result['new_index']}" if result["rolled_over"] else
                 f"no rollover needed (write index {result['old_index']})")
         elif args.es_action == "flush":
-            n = index.flush_outbox()
-            emit_json({"flushed": n, "outbox": index.outbox.size()}) if args.json else out.print(
-                f"flushed {n} articles; {index.outbox.size()} left in the outbox")
+            n = app.flush_outbox()
+            emit_json({"flushed": n, "outbox": app.outbox_size()}) if args.json else out.print(
+                f"flushed {n} articles; {app.outbox_size()} left in the outbox")
         elif args.es_action == "kibana-import":
             n = kibana_import(args.kibana_url, Path(args.folder))
             out.print(f"imported {n} saved objects into Kibana at {args.kibana_url}")
         elif args.es_action == "status":
-            info = {"backend": store.backend, "url": index.url, "outbox": index.outbox.size(),
-                    "rejected": len(index.outbox.rejected())}
-            try:
-                health = index.client.cluster.health()
-                info.update(cluster=health["cluster_name"], health=health["status"],
-                            articles=index.count_articles())
-            except Exception as exc:  # noqa: BLE001 - status reports an unreachable cluster, never crashes
-                info.update(health="unreachable", error=type(exc).__name__)
+            info = app.cluster_status()
             if args.json:
                 emit_json(info)
             else:

@@ -42,7 +42,14 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import QueryError
 from ingest.query import parse
-from ingest.query.presearch import Presearcher, decide, document_columns, mask_ids, parse_rules, split_tokens
+from ingest.query.presearch import (
+    Presearcher,
+    decide,
+    document_columns,
+    mask_ids,
+    parse_rule_queries,
+    split_tokens,
+)
 from ingest.store.elasticsearch.query import compile_es
 from ingest.store.elasticsearch.schema import article_doc, doc_article
 
@@ -181,7 +188,7 @@ def _presearcher(store: ElasticsearchIndex, rules: dict[str, str]) -> Presearche
     digest = _rules_hash(rules)
     cached = store.rule_cache.presearch
     if cached is None or cached[0] != digest:
-        cached = store.rule_cache.presearch = (digest, Presearcher(parse_rules(rules), split_tokens, columns=_column))
+        cached = store.rule_cache.presearch = (digest, Presearcher(parse_rule_queries(rules), split_tokens, columns=_column))
     return cached[1]
 
 
