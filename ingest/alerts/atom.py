@@ -10,10 +10,14 @@ Entries appear as soon as a story is claimed, whether or not a channel has deliv
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from ingest.alerts.delivery import MARK, query_words, resolve
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -25,7 +29,7 @@ def _ts(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rule_feed(index, rule_name: str, limit: int = 50, base_url: str | None = None, query: str | None = None) -> str:
+def rule_feed(index: Index, rule_name: str, limit: int = 50, base_url: str | None = None, query: str | None = None) -> str:
     """Atom 1.0 document of the rule's latest `limit` alerts (an empty feed for a rule without any).
     With the rule's `query`, each entry carries the passage that matched, its words in <mark>."""
     records = index.list_alerts(rule=rule_name, limit=limit)

@@ -7,9 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ingest.alerts.rules import Channel, Rule
 from ingest.store.base import AlertRecord
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 log = logging.getLogger("ingest.alerts")
 MAX_COPIES = 20  # outlets listed per story
@@ -50,7 +54,7 @@ def query_words(query: str) -> list[str]:
         return []
 
 
-def resolve(index, record: AlertRecord, words: list[str] | None = None) -> Story:
+def resolve(index: Index, record: AlertRecord, words: list[str] | None = None) -> Story:
     """Outlet and URL of each copy of the story (articles may be gone: fall back to the record), and
     with `words` the passage of the lead copy that matched them (the same snippet logic as search)."""
     from ingest.text import make_snippet

@@ -25,10 +25,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest.alerts.rules import Rule
 from ingest.store.base import AlertRecord, SearchRequest
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 log = logging.getLogger("ingest.alerts")
 TOP_STORIES = 5
@@ -70,7 +73,7 @@ def _request(rule: Rule, since: datetime, until: datetime, **kw) -> SearchReques
                          tags=list(rule.tags), since=since, until=until, **kw)
 
 
-def measure(index, rule: Rule, now: datetime | None = None) -> VolumeReading:
+def measure(index: Index, rule: Rule, now: datetime | None = None) -> VolumeReading:
     spec = rule.volume
     assert spec is not None, "measure() is for mode: volume rules"
     now = now or datetime.now(UTC)
@@ -121,7 +124,7 @@ def _slot(moment: datetime, seconds: float) -> int:
     return int(moment.timestamp() // seconds)
 
 
-def check(index, rule: Rule, now: datetime | None = None) -> AlertRecord | None:
+def check(index: Index, rule: Rule, now: datetime | None = None) -> AlertRecord | None:
     """Measure the rule and claim a new episode when its condition starts holding. Returns the record
     to deliver (a new spike or drop), or None (nothing, or an episode that goes on)."""
     reading = measure(index, rule, now)

@@ -163,7 +163,7 @@ class AlertsMixin(AppBase):
         from ingest.alerts.atom import rule_feed
 
         view = next((r for r in self.rule_views()[0] if r.name == name), None)
-        return rule_feed(self.store, name, base_url=base_url, query=view.query if view else None)
+        return rule_feed(self.store.index, name, base_url=base_url, query=view.query if view else None)
 
     def preview_rule(self, query: str, days: int = 30, filters: Filters | None = None) -> RulePreview:
         """What a rule would have matched (see the module docstring for the bounds)."""
@@ -202,7 +202,7 @@ class AlertsMixin(AppBase):
         """A volume rule now: the window's count against its baseline."""
         from ingest.alerts.volume import measure
 
-        return measure(self.store, rule)
+        return measure(self.store.index, rule)
 
     def deliver_alerts(self, rule: str | None = None) -> tuple[int, int]:
         """Send undelivered alerts now (of one rule, or all), digests and rate limits included, in this
