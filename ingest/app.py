@@ -143,8 +143,17 @@ class Ingest:
                 _engine.on_stored(articles)
                 if _extra is not None:
                     _extra(articles)
-        return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
-                        on_stored=hook, watchlist=self.watchlist(), stop=self.stopping)
+        pipeline = Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
+                            on_stored=hook, watchlist=self.watchlist(), stop=self.stopping)
+        pipeline.fetcher.profiles = self.request_profiles()
+        return pipeline
+
+    def request_profiles(self):
+        """Request profiles (ingest.sources.profile): config/sites `request:` sections and feeds.yaml `profile:`s."""
+        from ingest.sources.profile import ProfileBook
+
+        sites = {domain: p.request for domain, p in self.site_profiles().items() if p.request is not None}
+        return ProfileBook(sites, [(f.url, f.profile) for f in self.feeds()])
 
     @contextmanager
     def run_lock(self, wait: bool = False) -> Iterator[None]:
@@ -204,6 +213,7 @@ class Ingest:
 
         url = check_url(url)
         with Fetcher(self.settings.fetch) as fetcher:
+            fetcher.profiles = self.request_profiles()
             resp = fetcher.get(url)
             try:
                 parsed = parse_feed(resp.content, resp.final_url, resp.header("content-type"))
@@ -237,6 +247,7 @@ class Ingest:
         from ingest.sources.poller import Poller
 
         with Fetcher(self.settings.fetch) as fetcher:
+            fetcher.profiles = self.request_profiles()
             poller = Poller(self.settings.polling, self.store, fetcher)
             targets = [url] if url else [s.url for s in self.store.list_feed_states()
                                          if s.status in ("backing_off", "failing", "gone")]

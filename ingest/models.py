@@ -11,9 +11,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.text import normalize_text
+
+if TYPE_CHECKING:
+    from ingest.sources.profile import RequestProfile
 
 
 class Access(StrEnum):
@@ -50,6 +53,7 @@ class FeedConfig:
     interval: float | None = None
     category: str | None = None
     enabled: bool = True
+    profile: RequestProfile | None = None  # how its feed and pages are requested (ingest.sources.profile)
 
 
 FEED_STATES = ("new", "working", "backing_off", "failing", "gone", "disabled")
@@ -154,6 +158,8 @@ class ParsedFeed:
     entries: list[FeedEntry]
     ttl_seconds: float | None = None
     bozo: str | None = None
+    hub: str | None = None        # WebSub hub the feed declares (<link rel="hub">)
+    self_url: str | None = None   # the feed's own URL it declares (<link rel="self">): the WebSub topic
 
 
 @dataclass(slots=True)

@@ -328,7 +328,7 @@ def cmd_feeds(args) -> int:
             if args.json:
                 for f in feeds:
                     emit_json({"url": f.url, "name": f.name, "category": f.category, "interval": f.interval,
-                               "enabled": f.enabled})
+                               "enabled": f.enabled, "profile": f.profile.shown() if f.profile else None})
             else:
                 for f in feeds:
                     out.print(f"{f.url}  {f.name or ''}  {('[' + f.category + ']') if f.category else ''}".rstrip())

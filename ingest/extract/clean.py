@@ -32,9 +32,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.config import read_yaml
 from ingest.extract.blocks import Block
+
+if TYPE_CHECKING:
+    from ingest.sources.profile import RequestProfile
 
 WORDS = re.compile(r"\w+", re.UNICODE)
 SPACES = re.compile(r"\s+")
@@ -257,6 +261,7 @@ class SiteProfile:
     drop_patterns: list = field(default_factory=list)  # re.Pattern or sites.SitePattern (time-budgeted)
     learned: set[str] = field(default_factory=set)
     source: str | None = None  # the config file it came from
+    request: RequestProfile | None = None  # the file's `request:` section (ingest.sources.profile)
 
 
 @dataclass(slots=True)

@@ -6,27 +6,35 @@ long, not http(s)) is an error naming the file and the entry. In a hand-edited f
 URL is logged (file and entry) and kept, so that one bad line never stops the other feeds: its poll
 fails with the same reason, recorded on that feed (`ingest status`). `strict=True` raises instead. OPML files are read by expat with
 any DOCTYPE internal subset refused, so no entity can be declared whatever the file's encoding.
+
+A feed's `profile:` (user agent, headers, cookies, proxy, fetch_pages, politeness) is parsed by
+`ingest.sources.profile`; an error in it names the file, the entry, its URL and the key. Saving the
+list (`feeds add/remove/import-opml`) never rewrites an existing entry's profile.
 """
 
 from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from xml.parsers import expat
 
 from ingest.config import parse_flag, read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
+from ingest.sources.profile import feed_scope, parse_profile
 from ingest.sources.urls import InvalidURL, check_url
 
 log = logging.getLogger("ingest.sources")
-KNOWN_KEYS = {"url", "name", "interval", "category", "enabled"}
+KNOWN_KEYS = {"url", "name", "interval", "category", "enabled", "profile"}
 
 
-def load_feeds(path: Path, strict: bool = False) -> list[FeedConfig]:
-    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?}). Missing file: no feeds.
-    A URL that can never be polled is kept and logged (strict: a ConfigError naming the entry)."""
+def load_feeds(path: Path, strict: bool = False, env: Mapping[str, str] | None = None) -> list[FeedConfig]:
+    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?, profile?}). Missing
+    file: no feeds. A URL that can never be polled is kept and logged (strict: a ConfigError naming the
+    entry). `profile` is a request profile (`ingest.sources.profile`); its `${VAR}` secrets come from
+    `env` (default: the process environment)."""
     if not path.exists():
         return []
     data = read_yaml(path) or {}
@@ -69,8 +77,9 @@ def load_feeds(path: Path, strict: bool = False) -> list[FeedConfig]:
         if url in seen:
             continue
         seen.add(url)
+        profile = parse_profile(item.get("profile"), str(path), f"{key} ({url}).profile", env, feed_scope(url))
         feeds.append(FeedConfig(url=url, name=texts["name"], interval=interval, category=texts["category"],
-                                enabled=enabled))
+                                enabled=enabled, profile=profile))
     return feeds
 
 

@@ -234,6 +234,7 @@ class Poller:
             outcome.status = "skipped"
             outcome.error = f"not polled before {fmt_time(state.not_before)}: {state.last_error or state.status}"
             return outcome
+        self.fetcher.profiles.remember(feed.url, feed.profile)  # its pages are fetched with it too
         state.polls += 1
         state.last_poll = now
         state.not_before = None
@@ -242,12 +243,12 @@ class Poller:
         url = state.resolved_url or feed.url
         try:
             try:
-                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators)
+                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators, feed)
             except NotAFeed as exc:
                 if url != feed.url:  # the discovered feed turned into a page: discover anew next time
                     state.resolved_url = None
                     raise
-                resp, parsed, requests = self._discover(feed.url, state, exc)
+                resp, parsed, requests = self._discover(feed, state, exc)
         except (FetchError, FeedParseError) as exc:
             if url != feed.url and getattr(exc, "status", None) in (404, 410):
                 state.resolved_url = None  # the site moved its feed: look for it on the page again
@@ -310,8 +311,10 @@ class Poller:
         except StoreUnavailable as exc:  # the search engine down: the article keeps its other feeds for now
             log.warning("feed %s not added to article %s: %s", feed_url, aid, exc)
 
-    def _discover(self, url: str, state: FeedState, exc: NotAFeed) -> tuple[FetchResponse, ParsedFeed | None, int]:
+    def _discover(self, feed: FeedConfig, state: FeedState, exc: NotAFeed
+                  ) -> tuple[FetchResponse, ParsedFeed | None, int]:
         """The configured URL is a web page: use the first feed it links to that parses."""
+        url = feed.url
         if not exc.candidates:
             raise exc
         last: Exception = exc
@@ -320,7 +323,7 @@ class Poller:
             if candidate == url:
                 continue
             try:
-                resp, parsed, n = self._fetch_and_parse(candidate, state, False)
+                resp, parsed, n = self._fetch_and_parse(candidate, state, False, feed)
             except (FetchError, FeedParseError) as inner:
                 last = inner
                 requests += 1
@@ -339,16 +342,17 @@ class Poller:
             headers["If-Modified-Since"] = state.last_modified
         return headers
 
-    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool
+    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool, feed: FeedConfig
                          ) -> tuple[FetchResponse, ParsedFeed | None, int]:
-        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified."""
+        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified.
+        The feed's request profile (and its site's) applies."""
         headers = self._conditional_headers(state) if state.validators_trusted else {}
-        resp = self.fetcher.get(url, headers=headers)
+        resp = self.fetcher.get(url, headers=headers, feed=feed.url, profile=feed.profile)
         requests = 1
         if check_validators and headers and resp.not_modified:
             # Is that 304 true? Fetch unconditionally and compare with the body we hold.
             self._store_validators(state, resp)
-            resp = self.fetcher.get(url)
+            resp = self.fetcher.get(url, feed=feed.url, profile=feed.profile)
             requests += 1
             if not resp.not_modified and state.body_hash and body_hash(resp.content) != state.body_hash:
                 state.validators_trusted = False
