@@ -61,6 +61,7 @@ class FeedStatus:
     dead: int = 0                    # entries recorded dead (404/410/451, or retries used up): no article
     next_retry: datetime | None = None
     last_retry_error: str | None = None
+    websub: dict | None = None       # the feed's WebSub subscription (state, hub, expires, pushes), if any
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -258,6 +259,9 @@ class Ingest:
         states = {s.url: s for s in self.store.list_feed_states()}
         counts = self.store.article_counts_by_feed()
         queues = self.store.queue_summary()
+        from ingest.store.websub import subscriptions_by_feed
+
+        pushes = subscriptions_by_feed(self.settings.store.sqlite_path)
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -274,7 +278,8 @@ class Ingest:
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
                 page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
-                configured=feed.url in urls, resolved_url=resolved, **queues.get(feed.url, {}),
+                configured=feed.url in urls, resolved_url=resolved, websub=pushes.get(feed.url),
+                **queues.get(feed.url, {}),
             ))
         return out
 

@@ -299,6 +299,7 @@ def cmd_status(args) -> int:
         for r in rows:
             state = label(FEED_LABELS, r.status) + ("" if r.validators_trusted else " (validators untrusted)")
             state += "" if r.configured else " (not in feeds.yaml)"
+            state += f" (push: {r.websub['state']})" if r.websub else ""
             problem = r.error or ""
             if r.page_errors:
                 problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"

@@ -235,8 +235,21 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedParseError(f"{url}: malformed feed: {bozo}")
     if not entries and not feed and not parsed.get("version"):
         raise FeedParseError(f"{url}: not a recognizable RSS/Atom/JSON feed")
+    hub, self_url = _links(feed, url)
     return ParsedFeed(title=feed.get("title"), site_url=feed.get("link"), language=feed.get("language"),
-                      entries=entries, ttl_seconds=_ttl_seconds(feed), bozo=bozo)
+                      entries=entries, ttl_seconds=_ttl_seconds(feed), bozo=bozo, hub=hub, self_url=self_url)
+
+
+def _links(feed: dict, url: str) -> tuple[str | None, str | None]:
+    """(WebSub hub, self URL) a feed declares with <link rel="hub"> / <link rel="self"> (Atom, or atom:link in RSS)."""
+    found: dict[str, str] = {}
+    for link in feed.get("links") or []:
+        rel = str(link.get("rel") or "").lower()
+        if rel in ("hub", "self") and rel not in found:
+            href = _http_link(url, link.get("href"))
+            if href:
+                found[rel] = href
+    return found.get("hub"), found.get("self")
 
 
 def _http_link(base: str, link) -> str | None:

@@ -44,7 +44,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -87,6 +87,8 @@ class PollOutcome:
     previous_status: str = "new"
     previous_404: int = 0
     host: str = ""
+    hub: str | None = None      # the WebSub hub the parsed feed declares
+    topic: str | None = None    # its WebSub topic (rel=self URL, else the URL polled)
 
     @property
     def network_failure(self) -> bool:
@@ -197,6 +199,8 @@ class Poller:
         self.fetcher = fetcher
         self.outage = OutageDetector(settings.outage_share)
         self.rng = random.Random()
+        # WebSub (ingest.websub): a feed pushed to us is polled at most this often (None: as usual)
+        self.push_floor: Callable[[str], float | None] = lambda _url: None
 
     def poll(self, feed: FeedConfig) -> PollOutcome:
         """Poll one feed and persist its new state (and queue its new entries). Raises only StoreError:
@@ -264,14 +268,36 @@ class Poller:
         else:
             outcome.status = "new"
             outcome.entries = parsed.entries
+            outcome.hub, outcome.topic = parsed.hub, parsed.self_url or url
             state.name = feed.name or state.name or parsed.title
             state.site_url = parsed.site_url or state.site_url
             outcome.feed_name = state.name or feed.url
         state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
-        state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
+        pushed = self.push_floor(feed.url)
+        wait = max(state.interval, pushed) if pushed else state.interval
+        state.next_poll = now + timedelta(seconds=self._jittered(wait, floor))
         queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
         self.store.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        for aid, feed_url in also:
+            self._add_feed_url(aid, feed_url)
+        return outcome
+
+    def accept_push(self, feed: FeedConfig, data: bytes, content_type: str | None = None) -> PollOutcome:
+        """A feed document pushed by a WebSub hub: its new entries are queued like a poll's (one
+        transaction with the feed's state); validators and the polling schedule are left alone.
+        Raises FeedParseError when the body is not a feed."""
+        now = utcnow()
+        parsed = parse_feed(data, feed.url, content_type)
+        state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        outcome = PollOutcome(feed=feed, status="new", entries=parsed.entries, feed_name=state.name or feed.url,
+                              host=host_key(feed.url))
+        dates = [min(e.published, now) for e in parsed.entries if e.published]
+        if dates and (state.last_new is None or max(dates) > state.last_new):
+            state.last_new = max(dates)
+        queued, seen, also = self._triage(parsed.entries, outcome.feed_name, feed.url)
+        outcome.new_entries = len(queued)
+        self.store.save_poll(state, queued, seen)
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
