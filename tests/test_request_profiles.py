@@ -208,3 +208,28 @@ def test_profile_book_resolution_prefers_the_feed_and_merges_headers():
     assert book.politeness("news.example.org").concurrency == 1
     assert book.politeness("news.example.org").min_interval == 3
     assert book.politeness("other.net") is None
+
+
+def test_opml_round_trip_carries_the_profile_in_freshrss_attributes(config_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_SESSION", SECRET)
+    feeds = config_dir / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: http://a.example/rss\n    name: A\n{PROFILE}      fetch_pages: false\n")
+    from ingest.config import load_settings
+
+    settings = load_settings(str(config_dir), str(tmp_path / "x.db"), env={})
+    with Ingest(settings) as app:
+        opml = app.export_opml()
+    assert 'xmlns:frss="https://freshrss.org/opml"' in opml and f'frss:CURLOPT_USERAGENT="{BROWSER}"' in opml
+    assert "frss:CURLOPT_COOKIE=\"consent=yes; session=${TEST_SESSION}\"" in opml and SECRET not in opml
+    (tmp_path / "feeds.opml").write_text(opml)
+    other = tmp_path / "other"
+    other.mkdir()
+    settings2 = load_settings(str(other), str(tmp_path / "y.db"), env={})
+    with Ingest(settings2) as app:
+        assert app.import_opml(tmp_path / "feeds.opml") == 1
+        (feed,) = app.feeds()
+    assert feed.profile.user_agent == BROWSER and feed.profile.cookies["session"].text == SECRET
+    assert feed.profile.cookies["session"].secret and feed.profile.headers["X-Consent"].text == "granted"
+    assert feed.profile.fetch_pages is None  # no OPML convention: stays in feeds.yaml
+    written = (other / "feeds.yaml").read_text()
+    assert "${TEST_SESSION}" in written and SECRET not in written

@@ -97,6 +97,7 @@ class RequestProfile:
     fetch_pages: bool | None = None
     politeness: Politeness | None = None
     source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)  # the mapping as written (`${VAR}` unexpanded): saved back
 
     def over(self, base: RequestProfile | None) -> RequestProfile:
         """This profile on top of `base` (a site's): set keys win, headers and cookies merge by name."""
@@ -285,7 +286,50 @@ def parse_profile(raw: Any, file: str, prefix: str, env: Mapping[str, str] | Non
     return RequestProfile(user_agent=ua, headers=reader.values(raw.get("headers"), "headers", header=True),
                           cookies=reader.values(raw.get("cookies"), "cookies", header=False),
                           proxy=reader.proxy(raw.get("proxy")), fetch_pages=fetch_pages,
-                          politeness=reader.politeness(raw.get("politeness")), source=file)
+                          politeness=reader.politeness(raw.get("politeness")), source=file, raw=dict(raw))
+
+
+# -- OPML: FreshRSS's namespace carries the cURL options (https://freshrss.org/opml) ------------------
+
+OPML_NS = "https://freshrss.org/opml"
+OPML_KEYS = {"user_agent": "CURLOPT_USERAGENT", "cookies": "CURLOPT_COOKIE", "headers": "CURLOPT_HTTPHEADER",
+             "proxy": "CURLOPT_PROXY"}
+
+
+def to_opml_attributes(profile: RequestProfile) -> dict[str, str]:
+    """The profile as FreshRSS OPML attributes (namespaced). Written as in feeds.yaml, so a `${VAR}`
+    reference travels, never its value; `{file:}`/`{env:}` values, `fetch_pages` and `politeness`
+    have no OPML convention and stay in feeds.yaml only."""
+    raw, out = profile.raw, {}
+    if isinstance(raw.get("user_agent"), str):
+        out["CURLOPT_USERAGENT"] = raw["user_agent"]
+    plain = {k: v for k, v in (raw.get("cookies") or {}).items() if isinstance(v, str | int | float)}
+    if plain:
+        out["CURLOPT_COOKIE"] = "; ".join(f"{k}={v}" for k, v in plain.items())
+    plain = {k: v for k, v in (raw.get("headers") or {}).items() if isinstance(v, str | int | float)}
+    if plain:
+        out["CURLOPT_HTTPHEADER"] = "\n".join(f"{k}: {v}" for k, v in plain.items())
+    if isinstance(raw.get("proxy"), str):
+        out["CURLOPT_PROXY"] = raw["proxy"]
+    return {f"{{{OPML_NS}}}{k}": v for k, v in out.items()}
+
+
+def from_opml_attributes(attrs: Mapping[str, str]) -> dict[str, Any] | None:
+    """A `profile:` mapping from an outline's FreshRSS cURL attributes (None when it has none)."""
+    got = {key: attrs.get(f"{{{OPML_NS}}}{name}") for key, name in OPML_KEYS.items()}
+    raw: dict[str, Any] = {}
+    if got["user_agent"]:
+        raw["user_agent"] = got["user_agent"]
+    if got["cookies"]:
+        pairs = [p.strip().partition("=") for p in got["cookies"].split(";") if "=" in p]
+        raw["cookies"] = {k.strip(): v.strip() for k, _, v in pairs if k.strip()}
+    if got["headers"]:
+        lines = [line.partition(":") for line in got["headers"].splitlines() if ":" in line]
+        raw["headers"] = {k.strip(): v.strip() for k, _, v in lines if k.strip()}
+    if got["proxy"]:
+        proxy = got["proxy"].strip()
+        raw["proxy"] = proxy if "://" in proxy else "http://" + proxy
+    return raw or None
 
 
 # -- the book: which profile applies to a request ----------------------------------------------------
