@@ -27,7 +27,13 @@ from xml.parsers import expat
 from ingest.config import parse_flag, read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
-from ingest.sources.profile import OPML_NS, feed_scope, from_opml_attributes, parse_profile, to_opml_attributes
+from ingest.sources.profile import (
+    OPML_NS,
+    feed_scope,
+    from_opml_attributes,
+    parse_profile,
+    to_opml_attributes,
+)
 from ingest.sources.urls import InvalidURL, check_url
 
 log = logging.getLogger("ingest.sources")
