@@ -13,7 +13,9 @@ Off unless `websub.callback_url` is set (the public URL the hubs reach this daem
    with an outstanding request (pending, or active and renewing) and the same topic; anything
    else is 404. `hub.mode=denied` marks the subscription denied (polling only).
 3. Renew: a job every minute re-subscribes active leases ending within `renew_before` (at most
-   half the lease), and retries failed or never verified requests after `RETRY_AFTER`.
+   half the lease), and retries failed or never verified requests after `RETRY_AFTER`. A feed
+   no longer in feeds.yaml (or disabled) is unsubscribed (`hub.mode=unsubscribe`, confirmed on the
+   hub's verification, then its row is removed; pushes for it are refused meanwhile with 410).
 4. Push: a POST to the callback must carry `X-Hub-Signature: sha1=|sha256=|sha384=|sha512=<hex
    HMAC of the body with the subscription's secret>` (compared in constant time); missing or
    wrong, it is refused with 403, logged (feed and reason, never the secret or the signature) and
@@ -129,14 +131,17 @@ class WebSub:
     def callback(self, sub: Subscription) -> str:
         return f"{self.callback_base}/{sub.id}"
 
-    def subscribe(self, sub: Subscription) -> None:
+    def subscribe(self, sub: Subscription, mode: str = "subscribe") -> None:
         """Ask the hub (the row is saved first: its verification may arrive before its answer)."""
         sub.requested = time.time()
-        if sub.state is not SubState.ACTIVE:
+        if mode == "unsubscribe":
+            sub.state = SubState.UNSUBSCRIBING
+        elif sub.state is not SubState.ACTIVE:
             sub.state = SubState.PENDING
         self.subs.save(sub)
-        form = {"hub.mode": "subscribe", "hub.topic": sub.topic, "hub.callback": self.callback(sub),
-                "hub.secret": sub.secret, "hub.lease_seconds": str(self.cfg.lease_seconds)}
+        form = {"hub.mode": mode, "hub.topic": sub.topic, "hub.callback": self.callback(sub)}
+        if mode == "subscribe":
+            form.update({"hub.secret": sub.secret, "hub.lease_seconds": str(self.cfg.lease_seconds)})
         try:
             status, _body = self.pipeline.fetcher.post(sub.hub, form)
             error = None if 200 <= status < 300 else f"hub answered HTTP {status}"
@@ -147,7 +152,7 @@ class WebSub:
             return
         current = self.subs.get(sub.feed_url) or sub
         current.last_error = error[:300]
-        if current.state is not SubState.ACTIVE:
+        if current.state is SubState.PENDING:
             current.state = SubState.FAILED
         self.subs.save(current)
         log.warning("websub: subscribing %s at %s failed: %s", sub.feed_url, sub.hub, error)
@@ -158,17 +163,25 @@ class WebSub:
         configured = {f.url for f in self.feeds() if f.enabled}
         sent = 0
         for sub in self.subs.all():
+            retry = sub.requested is None or now - sub.requested > RETRY_AFTER
             if sub.feed_url not in configured:
+                if sub.state is SubState.DENIED or (sub.expires or 0) < now:
+                    self.subs.remove(sub.feed_url)  # nothing left at the hub to cancel
+                elif sub.state is not SubState.UNSUBSCRIBING or retry:
+                    self.subscribe(sub, mode="unsubscribe")
+                    sent += 1
                 continue
-            if sub.state is SubState.ACTIVE and sub.expires is not None:
+            if sub.state is SubState.UNSUBSCRIBING:  # back in feeds.yaml before the hub confirmed
+                sub.state = SubState.ACTIVE
+                self.subscribe(sub)
+                sent += 1
+            elif sub.state is SubState.ACTIVE and sub.expires is not None:
                 lease = max(1.0, (sub.lease_seconds or self.cfg.lease_seconds))
                 margin = min(self.cfg.renew_before, lease / 2)
-                due = sub.expires - now <= margin and (sub.requested is None or now - sub.requested > RETRY_AFTER)
-            elif sub.state in (SubState.FAILED, SubState.PENDING):
-                due = sub.requested is None or now - sub.requested > RETRY_AFTER
-            else:
-                due = False
-            if due:
+                if sub.expires - now <= margin and retry:
+                    self.subscribe(sub)
+                    sent += 1
+            elif sub.state in (SubState.FAILED, SubState.PENDING) and retry:
                 self.subscribe(sub)
                 sent += 1
         return sent
@@ -195,7 +208,13 @@ class WebSub:
             log.warning("websub: %s denied the subscription of %s", sub.hub, sub.feed_url)
             return 200, b""
         challenge = params.get("hub.challenge", "")
-        if mode != "subscribe" or sub.requested is None or not challenge or len(challenge) > MAX_CHALLENGE:
+        if not challenge or len(challenge) > MAX_CHALLENGE or sub.requested is None:
+            return 404, b"no such pending subscription"
+        if mode == "unsubscribe" and sub.state is SubState.UNSUBSCRIBING:
+            self.subs.remove(sub.feed_url)
+            log.info("websub: %s confirmed the end of %s", sub.hub, sub.feed_url)
+            return 200, challenge.encode("utf-8")
+        if mode != "subscribe" or sub.state is SubState.UNSUBSCRIBING:
             return 404, b"no such pending subscription"
         lease = params.get("hub.lease_seconds", "")
         sub.lease_seconds = int(lease) if lease.isdigit() and int(lease) > 0 else self.cfg.lease_seconds
@@ -208,7 +227,7 @@ class WebSub:
     def push(self, sub_id: str, body: bytes, signature: str | None, content_type: str | None) -> tuple[int, bytes]:
         """A content distribution POST: (status, body). Refused unless signed with the subscription's secret."""
         sub = self.subs.by_id(sub_id)
-        if sub is None or sub.state is not SubState.ACTIVE:
+        if sub is None or sub.state not in (SubState.ACTIVE, SubState.UNSUBSCRIBING):
             return 404, b"unknown subscription"
         if not signature_ok(signature, body, sub.secret):
             self.subs.count_push(sub, accepted=False)
@@ -216,7 +235,7 @@ class WebSub:
             log.warning("websub: push for %s refused: %s", sub.feed_url, reason)
             return 403, b"invalid signature"
         feed = next((f for f in self.feeds() if f.url == sub.feed_url and f.enabled), None)
-        if feed is None:
+        if feed is None or sub.state is SubState.UNSUBSCRIBING:
             return 410, b"feed no longer polled"
         try:
             outcome = self.pipeline.poller.accept_push(feed, body, content_type)

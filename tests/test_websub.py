@@ -163,6 +163,27 @@ def test_lease_renewed_before_it_ends_and_polling_falls_back_to_the_longer_inter
 
 
 @SQLITE_ONLY
+def test_feed_removed_from_the_list_is_unsubscribed(push_setup):
+    settings, feed_url, hub = push_setup
+    with Ingest(settings) as app:
+        pipeline, websub = _started(app)
+        try:
+            websub.on_polls(pipeline.run_once(app.feeds()).polls)
+            hub.wait_verified(1)
+            doc = atom(feed_url, hub.url, [])
+            settings.feeds_file.write_text("feeds: []\n")
+            assert websub.renew() == 1
+            hub.wait_verified(2)
+            assert hub.requests[1]["hub.mode"] == "unsubscribe" and "hub.secret" not in hub.requests[1]
+            assert hub.verified[1][1] == 200  # confirmed: the subscriber asked for it
+            assert websub.subs.get(feed_url) is None
+            assert hub.push(feed_url, doc) == 404
+        finally:
+            websub.stop()
+            pipeline.close()
+
+
+@SQLITE_ONLY
 def test_hub_address_goes_through_the_ssrf_guard(push_setup):
     settings, feed_url, hub = push_setup
     settings.fetch.allow_networks = []
@@ -206,3 +227,22 @@ def test_signature_check():
         assert not signature_ok(good, body, "other")
     assert not signature_ok(None, body, "k3y-secret") and not signature_ok("sha256", body, "k3y-secret")
     assert not signature_ok("md5=" + hashlib.md5(body).hexdigest(), body, "k3y-secret")  # noqa: S324
+
+
+def test_hub_is_found_in_atom_rss_and_json_feeds():
+    from ingest.sources.parse import parse_feed
+
+    rss = (b"<?xml version='1.0'?><rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>t</title>"
+           b"<link>http://s.example/</link><atom:link rel='hub' href='https://hub.example/'/>"
+           b"<atom:link rel='self' href='http://s.example/rss'/>"
+           b"<item><title>a</title><link>http://s.example/a</link></item></channel></rss>")
+    parsed = parse_feed(rss, "http://s.example/feed")
+    assert (parsed.hub, parsed.self_url) == ("https://hub.example/", "http://s.example/rss")
+    parsed = parse_feed(atom("http://s.example/atom", "https://hub.example/h", [("1", "a", "http://s.example/a")]),
+                        "http://s.example/atom")
+    assert (parsed.hub, parsed.self_url) == ("https://hub.example/h", "http://s.example/atom")
+    doc = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "j", "feed_url": "http://s.example/j.json",'
+           b' "hubs": [{"type": "WebSub", "url": "https://hub.example/j"}], "items": [{"id": "1", "url": "http://s.example/a"}]}')
+    parsed = parse_feed(doc, "http://s.example/j.json")
+    assert (parsed.hub, parsed.self_url) == ("https://hub.example/j", "http://s.example/j.json")
+    assert parse_feed(rss.replace(b"rel='hub'", b"rel='x'"), "http://s.example/feed").hub is None

@@ -19,6 +19,7 @@ class Hub:
         self.requests: list[dict[str, str]] = []          # subscribe forms received, in order
         self.verified: list[tuple[str, int, str]] = []    # (topic, status of the callback, echoed body)
         self.subscriptions: dict[str, dict[str, str]] = {}  # topic -> its latest verified form
+        self.ended: dict[str, dict[str, str]] = {}          # topic -> its form, after a verified unsubscribe
         self.changed = threading.Condition()
         hub = self
 
@@ -60,8 +61,10 @@ class Hub:
         status, echoed = get(f"{form['hub.callback']}?{query}")
         with self.changed:
             self.verified.append((form["hub.topic"], status, echoed))
-            if status == 200 and echoed == challenge:
+            if status == 200 and echoed == challenge and form["hub.mode"] == "subscribe":
                 self.subscriptions[form["hub.topic"]] = form
+            elif status == 200 and echoed == challenge:
+                self.ended[form["hub.topic"]] = self.subscriptions.pop(form["hub.topic"])
             self.changed.notify_all()
 
     def wait_verified(self, count: int = 1, timeout: float = 10.0) -> None:
@@ -72,7 +75,7 @@ class Hub:
     def push(self, topic: str, body: bytes, secret: str | None = None, method: str = "sha256",
              signature: str | None = None) -> int:
         """Deliver `body` to the topic's subscriber, signed with its secret (or `secret`, or `signature` as given)."""
-        form = self.subscriptions[topic]
+        form = self.subscriptions.get(topic) or self.ended[topic]  # an ended one: a replay the subscriber refuses
         key = form["hub.secret"] if secret is None else secret
         headers = {"Content-Type": "application/atom+xml"}
         sig = signature if signature is not None else \

@@ -352,6 +352,12 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     cut = len(items) - MAX_ENTRIES
     if cut > 0:
         log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
+    hubs = doc.get("hubs")
+    hubs = hubs if isinstance(hubs, list) else []
+    hub = next((_http_link(url, h.get("url")) for h in hubs
+                if isinstance(h, dict) and str(h.get("type", "")).lower() == "websub" and _http_link(url, h.get("url"))),
+               None)  # JSON Feed 1.1: hubs: [{"type": "WebSub", "url": ...}]
     return ParsedFeed(title=_str(doc.get("title")), site_url=_http_link(url, doc.get("home_page_url")),
                       language=feed_language, entries=entries,
-                      bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None)
+                      bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None,
+                      hub=hub, self_url=_http_link(url, doc.get("feed_url")) if hub else None)

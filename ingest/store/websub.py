@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ingest.redact import register_secret
+from ingest.redact import redact, register_secret
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS websub_subscriptions (
@@ -44,6 +44,7 @@ class SubState(StrEnum):
     ACTIVE = "active"        # verified: pushes are accepted until `expires` (renewed before)
     DENIED = "denied"        # the hub refused (hub.mode=denied): polling only
     FAILED = "failed"        # the subscribe request failed (network, hub answered an error): retried later
+    UNSUBSCRIBING = "unsubscribing"  # the feed left feeds.yaml: unsubscribe asked, row removed once verified
 
 
 @dataclass(slots=True)
@@ -65,7 +66,7 @@ class Subscription:
 
     def shown(self) -> dict:
         """For `ingest status`: everything but the secret."""
-        return {"state": str(self.state), "hub": self.hub, "topic": self.topic, "expires": self.expires,
+        return {"state": str(self.state), "hub": redact(self.hub), "topic": redact(self.topic), "expires": self.expires,
                 "pushes": self.pushes, "last_push": self.last_push, "refused": self.refused,
                 "last_error": self.last_error}
 
