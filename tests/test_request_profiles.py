@@ -140,13 +140,15 @@ def test_site_request_section_applies_to_pages_and_the_feed_entry_wins(settings,
                                            headers={"Content-Type": "application/rss+xml"}))
     (settings.sites_dir).mkdir()
     (settings.sites_dir / "local.yaml").write_text(
-        f"domain: 127.0.0.1:{server.port}\nrequest:\n  user_agent: SiteAgent/1\n  headers: {{X-Site: yes-site}}\n")
+        f"domain: 127.0.0.1:{server.port}\nrequest:\n  user_agent: SiteAgent/1\n  headers: {{X-Site: yes-site}}\n"
+        "  cookies: {site_consent: granted}\n")
     settings.feeds_file.write_text(f"feeds:\n  - url: {feed}\n    profile: {{user_agent: FeedAgent/2}}\n")
     with Ingest(settings) as app:
         assert app.run_once().stored == 1
     for path in ("/feed.xml", "/a/1"):
         sent = server.headers_of(path)[-1]
         assert sent["user-agent"] == "FeedAgent/2" and sent["x-site"] == "yes-site", (path, sent)
+        assert sent["cookie"] == "site_consent=granted"
 
 
 def test_cookies_do_not_follow_a_redirect_to_another_host(settings):

@@ -148,9 +148,11 @@ def _host(url: str) -> str:
 
 
 def _in_scope(host: str, scope: tuple[str, ...] | None) -> bool:
+    """Cookie semantics: a host and its subdomains, whatever the port (a site's `domain` may name one)."""
     if scope is None:
         return True
-    return any(host == s or host == "www." + s or host.endswith("." + s) for s in scope)
+    names = [s.rsplit(":", 1)[0] if s.count(":") == 1 else s for s in scope]
+    return any(host == s or host.endswith("." + s) for s in names)
 
 
 def feed_scope(url: str) -> tuple[str, ...]:
