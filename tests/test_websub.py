@@ -246,3 +246,34 @@ def test_hub_is_found_in_atom_rss_and_json_feeds():
     parsed = parse_feed(doc, "http://s.example/j.json")
     assert (parsed.hub, parsed.self_url) == ("https://hub.example/j", "http://s.example/j.json")
     assert parse_feed(rss.replace(b"rel='hub'", b"rel='x'"), "http://s.example/feed").hub is None
+
+
+@SQLITE_ONLY
+def test_the_daemon_subscribes_and_stores_a_push(push_setup, server):
+    """`ingest run` as a user starts it: the listener, the first poll's subscription, a push stored, SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings, feed_url, hub = push_setup
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "INGEST_ALLOW_NETWORKS": "127.0.0.1/32",
+           "INGEST_WEBSUB__CALLBACK_URL": settings.websub.callback_url, "INGEST_WEBSUB__LISTEN": settings.websub.listen,
+           "INGEST_EXTRACT__WORKERS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ingest", "run", "--config", settings.config_dir, "--db",
+                             settings.store.sqlite_path, "--log-level", "debug"], env=env, cwd=str(root),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hub.wait_verified(1, timeout=60)
+        second = server.route("/a/2", Reply(body=article_page("Hafen meldet Rekord", TEXT)))
+        assert hub.push(feed_url, atom(feed_url, hub.url, [("urn:2", "Hafen meldet Rekord", second)])) == 202
+        with Ingest(settings) as app:
+            assert wait_for(lambda: app.search("Containerumschlag").total == 1, timeout=60)
+            assert app.status()[0].websub["state"] == "active"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert "websub: callbacks at" in err and hub.requests[0]["hub.secret"] not in err
