@@ -235,3 +235,27 @@ def test_opml_round_trip_carries_the_profile_in_freshrss_attributes(config_dir, 
     assert feed.profile.fetch_pages is None  # no OPML convention: stays in feeds.yaml
     written = (other / "feeds.yaml").read_text()
     assert "${TEST_SESSION}" in written and SECRET not in written
+
+
+def test_debug_logs_of_a_run_never_carry_the_profile_secrets(settings, server):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = _site(server)
+    settings.feeds_file.write_text(f"feeds:\n  - url: {url}\n{PROFILE}      proxy: \"http://u:${{TEST_PROXY_PW}}@127.0.0.1:9\"\n"
+                                   "      fetch_pages: false\n", encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "INGEST_ALLOW_NETWORKS": "127.0.0.1/32", "TEST_SESSION": SECRET,
+           "TEST_PROXY_PW": "proxy-pw-7781"}
+    run = subprocess.run([sys.executable, "-m", "ingest", "run", "--once", "--log-level", "debug", "--config",
+                          settings.config_dir, "--db", settings.store.sqlite_path], env=env, cwd=str(root),
+                         capture_output=True, text=True, timeout=120)
+    assert "127.0.0.1:9" in run.stderr + run.stdout  # the (closed) proxy port was tried and the failure reported
+    status = subprocess.run([sys.executable, "-m", "ingest", "status", "--json", "--config", settings.config_dir,
+                             "--db", settings.store.sqlite_path], env=env, cwd=str(root), capture_output=True,
+                            text=True, timeout=60)
+    assert status.returncode == 0 and "proxy" in status.stdout
+    for text in (run.stdout, run.stderr, status.stdout, status.stderr):
+        assert SECRET not in text and "proxy-pw-7781" not in text

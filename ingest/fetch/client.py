@@ -37,6 +37,7 @@ from ingest.errors import FetchError
 from ingest.fetch.netguard import NetworkGuard
 from ingest.fetch.politeness import HostLimiter
 from ingest.models import FetchResponse, parse_retry_after
+from ingest.redact import redact
 from ingest.sources.profile import ProfileBook, RequestProfile
 from ingest.sources.urls import InvalidURL, ascii_host, check_url, host_key, shown
 
@@ -210,9 +211,9 @@ class Fetcher:
                                                extensions=extensions, content=body)
                 response = client.send(request, stream=True)
             except httpx.TimeoutException:
-                raise FetchError(url, "timeout", "timed out waiting for the server") from None
+                raise FetchError(url, "timeout", "timed out waiting for the server" + _via(proxy)) from None
             except httpx.HTTPError as exc:
-                raise FetchError(url, "network", f"{type(exc).__name__}: {exc}") from None
+                raise FetchError(url, "network", f"{type(exc).__name__}: {exc}{_via(proxy)}") from None
             try:
                 resp_headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code in REDIRECTS or response.status_code == 304 or response.status_code >= 400:
@@ -262,6 +263,11 @@ class Fetcher:
                 self._robots[root] = parser
         agent = (profile.user_agent if profile else None) or self._client.headers["User-Agent"]
         return parser is None or parser.can_fetch(agent, url)
+
+
+def _via(proxy: str | None) -> str:
+    """Where a request went when a proxy was used (its credentials masked): part of the error line."""
+    return f" (via proxy {redact(proxy)})" if proxy else ""
 
 
 class _Decoder:
