@@ -20,7 +20,8 @@ Off unless `websub.callback_url` is set (the public URL the hubs reach this daem
    HMAC of the body with the subscription's secret>` (compared in constant time); missing or
    wrong, it is refused with 403, logged (feed and reason, never the secret or the signature) and
    counted; nothing is stored. The body is capped at `websub.max_body_bytes` (413; a body without a
-   Content-Length is refused with 411). A valid push is parsed as a feed document and its new
+   Content-Length is refused with 411). A signed push with an empty body (a "thin" notification)
+   polls the feed at once. A valid push is parsed as a feed document and its new
    entries are queued in the local state exactly like a poll's (`Poller.accept_push`: one
    transaction), the hub is answered 202, and the queue of that feed is processed at once
    (fetch pages -> extract -> store -> alerts) on a worker thread. A crash after the 202 loses
@@ -46,7 +47,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.config import Settings
-from ingest.errors import FeedParseError, FetchError
+from ingest.errors import FeedParseError, FetchError, IngestError
 from ingest.models import FeedConfig
 from ingest.pipeline import Pipeline
 from ingest.redact import register_secret
@@ -92,7 +93,10 @@ class WebSub:
     def start(self) -> int:
         """Start the callback listener; returns the port it listens on."""
         host, _, port = self.cfg.listen.rpartition(":")
-        self._server = _Listener((host.strip("[]"), int(port)), _handler(self))
+        try:
+            self._server = _Listener((host.strip("[]"), int(port)), _handler(self))
+        except OSError as exc:
+            raise IngestError(f"websub.listen: cannot listen on {self.cfg.listen}: {exc.strerror or exc}") from None
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="websub-listener", daemon=True)
         self._thread.start()
@@ -237,6 +241,10 @@ class WebSub:
         feed = next((f for f in self.feeds() if f.url == sub.feed_url and f.enabled), None)
         if feed is None or sub.state is SubState.UNSUBSCRIBING:
             return 410, b"feed no longer polled"
+        if not body.strip():  # a "thin" notification without the content: poll the feed now instead
+            self.subs.count_push(sub, accepted=True)
+            self._work.submit(self._poll, feed)
+            return 202, b""
         try:
             outcome = self.pipeline.poller.accept_push(feed, body, content_type)
         except FeedParseError as exc:
@@ -247,11 +255,18 @@ class WebSub:
             self._work.submit(self._process, feed.url)
         return 202, b""
 
+    def _poll(self, feed: FeedConfig) -> None:
+        try:
+            report = self.pipeline.poll_and_process(feed)
+            log.info("websub: notification for %s: polled, %d stored", feed.url, report.stored)
+        except Exception:  # noqa: BLE001 - the next scheduled poll tries again
+            log.exception("websub: polling %s after a notification failed", feed.url)
+
     def _process(self, feed_url: str) -> None:
         try:
             report = self.pipeline.process_queue([feed_url])
             log.info("websub: push for %s: %d stored", feed_url, report.stored)
-        except Exception:  # the entries stay queued: the next poll or queue job stores them
+        except Exception:  # noqa: BLE001 - the entries stay queued: the next poll or queue job stores them
             log.exception("websub: processing a push for %s failed", feed_url)
 
 

@@ -184,6 +184,23 @@ def test_feed_removed_from_the_list_is_unsubscribed(push_setup):
 
 
 @SQLITE_ONLY
+def test_signed_notification_without_content_polls_the_feed(push_setup, server):
+    settings, feed_url, hub = push_setup
+    with Ingest(settings) as app:
+        pipeline, websub = _started(app)
+        try:
+            websub.on_polls(pipeline.run_once(app.feeds()).polls)
+            hub.wait_verified(1)
+            polls = server.requests["/feed.atom"]
+            assert hub.push(feed_url, b"", secret="wrong") == 403
+            assert hub.push(feed_url, b"") == 202
+            assert wait_for(lambda: server.requests["/feed.atom"] == polls + 1)
+        finally:
+            websub.stop()
+            pipeline.close()
+
+
+@SQLITE_ONLY
 def test_hub_address_goes_through_the_ssrf_guard(push_setup):
     settings, feed_url, hub = push_setup
     settings.fetch.allow_networks = []
