@@ -70,7 +70,8 @@ class Fetcher:
             timeout=httpx.Timeout(connect=settings.timeout_connect, read=settings.timeout_read,
                                   write=settings.timeout_read, pool=settings.timeout_total),
             follow_redirects=False, headers=headers if headers is not None else dict(self._client.headers),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32), proxy=proxy, trust_env=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            **({"proxy": proxy, "trust_env": False} if proxy else {}),  # a profile's proxy, never the environment's
         )
 
     def politeness(self, host: str) -> tuple[int, float] | None:
