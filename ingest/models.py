@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from ingest.sources.profile import RequestProfile
 
 
+class BlockStatus(StrEnum):
+    """An editor's decision on one repeated block of a site (`ingest sites pin|reject`); none: automatic."""
+
+    PINNED = "pinned"      # always stripped (learned whatever its count)
+    REJECTED = "rejected"  # never stripped
+
+
 class Access(StrEnum):
     """Can a reader see the whole article? (`ingest.extract.access` decides.)"""
 
