@@ -71,7 +71,7 @@ class Fetcher:
                                   write=settings.timeout_read, pool=settings.timeout_total),
             follow_redirects=False, headers=headers if headers is not None else dict(self._client.headers),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            **({"proxy": proxy, "trust_env": False} if proxy else {}),  # a profile's proxy, never the environment's
+            proxy=proxy, trust_env=not proxy,  # a profile's proxy is used as given, never the environment's
         )
 
     def politeness(self, host: str) -> tuple[int, float] | None:
