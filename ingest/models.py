@@ -13,12 +13,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingest.text import normalize_text
-
-if TYPE_CHECKING:
-    from ingest.sources.profile import RequestProfile
 
 
 class BlockStatus(StrEnum):
@@ -62,10 +59,21 @@ class FeedConfig:
     interval: float | None = None
     category: str | None = None
     enabled: bool = True
-    profile: RequestProfile | None = None  # how its feed and pages are requested (ingest.sources.profile)
+    profile: Any = None  # ingest.sources.profile.RequestProfile: how its feed and pages are requested
 
 
 FEED_STATES = ("new", "working", "backing_off", "failing", "gone", "disabled")
+
+
+class FeedStatus(StrEnum):
+    """A feed's polling state: new -> working | backing_off -> failing -> gone; disabled by the user."""
+
+    NEW = "new"
+    WORKING = "working"
+    BACKING_OFF = "backing_off"
+    FAILING = "failing"
+    GONE = "gone"
+    DISABLED = "disabled"
 
 
 @dataclass(slots=True)
@@ -75,7 +83,7 @@ class FeedState:
     url: str
     name: str | None = None
     category: str | None = None
-    status: str = "new"
+    status: FeedStatus = FeedStatus.NEW
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -97,6 +105,9 @@ class FeedState:
     last_page_error: str | None = None
     publisher_interval: float | None = None  # seconds the feed itself asks between polls (<ttl>, sy:*)
     not_before: float | None = None  # UNIX time: no poll before (gone, Retry-After), even with `run --once`
+
+    def __post_init__(self) -> None:
+        self.status = FeedStatus(self.status)  # as read back from a store: the text
 
 
 @dataclass(slots=True)
