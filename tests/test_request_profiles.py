@@ -67,7 +67,7 @@ def test_site_refusing_the_default_agent_is_ingested_once_the_feed_has_the_profi
         report = app.run_once()
         assert report.stored == 1, report
         hits = app.search("Kämmerer")
-        assert hits.total == 1 and "Schwimmbädern" in app.store.get_article(hits.hits[0].id).body
+        assert hits.total == 1 and "Schwimmbädern" in app.store.index.get_article(hits.hits[0].id).body
     page_headers = server.headers_of("/news/haushalt")[-1]
     assert page_headers["user-agent"] == BROWSER and f"session={SECRET}" in page_headers["cookie"]
 
@@ -130,7 +130,7 @@ def test_fetch_pages_off_stores_the_feed_text_without_asking_for_pages(settings,
     with Ingest(settings) as app:
         assert app.run_once().stored == 1
         hit = app.search("Kämmerer").hits[0]
-        assert app.store.get_article(hit.id).extraction == "feed"
+        assert app.store.index.get_article(hit.id).extraction == "feed"
     assert server.requests["/a/1"] == 0
 
 

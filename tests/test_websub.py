@@ -101,7 +101,7 @@ def test_subscribe_verify_push_searchable_and_bad_signatures_refused(push_setup,
             assert hub.push(feed_url, fake, signature="md5=abc") == 403
             time.sleep(0.5)
             assert server.requests["/a/3"] == 0 and app.search("Gefälschter").total == 0
-            assert not [e for e in app.store.pending_entries(due=utcnow() + timedelta(days=1), per_feed=100)]
+            assert not [e for e in app.store.state.pending_entries(due=utcnow() + timedelta(days=1), per_feed=100)]
             shown = app.status()[0].websub
             assert shown["pushes"] == 1 and shown["refused"] == 3 and "secret" not in shown
             assert "push for" in caplog.text and "refused" in caplog.text
@@ -154,7 +154,7 @@ def test_lease_renewed_before_it_ends_and_polling_falls_back_to_the_longer_inter
 
             before = utcnow()
             pipeline.poll_and_process(app.feeds()[0])
-            state = app.store.get_feed_state(feed_url)
+            state = app.store.state.get_feed_state(feed_url)
             wait = (state.next_poll - before).total_seconds()
             assert wait >= settings.websub.poll_interval - settings.polling.jitter - 2
         finally:
