@@ -320,7 +320,7 @@ class Poller:
         Raises FeedParseError when the body is not a feed."""
         now = utcnow()
         parsed = parse_feed(data, feed.url, content_type)
-        state = self.store.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
         outcome = PollOutcome(feed=feed, status=PollStatus.NEW, entries=parsed.entries, feed_name=state.name or feed.url,
                               host=host_key(feed.url))
         dates = [min(e.published, now) for e in parsed.entries if e.published]
@@ -328,7 +328,7 @@ class Poller:
             state.last_new = max(dates)
         queued, seen, also = self._triage(parsed.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
-        self.store.state.save_poll(state, queued, seen)
+        self.state.save_poll(state, queued, seen)
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
