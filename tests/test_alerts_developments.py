@@ -72,13 +72,13 @@ rules:
             post = FeedConfig(url=_feed(c, [("rewrite", "Harbour strike: union wants written offer", REWRITE)]),
                               name="Bay Post")
             app.run_once(feeds=[courier, post])
-            stored = {a.source: a for a in app.store.iter_articles()}
+            stored = {a.source: a for a in app.store.index.iter_articles()}
             assert len({x.story_id for x in stored.values()}) == 1, {s: x.story_id for s, x in stored.items()}
             # day three: the strike ends — new facts, the same story
             _feed(a, [("strike", "Dock workers strike at Lindenau harbour", FIRST),
                       ("ends", "Lindenau harbour strike ends with night-shift bonus", FOLLOW_UP)])
             app.run_once(feeds=[herald])
-            ends = next(x for x in app.store.iter_articles() if "bonus" in x.title)
+            ends = next(x for x in app.store.index.iter_articles() if "bonus" in x.title)
             assert ends.story_id == stored["Harbour Herald"].story_id
             assert wait_for(lambda: len(hook.delivered) == 2)
             assert app.alerts().drain(10)

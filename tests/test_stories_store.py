@@ -26,14 +26,14 @@ def art(i: str, title: str, day: int, source: str, story: str, cluster: str | No
 @pytest.fixture
 def app(backend_settings):
     application = Ingest(backend_settings)
-    application.store.upsert_articles([
+    application.store.index.upsert_articles([
         art("s1", "Hafenarbeiter streiken in Lindenau", 10, "Agentur", "s1", cluster="c1"),
         art("s1copy", "Hafenarbeiter streiken in Lindenau", 10, "Kurier", "s1", cluster="c1", original=False),
         art("s2", "Hafenstreik: Schiffe warten vor Lindenau", 11, "Bote", "s1"),
         art("s3", "Streik im Hafen beendet <script>alert(1)</script>", 13, "Agentur", "s1"),
         art("t1", "Hafen Lindenau baut neues Terminal", 12, "Bote", "t1"),
     ])
-    flush = getattr(application.store, "flush_outbox", None)
+    flush = (application.store.index.outbox.flush if application.store.index.outbox else None)
     if flush:
         flush()
     yield application
@@ -42,14 +42,14 @@ def app(backend_settings):
 
 def test_story_id_round_trips_and_filters(app):
     assert app.show("s2").story_id == "s1"
-    hits = app.store.search(SearchRequest(stories=["s1"], sort="date", limit=10)).hits
+    hits = app.store.index.search(SearchRequest(stories=["s1"], sort="date", limit=10)).hits
     assert sorted(h.id for h in hits) == ["s1", "s1copy", "s2", "s3"]
     assert {h.story_id for h in hits} == {"s1"}
 
 
 def test_search_collapses_by_story(app):
     for sort in ("relevance", "date"):
-        result = app.store.search(SearchRequest(query="Hafen OR Hafenarbeiter OR Hafenstreik", collapse_story=True,
+        result = app.store.index.search(SearchRequest(query="Hafen OR Hafenarbeiter OR Hafenstreik", collapse_story=True,
                                                 sort=sort))
         assert sorted(h.id for h in result.hits) == ["s1", "t1"], sort
         assert result.total == 2
@@ -85,7 +85,7 @@ def test_cli_search_collapse_story(tmp_path, capsys):
     settings = load_settings(str(tmp_path / "config"))
     settings.store.sqlite_path = str(tmp_path / "s.db")
     with Ingest(settings) as application:
-        application.store.upsert_articles([art("s1", "Hafenarbeiter streiken", 10, "Agentur", "s1"),
+        application.store.index.upsert_articles([art("s1", "Hafenarbeiter streiken", 10, "Agentur", "s1"),
                                            art("s2", "Hafenstreik geht weiter", 11, "Bote", "s1"),
                                            art("t1", "Hafen baut Terminal", 12, "Bote", "t1")])
     base = ["--config", str(tmp_path / "config"), "--db", str(tmp_path / "s.db")]
@@ -104,13 +104,13 @@ def test_a_version_4_sqlite_file_gains_story_id(tmp_path):
     settings = load_settings(str(tmp_path / "config"))
     settings.store.sqlite_path = str(tmp_path / "old.db")
     with Ingest(settings) as application:
-        application.store.upsert_articles([art("o1", "Hafenarbeiter streiken", 10, "Agentur", "o1")])
+        application.store.index.upsert_articles([art("o1", "Hafenarbeiter streiken", 10, "Agentur", "o1")])
     db = sqlite3.connect(tmp_path / "old.db")  # as the previous version left it
     db.executescript("DROP INDEX articles_story; ALTER TABLE articles DROP COLUMN story_id; "
                      "UPDATE meta SET value = '4' WHERE key = 'schema_version';")
     db.close()
     with Ingest(settings) as application:
         assert application.show("o1").story_id is None          # stored before stories existed
-        application.store.upsert_articles([art("o2", "Hafenstreik geht weiter", 11, "Bote", "o1")])
+        application.store.index.upsert_articles([art("o2", "Hafenstreik geht weiter", 11, "Bote", "o1")])
         assert application.show("o2").story_id == "o1"
-        assert [h.id for h in application.store.search(SearchRequest(stories=["o1"])).hits] == ["o2"]
+        assert [h.id for h in application.store.index.search(SearchRequest(stories=["o1"])).hits] == ["o2"]

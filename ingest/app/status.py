@@ -12,6 +12,7 @@ from ingest.app.feeds import FeedsMixin
 from ingest.app.timeline import day_keys
 from ingest.models import FeedConfig
 from ingest.store import SearchRequest
+from ingest.store.websub import subscriptions_by_feed
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ class FeedStatus:
     dead: int = 0                    # entries recorded dead (404/410/451, or retries used up): no article
     next_retry: datetime | None = None
     last_retry_error: str | None = None
+    websub: dict | None = None       # the feed's WebSub subscription (state, hub, expires, pushes), if any
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -50,9 +52,10 @@ class FeedStatus:
 class StatusMixin(FeedsMixin, AppBase):
     def status(self) -> list[FeedStatus]:
         """Every configured feed, then feeds polled earlier that are no longer (or never were) configured."""
-        states = {s.url: s for s in self.store.list_feed_states()}
-        counts = self.store.article_counts_by_feed()
-        queues = self.store.queue_summary()
+        states = {s.url: s for s in self.store.state.list_feed_states()}
+        counts = self.store.index.article_counts_by_feed()
+        queues = self.store.state.queue_summary()
+        pushes = subscriptions_by_feed(self.settings.store.sqlite_path)
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -69,7 +72,8 @@ class StatusMixin(FeedsMixin, AppBase):
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
                 page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
-                configured=feed.url in urls, resolved_url=resolved, **queues.get(feed.url, {}),
+                configured=feed.url in urls, resolved_url=resolved, websub=pushes.get(feed.url),
+                **queues.get(feed.url, {}),
             ))
         return out
 
@@ -86,7 +90,7 @@ class StatusMixin(FeedsMixin, AppBase):
             if row.articles:
                 urls = [row.url] + ([row.resolved_url] if row.resolved_url else [])
                 req = SearchRequest(feeds=urls, since=keys[0], until=keys[-1] + timedelta(days=1))
-                hist = dict(self.store.histogram(req, "day", "published"))
+                hist = dict(self.store.index.histogram(req, "day", "published"))
                 activity = [hist.get(k, 0) for k in keys]
             data["source"] = row.name if activity is not None else None
             data["activity"] = activity
@@ -108,24 +112,24 @@ class StatusMixin(FeedsMixin, AppBase):
         return [{"source": q.source, "articles": q.articles, "fallback_share": q.fallback_share,
                  "median_body_chars": q.median_body_chars, "boilerplate_share": q.boilerplate_share,
                  "access": q.access}
-                for q in self.store.source_quality()]
+                for q in self.store.index.source_quality()]
 
     def count_articles(self) -> int:
-        return self.store.count_articles()
+        return self.store.index.count_articles()
 
     def reindex_pending(self) -> bool:
         """An interrupted `ingest reindex` (or an upgrade) left articles without their token views."""
-        return self.store.reindex_pending()
+        return self.store.index.reindex_pending()
 
     def extraction_counts(self) -> list[tuple[str, int]]:
         """Articles by where their text came from (page, feed, none)."""
-        return self.store.facet(SearchRequest(), "extraction", 20)
+        return self.store.index.facet(SearchRequest(), "extraction", 20)
 
     def alert_outcomes(self, scan: int) -> dict[str, int]:
         """The latest `scan` alerts of the ledger by delivery outcome: delivered, pending, failed."""
         retry_max = self.settings.alerts.retry_max
         counts = {"delivered": 0, "pending": 0, "failed": 0}
-        for rec in self.store.list_alerts(limit=scan):
+        for rec in self.store.index.list_alerts(limit=scan):
             if rec.delivered is not None:
                 counts["delivered"] += 1
             elif rec.attempts > retry_max:
@@ -151,7 +155,7 @@ class StatusMixin(FeedsMixin, AppBase):
 
         problems = []
         try:
-            self.store.count_articles()
+            self.store.index.count_articles()
         except Exception as exc:  # noqa: BLE001 - any failure to read is the answer here
             problems.append(f"store: {exc}")
         beat = self.heartbeat_file
@@ -164,6 +168,6 @@ class StatusMixin(FeedsMixin, AppBase):
     def probe(self) -> tuple[int | None, str | None]:
         """(articles, None) when the store answers, (None, the exception's type name) when not (/healthz)."""
         try:
-            return self.store.count_articles(), None
+            return self.store.index.count_articles(), None
         except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
             return None, type(exc).__name__

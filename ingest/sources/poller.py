@@ -22,7 +22,7 @@ dropped silently: every state carries its reason (`last_error`) and the time of 
   max-age, Expires, Retry-After) and jittered. A fixed per-feed interval replaces the observed
   rate but is still raised to the publisher's ask.
 - Crash safety: a poll that found entries saves the feed's new state (validators, body hash)
-  in the same store transaction that queues its new entries (`Store.save_poll`, the pending
+  in the same local-state transaction that queues its new entries (`LocalState.save_poll`, the pending
   queue). Until then nothing of the poll is kept, so a crash either loses the whole poll (the
   next poll sees the same entries) or nothing: never validators that hide unstored entries.
   The pipeline takes entries off that queue only once their article is stored or they are dead.
@@ -44,7 +44,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -65,6 +65,7 @@ from ingest.models import (
     utcnow,
 )
 from ingest.sources.parse import NotAFeed, parse_feed
+from ingest.sources.profile import ProfileBook, RequestProfile
 from ingest.sources.urls import host_key, normalize_url
 
 log = logging.getLogger("ingest.poller")
@@ -75,7 +76,11 @@ class FeedFetcher(Protocol):
     is one; the caller hands it in, so this earlier stage never imports the later one.
     Raises `ingest.errors.FetchError` (with `kind`, `status`, `retry_after`) for every failure."""
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> FetchResponse: ...
+    profiles: ProfileBook  # request profiles: the feed's (and its site's) apply to its requests
+
+    def get(self, url: str, headers: dict[str, str] | None = None, *, feed: str | None = None,
+            profile: RequestProfile | None = None) -> FetchResponse: ...
+
 
 WeightClass = Literal["hard", "soft", "temporary"]
 WEIGHTS: dict[WeightClass, float] = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
@@ -111,6 +116,8 @@ class PollOutcome:
     previous_status: FeedStatus = FeedStatus.NEW
     previous_404: int = 0
     host: str = ""
+    hub: str | None = None      # the WebSub hub the parsed feed declares
+    topic: str | None = None    # its WebSub topic (rel=self URL, else the URL polled)
 
     @property
     def network_failure(self) -> bool:
@@ -216,11 +223,15 @@ class OutageDetector:
 
 class Poller:
     def __init__(self, settings: PollingSettings, store, fetcher: FeedFetcher):
+        # `store`: the (state, index) pair of ingest.store (untyped here: sources sits below store)
         self.settings = settings
-        self.store = store
+        self.state = store.state  # feed state, entries, the queue (ingest.store.protocols.LocalState)
+        self.index = store.index  # an article reached through one more feed gains it
         self.fetcher = fetcher
         self.outage = OutageDetector(settings.outage_share)
         self.rng = random.Random()
+        # WebSub (ingest.websub): a feed pushed to us is polled at most this often (None: as usual)
+        self.push_floor: Callable[[str], float | None] = lambda _url: None
 
     def poll(self, feed: FeedConfig) -> PollOutcome:
         """Poll one feed and persist its new state (and queue its new entries). Raises only StoreError:
@@ -234,7 +245,7 @@ class Poller:
             outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, error=f"internal error: {type(exc).__name__}: {exc}",
                                   error_kind="internal", feed_name=feed.name or feed.url, host=host_key(feed.url))
             try:
-                state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+                state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
                 outcome.previous_error_count, outcome.previous_status = state.error_count, state.status
                 self._fail(state, outcome, "hard", utcnow())
             except Exception:  # noqa: BLE001 - the store itself failing: report, do not raise
@@ -243,7 +254,7 @@ class Poller:
 
     def _poll(self, feed: FeedConfig) -> PollOutcome:
         now = utcnow()
-        state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
         state.name = feed.name or state.name
         state.category = feed.category
         outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, previous_error_count=state.error_count,
@@ -251,13 +262,14 @@ class Poller:
                               feed_name=state.name or feed.url, host=host_key(state.resolved_url or feed.url))
         if not feed.enabled:
             state.status, state.last_error, state.next_poll = FeedStatus.DISABLED, "disabled by user", None
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             outcome.status = PollStatus.SKIPPED
             return outcome
         if state.not_before and state.not_before > time.time():
             outcome.status = PollStatus.SKIPPED
             outcome.error = f"not polled before {_fmt_epoch(state.not_before)}: {state.last_error or state.status}"
             return outcome
+        self.fetcher.profiles.remember(feed.url, feed.profile)  # its pages are fetched with it too
         state.polls += 1
         state.last_poll = now
         state.not_before = None
@@ -266,12 +278,12 @@ class Poller:
         url = state.resolved_url or feed.url
         try:
             try:
-                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators)
+                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators, feed)
             except NotAFeed as exc:
                 if url != feed.url:  # the discovered feed turned into a page: discover anew next time
                     state.resolved_url = None
                     raise
-                resp, parsed, requests = self._discover(feed.url, state, exc)
+                resp, parsed, requests = self._discover(feed, state, exc)
         except (FetchError, FeedParseError) as exc:
             if url != feed.url and isinstance(exc, FetchError) and exc.status in (404, 410):
                 state.resolved_url = None  # the site moved its feed: look for it on the page again
@@ -287,14 +299,36 @@ class Poller:
         else:
             outcome.status = PollStatus.NEW
             outcome.entries = parsed.entries
+            outcome.hub, outcome.topic = parsed.hub, parsed.self_url or url
             state.name = feed.name or state.name or parsed.title
             state.site_url = parsed.site_url or state.site_url
             outcome.feed_name = state.name or feed.url
         state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
-        state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
+        pushed = self.push_floor(feed.url)
+        wait = max(state.interval, pushed) if pushed else state.interval
+        state.next_poll = now + timedelta(seconds=self._jittered(wait, floor))
         queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
-        self.store.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        self.state.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        for aid, feed_url in also:
+            self._add_feed_url(aid, feed_url)
+        return outcome
+
+    def accept_push(self, feed: FeedConfig, data: bytes, content_type: str | None = None) -> PollOutcome:
+        """A feed document pushed by a WebSub hub: its new entries are queued like a poll's (one
+        transaction with the feed's state); validators and the polling schedule are left alone.
+        Raises FeedParseError when the body is not a feed."""
+        now = utcnow()
+        parsed = parse_feed(data, feed.url, content_type)
+        state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        outcome = PollOutcome(feed=feed, status=PollStatus.NEW, entries=parsed.entries, feed_name=state.name or feed.url,
+                              host=host_key(feed.url))
+        dates = [min(e.published, now) for e in parsed.entries if e.published]
+        if dates and (state.last_new is None or max(dates) > state.last_new):
+            state.last_new = max(dates)
+        queued, seen, also = self._triage(parsed.entries, outcome.feed_name, feed.url)
+        outcome.new_entries = len(queued)
+        self.state.save_poll(state, queued, seen)
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
@@ -308,7 +342,7 @@ class Poller:
         if not entries:
             return [], [], []
         keyed = [(e, entry_keys(e)) for e in entries]
-        known = self.store.known_entries(k for _, keys in keyed for k in keys)
+        known = self.state.known_entries(k for _, keys in keyed for k in keys)
         queued: list[PendingEntry] = []
         seen: list[tuple[str, str, str]] = []
         also: list[tuple[str, str]] = []
@@ -330,12 +364,14 @@ class Poller:
 
     def _add_feed_url(self, aid: str, feed_url: str) -> None:
         try:
-            self.store.add_feed_url(aid, feed_url)
+            self.index.add_feed_url(aid, feed_url)
         except StoreUnavailable as exc:  # the search engine down: the article keeps its other feeds for now
             log.warning("feed %s not added to article %s: %s", feed_url, aid, exc)
 
-    def _discover(self, url: str, state: FeedState, exc: NotAFeed) -> tuple[FetchResponse, ParsedFeed | None, int]:
+    def _discover(self, feed: FeedConfig, state: FeedState, exc: NotAFeed
+                  ) -> tuple[FetchResponse, ParsedFeed | None, int]:
         """The configured URL is a web page: use the first feed it links to that parses."""
+        url = feed.url
         if not exc.candidates:
             raise exc
         last: Exception = exc
@@ -344,7 +380,7 @@ class Poller:
             if candidate == url:
                 continue
             try:
-                resp, parsed, n = self._fetch_and_parse(candidate, state, False)
+                resp, parsed, n = self._fetch_and_parse(candidate, state, False, feed)
             except (FetchError, FeedParseError) as inner:
                 last = inner
                 requests += 1
@@ -363,16 +399,17 @@ class Poller:
             headers["If-Modified-Since"] = state.last_modified
         return headers
 
-    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool
+    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool, feed: FeedConfig
                          ) -> tuple[FetchResponse, ParsedFeed | None, int]:
-        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified."""
+        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified.
+        The feed's request profile (and its site's) applies."""
         headers = self._conditional_headers(state) if state.validators_trusted else {}
-        resp = self.fetcher.get(url, headers=headers)
+        resp = self.fetcher.get(url, headers=headers, feed=feed.url, profile=feed.profile)
         requests = 1
         if check_validators and headers and resp.not_modified:
             # Is that 304 true? Fetch unconditionally and compare with the body we hold.
             self._store_validators(state, resp)
-            resp = self.fetcher.get(url)
+            resp = self.fetcher.get(url, feed=feed.url, profile=feed.profile)
             requests += 1
             if not resp.not_modified and state.body_hash and body_hash(resp.content) != state.body_hash:
                 state.validators_trusted = False
@@ -415,7 +452,7 @@ class Poller:
             state.last_error = f"waiting for the host: {exc}"
             state.not_before = float(math.ceil(time.time() + wait))  # whole seconds, as the store keeps times
             state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             return outcome
         self.outage.record(outcome.host, outcome.network_failure)
         self._fail(state, outcome, classify(kind, status), now, status, retry_after)
@@ -428,7 +465,7 @@ class Poller:
         if outcome.network_failure and self.outage.in_outage():
             state.last_error = f"suspected local connectivity problem (most hosts failing): {outcome.error}"
             state.next_poll = now + timedelta(seconds=s.min_interval)
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             return
         state.error_count += WEIGHTS[weight_class]
         state.consecutive_404 = state.consecutive_404 + 1 if status == 404 else 0
@@ -450,7 +487,7 @@ class Poller:
         if gone or retry_after:  # the same instant for the scheduler and for `run --once`
             state.not_before = float(math.ceil(time.time() + delay))
             state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
-        self.store.save_feed_state(state)
+        self.state.save_feed_state(state)
 
     def _next_interval(self, feed: FeedConfig, state: FeedState, outcome: PollOutcome, resp: FetchResponse,
                        parsed: ParsedFeed | None, previous_success: datetime | None, now: datetime
@@ -509,7 +546,7 @@ class Poller:
         now = utcnow()
         failed = [o for o in polled if o.network_failure]
         for o in failed:
-            state = self.store.get_feed_state(o.feed.url)
+            state = self.state.get_feed_state(o.feed.url)
             if state is None:
                 continue
             state.error_count = o.previous_error_count
@@ -518,21 +555,21 @@ class Poller:
             state.last_error = f"suspected local connectivity problem (most hosts failing): {o.error}"
             state.next_poll = now + timedelta(seconds=self.settings.min_interval)
             state.not_before = None
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
         log.warning("%d of %d hosts failed with network errors: treating it as our own outage",
                     sum(hosts.values()), len(hosts))
         return True
 
     def retry(self, url: str) -> bool:
         """User reset (`ingest feeds retry`): clear failures and poll at the next opportunity."""
-        state = self.store.get_feed_state(url)
+        state = self.state.get_feed_state(url)
         if state is None:
             return False
         state.error_count, state.consecutive_404 = 0.0, 0
         state.status = FeedStatus.WORKING if state.last_success else FeedStatus.NEW
         state.last_error, state.next_poll, state.not_before = None, utcnow(), None
         state.validators_trusted = True
-        self.store.save_feed_state(state)
+        self.state.save_feed_state(state)
         return True
 
 
