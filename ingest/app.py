@@ -132,8 +132,10 @@ class Ingest:
             self._alerts_loaded = True
         return self._alerts
 
-    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
-        """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`."""
+    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True,
+                 updates: bool = True) -> Pipeline:
+        """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`;
+        articles stored from their page are watched for updates (unless updates=False; `ingest.updates`)."""
         from ingest.pipeline import Pipeline
 
         engine = self.alerts() if alerts else None
@@ -143,8 +145,13 @@ class Ingest:
                 _engine.on_stored(articles)
                 if _extra is not None:
                     _extra(articles)
-        return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
+        pipe = Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
                         on_stored=hook, watchlist=self.watchlist(), stop=self.stopping)
+        if updates and self.settings.updates.checks:
+            from ingest.updates import UpdateScheduler, coverage_state
+
+            pipe.batch_hooks.append(UpdateScheduler(self.settings.updates, coverage_state(self.store)))
+        return pipe
 
     @contextmanager
     def run_lock(self, wait: bool = False) -> Iterator[None]:
@@ -283,6 +290,7 @@ class Ingest:
                 if self.stopping.is_set():
                     break  # the daemon's background job or the next run re-cleans
                 pipe.reclean(domain, blocks=blocks)
+            self.check_updates(pipe)  # article re-checks now due (ingest.updates)
             if self._alerts is not None:  # one-shot run: rules on anything left pending, volume rules
                 self._alerts.evaluate_backlog()  # checked, what is due sent, then return
                 self._alerts.check_volume()
@@ -290,6 +298,42 @@ class Ingest:
             return report
         finally:
             pipe.close()
+
+    # -- coverage (issue 19): backfill from sitemaps, article updates ------------------------------
+
+    def backfill(self, source: str, since: datetime, until: datetime | None = None, limit: int | None = None,
+                 alerts: bool = False, progress=None):
+        """Ingest SOURCE's sitemap URLs dated in [since, until) (see `ingest.backfill`); resumable."""
+        from ingest import backfill as bf
+
+        src = bf.resolve_source(self.settings, self.store, feedlist.load_feeds(self.settings.feeds_file), source)
+        pipe = self.pipeline(progress, alerts=alerts, updates=False)
+        try:
+            report = bf.backfill(self.settings, self.store, pipe, src, since, until, limit, progress)
+            if alerts and self._alerts is not None:
+                self._alerts.evaluate_backlog()
+                self._alerts.drain(timeout=60)
+            return report
+        finally:
+            pipe.close()
+
+    def check_updates(self, pipe: Pipeline | None = None, now: datetime | None = None):
+        """Do the article re-checks due by `now` (see `ingest.updates`); returns an UpdateReport."""
+        from ingest.updates import UpdateChecker
+
+        own = pipe is None
+        pipe = pipe or self.pipeline()
+        try:
+            return UpdateChecker(pipe).run_due(now)
+        finally:
+            if own:
+                pipe.close()
+
+    def versions(self, article: Article) -> list[dict]:
+        """Every version of a stored article, oldest first, the current one last."""
+        from ingest.updates import article_versions
+
+        return article_versions(self.store, article)
 
     def reclean(self, domain: str | None = None, progress: Progress | None = None) -> int:
         pipe = self.pipeline(progress, alerts=False)  # re-cleaned articles are not new: no alerts

@@ -116,6 +116,7 @@ class PageJob:
     html: bytes | None = None
     content_type: str | None = None
     final_url: str | None = None
+    validators: tuple[str | None, str | None] = (None, None)  # the page's (ETag, Last-Modified): update re-checks
     error: str | None = None
     failure: PageFailure | None = None
     retry_after: float | None = None
@@ -239,6 +240,9 @@ class Pipeline:
         self._medians: tuple[float, dict[str, tuple[int, int]]] | None = None  # (when, source -> (n, median))
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
+        # Called inside each batch's transaction with (jobs written, articles stored): the update
+        # re-check schedule (ingest.updates) is written with the articles it watches.
+        self.batch_hooks: list[Callable[[list[PageJob], list[Article]], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -481,6 +485,7 @@ class Pipeline:
             resp = self.fetcher.get(job.entry.link, check_robots=True)
             job.html, job.final_url = resp.content, resp.final_url
             job.content_type = resp.header("content-type")
+            job.validators = (resp.header("etag"), resp.header("last-modified"))
         except FetchError as exc:
             job.error, job.failure, job.retry_after = str(exc), classify_page_error(exc), exc.retry_after
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile URL fails this entry, not the run
@@ -543,6 +548,8 @@ class Pipeline:
             self._cluster(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
             self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
             self._remember(writing, articles)
+            for hook in self.batch_hooks:
+                hook(writing, articles)
             self._settle(jobs)
             self._record_page_errors(jobs)
             learned = self._learn(writing)
