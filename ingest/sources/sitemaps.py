@@ -27,8 +27,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urljoin, urlsplit
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from ingest.errors import FeedParseError
 
@@ -144,12 +145,15 @@ def parse_sitemap(data: bytes, url: str, cap: int = 50_000_000) -> Sitemap:
 
 def _parse_xml(data: bytes, url: str) -> Sitemap:
     sm = Sitemap(url=url)
-    parser = XMLPullParser(events=("end",))
+    parser: XMLPullParser = XMLPullParser(events=("end",))
     item: dict[str, str] = {}
     try:
         for start in range(0, len(data), 1 << 16):
             parser.feed(data[start:start + (1 << 16)])
-            for _event, elem in parser.read_events():
+            for event in parser.read_events():
+                elem = cast(tuple, event)[1]
+                if not isinstance(elem, Element):
+                    continue
                 name = _local(elem.tag)
                 if name == "title" and "news" not in elem.tag:
                     continue  # image:title, video:title: not the article's
