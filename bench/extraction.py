@@ -78,7 +78,7 @@ def _extractors():
 
     from ingest.config import ExtractSettings
     from ingest.extract import extract_article
-    from ingest.extract.clean import load_rules
+    from ingest.extract.rulepack import load_rules
 
     load_rules()  # parse the rule pack once, outside the timed calls
     settings = ExtractSettings()

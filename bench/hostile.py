@@ -277,7 +277,7 @@ def audit_regex(small: int = 2000, factor: int = 4) -> list[tuple[str, str, str,
     import re
 
     import ingest
-    from ingest.extract.clean import load_rules
+    from ingest.extract.rulepack import load_rules
 
     patterns: dict[str, re.Pattern] = {}
     for info in pkgutil.walk_packages(ingest.__path__, "ingest."):

@@ -15,9 +15,10 @@ import pytest
 from ingest.config import ExtractSettings
 from ingest.errors import ConfigError
 from ingest.extract import extract_article
-from ingest.extract.blocks import Block, LinkIndex
-from ingest.extract.clean import RuleError, SiteProfile, clean_blocks, fingerprint, load_rules, parse_rules
-from ingest.extract.sites import css_to_xpath, load_site_profiles
+from ingest.extract.blocks import Block, LinkIndex, fingerprint
+from ingest.extract.rulepack import RuleError, load_rules, parse_rules
+from ingest.extract.sites import SiteProfile, css_to_xpath, load_site_profiles
+from ingest.extract.walker import clean_blocks
 
 RULES = load_rules()
 RULES_DIR = Path(__file__).resolve().parent.parent / "ingest" / "extract" / "rules"
@@ -365,7 +366,7 @@ def test_related_list_whose_header_trafilatura_dropped():
 
 def test_promo_feature_examples_and_counter_examples():
     """Promos written as sentences (families.yaml `promo`): every example scores, no counter-example does."""
-    from ingest.extract.clean import PROMO_THRESHOLD, load_promo, promo_score
+    from ingest.extract.rulepack import PROMO_THRESHOLD, load_promo, promo_score
 
     words = load_promo()
     assert len(words.examples) >= 7 and len(words.counter_examples) >= 5

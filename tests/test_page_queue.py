@@ -173,7 +173,7 @@ def test_hung_extraction_is_replaced_and_the_article_falls_back_to_feed_text(ser
 
 def test_a_text_that_made_the_keyword_library_panic_costs_nothing(server, settings):
     """`'word ' * 100000` made yake-rust panic (pyo3's PanicException derives from BaseException) and
-    ended the run. Enrichment input is bounded now (ingest.enrich.limits) and a panic is caught per
+    ended the run. Enrichment input is bounded now (ingest.limits) and a panic is caught per
     article (tests/test_hostile.py); here the whole run: every article stored, nothing lost."""
     settings.extract.workers = 2
     server.route("/panic", Reply(body=article_page("Words", ["word " * 100_000]), headers=HTML))

@@ -27,7 +27,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from ingest.enrich.junk import content_lines
-from ingest.enrich.limits import bounded
+from ingest.limits import bounded
 from ingest.text import fold, tokens
 
 NUM_PERM = 128

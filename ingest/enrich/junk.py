@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.enrich.limits import MAX_LINE_CHARS, MAX_WORD_CHARS
+from ingest.limits import MAX_LINE_CHARS, MAX_WORD_CHARS
 from ingest.text import fold
 
 JUNK_FILE = Path(__file__).with_name("junk.txt")

@@ -22,7 +22,7 @@ Tags come first (at most `top`), then up to `top` key phrases. YAKE reads the ti
 `MAX_CHARS` characters of the body: news puts what matters first, and YAKE's cost grows with
 length (bench/enrich.py measures both).
 
-Input is bounded (`limits.py`): the title, the body and every line are cut to fixed sizes, and a
+Input is bounded (`ingest/limits.py`): the title, the body and every line are cut to fixed sizes, and a
 panic of the native scorer (pyo3's `PanicException`, a BaseException) costs only that article's
 key phrases: its tags are kept and a warning is logged.
 
@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - platforms without a wheel fall back to
     yake_rust = None
 
 from ingest.enrich.junk import content_lines, junk, plain
-from ingest.enrich.limits import MAX_TITLE_CHARS, bounded
+from ingest.limits import MAX_TITLE_CHARS, bounded
 from ingest.text import fold, stem_words
 
 log = logging.getLogger(__name__)

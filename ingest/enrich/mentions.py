@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import lru_cache
 
-from ingest.enrich.limits import MAX_TITLE_CHARS, bounded
+from ingest.limits import MAX_TITLE_CHARS, bounded
 from ingest.text import QUERY_LANGUAGES, fold, near_prefixes, query_stems, stem_words, tokens
 
 PREFIX = 3  # letters a stem and its word are assumed to share
@@ -38,7 +38,7 @@ def count_mentions(title: str, body: str, language: str | None, terms: list[str]
     """Occurrences of each watch term in title and body (see the module docstring)."""
     if not terms:
         return {}
-    words = tokens(f"{bounded(title, MAX_TITLE_CHARS)}\n{bounded(body)}")  # limits.py: a bounded prefix
+    words = tokens(f"{bounded(title, MAX_TITLE_CHARS)}\n{bounded(body)}")  # ingest/limits.py: a bounded prefix
     folded = [fold(w) for w in words]
     # Stemming every word in six languages costs more than the rest together: only words that begin
     # like some form of some term can match (stemming keeps a word's first letters), so only those.

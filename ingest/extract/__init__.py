@@ -10,10 +10,11 @@ import re
 from dataclasses import replace
 
 from ingest.config import ExtractSettings
-from ingest.enrich.limits import MAX_TEXT_CHARS, bounded
-from ingest.extract.blocks import Block, blocks_to_text
-from ingest.extract.clean import CleanResult, SiteProfile, clean_blocks, fingerprint
+from ingest.extract.blocks import Block, blocks_to_text, fingerprint
 from ingest.extract.extractor import PageTooComplex, decode_html, extract_parts
+from ingest.extract.sites import SiteProfile
+from ingest.extract.walker import CleanResult, clean_blocks
+from ingest.limits import MAX_TEXT_CHARS, bounded
 from ingest.models import Access, Extracted
 from ingest.text import normalize_text
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
 
 SPACE = re.compile(r"\s+")
+WORDS = re.compile(r"\w+", re.UNICODE)
 BLOCK_TAGS = {"p": "p", "head": "head", "quote": "quote", "item": "item", "cell": "cell", "code": "code"}
 
 
@@ -22,6 +25,15 @@ class Block:
     @property
     def link_density(self) -> float:
         return self.link_chars / len(self.text) if self.text else 0.0
+
+
+
+def fingerprint(text: str) -> str:
+    """Normalized paragraph fingerprint: case, accents, digits and punctuation folded away. The key of
+    learned boilerplate (the same paragraph on many pages of one site)."""
+    norm = unicodedata.normalize("NFKD", text.lower())
+    words = [w for w in WORDS.findall(norm) if not w.isdigit()]
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
 
 
 INLINE_SPACE = re.compile(r"[^\S\n]+")

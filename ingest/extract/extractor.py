@@ -24,8 +24,8 @@ from ingest.config import ExtractSettings
 from ingest.errors import IngestError
 from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
-from ingest.extract.clean import is_credit, page_tag_blocks
 from ingest.extract.lead import already_in, find_lead
+from ingest.extract.pagetags import is_credit, page_tag_blocks
 from ingest.fetch.charset import decode_page
 from ingest.models import Precision
 

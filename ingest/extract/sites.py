@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from re import _constants as sre
 from re import _parser as sre_parse
@@ -35,7 +36,6 @@ from lxml import etree
 
 from ingest.config import read_yaml
 from ingest.errors import ConfigError
-from ingest.extract.clean import SiteProfile
 
 log = logging.getLogger(__name__)
 PATTERN_TIMEOUT = 0.05      # seconds one site pattern may spend on one block
@@ -47,6 +47,17 @@ KEYS = {"domain": "domain", "strip": "strip", "prune_xpaths": "strip", "strip_te
 COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:\.[\w-]+|#[\w-]+|\[[^\]]+\])*)$")
 PART = re.compile(r"\.(?P<cls>[\w-]+)|#(?P<id>[\w-]+)|\[(?P<attr>[\w:-]+)\s*(?:(?P<op>[~^$*]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]*))?\s*\]")
 DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d+)?$")
+
+
+@dataclass(slots=True)
+class SiteProfile:
+    """What the cleaner knows about one site: config rules and learned boilerplate."""
+
+    domain: str
+    prune_xpaths: list[str] = field(default_factory=list)
+    drop_patterns: list = field(default_factory=list)  # re.Pattern or SitePattern (time-budgeted)
+    learned: set[str] = field(default_factory=set)
+    source: str | None = None  # the config file it came from
 
 
 def _literal(value: str) -> str:

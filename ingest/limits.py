@@ -1,4 +1,6 @@
-"""Input bounds for enrichment: every per-article stage reads at most a fixed amount of text.
+"""Input bounds for extraction and enrichment: every per-article stage reads at most a fixed amount of text.
+
+A neutral module (no stage owns it), so `extract` and `enrich` both read it without one importing the other.
 
 A feed item or page can be megabytes of one "word" or one line; enrichment cost (and, for
 native code, its failure modes) grows with that. Each stage therefore reads a bounded prefix:
@@ -8,6 +10,7 @@ native code, its failure modes) grows with that. Each stage therefore reads a bo
 | keywords (YAKE) | title `MAX_TITLE_CHARS`, body lines up to `keywords.MAX_CHARS`, each line at most `MAX_LINE_CHARS` |
 | language | `language.DETECT_CHARS` of the text, 32 KB of the page head for `<html lang>` |
 | mentions, MinHash shingles | the first `MAX_TEXT_CHARS` of the body |
+| extract (feed content read as plain text) | `MAX_TEXT_CHARS` |
 
 Words longer than `MAX_WORD_CHARS` are no words (base64 blobs, minified code, `DDDD...`): line
 preparation drops them before any regex runs, which keeps every pattern on short tokens.
