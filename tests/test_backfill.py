@@ -166,14 +166,16 @@ def test_backfill_until_and_limit_pick_the_newest_in_range(settings, site):
 
 
 def test_backfill_keeps_the_politeness_gap_per_host(settings, site):
-    settings.fetch.per_host_min_interval = 0.1
+    settings.fetch.per_host_min_interval = 0.2
     settings.fetch.per_host_concurrency = 1
     with Ingest(configure(settings, site)) as app:
         app.backfill("Harbour Times", SINCE, limit=15)
     arrivals = [t for t, _path, _h in site.srv.log]
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     assert len(arrivals) >= 15 + 4  # robots, sitemaps and pages all went through the polite fetcher
-    assert min(gaps) >= 0.1 * 0.9, sorted(gaps)[:5]  # measured on the server side
+    # measured on the server side; the client spaces request starts, so a new connection's setup
+    # (a few ms, more on a loaded machine) may shift one arrival: 30 ms of slack, not more
+    assert min(gaps) >= 0.2 - 0.03, sorted(gaps)[:5]
 
 
 def test_backfill_alerts_only_when_asked(settings, site, tmp_path):
