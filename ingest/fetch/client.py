@@ -166,6 +166,7 @@ class Fetcher:
                 request = self._client.build_request("GET", pinned, headers={**headers, **extra_headers},
                                                      extensions=extensions)
                 response = self._client.send(request, stream=True)
+                self.limiter.sent(host)  # politeness gaps count from when the server had the request
             except httpx.TimeoutException:
                 raise FetchError(url, "timeout", "timed out waiting for the server") from None
             except httpx.HTTPError as exc:

@@ -175,9 +175,10 @@ def _add(sm: Sitemap, kind: str, item: dict[str, str], base: str) -> bool:
     loc = item.get("loc")
     if not loc:
         return False
-    loc = urljoin(base, loc)
-    if urlsplit(loc).scheme not in ("http", "https"):
-        return False
+    if not loc.lower().startswith(("http://", "https://")):  # absolute, as the protocol says; else resolved
+        loc = urljoin(base, loc)
+        if not loc.lower().startswith(("http://", "https://")):
+            return False
     entry = SitemapURL(loc=loc, lastmod=w3c_date(item.get("lastmod")), published=w3c_date(item.get("publication_date")),
                        title=item.get("title"))
     target = sm.children if kind == "sitemap" else sm.urls
