@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -101,7 +101,7 @@ class EnrichSettings(_Section):
 class ElasticsearchSettings(_Section):
     url: str = "http://127.0.0.1:9200"
     index_prefix: str = "ingest"
-    api_key_env: str = "INGEST_ES_API_KEY"
+    api_key_env: str | None = "INGEST_ES_API_KEY"  # null: no API key
     username: str | None = None
     password_env: str = "INGEST_ES_PASSWORD"
     password_file: str | None = None
@@ -195,7 +195,10 @@ class Settings(_Section):
 
 MAX_YAML_ALIASES = 1_000          # `*ref` uses per document: real config files use a handful
 MAX_YAML_EXPANDED = 2_000_000     # nodes + scalar characters once every alias is expanded
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # the same interface; the C one is used when libyaml is installed
+    from yaml import SafeLoader as _Loader
+else:
+    _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YAMLBomb(yaml.YAMLError):

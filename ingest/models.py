@@ -6,8 +6,10 @@ imports a later one.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
@@ -171,6 +173,23 @@ class FetchResponse:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date). Here, beside
+    `FetchResponse`, because the fetcher (pages) and the poller (feeds) both read it."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
 @dataclass(slots=True)

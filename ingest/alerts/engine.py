@@ -223,8 +223,8 @@ class AlertEngine:
                     # story's original (earliest published) takes the lead while nothing was sent
                     with self._ledger:
                         for a in copies:
-                            lead = (a.title, a.url) if a.is_original else None
-                            self.store.extend_alert(name, story, a.id, a.source, lead)
+                            title_url = (a.title, a.url) if a.is_original else None
+                            self.store.extend_alert(name, story, a.id, a.source, title_url)
         for rule in due.values():
             self._schedule(rule)
         return claimed, evaluated

@@ -124,6 +124,7 @@ def check(store, rule: Rule, now: datetime | None = None) -> AlertRecord | None:
     if reading.direction is None:
         return None
     spec = rule.volume
+    assert spec is not None  # measure() checked it
     slot = _slot(reading.now, spec.window)
     story = f"volume:{reading.direction}:{slot}"
     ongoing = {r.story for r in store.list_alerts(rule=rule.name, limit=5)}

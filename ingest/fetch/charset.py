@@ -98,7 +98,9 @@ def _utf16_shape(data: bytes) -> str | None:
     return "utf-16-le" if odd > even * 4 else "utf-16-be" if even > odd * 4 else None
 
 
-def _stray_cp1252(error: UnicodeDecodeError) -> tuple[str, int]:
+def _stray_cp1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # registered for decoding only
+        raise error
     bad = error.object[error.start:error.end]
     return bad.decode("cp1252", "replace"), error.end
 

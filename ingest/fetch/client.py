@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import itertools
 import threading
 import time
@@ -29,35 +28,10 @@ from ingest.config import FetchSettings
 from ingest.errors import FetchError
 from ingest.fetch.netguard import NetworkGuard
 from ingest.fetch.politeness import HostLimiter
-from ingest.models import FetchResponse
-from ingest.sources.urls import InvalidURL, ascii_host, check_url, shown
+from ingest.models import FetchResponse, parse_retry_after
+from ingest.sources.urls import InvalidURL, ascii_host, check_url, host_key, shown
 
 REDIRECTS = {301, 302, 303, 307, 308}
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
-
-
-def host_key(url: str) -> str:
-    """host[:port], lower-cased: the unit of politeness. Never raises (a malformed URL keys on its netloc)."""
-    try:
-        parts = urlsplit(url)
-        return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
-    except ValueError:  # a bad port or IPv6 literal: the fetch itself reports it, on that feed or entry
-        return url.split("//", 1)[-1].split("/", 1)[0].lower()
 
 
 class Fetcher:

@@ -68,7 +68,7 @@ class NetworkGuard:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         seen: list[IPAddress] = []
         for info in infos:
-            ip = ipaddress.ip_address(info[4][0].split("%")[0])
+            ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])  # (host, port[, flow, scope])
             if ip not in seen:
                 seen.append(ip)
         return seen

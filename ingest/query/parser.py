@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 from datetime import UTC, datetime, timedelta
 
 from ingest.errors import QueryError
@@ -50,18 +51,48 @@ NEAR_OP = re.compile(r"NEAR/(\d+)")
 FIELD_NAME = re.compile(r"([A-Za-z]+):")
 DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 RELATIVE = re.compile(r"now(?:([+-])(\d+)([smhdwMy]))?")
-COMPARISON = re.compile(r"(>=|<=|>|<)?(.*)", re.S)
+COMPARISONS = (">=", "<=", ">", "<")  # longest first
 STARTS = ("WORD", "PHRASE", "LP", "FIELD", "NEG", "PLUS", "NOT", "RANGE")
 # Quotation marks that open a phrase, and the marks that may close each: "…" „…“ „…” ‚…‘ «…» »…« “…” ‘…’ ”…”
 QUOTES = {'"': '"', "„": "“”", "‚": "‘’", "«": "»", "»": "«", "“": "”“", "‘": "’‘", "”": "”"}
 WORD_STOP = '()"„“”«»‚‘'
 
 
+TokKind = Literal["WORD", "PHRASE", "LP", "RP", "AND", "OR", "NOT", "NEG", "PLUS", "NEAR", "FIELD", "RANGE", "EOF"]
+
+
+BOOLEAN_OPS: dict[str, TokKind] = {"AND": "AND", "OR": "OR", "NOT": "NOT"}
+
+
+class PhraseValue(NamedTuple):
+    text: str
+    slop: int | None  # "a b"~N
+
+
+class RangeValue(NamedTuple):
+    opening: str  # [ or {
+    body: str     # between the brackets
+    closing: str  # ] or }
+    start: int    # position of the body in the query
+
+
 @dataclass(slots=True)
 class Tok:
-    kind: str   # WORD PHRASE LP RP AND OR NOT NEG PLUS NEAR FIELD RANGE EOF
-    value: object
+    kind: TokKind
+    value: str | int | PhraseValue | RangeValue | None  # int for NEAR/N, None for EOF
     pos: int
+
+    def distance(self) -> int:
+        assert isinstance(self.value, int), self
+        return self.value
+
+    def phrase(self) -> PhraseValue:
+        assert isinstance(self.value, PhraseValue), self
+        return self.value
+
+    def range(self) -> RangeValue:
+        assert isinstance(self.value, RangeValue), self
+        return self.value
 
 
 def _lex(text: str) -> list[Tok]:
@@ -80,7 +111,7 @@ def _lex(text: str) -> list[Tok]:
             end = min((p for p in (text.find("]", i), text.find("}", i)) if p >= 0), default=-1)
             if end < 0:
                 raise QueryError(text, "unterminated range: missing ] or }", i)
-            out.append(Tok("RANGE", (c, text[i + 1:end], text[end], i + 1), i))
+            out.append(Tok("RANGE", RangeValue(c, text[i + 1:end], text[end], i + 1), i))
             i = end + 1
         elif c in "-+" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != ")" \
                 and not (out and out[-1].kind == "FIELD"):
@@ -108,7 +139,7 @@ def _lex_phrase(text: str, i: int, out: list[Tok]) -> int:
     if j < len(text) and not text[j].isspace() and text[j] not in "()":
         raise QueryError(text, "a phrase must be followed by a space or a parenthesis (wildcards do not work "
                                "inside quotes)", j)
-    out.append(Tok("PHRASE", (text[i + 1:end], slop), i))
+    out.append(Tok("PHRASE", PhraseValue(text[i + 1:end], slop), i))
     return j
 
 
@@ -133,8 +164,8 @@ def _lex_word(text: str, i: int, out: list[Tok]) -> int:
             hint = f"did you mean {FIELD_ALIASES.get(close[0], close[0])}:?" if close else \
                 f"fields are {', '.join(ALL_FIELDS)}; quote the text to search for it"
             raise QueryError(text, f"unknown field {m.group(1)}: ({hint})", i)
-    if word in ("AND", "OR", "NOT"):
-        out.append(Tok(word, word, i))
+    if word in BOOLEAN_OPS:
+        out.append(Tok(BOOLEAN_OPS[word], word, i))
     elif word == "NEAR" or word.startswith("NEAR/"):
         m2 = NEAR_OP.fullmatch(word)
         if not m2:
@@ -269,7 +300,7 @@ class _Parser:
         if fields[0] != fields[1]:
             field = fields[0] or fields[1]
             raise self.error(f"both sides of NEAR must search the same field: write {field}:(a NEAR/5 b)", op)
-        node = Near(sides[0], sides[1], int(op.value))
+        node = Near(sides[0], sides[1], op.distance())
         try:
             near_pairs(node)
         except ValueError as exc:
@@ -346,7 +377,7 @@ class _Parser:
         return Term(text.lower() if field == "lang" else text)
 
     def phrase(self, tok: Tok, ctx) -> Node:
-        raw, slop = tok.value
+        raw, slop = tok.phrase()
         if ctx and ctx[0] == "keyword":
             if slop is not None:
                 raise self.error("~N works on text phrases, not on field values", tok)
@@ -379,7 +410,7 @@ class _Parser:
     def date_range(self, name: str, tok: Tok) -> Node:
         example = f"{name}:>=2025-01-01, {name}:>now-7d or {name}:[2025-01-01 TO 2025-01-31]"
         if tok.kind == "RANGE":
-            opening, body, closing, start = tok.value
+            opening, body, closing, start = tok.range()
             parts = re.split(r"\s+TO\s+", body.strip())
             if len(parts) != 2:
                 raise self.error(f"a range reads [FROM TO UNTIL] (TO in capitals), e.g. {example}", tok)
@@ -409,7 +440,9 @@ class _Parser:
             return Range(name, expr=expr, **bounds)
         if tok.kind != "WORD":
             raise self.error(f"{name}: needs a date: {example}", tok)
-        op, text = COMPARISON.fullmatch(str(tok.value)).groups()
+        word = str(tok.value)
+        op = next((o for o in COMPARISONS if word.startswith(o)), None)
+        text = word[len(op or ""):]
         if not text:
             raise self.error(f"{name}:{op} needs a date after it", tok)
         when, end = self.point(text, tok.pos + len(op or ""))

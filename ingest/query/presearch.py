@@ -93,7 +93,8 @@ def anchor_clauses(node: Node) -> list[Clause] | None:
             sub = anchor_clauses(child)
             if sub is None:
                 return None
-            joined += min(sub, key=len)  # that child's match needs its (shortest) clause
+            shortest: Clause = min(sub, key=len)  # that child's match needs its (shortest) clause
+            joined += shortest
         return [list(dict.fromkeys(joined))]
     if isinstance(node, And):
         clauses = [c for sub in (anchor_clauses(c) for c in node.children) if sub is not None for c in sub]
@@ -167,7 +168,8 @@ class Presearcher:
                  columns: Columns | None = None):
         self.names = list(rules)
         raw = {name: (anchor_clauses(node) if node is not None else None) for name, node in rules.items()}
-        programs = {name: _program(node) for name, node in rules.items() if node is not None} if columns else {}
+        programs = ({name: _program(node) for name, node in rules.items() if node is not None}
+                    if columns is not None else {})
         strings = {text for cl in raw.values() if cl for clause in cl for text, _ in clause}
         strings.update(text for prog in programs.values() if prog for text in _program_strings(prog))
         tokens = tokenise(sorted(strings)) if strings else {}
@@ -175,7 +177,7 @@ class Presearcher:
         self.always = [name for name in self.names if not clauses[name]]
         self.programs: dict[str, tuple] = {}   # rules answered exactly from the per-column vocabulary
         for name, prog in programs.items():
-            resolved = _resolve(prog, tokens, columns) if prog else None
+            resolved = _resolve(prog, tokens, columns) if prog and columns is not None else None
             if resolved is not None:
                 self.programs[name] = resolved
         self._build([(name, clauses[name]) for name in self.names if clauses[name]])

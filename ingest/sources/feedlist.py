@@ -106,7 +106,7 @@ def save_feeds(path: Path, feeds: list[FeedConfig]) -> None:
         present = {_url_of(i) for i in items}
         items[:] = [i for i in items if _url_of(i) in wanted]
         for i, item in enumerate(items):  # entries already listed take the given values, in place
-            fresh = _item(wanted[_url_of(item)])
+            fresh = _item(wanted[_url_of(item) or ""])
             if isinstance(item, str):
                 items[i] = fresh if len(fresh) > 1 else item
             else:
@@ -127,8 +127,12 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> int:
 
     known = {f.url for f in load_feeds(path)}
     new = [f for f in dict((f.url, f) for f in feeds).values() if f.url not in known]
+    def append(items: list) -> bool:
+        items.extend(_item(f) for f in new)
+        return True
+
     if new:
-        edit_list(path, "feeds", lambda items: items.extend(_item(f) for f in new) or True, header=HEADER)
+        edit_list(path, "feeds", append, header=HEADER)
     return len(new)
 
 

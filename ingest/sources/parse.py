@@ -24,6 +24,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -107,6 +108,7 @@ def _zoned(raw, instant: datetime | None) -> datetime | None:
     +0100" -> 08:15+01:00), when the raw text says the same moment; else `instant` as it is."""
     if instant is None or not isinstance(raw, str):
         return instant
+    value: datetime | None
     try:
         value = email.utils.parsedate_to_datetime(raw.strip())
     except (TypeError, ValueError, IndexError):
@@ -114,6 +116,10 @@ def _zoned(raw, instant: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is not None and value == instant:
         return value
     return instant
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _iso_dt(value) -> datetime | None:
@@ -156,10 +162,8 @@ def _charset(content_type: str | None) -> str:
     return ""
 
 
-def _as_utf8(content_type: str | None) -> str | None:
+def _as_utf8(content_type: str) -> str:
     """The Content-Type with its charset replaced by utf-8 (the document is handed on decoded)."""
-    if not content_type:
-        return None
     return content_type.split(";")[0].strip() + "; charset=utf-8"
 
 
@@ -316,11 +320,11 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         link = _http_link(url, item.get("url")) or _http_link(url, item.get("external_url"))
         if not link:
             continue
-        authors = item.get("authors") if isinstance(item.get("authors"), list) else []
+        authors = _list(item.get("authors"))
         if not authors and isinstance(item.get("author"), dict):  # JSON Feed 1.0
             authors = [item["author"]]
         author = next((_str(a.get("name")) for a in authors if isinstance(a, dict) and _str(a.get("name"))), None)
-        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+        tags = _list(item.get("tags"))
         item_id = item.get("id")
         entries.append(FeedEntry(
             feed_url=url, link=link,

@@ -47,10 +47,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from ingest.config import PollingSettings
 from ingest.errors import FeedParseError, FetchError, StoreError, StoreUnavailable
-from ingest.fetch import Fetcher, host_key, parse_retry_after
 from ingest.models import (
     FeedConfig,
     FeedEntry,
@@ -59,12 +59,21 @@ from ingest.models import (
     ParsedFeed,
     PendingEntry,
     article_id,
+    parse_retry_after,
     utcnow,
 )
 from ingest.sources.parse import NotAFeed, parse_feed
-from ingest.sources.urls import normalize_url
+from ingest.sources.urls import host_key, normalize_url
 
 log = logging.getLogger("ingest.poller")
+
+
+class FeedFetcher(Protocol):
+    """What the poller needs from the fetch stage: one polite, capped GET. `ingest.fetch.Fetcher`
+    is one; the caller hands it in, so this earlier stage never imports the later one.
+    Raises `ingest.errors.FetchError` (with `kind`, `status`, `retry_after`) for every failure."""
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> FetchResponse: ...
 
 WEIGHTS = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
 FAILING_AT = 6.0
@@ -191,7 +200,7 @@ class OutageDetector:
 
 
 class Poller:
-    def __init__(self, settings: PollingSettings, store, fetcher: Fetcher):
+    def __init__(self, settings: PollingSettings, store, fetcher: FeedFetcher):
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
@@ -514,8 +523,3 @@ class Poller:
 def fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
-
-def is_due(state: FeedState | None, now: datetime | None = None) -> bool:
-    if state is None or state.next_poll is None:
-        return True
-    return state.next_poll <= (now or datetime.now(UTC))

@@ -174,6 +174,16 @@ def normalize_url(url: str) -> str:
     return urlunsplit(("https" if scheme in ("http", "https") else scheme, netloc, path, urlencode(query), ""))
 
 
+def host_key(url: str) -> str:
+    """host[:port], lower-cased: the unit of politeness (the fetcher's per-host queues, the poller's
+    host interleaving and outage count). Never raises (a malformed URL keys on its netloc)."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a bad port or IPv6 literal: the fetch itself reports it, on that feed or entry
+        return url.split("//", 1)[-1].split("/", 1)[0].lower()
+
+
 def domain_of(url: str) -> str:
     """Site key for per-site learning and facets: host (without www.) plus a non-default port."""
     parts = urlsplit(url)
