@@ -33,8 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest.app import Ingest  # noqa: E402
-from ingest.config import load_settings  # noqa: E402
 from ingest.backfill import sitemap_getter  # noqa: E402
+from ingest.config import load_settings  # noqa: E402
 from ingest.fetch import Fetcher  # noqa: E402
 from ingest.sources.sitemaps import discover, parse_sitemap  # noqa: E402
 
