@@ -124,6 +124,13 @@ def test_show_versions_cli_and_updates_off(settings, site, capsys):
         quay = story_id(app, site.story)
         site.change_story("Quay works postponed after wreck find", NEW)
         app.check_updates(now=utcnow() + LATER)
+        from fastapi.testclient import TestClient
+
+        from ingest.web.server import create_app
+
+        with TestClient(create_app(app)) as web:  # the article page lists the earlier version
+            page = web.get(f"/articles/{quay}").text
+        assert "Earlier versions" in page and "Quay works planned" in page and "title changed" in page
     args = ["--config", settings.config_dir, "--db", settings.store.sqlite_path]
     assert main(["show", quay, "--versions", *args]) == 0
     text = capsys.readouterr().out
