@@ -144,3 +144,24 @@ def test_show_versions_cli_and_updates_off(settings, site, capsys):
     with make_app(settings, site) as app:
         app.run_once()
         assert CoverageState(app.store).watched() == 0
+
+
+def test_daemon_job_does_the_due_rechecks(settings, site):
+    import time
+
+    from ingest.daemon import build_daemon
+
+    settings.updates.window, settings.updates.checks = 1, 1  # one re-check, due a second after storing
+    with make_app(settings, site) as app:
+        scheduler, pipeline = build_daemon(app)
+        try:
+            pipeline.run_once(app.feeds())
+            quay = story_id(app, site.story)
+            site.change_story("Quay works postponed after wreck find", NEW)
+            time.sleep(1.1)  # let the re-check fall due (a deadline, not a timing assertion)
+            job = next(func for func, _every in scheduler.extra_jobs if func.__name__ == "updates")
+            job()
+            assert [v["current"] for v in app.versions(app.show(quay))] == [False, True]
+            assert CoverageState(app.store).watched() == 0  # the only re-check is done: the watch ended
+        finally:
+            pipeline.close()
