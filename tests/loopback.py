@@ -41,6 +41,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
+    def request_counts(self) -> dict[str, int]:
+        """A copy of the per-path request counts, safe to iterate while requests arrive."""
+        with self._active_lock:
+            return dict(self.requests)
+
     def __init__(self, host: str = "127.0.0.1"):
         self.routes: dict[str, Reply | Handler] = {}
         self.requests: Counter[str] = Counter()
@@ -60,9 +65,9 @@ class LoopbackServer:
 
             def do_GET(self):  # noqa: N802 - http.server API
                 path = self.path
-                server.requests[path] += 1
-                server.log.append((time.monotonic(), path, dict(self.headers)))
                 with server._active_lock:
+                    server.requests[path] += 1
+                    server.log.append((time.monotonic(), path, dict(self.headers)))
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
                 try:

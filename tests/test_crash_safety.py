@@ -61,7 +61,7 @@ class Site:
             srv.__exit__()
 
     def page_fetches(self) -> dict[str, int]:
-        return {srv.url(p): n for srv in self.servers for p, n in srv.requests.items() if p.startswith("/news/")}
+        return {srv.url(p): n for srv in self.servers for p, n in srv.request_counts().items() if p.startswith("/news/")}
 
     def total_pages(self) -> int:
         return sum(self.page_fetches().values())
