@@ -81,7 +81,7 @@ class NewsSite:
         self.expected = {f"{base}/news/{i}" for i in range(IN_RANGE)}
 
     def page_requests(self) -> dict[str, int]:
-        return {p: n for p, n in self.srv.requests.items() if p.startswith("/news/")}
+        return {p: n for p, n in self.srv.request_counts().items() if p.startswith("/news/")}
 
     def close(self) -> None:
         self.srv.__exit__()
