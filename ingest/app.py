@@ -32,6 +32,7 @@ from ingest.store.base import ArticleSelection
 
 if TYPE_CHECKING:  # the pipeline pulls in trafilatura, feedparser, scipy: imported when a command needs it
     from ingest.extract import SiteProfile
+    from ingest.extract.learned import LearnedBoilerplate
     from ingest.pipeline import Pipeline, Progress, RunReport
 
 log = logging.getLogger("ingest")
@@ -379,7 +380,7 @@ class Ingest:
         ex, now = self.settings.extract, utcnow()
         counts["raw_pages"] = self.purge_raw()
         days = self.settings.store.retention_days
-        keep_sightings = max(ex.learn_window_days, ex.raw_retention_days)
+        keep_sightings = max(self.learned_boilerplate().window_days, ex.raw_retention_days)
         counts.update(self.store.prune_bookkeeping(
             ledger_before=now - timedelta(days=days) if days else None,
             sightings_before=now - timedelta(days=keep_sightings)))
@@ -624,8 +625,16 @@ class Ingest:
                                          self.settings.enrich.min_detect_chars)
         return ex
 
+    def learned_boilerplate(self) -> LearnedBoilerplate:
+        """Learned per-site boilerplate over this store: the threshold, window and is-learned rule."""
+        from ingest.extract.learned import LearnedBoilerplate
+
+        return LearnedBoilerplate(self.settings.extract, self.store)
+
     def site_blocks(self, domain: str) -> list[BlockStat]:
-        return self.store.block_stats(domain, since=utcnow() - timedelta(days=self.settings.extract.learn_window_days))
+        """The site's repeated blocks counted in the learning window (`learned_boilerplate().is_learned`
+        tells which are learned)."""
+        return self.store.block_stats(domain, since=self.learned_boilerplate().since())
 
     def set_block(self, domain: str, fingerprint: str, status: str | None) -> bool:
         return self.store.set_block_status(domain, fingerprint, status)

@@ -85,8 +85,9 @@ class ExtractSettings(_Section):
     fallback_min_chars: int = Field(200, ge=0)
     keep_raw: bool = True
     raw_retention_days: int = Field(30, ge=0)
-    learn_min_articles: int = Field(3, ge=2)
-    learn_window_days: int = Field(30, ge=1)
+    learn_min_articles: int = Field(3, ge=2, description="a paragraph on this many articles of one site is "
+                                    "learned boilerplate (ingest/extract/learned.py)")
+    learn_window_days: int = Field(30, ge=1, description="days of sightings a paragraph is counted over")
     workers: int = Field(0, ge=0, description="extraction processes; 0 = number of cores")
     time_limit: float = Field(60, gt=0, description="seconds one page may take in an extraction worker")
 
@@ -95,6 +96,8 @@ class EnrichSettings(_Section):
     keywords: int = Field(10, ge=0)
     watch_terms: list[str] = Field(default_factory=list)
     cluster_threshold: float = Field(0.5, gt=0, le=1)
+    cluster_window_days: int = Field(14, ge=1, description="days back a new article is compared with for copies "
+                                     "of one story (ingest/enrich/clusters.py)")
     min_detect_chars: int = Field(200, ge=0)
 
 

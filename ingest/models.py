@@ -18,6 +18,13 @@ from typing import Any
 from ingest.text import normalize_text
 
 
+class BlockStatus(StrEnum):
+    """An editor's decision on one repeated block of a site (`ingest sites pin|reject`); none: automatic."""
+
+    PINNED = "pinned"      # always stripped (learned whatever its count)
+    REJECTED = "rejected"  # never stripped
+
+
 class Access(StrEnum):
     """Can a reader see the whole article? (`ingest.extract.access` decides.)"""
 

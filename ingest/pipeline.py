@@ -1,4 +1,13 @@
-"""The refresh flow, top to bottom: poll feeds -> queue new entries -> fetch pages -> extract -> enrich -> store.
+"""The refresh flow, top to bottom: poll feeds -> queue new entries -> fetch pages -> extract/enrich -> store -> alerts.
+
+This module holds only the flow: what runs when, on which thread or process, and what is written in
+which transaction. The stages own their logic: polling and the queue's entries in `ingest.sources`,
+politeness in `ingest.fetch`, cleaning and learned boilerplate in `ingest.extract`
+(`extract/learned.py`: which blocks a site has learned, learning from a stored batch, what to
+re-clean), per-article analysis, access and source naming in `ingest.enrich.analysis`, story
+clusters in `ingest.enrich.clusters`, the alert rules behind the `on_stored` hook in `ingest.alerts`.
+The code reads in the order below; re-cleaning (stored raw pages -> extract -> enrich -> store) is
+the last section.
 
 One `Pipeline` per process, with one extraction pool (`ingest.workers`), started on first use.
 
@@ -14,9 +23,11 @@ One `Pipeline` per process, with one extraction pool (`ingest.workers`), started
    and N hosts give N times one host's polite rate. At most `window` pages are in flight.
 4. Extract and enrich each page in the worker pool as soon as it arrives: a page over
    `extract.time_limit` has its worker replaced; a crash or panic fails that page only.
-5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE transaction the articles are written
-   (SQLite) or put in the outbox (Elasticsearch), their entries are marked seen and taken off the
-   queue, failed pages are rescheduled or recorded dead. Then the alert hook sees the batch.
+5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE transaction the articles get their
+   story clusters and are written (SQLite) or put in the outbox (Elasticsearch), their entries are
+   marked seen and taken off the queue, failed pages are rescheduled or recorded dead, and the pages'
+   paragraphs are counted for learned boilerplate (what a site newly learned is in the report, for
+   the caller to re-clean). Then the alert hook (`on_stored`) sees the batch.
 
 Crash safety: a feed's validators advance only together with its queued entries, and an entry
 leaves the queue only together with its stored article, so a process killed anywhere (SIGKILL
@@ -40,6 +51,7 @@ finished, the rest stays queued for the next run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -51,41 +63,41 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from ingest.config import EnrichSettings, Settings
-from ingest.enrich import (
-    Clusterer,
-    content_hash,
-    count_mentions,
-    extract_keywords,
-    minhash,
-    published_with_precision,
-    reconcile_language,
-    to_bytes,
+from ingest.config import Settings
+from ingest.enrich.analysis import (
+    AccessJudge,
+    Analysis,
+    analyze,
+    article_title,
+    bare_analysis,
+    merged_tags,
+    reanalyze,
+    source_name,
 )
-from ingest.enrich.dedupe import from_bytes
+from ingest.enrich.clusters import StoryClusters
+from ingest.enrich.dates import published_with_precision
 from ingest.enrich.entities import tag_articles
-from ingest.enrich.language import declared_language
-from ingest.errors import FetchError, StoreError, StoreUnavailable
+from ingest.enrich.keywords import extract_keywords
+from ingest.enrich.language import declared_language, reconcile_language
+from ingest.errors import FetchError, StoreError
 from ingest.extract import SiteProfile, extract_article, extract_feed_content
+from ingest.extract.learned import LearnedBoilerplate
 from ingest.fetch import Fetcher, host_key
 from ingest.fetch.politeness import HostQueues
-from ingest.models import Access, Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
-from ingest.sources.poller import Poller, PollOutcome, entry_keys, interleave_by_host
+from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
+from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
 from ingest.sources.urls import domain_of, strip_tracking
 from ingest.store import Store
 from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
 DEAD_STATUSES = {404, 410, 451}
-# An article without access markup is a teaser when its text is under this share of its source's median
-# length, once the source has enough articles to know what its median is.
-TEASER_SHARE, TEASER_MIN_ARTICLES, TEASER_MIN_MEDIAN, MEDIAN_TTL = 0.25, 5, 600, 600.0
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
 STOP_GRACE = 3.0          # seconds a stopping run still collects pages already being extracted
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
 Progress = Callable[[str, int], None]
 
-__all__ = ["Pipeline", "RunReport", "entry_keys", "feeds_by_url"]
+__all__ = ["Pipeline", "Progress", "RunReport"]
 
 
 class PageFailure(StrEnum):
@@ -152,37 +164,8 @@ class RunReport:
     reclean_blocks: dict[str, set[str]] = field(default_factory=dict)  # domain -> newly learned blocks
 
     @property
-    def reclean_domains(self) -> list[str]:
-        return list(self.reclean_blocks)
-
-    @property
     def new_entries(self) -> int:
         return sum(p.new_entries for p in self.polls)
-
-
-@dataclass(slots=True)
-class Analysis:
-    """Everything computed per article that needs no shared state: done in the worker processes."""
-
-    language: str | None
-    keywords: list[str]
-    mentions: dict[str, int]
-    content_hash: str
-    signature: bytes | None
-
-
-def analyze(ex: Extracted, title: str, declared_language: str | None, tags: list[str],
-            settings: EnrichSettings) -> Analysis:
-    body = ex.text
-    language = reconcile_language(body or title, ex.language, declared_language, settings.min_detect_chars)
-    return Analysis(
-        language=language,
-        keywords=extract_keywords(body, language, tags, settings.keywords, title=title,
-                                  exclude=[ex.author, ex.sitename]),
-        mentions=count_mentions(title, body, language, settings.watch_terms),
-        content_hash=content_hash(body) if body else "",
-        signature=to_bytes(minhash(body)) if body else None,
-    )
 
 
 _WORKER_SETTINGS: Settings | None = None  # set once per worker process by `_init_worker`
@@ -200,18 +183,29 @@ def _init_worker(settings: Settings) -> None:
         log.debug("worker warm-up failed", exc_info=True)
 
 
-def _extract_job(html: bytes, url: str, site: SiteProfile | None, tags: list[str],
-                 content_type: str | None, entry_title: str | None, entry_language: str | None,
-                 entry_summary: str | None = None, settings: Settings | None = None) -> tuple[Extracted, Analysis]:
+@dataclass(slots=True)
+class PageInput:
+    """What a worker needs to extract and analyse one fetched page (sent to the worker process)."""
+
+    html: bytes
+    url: str
+    site: SiteProfile | None
+    tags: list[str]  # the feed entry's categories
+    content_type: str | None
+    entry_title: str | None
+    entry_language: str | None
+    entry_summary: str | None = None
+
+
+def _extract_job(page: PageInput, settings: Settings | None = None) -> tuple[Extracted, Analysis]:
     """Runs in a worker process (module-level so it pickles): extraction and per-article enrichment."""
     settings = settings or _WORKER_SETTINGS
     assert settings is not None, "worker not initialised"
-    ex = extract_article(html, url, settings.extract, site, tags, content_type, feed_title=entry_title,
-                         feed_summary=entry_summary)
-    ex.language = ex.language or declared_language(html)  # <html lang>: trafilatura does not report it
-    title = (ex.title or entry_title or url).strip()
-    merged = list(dict.fromkeys(ex.tags + [t for t in tags if t not in ex.tags]))
-    return ex, analyze(ex, title, entry_language, merged, settings.enrich)
+    ex = extract_article(page.html, page.url, settings.extract, page.site, page.tags, page.content_type,
+                         feed_title=page.entry_title, feed_summary=page.entry_summary)
+    ex.language = ex.language or declared_language(page.html)  # <html lang>: trafilatura does not report it
+    title = article_title(ex, page.entry_title, page.url)
+    return ex, analyze(ex, title, page.entry_language, merged_tags(ex.tags, page.tags), settings.enrich)
 
 
 def failure_text(exc: BaseException) -> str:
@@ -235,9 +229,9 @@ class Pipeline:
         self._store_failed = threading.Event()  # a poll could not write the store: skip the other polls
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
-        self._clusterer: Clusterer | None = None
-        self._learned: dict[str, set[str]] = {}
-        self._medians: tuple[float, dict[str, tuple[int, int]]] | None = None  # (when, source -> (n, median))
+        self.learned = LearnedBoilerplate(settings.extract, store)  # extract: learned boilerplate per site
+        self.clusters = StoryClusters(settings.enrich, store)       # enrich: copies of one story
+        self.access = AccessJudge(store.source_quality)             # enrich: free or teaser by the median
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
         # Called inside each batch's transaction with (jobs written, articles stored): the update
@@ -275,7 +269,7 @@ class Pipeline:
 
     def run_once(self, feeds: list[FeedConfig]) -> RunReport:
         """Poll every enabled feed once, then store what is queued for them (new, left over, retries)."""
-        self._medians = None  # per-source median lengths (teaser detection) are read afresh each cycle
+        self.access.reset()  # per-source median lengths (teaser detection) are read afresh each cycle
         report = RunReport()
         feeds = [f for f in feeds if f.enabled]
         self._poll_all(feeds, report)
@@ -423,14 +417,14 @@ class Pipeline:
             job.skipped = job.skipped or job.outcome is None
 
     def _dispatch(self, jobs: list[PageJob], pool: WorkerPool | None, window: threading.Semaphore,
-                  done: queue.SimpleQueue, halt: threading.Event) -> None:
+                  done: queue.SimpleQueue[PageJob], halt: threading.Event) -> None:
         """Hand pages to fetch threads, one host queue after the other, each when its host may be asked."""
         fetch = self.settings.fetch
         hosts = HostQueues(fetch.per_host_concurrency, fetch.per_host_min_interval)
         for job in jobs:
             hosts.put(host_key(job.entry.link), job)
         free = threading.Semaphore(fetch.concurrency)
-        work: queue.SimpleQueue = queue.SimpleQueue()
+        work: queue.SimpleQueue[tuple[str, PageJob] | None] = queue.SimpleQueue()
         threads = [threading.Thread(target=self._fetch_worker, args=(work, free, hosts, pool, done), daemon=True,
                                     name=f"fetch-{i}") for i in range(min(fetch.concurrency, len(jobs)))]
         for t in threads:
@@ -447,19 +441,19 @@ class Pipeline:
                 if not free.acquire(timeout=0.2):
                     window.release()
                     continue
-                host, job, wait = hosts.take()
-                if job is None:
+                host, item, wait = hosts.take()
+                if host is None or not isinstance(item, PageJob):  # no host may be asked yet
                     free.release()
                     window.release()
                     time.sleep(min(wait, 0.02))
                     continue
-                work.put((host, job))
+                work.put((host, item))
         finally:
             for _ in threads:
                 work.put(None)
 
-    def _fetch_worker(self, work: queue.SimpleQueue, free: threading.Semaphore, hosts: HostQueues,
-                      pool: WorkerPool | None, done: queue.SimpleQueue) -> None:
+    def _fetch_worker(self, work: queue.SimpleQueue[tuple[str, PageJob] | None], free: threading.Semaphore,
+                      hosts: HostQueues, pool: WorkerPool | None, done: queue.SimpleQueue[PageJob]) -> None:
         while (item := work.get()) is not None:
             host, job = item
             try:
@@ -471,7 +465,7 @@ class Pipeline:
                 if job.html and job.failure is None and pool is not None:
                     future = self._submit_extraction(pool, job)
                     if future is not None:
-                        future.add_done_callback(lambda f, j=job: self._extracted(j, f, done))
+                        future.add_done_callback(functools.partial(self._extracted, job, done=done))
                         continue
             except Exception as exc:  # noqa: BLE001 - never lose a job: it comes back with its error
                 job.error, job.failure = f"{job.entry.link}: {failure_text(exc)}", PageFailure.REFUSED
@@ -494,7 +488,7 @@ class Pipeline:
         finally:
             self.progress("page", 1)
 
-    def _extracted(self, job: PageJob, future: Future, done: queue.SimpleQueue) -> None:
+    def _extracted(self, job: PageJob, future: Future, done: queue.SimpleQueue[PageJob]) -> None:
         try:
             if future.cancelled():
                 job.skipped = True
@@ -507,20 +501,26 @@ class Pipeline:
             job.error, job.failure = f"{job.entry.link}: extraction failed: {exc}"[:300], PageFailure.REFUSED
         done.put(job)
 
-    def _extraction_args(self, job: PageJob) -> tuple:
-        return (job.html, job.final_url or job.entry.link, self._site(job.entry.link), job.entry.categories,
-                job.content_type, job.entry.title, job.entry.language, job.entry.summary)
+    def _site(self, url: str) -> SiteProfile:
+        """The site's config profile with the blocks it has learned: what the walker removes there."""
+        domain = domain_of(url)
+        return self.learned.site_profile(domain, self.site_profiles.get(domain))
+
+    def _page_input(self, job: PageJob) -> PageInput:
+        return PageInput(job.html or b"", job.final_url or job.entry.link, self._site(job.entry.link),
+                         job.entry.categories, job.content_type, job.entry.title, job.entry.language,
+                         job.entry.summary)
 
     def _submit_extraction(self, pool: WorkerPool, job: PageJob) -> Future | None:
         try:
-            return pool.submit(_extract_job, *self._extraction_args(job))
+            return pool.submit(_extract_job, self._page_input(job))
         except RuntimeError:  # the pool is shutting down (stop): extract here rather than lose the page
             self._extract_here(job)
             return None
 
     def _extract_here(self, job: PageJob) -> None:
         try:
-            job.extracted, job.analysis = _extract_job(*self._extraction_args(job), settings=self.settings)
+            job.extracted, job.analysis = _extract_job(self._page_input(job), settings=self.settings)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - panics in native code are BaseExceptions
@@ -545,14 +545,14 @@ class Pipeline:
         articles = [a for a in (self._to_article(j, report, same) for j in writing) if a is not None]
         tag_articles(articles, self.watchlist)  # places and watchlist entities
         with self.store.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
-            self._cluster(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
+            self.clusters.assign(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
             self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
             self._remember(writing, articles)
             for hook in self.batch_hooks:
                 hook(writing, articles)
             self._settle(jobs)
             self._record_page_errors(jobs)
-            learned = self._learn(writing)
+            learned = self.learned.learn((domain_of(j.entry.link), j.article_id, j.extracted) for j in writing)
         report.stored += len(articles)
         report.fallbacks += sum(1 for a in articles if a.extraction != "page")
         report.page_errors += [j.error for j in jobs if j.error]
@@ -564,6 +564,29 @@ class Pipeline:
             job.html = job.extracted = job.analysis = None  # a cycle may hold thousands of these jobs
         if self.on_stored and articles:
             self.on_stored(articles)
+
+    def _fallback(self, job: PageJob) -> None:
+        """Use the feed's own content when the page failed or yielded less than it."""
+        page = job.extracted
+        if page is not None and page.blocked:  # a bot challenge or consent wall is an error, never the article
+            job.error = job.error or f"blocked page: {page.blocked}"
+            job.failure = job.failure or PageFailure.REFUSED  # like 401/403: the feed's text, else dead
+        min_chars = self.settings.extract.fallback_min_chars
+        if page is not None and page.method == "page" and len(page.text) >= min_chars:
+            return
+        feed_html = job.entry.content or job.entry.summary
+        if feed_html:
+            feed = extract_feed_content(feed_html, job.entry.link, self.settings.extract,
+                                        self._site(job.entry.link), job.entry.categories)
+            if feed.text and (page is None or len(feed.text) > len(page.text)):
+                if page is not None:  # keep the page's metadata, take the feed's text
+                    feed.title, feed.author = page.title or feed.title, page.author or feed.author
+                    feed.published, feed.tags = page.published or feed.published, page.tags or feed.tags
+                job.extracted, job.analysis = feed, None
+                return
+        if job.extracted is None:
+            job.extracted = Extracted(text="", method="none", tags=list(job.entry.categories))
+            job.analysis = None
 
     def _decide(self, job: PageJob) -> PageOutcome:
         """Stored, retried later, or dead: see the module docstring."""
@@ -585,6 +608,72 @@ class Pipeline:
             return job.failure is None or not job.pending.stub  # a stub once stored stays until the page comes
         return (job.outcome is PageOutcome.RETRY and not job.pending.stub
                 and job.extracted is not None and job.extracted.method == "feed")
+
+    def _analyse_feed_text(self, job: PageJob) -> None:
+        """Feed text that replaced the page (see `_fallback`) is analysed here, not in a worker."""
+        ex = job.extracted
+        if ex is not None and job.analysis is None:
+            title, tags = self._title_and_tags(job, ex)
+            try:
+                job.analysis = analyze(ex, title, job.entry.language, tags, self.settings.enrich)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a panic in a native library: store without keywords
+                log.warning("enrichment of %s failed: %s", job.entry.link, failure_text(exc))
+                job.analysis = bare_analysis(ex, job.entry.language)
+
+    @staticmethod
+    def _title_and_tags(job: PageJob, ex: Extracted) -> tuple[str, list[str]]:
+        return article_title(ex, job.entry.title, job.entry.link), merged_tags(ex.tags, job.entry.categories)
+
+    def _to_article(self, job: PageJob, report: RunReport, same_bodies: dict[tuple[str, str], str]
+                    ) -> Article | None:
+        """The stored record from one extraction and its analysis (done in the worker, or here for feed
+        text). `same_bodies` maps (site, content hash) to the article already holding that text; this
+        batch's articles are added to it, so two URLs with one body in one batch are stored once too."""
+        ex, entry, a = job.extracted, job.entry, job.analysis
+        if ex is None or a is None:
+            return None
+        if ex.blocked and ex.method == "none":
+            return None  # nothing but a challenge or consent page (recorded as the page's error)
+        domain = domain_of(entry.link)
+        title, tags = self._title_and_tags(job, ex)
+        if a.content_hash:
+            same = same_bodies.setdefault((domain, a.content_hash), job.article_id)
+            if same != job.article_id:  # same text under another URL of this site
+                report.duplicates += 1
+                job.duplicate_of = same
+                return None
+        published, precision = published_with_precision(ex.published, ex.published_precision,
+                                                        entry.published or entry.updated)
+        source = source_name(job.feed_name, ex.sitename, domain)
+        return Article(
+            id=job.article_id, url=strip_tracking(entry.link), fetched_url=job.final_url or entry.link, title=title,
+            body=ex.text, source=source,
+            domain=domain, feed_urls=list(dict.fromkeys(p.entry.feed_url for p in job.entries)),
+            canonical_url=ex.canonical_url, author=ex.author or entry.author,
+            published=published, published_precision=precision, access=self.access.judge(ex, source), indexed=utcnow(),
+            language=a.language,
+            tags=tags, keywords=a.keywords, captions=ex.captions, mentions=a.mentions, content_hash=a.content_hash,
+            extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed), raw_chars=ex.raw_chars,
+            guid=entry.guid, summary=entry.summary,
+        )
+
+    def _remember(self, jobs: list[PageJob], articles: list[Article]) -> None:
+        """Mark the entries of written jobs seen (against the article that holds their text) and keep raw pages."""
+        stored = {a.id for a in articles}
+        keep_raw = self.settings.extract.keep_raw
+        for job in jobs:
+            target = job.duplicate_of or job.article_id
+            if target not in stored and not job.duplicate_of:
+                continue
+            if keep_raw and job.html and job.article_id in stored:
+                self.store.save_raw(job.article_id, job.html, job.content_type)
+            for p in job.entries:
+                self.store.record_entries(p.entry.feed_url, [(k, target) for k in p.keys])
+            if job.duplicate_of:  # exact duplicate of another URL on the same site: the kept article gains the feed
+                for p in job.entries:
+                    self.store.add_feed_url(target, p.entry.feed_url)
 
     def _settle(self, jobs: list[PageJob]) -> None:
         """Take finished entries off the queue; reschedule retries; record dead entries with the reason."""
@@ -623,210 +712,7 @@ class Pipeline:
             state.last_page_error = (fjobs[-1].error or "")[:300]
             self.store.save_feed_state(state)
 
-    def _site(self, url: str) -> SiteProfile:
-        domain = domain_of(url)
-        base = self.site_profiles.get(domain)
-        learned = self.learned_for(domain)
-        if base is None:
-            return SiteProfile(domain=domain, learned=learned)
-        return SiteProfile(domain=domain, prune_xpaths=base.prune_xpaths, drop_patterns=base.drop_patterns,
-                           learned=learned | base.learned)
-
-    def learned_for(self, domain: str) -> set[str]:
-        with self._lock:
-            cached = self._learned.get(domain)
-        if cached is not None:
-            return cached
-        # The store is asked outside our lock: the store's own lock may be held by a thread
-        # that is waiting for ours (the main thread writing a batch asks for learned blocks).
-        since = utcnow() - timedelta(days=self.settings.extract.learn_window_days)
-        try:
-            stats = self.store.block_stats(domain, since=since, min_articles=self.settings.extract.learn_min_articles)
-        except StoreUnavailable:  # search engine down: clean with the rules alone, ask again later
-            return set()
-        learned = {s.fingerprint for s in stats
-                   if s.status == "pinned" or (s.status != "rejected"
-                                               and s.articles >= self.settings.extract.learn_min_articles)}
-        with self._lock:
-            return self._learned.setdefault(domain, learned)
-
-    def _fallback(self, job: PageJob) -> None:
-        """Use the feed's own content when the page failed or yielded less than it."""
-        page = job.extracted
-        if page is not None and page.blocked:  # a bot challenge or consent wall is an error, never the article
-            job.error = job.error or f"blocked page: {page.blocked}"
-            job.failure = job.failure or PageFailure.REFUSED  # like 401/403: the feed's text, else dead
-        min_chars = self.settings.extract.fallback_min_chars
-        if page is not None and page.method == "page" and len(page.text) >= min_chars:
-            return
-        feed_html = job.entry.content or job.entry.summary
-        if feed_html:
-            feed = extract_feed_content(feed_html, job.entry.link, self.settings.extract,
-                                        self._site(job.entry.link), job.entry.categories)
-            if feed.text and (page is None or len(feed.text) > len(page.text)):
-                if page is not None:  # keep the page's metadata, take the feed's text
-                    feed.title, feed.author = page.title or feed.title, page.author or feed.author
-                    feed.published, feed.tags = page.published or feed.published, page.tags or feed.tags
-                job.extracted, job.analysis = feed, None
-                return
-        if job.extracted is None:
-            job.extracted = Extracted(text="", method="none", tags=list(job.entry.categories))
-            job.analysis = None
-
-    @staticmethod
-    def _title_and_tags(job: PageJob) -> tuple[str, list[str]]:
-        ex, entry = job.extracted, job.entry
-        title = (ex.title or entry.title or entry.link).strip()
-        return title, list(dict.fromkeys(ex.tags + [c for c in entry.categories if c not in ex.tags]))
-
-    def _analyse_feed_text(self, job: PageJob) -> None:
-        """Feed text that replaced the page (see `_fallback`) is analysed here, not in a worker."""
-        if job.extracted is not None and job.analysis is None:
-            title, tags = self._title_and_tags(job)
-            try:
-                job.analysis = analyze(job.extracted, title, job.entry.language, tags, self.settings.enrich)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:  # noqa: BLE001 - a panic in a native library: store without keywords
-                log.warning("enrichment of %s failed: %s", job.entry.link, failure_text(exc))
-                body = job.extracted.text
-                job.analysis = Analysis(language=job.entry.language, keywords=[], mentions={},
-                                        content_hash=content_hash(body) if body else "", signature=None)
-
-    def _to_article(self, job: PageJob, report: RunReport, same_bodies: dict[tuple[str, str], str]
-                    ) -> Article | None:
-        """The stored record from one extraction and its analysis (done in the worker, or here for feed
-        text). `same_bodies` maps (site, content hash) to the article already holding that text; this
-        batch's articles are added to it, so two URLs with one body in one batch are stored once too."""
-        ex, entry = job.extracted, job.entry
-        if ex is None:
-            return None
-        if ex.blocked and ex.method == "none":
-            return None  # nothing but a challenge or consent page (recorded as the page's error)
-        domain = domain_of(entry.link)
-        title, tags = self._title_and_tags(job)
-        a = job.analysis
-        if a.content_hash:
-            same = same_bodies.setdefault((domain, a.content_hash), job.article_id)
-            if same != job.article_id:  # same text under another URL of this site
-                report.duplicates += 1
-                job.duplicate_of = same
-                return None
-        published, precision = published_with_precision(ex.published, ex.published_precision,
-                                                        entry.published or entry.updated)
-        source = self._source_name(job, ex, domain)
-        return Article(
-            id=job.article_id, url=strip_tracking(entry.link), fetched_url=job.final_url or entry.link, title=title,
-            body=ex.text, source=source,
-            domain=domain, feed_urls=list(dict.fromkeys(p.entry.feed_url for p in job.entries)),
-            canonical_url=ex.canonical_url, author=ex.author or entry.author,
-            published=published, published_precision=precision, access=self._access(ex, source), indexed=utcnow(),
-            language=a.language,
-            tags=tags, keywords=a.keywords, captions=ex.captions, mentions=a.mentions, content_hash=a.content_hash,
-            extraction=ex.method, boilerplate_chars=sum(len(r) for r in ex.removed), raw_chars=ex.raw_chars,
-            guid=entry.guid, summary=entry.summary,
-        )
-
-    def _access(self, ex: Extracted, source: str) -> str:
-        """The page's own access marking; otherwise a teaser when the text is much shorter than the
-        source's median article (a metered or registration wall without markup), else free."""
-        if ex.access != Access.UNKNOWN or ex.method != "page" or not ex.text:
-            return ex.access
-        now = time.monotonic()
-        if self._medians is None or now - self._medians[0] > MEDIAN_TTL:
-            try:
-                self._medians = (now, {q.source: (q.articles, q.median_body_chars) for q in self.store.source_quality()})
-            except StoreUnavailable:
-                self._medians = (now, {})
-        articles, median = self._medians[1].get(source, (0, 0))
-        if articles >= TEASER_MIN_ARTICLES and median >= TEASER_MIN_MEDIAN and len(ex.text) < TEASER_SHARE * median:
-            return Access.TEASER
-        return Access.FREE
-
-    @staticmethod
-    def _source_name(job: PageJob, ex: Extracted, domain: str) -> str:
-        """The outlet: the feed's name (configured or its title); else the page's site name; else the domain."""
-        if job.feed_name and not job.feed_name.startswith(("http://", "https://")):
-            return job.feed_name
-        site = (ex.sitename or "").strip()
-        return site if site and site != domain and " " in site or site.isalpha() else domain
-
-    def _cluster(self, articles: list[Article], signatures: dict[str, bytes | None]) -> None:
-        if self._clusterer is None:
-            self._clusterer = Clusterer(self.settings.enrich.cluster_threshold)
-            for c in self.store.cluster_candidates(utcnow() - timedelta(days=14)):
-                self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, c.signature)
-        self._clusterer.forget_before(utcnow() - timedelta(days=14), min_interval=3600)
-        touched: dict[str, list[str]] = {}
-        for a in articles:
-            signature = signatures.get(a.id)
-            sig = from_bytes(signature) if a.body and signature else None
-            if sig is None:  # no text to compare: a cluster of its own
-                a.cluster_id, a.is_original = a.cluster_id or a.id, True
-                continue
-            a.cluster_id = self._clusterer.assign(a.id, a.domain, a.published, sig)
-            self.store.save_signature(a.id, a.domain, a.published, a.cluster_id, signature)
-            touched.setdefault(a.cluster_id, []).append(a.id)
-        by_id = {a.id: a for a in articles}
-        stored_members: list[tuple[list[str], str, str]] = []
-        for cluster_id in touched:
-            members = self._clusterer.cluster_of(cluster_id)
-            if len(members) < 2:
-                continue
-            original = self._clusterer.original_of(cluster_id)  # earliest published; ties: the first seen
-            for m in members:
-                if m.id in by_id:
-                    by_id[m.id].is_original = m.id == original
-            stored_members.append(([m.id for m in members if m.id not in by_id], cluster_id, original))
-        self.store.set_clusters([u for u in stored_members if u[0]])
-
-    def _remember(self, jobs: list[PageJob], articles: list[Article]) -> None:
-        """Mark the entries of written jobs seen (against the article that holds their text) and keep raw pages."""
-        stored = {a.id for a in articles}
-        keep_raw = self.settings.extract.keep_raw
-        for job in jobs:
-            target = job.duplicate_of or job.article_id
-            if target not in stored and not job.duplicate_of:
-                continue
-            if keep_raw and job.html and job.article_id in stored:
-                self.store.save_raw(job.article_id, job.html, job.content_type)
-            for p in job.entries:
-                self.store.record_entries(p.entry.feed_url, [(k, target) for k in p.keys])
-            if job.duplicate_of:  # exact duplicate of another URL on the same site: the kept article gains the feed
-                for p in job.entries:
-                    self.store.add_feed_url(target, p.entry.feed_url)
-
-    def _learn(self, jobs: list[PageJob]) -> dict[str, set[str]]:
-        """Record each article's paragraph fingerprints; return the blocks each domain newly learned."""
-        grown: dict[str, set[str]] = {}
-        by_domain: dict[str, list[PageJob]] = {}
-        for job in jobs:
-            if job.extracted and job.extracted.method == "page" and job.extracted.fingerprints:
-                by_domain.setdefault(domain_of(job.entry.link), []).append(job)
-        for domain, djobs in by_domain.items():
-            try:
-                self.store.record_blocks(domain, [(j.article_id, j.extracted.fingerprints) for j in djobs])
-            except StoreUnavailable:
-                log.warning("boilerplate sightings of %s not recorded: store unavailable", domain)
-                continue
-            before = self.learned_for(domain)
-            with self._lock:
-                self._learned.pop(domain, None)
-            new = self.learned_for(domain) - before
-            if new:
-                grown[domain] = new
-        return grown
-
     # -- re-cleaning -----------------------------------------------------------------------------
-
-    def _reclean_targets(self, domain: str | None, blocks: set[str] | None):
-        if domain and blocks:  # only the articles a newly learned block was seen in
-            for article_id in sorted(self.store.block_article_ids(domain, blocks)):
-                article = self.store.get_article(article_id)
-                if article is not None:
-                    yield article
-        else:
-            yield from self.store.iter_articles(domain)
 
     def reclean(self, domain: str | None = None, progress: Progress | None = None,
                 blocks: set[str] | None = None) -> int:
@@ -834,35 +720,23 @@ class Pipeline:
 
         With `blocks` (fingerprints a site just learned), only the articles those blocks were seen in.
         """
-        with self._lock:
-            self._learned.clear()
+        self.learned.forget()
         changed: list[Article] = []
         total = 0
-        for article in self._reclean_targets(domain, blocks):
+        for article in self.learned.reclean_targets(domain, blocks):
             raw = self.store.get_raw(article.id)
             if raw is None or article.extraction != "page":
                 continue
             ex = extract_article(raw[0], article.url, self.settings.extract, self._site(article.url),
                                  article.tags, raw[1])
             if ex.text and ex.text != article.body:
-                article.body = ex.text
-                article.captions = ex.captions or article.captions
-                article.tags = list(dict.fromkeys(article.tags + ex.tags))
-                article.boilerplate_chars = sum(len(r) for r in ex.removed)
-                article.content_hash = content_hash(ex.text)
-                article.keywords = extract_keywords(ex.text, article.language, article.tags,
-                                                    self.settings.enrich.keywords)
-                tag_articles([article], self.watchlist)
+                reanalyze(article, ex, self.settings.enrich, self.watchlist)
                 changed.append(article)
             (progress or self.progress)("reclean", 1)
             if len(changed) >= 200:
                 total += self.store.upsert_articles(changed)
                 changed = []
         return total + self.store.upsert_articles(changed)
-
-
-def feeds_by_url(feeds: Iterable[FeedConfig]) -> dict[str, FeedConfig]:
-    return {f.url: f for f in feeds}
 
 
 def release(semaphore: threading.Semaphore, n: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import overload
 
 import Stemmer
 
@@ -68,6 +69,10 @@ _LINES = {0x2028: "\n", 0x2029: "\n", 0x85: "\n"}
 _TEXT_TABLE = {**_INVISIBLE, **_SPACES, **_LINES}
 
 
+@overload
+def normalize_text(text: str) -> str: ...
+@overload
+def normalize_text(text: None) -> None: ...
 def normalize_text(text: str | None) -> str | None:
     """What is stored and indexed: NFC, invisible characters removed, odd spaces made spaces."""
     if not text or text.isascii():

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 log = logging.getLogger("ingest.workers")
 PR_SET_PDEATHSIG = 1
@@ -171,7 +172,8 @@ class WorkerPool:
                 busy = [w for w in self._workers if w.task]
                 if closing and self._abort:
                     for w in busy:
-                        w.task[0].set_exception(WorkerStopped("stopped before the task finished"))
+                        if w.task is not None:
+                            w.task[0].set_exception(WorkerStopped("stopped before the task finished"))
                         w.task = None
                     return
                 if closing and not busy and not self._tasks:
@@ -195,11 +197,11 @@ class WorkerPool:
 
     def _wait(self, busy: list[_Worker]) -> None:
         timeout = max(0.0, min((w.deadline for w in busy), default=time.monotonic() + 1.0) - time.monotonic())
-        handles = {self._wake_r: None}
+        handles: dict[Any, _Worker] = {}  # a worker's connection and its process sentinel -> the worker
         for w in busy:
             handles[w.conn] = w
             handles[w.process.sentinel] = w
-        for ready in wait(list(handles), timeout=timeout):
+        for ready in wait([self._wake_r, *handles], timeout=timeout):
             if ready == self._wake_r:
                 with contextlib.suppress(BlockingIOError, OSError):
                     os.read(self._wake_r, 4096)
@@ -213,6 +215,8 @@ class WorkerPool:
                 self._replace(w, WorkerTimeout(f"extraction took longer than {self.time_limit:g}s; worker replaced"))
 
     def _collect(self, w: _Worker) -> None:
+        if w.task is None:
+            return
         future = w.task[0]
         try:
             if not w.conn.poll():

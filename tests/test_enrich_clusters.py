@@ -310,3 +310,27 @@ def test_reassigning_an_article_keeps_its_cluster():
     assert clusterer.assign("b", "two.example", None, minhash(forms["intro"])) == "a"
     assert clusterer.assign("b", "two.example", None, minhash(forms["intro"])) == "a"
     assert [m.id for m in clusterer.cluster_of("a")] == ["a", "b"]
+
+
+@pytest.mark.parametrize("window_days,joins", [(14, True), (7, False)])
+def test_a_new_copy_joins_a_stored_story_only_within_the_cluster_window(store, window_days, joins):
+    """`enrich.cluster_window_days`: stored articles older than the window are not compared with new ones."""
+    from datetime import timedelta
+
+    from ingest.enrich.clusters import StoryClusters
+    from ingest.enrich.dedupe import to_bytes
+    from ingest.models import Article, utcnow
+
+    forms = variants("tarif")
+
+    def article(name: str, days_ago: int, text: str) -> Article:
+        return Article(id=name, url=f"https://{name}.example/1", title=name, body=text, source=name,
+                       domain=f"{name}.example", published=utcnow() - timedelta(days=days_ago))
+
+    stored = article("stored", 10, forms["original"])
+    store.upsert_articles([stored])
+    StoryClusters(EnrichSettings(), store).assign([stored], {"stored": to_bytes(minhash(stored.body))})
+    copy = article("copy", 0, forms["trimmed"])
+    StoryClusters(EnrichSettings(cluster_window_days=window_days), store).assign(
+        [copy], {"copy": to_bytes(minhash(copy.body))})
+    assert (copy.cluster_id == "stored") is joins and copy.is_original is not joins

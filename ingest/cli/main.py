@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ingest import redact as redact_module
 from ingest.errors import IngestError, StoreUnavailable, unknown_name
+from ingest.models import BlockStatus
 from ingest.sources.urls import strip_tracking
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
@@ -418,9 +419,9 @@ def cmd_sites(args) -> int:
         if args.domain not in known:
             raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
-            stats = app.site_blocks(args.domain)
-            k = app.settings.extract.learn_min_articles
-            learned = [s for s in stats if s.status == "pinned" or (s.status != "rejected" and s.articles >= k)]
+            stats, boilerplate = app.site_blocks(args.domain), app.learned_boilerplate()
+            k = boilerplate.min_articles
+            learned = [s for s in stats if boilerplate.is_learned(s)]
             if args.json:
                 for s in stats:
                     if s.articles >= 2 or s.status:
@@ -431,10 +432,10 @@ def cmd_sites(args) -> int:
             for s in stats:
                 if s.articles < 2 and not s.status:
                     continue
-                mark = "learned" if s in learned else ("rejected" if s.status == "rejected" else "candidate")
+                mark = "learned" if s in learned else ("rejected" if s.status == BlockStatus.REJECTED else "candidate")
                 out.print(f"  {s.fingerprint}  {s.articles:>4}×  {mark:<9} {s.text[:90]}", markup=False)
             return 0
-        status = {"pin": "pinned", "reject": "rejected", "reset": None}[args.sites_action]
+        status = {"pin": BlockStatus.PINNED, "reject": BlockStatus.REJECTED, "reset": None}[args.sites_action]
         if not app.set_block(args.domain, args.fingerprint, status):
             raise IngestError(f"{args.domain}: no block with fingerprint {args.fingerprint!r} (see `ingest sites show`)")
         out.print(f"{args.fingerprint}: {status or 'automatic'}; run `ingest reclean --site {args.domain}` to apply")

@@ -1,5 +1,6 @@
 """enrich: language, keywords, dates, watch-term mentions, duplicates and syndication clusters,
-compound parts, places and watchlist entities.
+compound parts, places and watchlist entities. `analysis.py` is what the pipeline runs per article
+(in the workers), `clusters.py` assigns story clusters per stored batch.
 
 Names are resolved lazily (PEP 562): the stores import `ingest.enrich.compounds` for the parts view,
 and that must not pull in datasketch and scipy for commands that only read (`status`, `search`).

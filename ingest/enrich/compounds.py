@@ -239,7 +239,8 @@ def lexicon(lang: str) -> Lexicon | None:
         return None
     with _lock:
         arrays = _cached_arrays(lang, lambda: _build(lang))
-    return Lexicon(*arrays, stops=_stopwords(lang))
+    forms, lemmas, flags = arrays[:3]
+    return Lexicon(forms, lemmas, flags, stops=_stopwords(lang))
 
 
 class Splitter:
@@ -467,7 +468,7 @@ def _umlaut(word: str) -> str:
 @lru_cache(maxsize=8)
 def splitter(lang: str | None) -> Splitter | None:
     lex = lexicon(lang) if lang else None
-    return Splitter(lang, lex) if lex is not None else None
+    return Splitter(lang, lex) if lang and lex is not None else None
 
 
 def supported(lang: str | None) -> bool:

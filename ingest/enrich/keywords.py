@@ -43,7 +43,7 @@ import yake
 try:  # the Rust port: same scores, a fraction of the time
     import yake_rust
 except ImportError:  # pragma: no cover - platforms without a wheel fall back to pure Python
-    yake_rust = None
+    yake_rust = None  # type: ignore[assignment]
 
 from ingest.enrich.junk import content_lines, junk, plain
 from ingest.limits import MAX_TITLE_CHARS, bounded
@@ -291,7 +291,8 @@ class _Doc:
     def occurrences(self, phrase: str) -> tuple[Counter, Counter]:
         """Surface forms of the phrase: (mid-sentence forms, sentence-start forms)."""
         n = len(WORD.findall(phrase))
-        mid, start = Counter(), Counter()
+        mid: Counter[str] = Counter()
+        start: Counter[str] = Counter()
         for i in self.find(phrase):
             (start if self.starts[i] else mid)[self.surface(i, n)] += 1
         return mid, start

@@ -2,6 +2,12 @@
 
     from ingest.extract import extract_article
     result = extract_article(html_bytes, url, settings.extract)
+
+The modules, in the order a page meets them: `extractor.py` (bounds, trafilatura, lead and headings
+recovered, access, page tags via `pagetags.py`), `blocks.py` (the body as typed blocks and their
+fingerprints), `walker.py` (the block walker removing boilerplate, its steps an ordered list) over
+`rulepack.py` (rules as data, `rules/*.yaml`), `sites.py` (per-site config) and `learned.py` (the
+blocks each site has learned from its stored pages).
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from ingest.config import ExtractSettings
@@ -55,10 +57,6 @@ CLASS_WORDS = re.compile(r"[a-zäöüé]+")
 
 def _class_words(node) -> set[str]:
     return set(CLASS_WORDS.findall((node.get("class") or "").lower()))
-
-
-def _is_caption(node) -> bool:
-    return node.tag == "figcaption" or bool(_class_words(node) & CAPTION_WORDS)
 
 
 CLASS_HINT = re.compile("|".join(sorted(CAPTION_WORDS | CREDIT_WORDS, key=len, reverse=True)))
@@ -365,6 +363,12 @@ def prune_tree(tree, xpaths: list[str]):
     return tree
 
 
+def _bare_extraction(tree: Any, url: str | None, **options: Any) -> Document | None:
+    """trafilatura's document for the tree (never its deprecated dict form), or None."""
+    doc = trafilatura.bare_extraction(tree, url=url, **options)
+    return doc if isinstance(doc, Document) else None
+
+
 def extract_parts(html: str, url: str | None, settings: ExtractSettings,
                   prune_xpaths: list[str] | None = None, hints: list[str] | None = None) -> PageParts | None:
     """Run trafilatura; None when it finds no article body. PageTooComplex beyond the bounds."""
@@ -379,16 +383,16 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
     # trafilatura prunes figures and headings from the tree it is given: read them first.
-    captions, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
+    figures, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)
     access, page_time = page_access(tree), page_published(tree)
-    doc = trafilatura.bare_extraction(
+    doc = _bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
     body = doc.body if doc is not None else None
     if settings.recall_pass:
-        wide = trafilatura.bare_extraction(
+        wide = _bare_extraction(
             tree, url=url, favor_recall=True, include_comments=settings.include_comments, include_tables=True,
             with_metadata=doc is None or doc.body is None,
         )
@@ -404,8 +408,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         blocks.insert(0, Block(kind="p", text=lead))
     for block in blocks:
         links.annotate(block)
-    area = article_area(tree, blocks) if captions or tag_blocks else None
-    captions = article_captions(captions, area, doc.description)
+    area = article_area(tree, blocks) if figures or tag_blocks else None
+    captions = article_captions(figures, area, doc.description)
     meta_tags = _split_tags(doc.tags) + [c for c in _split_tags(doc.categories) if c not in _split_tags(doc.tags)]
     page_tags = article_tags(tag_blocks, area)
     published, precision = page_time or (_date(doc.date), Precision.DAY if doc.date else None)

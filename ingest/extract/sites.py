@@ -27,8 +27,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import _constants as sre
-from re import _parser as sre_parse
+from re import _constants as sre  # type: ignore[attr-defined]  # the parser's tables: no public API, no stubs
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # walks a pattern's parse tree
 from typing import Any
 
 import regex

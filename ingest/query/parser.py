@@ -17,8 +17,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
 from datetime import UTC, datetime, timedelta
+from typing import Literal, NamedTuple
 
 from ingest.errors import QueryError
 from ingest.query.analysis import near_pairs
