@@ -36,7 +36,7 @@ from ingest.enrich import content_hash
 from ingest.enrich.entities import tag_articles
 from ingest.errors import FetchError, StoreUnavailable
 from ingest.models import Article, utcnow
-from ingest.pipeline import DEAD_STATUSES, PageJob, _extract_job, failure_text
+from ingest.pipeline import DEAD_STATUSES, PageInput, PageJob, _extract_job, failure_text
 from ingest.store.coverage import CoverageState, UpdateCheck, Version
 
 if TYPE_CHECKING:
@@ -190,8 +190,9 @@ class UpdateChecker:
     def _compare(self, article: Article, html: bytes, url: str, content_type: str | None,
                  now: datetime) -> tuple[Version, Article] | None:
         """(the version being replaced, the updated article) when the page changed materially, else None."""
-        ex, analysis = _extract_job(html, url, self.pipe._site(article.url), article.tags, content_type,
-                                    article.title, article.language, article.summary, settings=self.settings)
+        page = PageInput(html, url, self.pipe._site(article.url), article.tags, content_type, article.title,
+                         article.language, article.summary)
+        ex, analysis = _extract_job(page, settings=self.settings)
         if not ex.text or ex.blocked:
             return None
         title = (ex.title or article.title).strip()
