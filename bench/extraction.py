@@ -78,9 +78,9 @@ def _extractors():
 
     from ingest.config import ExtractSettings
     from ingest.extract import extract_article
-    from ingest.extract.rulepack import load_rules
+    from ingest.extract.rulepack import load_clean_rules
 
-    load_rules()  # parse the rule pack once, outside the timed calls
+    load_clean_rules()  # parse the rule pack once, outside the timed calls
     settings = ExtractSettings()
     return {
         "trafilatura default": lambda html, url: trafilatura.extract(html.decode("utf-8", "replace")),

@@ -277,7 +277,7 @@ def audit_regex(small: int = 2000, factor: int = 4) -> list[tuple[str, str, str,
     import re
 
     import ingest
-    from ingest.extract.rulepack import load_rules
+    from ingest.extract.rulepack import load_clean_rules
 
     patterns: dict[str, re.Pattern] = {}
     for info in pkgutil.walk_packages(ingest.__path__, "ingest."):
@@ -289,7 +289,7 @@ def audit_regex(small: int = 2000, factor: int = 4) -> list[tuple[str, str, str,
             for i, v in enumerate(values):
                 if isinstance(v, re.Pattern):
                     patterns[f"{info.name}.{key}" + (f"[{i}]" if isinstance(value, list) else "")] = v
-    patterns.update({f"rule pack: {r.id}": r.regex for r in load_rules()})
+    patterns.update({f"rule pack: {r.id}": r.regex for r in load_clean_rules()})
     flagged = []
     for name, pattern in patterns.items():
         for seed in AUDIT_SEEDS:

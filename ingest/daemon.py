@@ -70,7 +70,7 @@ def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
             log.info("updates: %d checked, %d articles changed", report.checked, len(report.updated))
 
     scheduler = FeedScheduler(
-        app.settings.polling, app.feeds, poll, app.store.get_feed_state,
+        app.settings.polling, app.feeds, poll, app.feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
         extra_jobs=[(queued, 60.0), (reclean, 60.0), (updates, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
         + _alert_jobs(app),
@@ -93,22 +93,19 @@ def _alert_jobs(app: Ingest) -> list:
 
 def _extra_jobs(app: Ingest) -> list:
     """Elasticsearch mode: flush the outbox often, roll the write index over hourly when due."""
-    store = app.store
-    if not callable(getattr(store, "flush_outbox", None)):
+    if not app.has_outbox():
         return []
 
     def flush() -> None:
         try:
-            store.flush_outbox()
+            app.flush_outbox()
         except Exception as exc:  # noqa: BLE001 - the outbox keeps everything; retried on the next tick
-            log.warning("outbox not flushed: %s (%d waiting)", exc, store.outbox_size())
+            log.warning("outbox not flushed: %s (%s waiting)", exc, app.outbox_size_or_none())
 
     def rollover() -> None:
-        from ingest.store.es_setup import rollover as do_rollover
-
         try:
-            result = do_rollover(store)
-            if result["rolled_over"]:
+            result = app.rollover_if_due()
+            if result and result["rolled_over"]:
                 log.warning("rolled over to %s", result["new_index"])
         except Exception as exc:  # noqa: BLE001 - retried next hour
             log.warning("rollover check failed: %s", exc)

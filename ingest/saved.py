@@ -207,7 +207,8 @@ def digest_rules(path: Path, env: dict[str, str] | None = None) -> list:
         return []
     raw = [{"name": DIGEST_RULE_PREFIX + s.name, "query": s.query, "description": f"saved search {s.name}",
             "sources": s.sources, "languages": s.languages, "tags": s.tags, "mode": "digest",
-            "digest": {"every": s.digest["every"]}, "notify": s.digest.get("notify") or []} for s in searches]
+            "digest": {"every": digest["every"]}, "notify": digest.get("notify") or []}
+           for s in searches if (digest := s.digest)]
     return parse_rules({"rules": raw}, str(path), env)
 
 
@@ -269,7 +270,11 @@ def add(path: Path, key: str, entry: SavedSearch | SavedDashboard) -> None:
     if entry.name in {e.name for e in (searches if key == "searches" else dashboards)}:
         kind = "saved search" if key == "searches" else "saved dashboard"
         raise IngestError(f"{path}: a {kind} named {entry.name!r} exists already")
-    edit_list(Path(path), key, lambda items: items.append(entry.to_yaml()) or True,
+    def append(items: list) -> bool:
+        items.append(entry.to_yaml())
+        return True
+
+    edit_list(Path(path), key, append,
               header="Saved searches and dashboards (ingest searches / the web app edit this file).")
 
 

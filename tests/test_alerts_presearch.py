@@ -262,7 +262,7 @@ def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_d
         assert evaluate(store, rules, batch, presearch=True) == expected, batch
         assert any(expected.values())
         if len(batch) == 1:
-            selected = len(ps.Presearcher(ps.parse_rules(rules)).select(
+            selected = len(ps.Presearcher(ps.parse_rule_queries(rules)).select(
                 ps.document_vocabulary([{"title": a.title, "body": a.body, "language": a.language}
                                         for a in stored if a.id == batch[0]])))
     assert selected < len(rules) / 2     # most rules are never evaluated for one article

@@ -16,11 +16,11 @@ from ingest.config import ExtractSettings
 from ingest.errors import ConfigError
 from ingest.extract import extract_article
 from ingest.extract.blocks import Block, LinkIndex, fingerprint
-from ingest.extract.rulepack import RuleError, load_rules, parse_rules
+from ingest.extract.rulepack import CleanRuleError, load_clean_rules, parse_clean_rules
 from ingest.extract.sites import SiteProfile, css_to_xpath, load_site_profiles
 from ingest.extract.walker import clean_blocks
 
-RULES = load_rules()
+RULES = load_clean_rules()
 RULES_DIR = Path(__file__).resolve().parent.parent / "ingest" / "extract" / "rules"
 
 # Real article sentences, long and short, in five languages: no rule may remove any of them.
@@ -106,12 +106,12 @@ def test_no_rule_removes_a_long_paragraph():
     ({"rules": [{"id": "x", "pattern": "^a$", "where": "middle"}]}, "where must be"),
 ])
 def test_bad_rules_are_refused(data, message):
-    with pytest.raises(RuleError, match=re.escape(message)):
-        parse_rules([("bad.yaml", data)])
+    with pytest.raises(CleanRuleError, match=re.escape(message)):
+        parse_clean_rules([("bad.yaml", data)])
 
 
 def test_vocab_placeholders_expand_across_files():
-    rules = parse_rules([("a.yaml", {"vocab": {"colour": ["red", "blue"], "thing": "{{colour}} (car|bike)"}}),
+    rules = parse_clean_rules([("a.yaml", {"vocab": {"colour": ["red", "blue"], "thing": "{{colour}} (car|bike)"}}),
                          ("b.yaml", {"rules": [{"id": "t", "pattern": "^{{thing}}$", "examples": ["red car"]}]})])
     assert rules[0].matches("Red car") and rules[0].matches("blue bike") and not rules[0].matches("green car")
 

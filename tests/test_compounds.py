@@ -99,13 +99,13 @@ def test_alert_rules_use_compound_parts(store):
 
 def test_rule_preview_counts_compound_hits(backend_settings):
     from ingest.app import Ingest
-    from ingest.web.service import preview_rule
+    from ingest.web.format import preview_dict
 
     with Ingest(backend_settings) as app:
         _load(app.store)
-        preview = preview_rule(app, "Drohne", days=7)
+        preview = preview_dict(app.preview_rule("Drohne", days=7))
         assert preview["total"] == 2 and {e["id"] for e in preview["examples"]} == {"kampf", "export"}
-        assert preview_rule(app, "Rat", days=7)["total"] == 1
+        assert app.preview_rule("Rat", days=7).total == 1
 
 
 def _strip_parts_sqlite(path: Path) -> None:

@@ -74,3 +74,27 @@ def test_domain_of():
     assert domain_of("https://www.Example.com/a") == "example.com"
     assert domain_of("http://127.0.0.1:8080/a") == "127.0.0.1:8080"
     assert domain_of("https://example.com:443/a") == "example.com"
+
+
+@pytest.mark.parametrize(("url", "stored_id"), [
+    ("https://m.example.com/politik/drohnen-123", "729af7b25cf3d483fc01"),
+    ("http://WWW.Example.com:80/a/?utm_source=x&b=2&a=1", "c0f0ab3a284a86da37a7"),
+    ("https://münchen.de./x", "b925410f98ea47240e35"),
+    ("https://amp.news.example.org/s/1", "ca035c5fd6d30708a988"),
+    ("https://m.bbc.co.uk/news", "e6cab4415be57c5e3282"),
+])
+def test_article_ids_of_stored_urls_never_change(url, stored_id):
+    from ingest.models import article_id
+
+    assert article_id(normalize_url(url)) == stored_id
+
+
+def test_one_site_one_key_whatever_the_host_variant():
+    from urllib.parse import urlsplit
+
+    variants = ["https://m.example.com/a", "https://www.example.com/b", "https://Example.com./c",
+                "https://mobile.example.com/d", "https://amp.example.com/e", "http://example.com:80/f"]
+    assert {domain_of(u) for u in variants} == {"example.com"}
+    for u in variants:  # the site key is the host of the article id's URL
+        assert domain_of(u) == urlsplit(normalize_url(u)).hostname
+    assert domain_of("https://m.example.com:8443/a") == "example.com:8443"

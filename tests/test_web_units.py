@@ -8,17 +8,18 @@ from types import SimpleNamespace
 import pytest
 from fastapi import HTTPException
 
-from ingest.web import service
+from ingest.app import filters, timeline
+from ingest.web import format as fmt
 from ingest.web.api import _cell
 from ingest.web.security import bearer, check_write, is_loopback
 
 
 def test_snippet_marks_become_mark_and_everything_else_is_escaped():
-    out = str(service.snippet_html('<b>Die</b> [Drohnen] & "mehr" [x y] [Über]'))
+    out = str(fmt.snippet_html('<b>Die</b> [Drohnen] & "mehr" [x y] [Über]'))
     assert out == ('&lt;b&gt;Die&lt;/b&gt; <mark>Drohnen</mark> &amp; &#34;mehr&#34; [x y] <mark>Über</mark>')
-    assert str(service.snippet_html("[<script>]")) == "[&lt;script&gt;]"
-    assert service.snippet_plain("a [b] c") == "a b c"
-    assert str(service.snippet_html(None)) == ""
+    assert str(fmt.snippet_html("[<script>]")) == "[&lt;script&gt;]"
+    assert fmt.snippet_plain("a [b] c") == "a b c"
+    assert str(fmt.snippet_html(None)) == ""
 
 
 def test_csv_cells_never_start_a_formula():
@@ -27,37 +28,37 @@ def test_csv_cells_never_start_a_formula():
 
 
 def test_filters_dates():
-    f = service.Filters.make("2026-11-01", "2026-11-02", ["A", " "], [], [])
+    f = filters.Filters.make("2026-11-01", "2026-11-02", ["A", " "], [], [])
     since, until = f.bounds()
     assert since == datetime(2026, 11, 1, tzinfo=UTC) and until == datetime(2026, 11, 3, tzinfo=UTC)
     assert f.sources == ["A"]
-    with pytest.raises(service.InputError):
-        service.Filters.make("2026-11-05", "2026-11-01")
-    with pytest.raises(service.InputError):
-        service.Filters.make("05.11.2026")
+    with pytest.raises(filters.InputError):
+        filters.Filters.make("2026-11-05", "2026-11-01")
+    with pytest.raises(filters.InputError):
+        filters.Filters.make("05.11.2026")
 
 
 def test_bucket_filling_spans_the_range():
     d = lambda day: datetime(2026, 11, day, tzinfo=UTC)  # noqa: E731
-    keys = service._bucket_keys([d(3), d(6)], None, None, "day")
+    keys = timeline.bucket_keys([d(3), d(6)], None, None, "day")
     assert keys == [d(3), d(4), d(5), d(6)]
-    keys = service._bucket_keys([d(3)], d(1), d(5), "day")
+    keys = timeline.bucket_keys([d(3)], d(1), d(5), "day")
     assert keys == [d(1), d(2), d(3), d(4)]
-    weeks = service._bucket_keys([d(2), d(16)], None, None, "week")
+    weeks = timeline.bucket_keys([d(2), d(16)], None, None, "week")
     assert weeks == [d(2), d(9), d(16)]
-    months = service._bucket_keys([datetime(2026, 1, 1, tzinfo=UTC)], None, datetime(2026, 4, 1, tzinfo=UTC), "month")
+    months = timeline.bucket_keys([datetime(2026, 1, 1, tzinfo=UTC)], None, datetime(2026, 4, 1, tzinfo=UTC), "month")
     assert [k.month for k in months] == [1, 2, 3]
-    assert service._bucket_keys([], None, None, "day") == []
-    assert service.choose_interval(d(1), d(2)) == "hour" and service.choose_interval(d(1), d(30)) == "day"
+    assert timeline.bucket_keys([], None, None, "day") == []
+    assert timeline.choose_interval(d(1), d(2)) == "hour" and timeline.choose_interval(d(1), d(30)) == "day"
 
 
 def test_combine_queries_validates_each():
-    assert service.combine(["a", " ", "b OR c"]) == "(a) OR (b OR c)"
-    assert service.combine(["a"]) == "a" and service.combine([]) == ""
+    assert filters.combine(["a", " ", "b OR c"]) == "(a) OR (b OR c)"
+    assert filters.combine(["a"]) == "a" and filters.combine([]) == ""
     from ingest.errors import QueryError
 
     with pytest.raises(QueryError) as exc:
-        service.combine(["ok", "(broken"])
+        filters.combine(["ok", "(broken"])
     assert exc.value.query == "(broken"
 
 
@@ -81,32 +82,32 @@ def _app(tmp_path):
 
 
 def test_save_rule_appends_and_keeps_comments(tmp_path):
-    from ingest.web.alerts import load_rules, save_rule
+    from ingest.app.alerts import rule_views, save_rule
 
     app = _app(tmp_path)
-    assert load_rules(app) == ([], None)
-    save_rule(app, "first", "Drohne*")          # creates the file
+    assert rule_views(app.settings.rules_file) == ([], None)
+    save_rule(app.settings.rules_file, "first", "Drohne*")          # creates the file
     text = (tmp_path / "rules.yaml").read_text()
     assert text.startswith("rules:\n")
     (tmp_path / "rules.yaml").write_text("# my comment\n" + text)
-    save_rule(app, "second", 'title:"Öl" OR Gas', "with a description")
+    save_rule(app.settings.rules_file, "second", 'title:"Öl" OR Gas', "with a description")
     text = (tmp_path / "rules.yaml").read_text()
     assert text.startswith("# my comment\nrules:\n")
-    rules, note = load_rules(app)
+    rules, note = rule_views(app.settings.rules_file)
     assert note is None and [(r.name, r.query) for r in rules] == [("first", "Drohne*"), ("second", 'title:"Öl" OR Gas')]
     assert rules[1].description == "with a description"
-    with pytest.raises(service.InputError):
-        save_rule(app, "first", "x")
-    with pytest.raises(service.InputError):
-        save_rule(app, "no spaces", "x")
+    with pytest.raises(filters.InputError):
+        save_rule(app.settings.rules_file, "first", "x")
+    with pytest.raises(filters.InputError):
+        save_rule(app.settings.rules_file, "no spaces", "x")
 
 
 def test_invalid_rules_file_still_lists_rules_with_a_note(tmp_path):
-    from ingest.web.alerts import load_rules
+    from ingest.app.alerts import rule_views
 
     app = _app(tmp_path)
     (tmp_path / "rules.yaml").write_text("rules:\n  - name: a\n    query: '(broken'\n  - name: b\n    query: ok\n")
-    rules, note = load_rules(app)
+    rules, note = rule_views(app.settings.rules_file)
     assert [r.name for r in rules] == ["a", "b"]
     assert note and "rules" in note
 

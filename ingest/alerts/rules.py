@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 from ingest.config import parse_flag
 from ingest.errors import ConfigError, IngestError
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_MAX = 80  # a rule's name becomes its feed URL /alerts/<name>.atom
+NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}$")
+NAME_HELP = f"letters, digits, '-', '_' or '.', at most {NAME_MAX} characters"
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -239,24 +241,14 @@ def _apprise_plugin(url: str):
         quiet.setLevel(level)
 
 
-def validate_query(query: str) -> str | None:
-    """The problem with a rule's query, or None. Parsed (and compiled for SQLite) when the language exists."""
-    try:
-        from ingest.query import parse
-    except ImportError:  # the query language is not in this build yet: the store will judge
-        return None
+def query_problem(query: str) -> str | None:
+    """The problem with a rule's query as one line, or None: parsed, and compiled as SQLite would run it."""
     from ingest.errors import QueryError
+    from ingest.query import parse
+    from ingest.store.sqlite_search import compile_sqlite
 
     try:
-        node = parse(query)
-    except QueryError as exc:
-        return str(exc).split("\n")[0]
-    try:
-        from ingest.store.sqlite_search import compile_sqlite
-    except ImportError:
-        return None
-    try:
-        compile_sqlite(node)
+        compile_sqlite(parse(query))
     except QueryError as exc:
         return str(exc).split("\n")[0]
     return None
@@ -296,49 +288,12 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
         problems.append((f"{where}.query", "missing: every rule needs a query"))
         query = None
     elif check_queries:
-        problem = validate_query(query)
+        problem = query_problem(query)
         if problem:
             problems.append((f"{where}.query", problem))
 
-    channels: list[Channel] = []
-    for j, url in enumerate(_strings(raw.get("notify"), f"{where}.notify", problems)):
-        key = f"{where}.notify[{j}]"
-        try:
-            expanded, used = expand_env(url.strip(), env)
-        except KeyError as exc:
-            problems.append((key, f"environment variable {exc.args[0]} is not set"))
-            continue
-        try:
-            channels.append(make_channel(expanded, used))
-        except ValueError as exc:
-            problems.append((key, str(exc)))
-
-    digest = raw.get("digest")
-    mode = raw.get("mode", "digest" if digest is not None else "instant")
-    every = None
-    volume = None
-    if raw.get("volume") is not None and mode != "volume":
-        problems.append((f"{where}.volume", "only with mode: volume"))
-    if mode not in MODES:
-        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
-    elif mode == "volume":
-        volume = _volume(raw.get("volume"), f"{where}.volume", problems)
-    elif mode == "digest":
-        if isinstance(digest, str | int | float) and not isinstance(digest, bool):
-            digest = {"every": digest}
-        if not isinstance(digest, dict) or "every" not in digest:
-            problems.append((f"{where}.digest", "mode digest needs a schedule, e.g. digest: {every: 1h}"))
-        else:
-            for k in digest:
-                if k != "every":
-                    problems.append((f"{where}.digest.{k}", "unknown key (known: every)"))
-            try:
-                every = parse_duration(digest["every"])
-            except ValueError as exc:
-                problems.append((f"{where}.digest.every", str(exc)))
-    elif digest is not None:
-        problems.append((f"{where}.digest", "only with mode: digest"))
-
+    channels = _channels(raw, where, env, problems)
+    mode, every, volume = _mode(raw, where, problems)
     durations: dict[str, float | None] = {}
     for k in ("min_interval", "max_age"):
         durations[k] = None
@@ -361,6 +316,55 @@ def _rule(i: int, raw, env: dict[str, str], problems: list, check_queries: bool)
     return Rule(name=name, query=query.strip(), notify=channels, mode=mode, digest_every=every,
                 min_interval=durations["min_interval"], max_age=durations["max_age"], enabled=enabled,
                 description=description, volume=volume, **filters)
+
+
+def _channels(raw: dict, where: str, env: dict[str, str], problems: list) -> list[Channel]:
+    channels: list[Channel] = []
+    for j, url in enumerate(_strings(raw.get("notify"), f"{where}.notify", problems)):
+        key = f"{where}.notify[{j}]"
+        try:
+            expanded, used = expand_env(url.strip(), env)
+        except KeyError as exc:
+            problems.append((key, f"environment variable {exc.args[0]} is not set"))
+            continue
+        try:
+            channels.append(make_channel(expanded, used))
+        except ValueError as exc:
+            problems.append((key, str(exc)))
+    return channels
+
+
+def _mode(raw: dict, where: str, problems: list) -> tuple[Any, float | None, VolumeSpec | None]:
+    """(mode, digest interval for digest rules, volume spec for volume rules)."""
+    digest = raw.get("digest")
+    mode = raw.get("mode", "digest" if digest is not None else "instant")
+    if raw.get("volume") is not None and mode != "volume":
+        problems.append((f"{where}.volume", "only with mode: volume"))
+    if mode not in MODES:
+        problems.append((f"{where}.mode", f"{mode!r}: expected instant, digest or volume"))
+    elif mode == "volume":
+        return mode, None, _volume(raw.get("volume"), f"{where}.volume", problems)
+    elif mode == "digest":
+        return mode, _digest_every(digest, where, problems), None
+    elif digest is not None:
+        problems.append((f"{where}.digest", "only with mode: digest"))
+    return mode, None, None
+
+
+def _digest_every(digest: Any, where: str, problems: list) -> float | None:
+    if isinstance(digest, str | int | float) and not isinstance(digest, bool):
+        digest = {"every": digest}
+    if not isinstance(digest, dict) or "every" not in digest:
+        problems.append((f"{where}.digest", "mode digest needs a schedule, e.g. digest: {every: 1h}"))
+        return None
+    for k in digest:
+        if k != "every":
+            problems.append((f"{where}.digest.{k}", "unknown key (known: every)"))
+    try:
+        return parse_duration(digest["every"])
+    except ValueError as exc:
+        problems.append((f"{where}.digest.every", str(exc)))
+        return None
 
 
 def _volume(raw, where: str, problems: list) -> VolumeSpec:

@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
 
+from ingest.cli.format import fmt_time
 from ingest.errors import IngestError
 
 COMMANDS: dict = {}
-
-
-def _rules(app, check_queries: bool = True):
-    from ingest.alerts import load_rules
-
-    return load_rules(app.settings.rules_file, check_queries=check_queries, missing_ok=False)
-
-
-def _rule(app, name: str):
-    rules = _rules(app)
-    for rule in rules:
-        if rule.name == name:
-            return rule
-    known = ", ".join(r.name for r in rules) or "none"
-    raise IngestError(f"{app.settings.rules_file}: no rule named {name!r} (rules: {known})")
-
-
-def _check_query(query: str) -> None:
-    from ingest.alerts.rules import validate_query
-
-    problem = validate_query(query)
-    if problem:
-        raise IngestError(problem)
-
-
-def _fmt(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 # -- rules ----------------------------------------------------------------------------------------
@@ -54,7 +27,7 @@ def _rules_list(app, args) -> int:
     from ingest.alerts.rules import format_duration
     from ingest.cli.main import emit_json, out
 
-    rules = _rules(app)
+    rules = app.rules()
     if args.json:
         for rule in rules:
             emit_json(rule.summary())
@@ -80,7 +53,7 @@ def _rules_validate(app, args) -> int:
     from ingest.cli.main import emit_json, err, out
 
     try:
-        rules = _rules(app)
+        rules = app.rules()
     except RulesError as exc:
         if args.json:
             emit_json({"ok": False, "file": exc.file,
@@ -100,33 +73,18 @@ def _rules_validate(app, args) -> int:
 def _rules_test(app, args) -> int:
     """Which stored articles the rule matches (one line per story) and whether each already alerted;
     with --send, a test message to each of the rule's channels (the ledger is not touched)."""
-    from ingest.alerts.engine import story_of
     from ingest.cli.main import emit_json, out
-    from ingest.store import SearchRequest
 
-    rule = _rule(app, args.rule)
+    rule = app.rule(args.rule)
     if rule.mode == "volume":
         return _volume_test(app, rule, args)
-    since = datetime.now(UTC) - timedelta(days=args.days)
-    result = app.store.search(SearchRequest(query=rule.query, limit=args.limit, sort="date", collapse=True,
-                                            indexed_since=since))
-    alerted = {(r.story) for r in app.store.list_alerts(rule=rule.name, limit=10_000)}
-    now = datetime.now(UTC)
-    rows = []
-    for hit in result.hits:
-        article = app.store.get_article(hit.id)
-        if article is None:
-            continue
-        rows.append({"id": hit.id, "title": hit.title, "url": hit.url, "source": hit.source,
-                     "published": hit.published.isoformat() if hit.published else None,
-                     "copies": hit.cluster_size, "passes_filters": rule.accepts(article, now),
-                     "alerted": story_of(article) in alerted})
+    total, rows = app.test_rule(rule, args.days, args.limit)
     sent = _send_test(rule) if args.send else None
     if args.json:
-        emit_json({"rule": rule.name, "query": rule.query, "days": args.days, "stories": result.total,
+        emit_json({"rule": rule.name, "query": rule.query, "days": args.days, "stories": total,
                    "matches": rows, "sent": sent})
         return 0 if not sent or all(s["ok"] for s in sent) else 1
-    out.print(f"rule {rule.name}: {result.total} matching stories indexed in the last {args.days} days", markup=False)
+    out.print(f"rule {rule.name}: {total} matching stories indexed in the last {args.days} days", markup=False)
     for row in rows:
         flags = ("alerted" if row["alerted"] else "not alerted") + ("" if row["passes_filters"] else ", filtered out")
         copies = f" (+{row['copies'] - 1} copies)" if row["copies"] > 1 else ""
@@ -139,10 +97,9 @@ def _rules_test(app, args) -> int:
 
 def _volume_test(app, rule, args) -> int:
     """A volume rule now: the window's count against its baseline, and whether that is a spike/drop."""
-    from ingest.alerts.volume import measure
     from ingest.cli.main import emit_json, out
 
-    reading = measure(app.store, rule)
+    reading = app.volume_reading(rule)
     if args.json:
         emit_json(reading.to_dict())
     else:
@@ -168,26 +125,25 @@ def _send_test(rule) -> list[dict]:
 
 
 def _rules_preview(app, args) -> int:
-    """Matches per day over the last N days: how noisy a query would be as a rule."""
+    """Matches per published day over the last N days (today included): how noisy a query would be as a rule."""
+    from ingest.app import Filters
     from ingest.cli.main import emit_json, out
-    from ingest.store import SearchRequest
+    from ingest.errors import QueryError
 
-    _check_query(args.query)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=args.days - 1)
-    request = SearchRequest(query=args.query, since=since, sources=args.source or [], languages=args.lang or [])
-    counts = {d.date(): n for d, n in app.store.histogram(request, "day")}
-    days = [(since + timedelta(days=i)).date() for i in range(args.days)]
-    total = sum(counts.get(d, 0) for d in days)
+    try:
+        preview = app.preview_rule(args.query, args.days, Filters(sources=args.source or [],
+                                                                  languages=args.lang or []))
+    except QueryError as exc:  # one line in the terminal; the position is in the message
+        raise IngestError(str(exc).split("\n")[0]) from None
+    days = [(d.date(), n) for d, n in zip(preview.days, preview.counts, strict=True)]
     if args.json:
-        emit_json({"query": args.query, "days": args.days, "total": total,
-                   "per_day": [{"day": d.isoformat(), "matches": counts.get(d, 0)} for d in days]})
+        emit_json({"query": args.query, "days": len(days), "total": preview.total,
+                   "per_day": [{"day": d.isoformat(), "matches": n} for d, n in days]})
         return 0
-    peak = max([counts.get(d, 0) for d in days] + [1])
-    out.print(f"{args.query}: {total} matching articles published in the last {args.days} days "
-              f"(~{total / args.days:.1f} per day)", markup=False)
-    for d in days:
-        n = counts.get(d, 0)
+    peak = max(preview.counts + [1])
+    out.print(f"{args.query}: {preview.total} matching articles published in the last {len(days)} days "
+              f"(~{preview.total / len(days):.1f} per day)", markup=False)
+    for d, n in days:
         out.print(f"  {d.isoformat()}  {n:>6}  {'#' * round(40 * n / peak)}", markup=False)
     return 0
 
@@ -196,46 +152,49 @@ def _rules_preview(app, args) -> int:
 
 
 def cmd_alerts(args) -> int:
-    from ingest.cli.main import emit_json, open_app, out
+    from ingest.cli.main import open_app
 
     with open_app(args) as app:
         if args.alerts_action == "deliver":
-            from ingest.alerts import engine_for
+            return _alerts_deliver(app, args)
+        return _alerts_list(app, args)
 
-            engine = engine_for(app.settings, app.store, start=False)  # this thread sends, no schedule
-            if engine is None:
-                raise IngestError(f"{app.settings.rules_file}: file not found (no alert rules)")
-            engine.evaluate_backlog()  # stored articles whose rules never ran (a crash, a cluster outage)
-            for rule in engine.rules:
-                if args.rule in (None, rule.name):
-                    engine.deliver(rule)
-            left = len(app.store.list_alerts(rule=args.rule, undelivered=True, limit=10_000))
-            if args.json:
-                emit_json({"sent": engine.delivered, "undelivered": left})
-            else:
-                out.print(f"sent {engine.delivered} messages; {left} alerts still undelivered", markup=False)
-            return 0 if left == 0 else 1
-        records = app.store.list_alerts(rule=args.rule, limit=args.limit, undelivered=args.undelivered)
-        if args.rule and not records:
-            _rule(app, args.rule)  # a misspelt name is an error listing the rules, not an empty list
-        if args.json:
-            for r in records:
-                emit_json({"rule": r.rule, "story": r.story, "title": r.title, "url": r.url, "sources": r.sources,
-                           "article_ids": r.article_ids, "created": r.created.isoformat() if r.created else None,
-                           "delivered": r.delivered.isoformat() if r.delivered else None, "attempts": r.attempts,
-                           "last_error": r.last_error, "channels_done": len(r.channels_done)})
-            return 0
-        from rich.table import Table
 
-        table = Table(title=f"{len(records)} alerts" + (f" of rule {args.rule}" if args.rule else ""))
-        for col in ("created", "rule", "story", "outlets", "delivered", "error"):
-            table.add_column(col, overflow="fold")
+def _alerts_deliver(app, args) -> int:
+    from ingest.cli.main import emit_json, out
+
+    sent, left = app.deliver_alerts(args.rule)
+    if args.json:
+        emit_json({"sent": sent, "undelivered": left})
+    else:
+        out.print(f"sent {sent} messages; {left} alerts still undelivered", markup=False)
+    return 0 if left == 0 else 1
+
+
+def _alerts_list(app, args) -> int:
+    from rich.table import Table
+
+    from ingest.cli.main import emit_json, out
+
+    records = app.list_alerts(rule=args.rule, limit=args.limit, undelivered=args.undelivered)
+    if args.rule and not records:
+        app.rule(args.rule)  # a misspelt name is an error listing the rules, not an empty list
+    if args.json:
         for r in records:
-            delivered = _fmt(r.delivered) if r.delivered else f"pending ({r.attempts} attempts)"
-            table.add_row(_fmt(r.created), r.rule, f"{r.title}\n{r.url}", ", ".join(r.sources), delivered,
-                          (r.last_error or "")[:160])
-        out.print(table)
+            emit_json({"rule": r.rule, "story": r.story, "title": r.title, "url": r.url, "sources": r.sources,
+                       "article_ids": r.article_ids, "created": r.created.isoformat() if r.created else None,
+                       "delivered": r.delivered.isoformat() if r.delivered else None, "attempts": r.attempts,
+                       "last_error": r.last_error, "channels_done": len(r.channels_done)})
         return 0
+    table = Table(title=f"{len(records)} alerts" + (f" of rule {args.rule}" if args.rule else ""))
+    for col in ("created", "rule", "story", "outlets", "delivered", "error"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        delivered = fmt_time(r.delivered) if r.delivered else f"pending ({r.attempts} attempts)"
+        table.add_row(fmt_time(r.created), r.rule, f"{r.title}\n{r.url}", ", ".join(r.sources), delivered,
+                      (r.last_error or "")[:160])
+    out.print(table)
+    return 0
 
 
 COMMANDS.update({"rules": cmd_rules, "alerts": cmd_alerts})

@@ -20,7 +20,7 @@ def cmd_entities(args) -> int:
             if not args.json:
                 out.print(f"{len(watch.entities)} entities in {app.settings.entities_file}", markup=False)
             return 0
-        total = app.store.count_articles()
+        total = app.count_articles()
         with progress_bar("re-tagging", total, args.json) as advance:
             n = app.retag(progress=advance)
         if args.json:

@@ -28,12 +28,8 @@ def cmd_es(args) -> int:
     from ingest.cli.main import emit_json, out
 
     with _store(args) as app:
-        store = app.store
         if args.es_action == "setup":
-            result = store.setup()
-            kibana_password = os.environ.get("KIBANA_PASSWORD")
-            if kibana_password and store.backend == "elasticsearch":  # docker compose: Kibana's system user
-                store.client.security.change_password(username="kibana_system", password=kibana_password)
+            result = app.cluster_setup()
             if args.json:
                 emit_json(result)
             else:
@@ -43,29 +39,19 @@ def cmd_es(args) -> int:
                           + ("; alert rules by percolation" if result.get("percolator") else
                              "; alert rules by _msearch (no percolator module)"))
         elif args.es_action == "rollover":
-            store.setup()
-            from ingest.store.es_setup import rollover
-
-            result = rollover(store, args.max_docs, args.max_age, args.force)
+            result = app.cluster_rollover(args.max_docs, args.max_age, args.force)
             emit_json(result) if args.json else out.print(
                 f"rolled over to {result['new_index']}" if result["rolled_over"] else
                 f"no rollover needed (write index {result['old_index']})")
         elif args.es_action == "flush":
-            n = store.flush_outbox()
-            emit_json({"flushed": n, "outbox": store.outbox_size()}) if args.json else out.print(
-                f"flushed {n} articles; {store.outbox_size()} left in the outbox")
+            n = app.flush_outbox()
+            emit_json({"flushed": n, "outbox": app.outbox_size()}) if args.json else out.print(
+                f"flushed {n} articles; {app.outbox_size()} left in the outbox")
         elif args.es_action == "kibana-import":
             n = kibana_import(args.kibana_url, Path(args.folder))
             out.print(f"imported {n} saved objects into Kibana at {args.kibana_url}")
         elif args.es_action == "status":
-            info = {"backend": store.backend, "url": store.url, "outbox": store.outbox_size(),
-                    "rejected": len(store.rejected())}
-            try:
-                health = store.client.cluster.health()
-                info.update(cluster=health["cluster_name"], health=health["status"],
-                            articles=store.count_articles())
-            except Exception as exc:  # noqa: BLE001 - status reports an unreachable cluster, never crashes
-                info.update(health="unreachable", error=type(exc).__name__)
+            info = app.cluster_status()
             if args.json:
                 emit_json(info)
             else:

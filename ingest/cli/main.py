@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest import redact as redact_module
+from ingest.choices import BACKENDS, LOG_FORMATS, LOG_LEVELS, SORT_ORDERS
+from ingest.cli.format import fmt_time
 from ingest.errors import IngestError, StoreUnavailable, unknown_name
-from ingest.models import BlockStatus
 from ingest.sources.urls import strip_tracking
 
 if TYPE_CHECKING:  # imported by the commands that need them: `--help` and read-only commands start fast
@@ -32,7 +33,6 @@ redact = redact_module.redact
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def command(name: str):
@@ -72,10 +72,6 @@ def store_label(app: Ingest) -> str:
     if st.backend == "sqlite":
         return str(st.sqlite_path)
     return f"{st.backend} index {getattr(st, st.backend).index_prefix}-*"
-
-
-def fmt_time(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 # -- run / demo ---------------------------------------------------------------------------------
@@ -202,7 +198,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from ingest.demo.runner import run_demo
 
-    return run_demo(args, out, emit_json)
+    return run_demo(args, out, emit_json, print_report)
 
 
 # -- search / show / extract --------------------------------------------------------------------
@@ -294,12 +290,12 @@ def cmd_extract(args) -> int:
 def cmd_status(args) -> int:
     with open_app(args) as app:
         rows = app.status()
-        extra = {}
-        outbox = getattr(app.store, "outbox_size", None)
-        if callable(outbox):
-            extra["outbox"] = outbox()
+        extra: dict[str, int | bool] = {}
+        outbox = app.outbox_size()
+        if outbox is not None:
+            extra["outbox"] = outbox
         try:
-            extra["reindex_pending"] = app.store.reindex_pending()
+            extra["reindex_pending"] = app.reindex_pending()
         except StoreUnavailable:
             pass
         if args.json:
@@ -338,108 +334,134 @@ def cmd_status(args) -> int:
 def cmd_feeds(args) -> int:
     with open_app(args) as app:
         action = args.feeds_action
-        if action == "list":
-            feeds = app.feeds()
-            if args.json:
-                for f in feeds:
-                    emit_json({"url": f.url, "name": f.name, "category": f.category, "interval": f.interval,
-                               "enabled": f.enabled})
-            else:
-                for f in feeds:
-                    out.print(f"{f.url}  {f.name or ''}  {('[' + f.category + ']') if f.category else ''}".rstrip())
-                out.print(f"[dim]{len(feeds)} feeds in {app.settings.feeds_file}[/dim]")
-        elif action == "add":
-            url, note = args.url, ""
-            if not args.no_check:
-                try:
-                    probe = app.probe_feed(args.url)
-                except IngestError as exc:
-                    raise IngestError(f"{exc} (add it anyway with --no-check)") from None
-                note = f" ({probe.title or 'untitled'}, {probe.entries} entries now)"
-                if probe.discovered_from:  # the site URL is kept: the poller follows the feed if it moves
-                    note = f" (a page; its feed {probe.url}: {probe.title or 'untitled'}, {probe.entries} entries now)"
-            added = app.add_feed(url, args.name, args.category, args.interval)
-            where = app.settings.feeds_file
-            out.print(f"added {url} to {where}{note}" if added else f"{url} is already in {where}", markup=False)
-        elif action == "remove":
-            if not app.remove_feed(args.url):
-                raise unknown_name("feed", args.url, [f.url for f in app.feeds()] + [f.name for f in app.feeds()
-                                                                                      if f.name],
-                                   str(app.settings.feeds_file))
-            out.print(f"removed {args.url} from {app.settings.feeds_file}", markup=False)
-        elif action == "retry":
-            if args.url:
-                known = [s.url for s in app.store.list_feed_states()] + [f.url for f in app.feeds()]
-                if args.url not in known:
-                    raise unknown_name("feed", args.url, sorted(set(known)), str(app.settings.feeds_file))
-            n = app.retry_feed(args.url)
-            out.print(f"reset {n} feed(s); they are polled on the next cycle")
-        elif action in ("forget", "prune"):
-            known = app.unconfigured_feeds()
-            if action == "forget":
-                if args.url not in known:
-                    raise unknown_name("unconfigured feed", args.url, known, store_label(app))
-                targets = [args.url]
-            else:
-                targets = known
-            if args.dry_run:
-                for url in targets:
-                    out.print(f"would forget {url}", markup=False) if not args.json else emit_json({"url": url})
-                return 0
-            totals = app.forget_feeds(targets, articles=args.articles)
-            if args.json:
-                emit_json({"forgotten": targets, **totals})
-            else:
-                out.print(f"forgot {totals['feeds']} feeds in {store_label(app)}: {totals['entries']} seen entries, "
-                          f"{totals['raw_pages']} raw pages, {totals['articles']} articles deleted", markup=False)
-        elif action == "import-opml":
-            n = app.import_opml(Path(args.file))
-            out.print(f"imported {n} new feeds into {app.settings.feeds_file}")
-        elif action == "export-opml":
-            text = app.export_opml()
-            if args.file:
-                Path(args.file).write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
+        if action in ("forget", "prune"):
+            return _feeds_forget(app, args)
+        {"list": _feeds_list, "add": _feeds_add, "remove": _feeds_remove, "retry": _feeds_retry,
+         "import-opml": _feeds_import, "export-opml": _feeds_export}[action](app, args)
         return 0
+
+
+def _feeds_list(app: Ingest, args) -> None:
+    feeds = app.feeds()
+    if args.json:
+        for f in feeds:
+            emit_json({"url": f.url, "name": f.name, "category": f.category, "interval": f.interval,
+                       "enabled": f.enabled})
+        return
+    for f in feeds:
+        out.print(f"{f.url}  {f.name or ''}  {('[' + f.category + ']') if f.category else ''}".rstrip())
+    out.print(f"[dim]{len(feeds)} feeds in {app.settings.feeds_file}[/dim]")
+
+
+def _feeds_add(app: Ingest, args) -> None:
+    url, note = args.url, ""
+    if not args.no_check:
+        try:
+            probe = app.probe_feed(args.url)
+        except IngestError as exc:
+            raise IngestError(f"{exc} (add it anyway with --no-check)") from None
+        note = f" ({probe.title or 'untitled'}, {probe.entries} entries now)"
+        if probe.discovered_from:  # the site URL is kept: the poller follows the feed if it moves
+            note = f" (a page; its feed {probe.url}: {probe.title or 'untitled'}, {probe.entries} entries now)"
+    added = app.add_feed(url, args.name, args.category, args.interval)
+    where = app.settings.feeds_file
+    out.print(f"added {url} to {where}{note}" if added else f"{url} is already in {where}", markup=False)
+
+
+def _feeds_remove(app: Ingest, args) -> None:
+    if not app.remove_feed(args.url):
+        feeds = app.feeds()
+        raise unknown_name("feed", args.url, [f.url for f in feeds] + [f.name for f in feeds if f.name],
+                           str(app.settings.feeds_file))
+    out.print(f"removed {args.url} from {app.settings.feeds_file}", markup=False)
+
+
+def _feeds_retry(app: Ingest, args) -> None:
+    if args.url:
+        known = app.known_feed_urls()
+        if args.url not in known:
+            raise unknown_name("feed", args.url, sorted(set(known)), str(app.settings.feeds_file))
+    n = app.retry_feed(args.url)
+    out.print(f"reset {n} feed(s); they are polled on the next cycle")
+
+
+def _feeds_forget(app: Ingest, args) -> int:
+    known = app.unconfigured_feeds()
+    if args.feeds_action == "forget":
+        if args.url not in known:
+            raise unknown_name("unconfigured feed", args.url, known, store_label(app))
+        targets = [args.url]
+    else:
+        targets = known
+    if args.dry_run:
+        for url in targets:
+            out.print(f"would forget {url}", markup=False) if not args.json else emit_json({"url": url})
+        return 0
+    totals = app.forget_feeds(targets, articles=args.articles)
+    if args.json:
+        emit_json({"forgotten": targets, **totals})
+    else:
+        out.print(f"forgot {totals['feeds']} feeds in {store_label(app)}: {totals['entries']} seen entries, "
+                  f"{totals['raw_pages']} raw pages, {totals['articles']} articles deleted", markup=False)
+    return 0
+
+
+def _feeds_import(app: Ingest, args) -> None:
+    n = app.import_opml(Path(args.file))
+    out.print(f"imported {n} new feeds into {app.settings.feeds_file}")
+
+
+def _feeds_export(app: Ingest, args) -> None:
+    text = app.export_opml()
+    if args.file:
+        Path(args.file).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
 
 
 @command("sites")
 def cmd_sites(args) -> int:
     with open_app(args) as app:
         if args.sites_action == "list":
-            domains = app.store.list_domains()
+            domains = app.list_domains()
             if args.json:
                 for d, n in domains:
                     emit_json({"domain": d, "articles": n})
             for d, n in ([] if args.json else domains):
                 out.print(f"{d}  {n} articles")
             return 0
-        known = [d for d, _ in app.store.list_domains()]
+        known = [d for d, _ in app.list_domains()]
         if args.domain not in known:
             raise unknown_name("site", args.domain, known, store_label(app))
         if args.sites_action == "show":
-            stats, boilerplate = app.site_blocks(args.domain), app.learned_boilerplate()
-            k = boilerplate.min_articles
-            learned = [s for s in stats if boilerplate.is_learned(s)]
-            if args.json:
-                for s in stats:
-                    if s.articles >= 2 or s.status:
-                        emit_json({"fingerprint": s.fingerprint, "text": s.text, "articles": s.articles,
-                                   "status": s.status, "learned": s in learned})
-                return 0
-            out.print(f"{args.domain}: {len(learned)} learned boilerplate blocks (seen in ≥{k} articles)")
-            for s in stats:
-                if s.articles < 2 and not s.status:
-                    continue
-                mark = "learned" if s in learned else ("rejected" if s.status == BlockStatus.REJECTED else "candidate")
-                out.print(f"  {s.fingerprint}  {s.articles:>4}×  {mark:<9} {s.text[:90]}", markup=False)
-            return 0
+            return _sites_show(app, args)
+        from ingest.models import BlockStatus
+
         status = {"pin": BlockStatus.PINNED, "reject": BlockStatus.REJECTED, "reset": None}[args.sites_action]
         if not app.set_block(args.domain, args.fingerprint, status):
             raise IngestError(f"{args.domain}: no block with fingerprint {args.fingerprint!r} (see `ingest sites show`)")
         out.print(f"{args.fingerprint}: {status or 'automatic'}; run `ingest reclean --site {args.domain}` to apply")
         return 0
+
+
+def _sites_show(app: Ingest, args) -> int:
+    from ingest.models import BlockStatus
+
+    stats, learned = app.learned_blocks(args.domain)
+    k = app.learned_boilerplate().min_articles
+    if args.json:
+        for s in stats:
+            if s.articles >= 2 or s.status:
+                emit_json({"fingerprint": s.fingerprint, "text": s.text, "articles": s.articles,
+                           "status": s.status, "learned": s in learned})
+        return 0
+    out.print(f"{args.domain}: {len(learned)} learned boilerplate blocks (seen in ≥{k} articles)")
+    for s in stats:
+        if s.articles < 2 and not s.status:
+            continue
+        mark = "learned" if s in learned else ("rejected" if s.status == BlockStatus.REJECTED else "candidate")
+        out.print(f"  {s.fingerprint}  {s.articles:>4}×  {mark:<9} {s.text[:90]}", markup=False)
+    return 0
 
 
 @command("reclean")
@@ -505,7 +527,7 @@ def cmd_backup(args) -> int:
 @command("copy")
 def cmd_copy(args) -> int:
     with open_app(args, reads_only=True) as app:
-        with progress_bar(f"copy to {args.to}", app.store.count_articles(), args.json) as advance:
+        with progress_bar(f"copy to {args.to}", app.count_articles(), args.json) as advance:
             counts = app.copy_store(args.to, progress=advance)
         if args.json:
             emit_json({"from": app.settings.store.backend, "to": args.to, **counts})
@@ -552,7 +574,7 @@ def cmd_delete(args) -> int:
 def cmd_reindex(args) -> int:
     """Token views rebuilt from the stored text; an interrupted run resumes where it stopped."""
     with open_app(args) as app:
-        resumed = app.store.reindex_pending() and not args.restart
+        resumed = app.reindex_pending() and not args.restart
         steps = app.reindex(batch_size=args.batch, restart=args.restart)
         done, total = next(steps)
         start = done
@@ -589,7 +611,7 @@ def global_options(*, suppress: bool) -> argparse.ArgumentParser:
                    help="log verbosely and show tracebacks")
     p.add_argument("--log-level", choices=LOG_LEVELS, default=default(None),
                    help="log level (default: warning; env INGEST_LOG_LEVEL)")
-    p.add_argument("--log-format", choices=("text", "json"), default=default(None),
+    p.add_argument("--log-format", choices=LOG_FORMATS, default=default(None),
                    help="log lines as text or one JSON object per line (env INGEST_LOG_FORMAT)")
     p.add_argument("--json", action="store_true", default=default(False),
                    help="machine-readable output (JSON lines)")
@@ -621,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help='query, e.g. \'(Iran OR Teheran) AND Drohne*\'')
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--offset", type=int, default=0)
-    p.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    p.add_argument("--sort", choices=SORT_ORDERS, default="relevance")
     p.add_argument("--collapse", action="store_true", help="one hit per syndication cluster")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.add_argument("--lang", action="append", help="only this language code (repeatable)")
@@ -694,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("copy", parents=[common, jsonflag],
                        help="copy stored articles and the alert ledger to the other backend (resumable)")
-    p.add_argument("--to", required=True, choices=("sqlite", "elasticsearch", "opensearch"),
+    p.add_argument("--to", required=True, choices=BACKENDS,
                    help="target backend, configured in the same settings (store.elasticsearch.url, --db)")
 
     p = sub.add_parser("prune", parents=[common, jsonflag],
@@ -723,10 +745,7 @@ def _extensions():
 
     for module in ("ingest.cli.es", "ingest.cli.alerts", "ingest.cli.saved", "ingest.cli.entities",
                    "ingest.cli.serve", "ingest.cli.coverage"):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
+        mod = importlib.import_module(module)  # a broken module fails loudly, never a silently missing command
         COMMANDS.update(mod.COMMANDS)
         yield mod.register
 
@@ -759,8 +778,8 @@ def setup_logging(args: argparse.Namespace) -> None:
     if level not in LOG_LEVELS:
         raise IngestError(f"INGEST_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     fmt = (args.log_format or os.environ.get("INGEST_LOG_FORMAT") or "text").lower()
-    if fmt not in ("text", "json"):
-        raise IngestError(f"INGEST_LOG_FORMAT: {fmt!r} is not one of text, json")
+    if fmt not in LOG_FORMATS:
+        raise IngestError(f"INGEST_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter() if fmt == "json"
                          else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -22,16 +22,17 @@ PREFERRED_PORTS = [18081, 18082, 18083, 18084, 18085]
 EXAMPLE_QUERIES = ["Drohne", '"WhatsApp-Kanal"', "Iran AND Venezuela", "energy OR Energie"]
 
 
-def run_demo(args, out, emit_json) -> int:
+def run_demo(args, out, emit_json, print_report) -> int:
+    """The demo; `out`, `emit_json` and `print_report` are the CLI's (the demo never imports the CLI)."""
     home = Path(os.environ.get("INGEST_HOME") or ".")
     db = args.db or str(home / "data" / "demo.db")
     with tempfile.TemporaryDirectory(prefix="ingest-demo-config-") as empty_config:
         config = args.config or empty_config  # an explicit --config is used as given
         settings = load_settings(config, db, backend="sqlite", env={})
-        return _run(settings, args, out, emit_json)
+        return _run(settings, args, out, emit_json, print_report)
 
 
-def _run(settings, args, out, emit_json) -> int:
+def _run(settings, args, out, emit_json, print_report) -> int:
     from ingest.demo.site import DemoSite
 
     isolation = (f"demo store {settings.store.sqlite_path}; your own store, feeds, rules and alert channels "
@@ -49,7 +50,7 @@ def _run(settings, args, out, emit_json) -> int:
             out.print("ingesting (one feed is malformed, one times out, one article is a 404)…")
         report = app.run_once(feeds=feeds)
         searches = {q: app.search(q, limit=3) for q in EXAMPLE_QUERIES}
-        total = app.store.count_articles()
+        total = app.count_articles()
         if args.json:
             emit_json({
                 "db": settings.store.sqlite_path, "isolated": True, "stored": report.stored, "articles_total": total,
@@ -59,8 +60,6 @@ def _run(settings, args, out, emit_json) -> int:
                 "searches": {q: {"total": r.total, "hits": [h.to_dict() for h in r.hits]} for q, r in searches.items()},
             })
             return 0
-        from ingest.cli.main import print_report
-
         print_report(report, as_json=False)
         out.print(f"\n{total} articles in {settings.store.sqlite_path}. Example searches:")
         for q, result in searches.items():

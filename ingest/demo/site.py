@@ -88,7 +88,8 @@ class _Server(ThreadingHTTPServer):
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # no reverse lookup of the address (HTTPServer does one)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def handle_error(self, request, client_address) -> None:
         pass  # clients dropping keep-alive connections are not worth a traceback
@@ -309,98 +310,102 @@ class DemoSite:
         most_read = [a for a in order if a.status == 200 and a is not article][::3][:5]
         return 200, render.render_page(article, outlet, most_read)
 
-    def _handler(self, outlet: Outlet):
-        site = self
+    def _handler(self, outlet: Outlet) -> type[BaseHTTPRequestHandler]:
+        return type(f"{outlet.key}Handler", (OutletHandler,), {"site": self, "outlet": outlet})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            def version_string(self) -> str:
-                return f"{outlet.key}-cms/1.0"
 
-            timeout = 30  # idle keep-alive connections
+class OutletHandler(BaseHTTPRequestHandler):
+    """One outlet's HTTP handler; `_handler` makes a subclass bound to its site and outlet."""
 
-            def log_message(self, *args) -> None:
-                pass
+    site: DemoSite
+    outlet: Outlet
+    protocol_version = "HTTP/1.1"
 
-            def setup(self) -> None:
-                super().setup()
-                with site._lock:
-                    site._connections.add(self.connection)
+    def version_string(self) -> str:
+        return f"{self.outlet.key}-cms/1.0"
 
-            def finish(self) -> None:
-                with site._lock:
-                    site._connections.discard(self.connection)
-                try:
-                    super().finish()
-                except OSError:
-                    pass
+    timeout = 30  # idle keep-alive connections
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                self._respond(head=False)
+    def log_message(self, *args) -> None:
+        pass
 
-            def do_HEAD(self) -> None:  # noqa: N802 - http.server API
-                self._respond(head=True)
+    def setup(self) -> None:
+        super().setup()
+        with self.site._lock:
+            self.site._connections.add(self.connection)
 
-            def _respond(self, head: bool) -> None:
-                path = self.path.split("?", 1)[0].split("#", 1)[0]
-                with site._lock:
-                    site.requests[f"{outlet.key}:{path}"] += 1
-                feed = next((f for f in outlet.feeds if f["path"] == path), None)
-                if feed is not None:
-                    if feed["kind"] == "timeout" and site._stopping.wait(site.timeout_feed_delay):
-                        self.close_connection = True  # shutting down: drop the request unanswered
-                        return
-                    text, modified = site._feed_document(outlet, feed)
-                    return self._feed(text, modified, feed["format"], head)
-                if path == "/robots.txt":
-                    return self._send(200, "text/plain; charset=utf-8", b"User-agent: *\nDisallow: /intern/\n", head)
-                status, html = site._page(outlet, path)
-                self._send(status, f"text/html; charset={outlet.charset}", self._encode(html), head)
+    def finish(self) -> None:
+        with self.site._lock:
+            self.site._connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
-            def _encode(self, text: str) -> bytes:
-                return text.encode(outlet.charset, "xmlcharrefreplace")  # ISO-8859-1: „“ etc. as &#...;
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        self._respond(head=False)
 
-            def _feed(self, text: str, modified: datetime, fmt: str, head: bool) -> None:
-                data = self._encode(text)
-                etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
-                validators = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
-                if self._not_modified(etag, modified):
-                    return self._send(304, None, b"", head, validators)
-                ctype = f"application/{'atom' if fmt == 'atom' else 'rss'}+xml; charset={outlet.charset}"
-                self._send(200, ctype, data, head, validators)
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server API
+        self._respond(head=True)
 
-            def _not_modified(self, etag: str, modified: datetime) -> bool:
-                inm = self.headers.get("If-None-Match")
-                if inm is not None:  # takes precedence over If-Modified-Since (RFC 9110)
-                    tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
-                    return "*" in tags or etag in tags
-                ims = self.headers.get("If-Modified-Since")
-                if not ims:
-                    return False
-                try:
-                    since = parsedate_to_datetime(ims)
-                except (TypeError, ValueError):
-                    return False
-                if since.tzinfo is None:
-                    since = since.replace(tzinfo=UTC)
-                return modified <= since
+    def _respond(self, head: bool) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        with self.site._lock:
+            self.site.requests[f"{self.outlet.key}:{path}"] += 1
+        feed = next((f for f in self.outlet.feeds if f["path"] == path), None)
+        if feed is not None:
+            if feed["kind"] == "timeout" and self.site._stopping.wait(self.site.timeout_feed_delay):
+                self.close_connection = True  # shutting down: drop the request unanswered
+                return
+            text, modified = self.site._feed_document(self.outlet, feed)
+            return self._feed(text, modified, feed["format"], head)
+        if path == "/robots.txt":
+            return self._send(200, "text/plain; charset=utf-8", b"User-agent: *\nDisallow: /intern/\n", head)
+        status, html = self.site._page(self.outlet, path)
+        self._send(status, f"text/html; charset={self.outlet.charset}", self._encode(html), head)
 
-            def _send(self, status: int, ctype: str | None, data: bytes, head: bool,
-                      headers: dict | None = None) -> None:
-                try:
-                    self.send_response(status)
-                    if ctype:
-                        self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(data)))
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    if not head and status != 304:
-                        self.wfile.write(data)
-                except OSError:
-                    self.close_connection = True
+    def _encode(self, text: str) -> bytes:
+        return text.encode(self.outlet.charset, "xmlcharrefreplace")  # ISO-8859-1: „“ etc. as &#...;
 
-        return Handler
+    def _feed(self, text: str, modified: datetime, fmt: str, head: bool) -> None:
+        data = self._encode(text)
+        etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        validators = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
+        if self._not_modified(etag, modified):
+            return self._send(304, None, b"", head, validators)
+        ctype = f"application/{'atom' if fmt == 'atom' else 'rss'}+xml; charset={self.outlet.charset}"
+        self._send(200, ctype, data, head, validators)
+
+    def _not_modified(self, etag: str, modified: datetime) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:  # takes precedence over If-Modified-Since (RFC 9110)
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            return "*" in tags or etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if not ims:
+            return False
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified <= since
+
+    def _send(self, status: int, ctype: str | None, data: bytes, head: bool,
+              headers: dict | None = None) -> None:
+        try:
+            self.send_response(status)
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if not head and status != 304:
+                self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
 
 
 def serve(ports: list[int] | None = None, timeout_feed_delay: float = 30.0) -> None:

@@ -82,9 +82,10 @@ def load_stories(outlets: list[OutletSpec], folder: Path = CONTENT) -> list[Stor
         where = f"{key}.yaml: {item.get('slug')}"
         src = item
         if "copy_of" in item:
-            src = originals.get(item["copy_of"])
-            if src is None:
+            original = originals.get(item["copy_of"])
+            if original is None:
                 raise ContentError(f"{where}: copy_of {item['copy_of']!r} is not an original story")
+            src = original
             if not src.get("syndication"):
                 raise ContentError(f"{where}: {item['copy_of']} needs a `syndication` key to be copied")
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.extract.rulepack import Prepared, Rule, load_rules
+from ingest.extract.rulepack import CleanRule, Prepared, load_clean_rules
 
 TAG_SPLIT = re.compile(r"\s*[,;|•·/]\s*|\s+[-–—]\s+|\n")
 CAMEL = re.compile(r"(?<=[a-zäöüßàâçéèêëîïôûùüÿñæœáíóú])(?=[A-ZÄÖÜÀÂÇÉÈÊËÎÏÔÛÙÜŸÑÆŒÁÍÓÚ])"
@@ -78,7 +78,7 @@ def _values_after(node) -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def _any_of(rules: tuple[Rule, ...]) -> re.Pattern:
+def _any_of(rules: tuple[CleanRule, ...]) -> re.Pattern:
     """One pattern that matches where any of `rules` might (a quick first test)."""
     return re.compile("|".join(f"(?:{r.regex.pattern})" for r in rules), re.IGNORECASE)
 
@@ -87,7 +87,7 @@ def page_tag_blocks(tree) -> list[tuple[list[str], frozenset]]:
     """(tags, the header's ancestors) of every tags header on the page ("Verwendete Schlagwörter", "Tags:",
     "Mots-clés", "Argomenti"...) with the values printed in it or after it; navigation, footers and
     sidebars left out. The caller keeps those inside the article's area."""
-    rules = [r for r in load_rules() if r.kind == "tags"]
+    rules = [r for r in load_clean_rules() if r.kind == "tags"]
     quick = _any_of(tuple(rules))
     out: list[tuple[list[str], frozenset]] = []
     for node in tree.iter():
@@ -115,4 +115,4 @@ def page_tag_blocks(tree) -> list[tuple[list[str], frozenset]]:
 def is_credit(text: str) -> bool:
     """A photo credit or copyright line by the rule pack's `credit` rules."""
     prepared = Prepared(text)
-    return any(r.kind == "credit" and r.matches_prepared(prepared) for r in load_rules())
+    return any(r.kind == "credit" and r.matches_prepared(prepared) for r in load_clean_rules())

@@ -1,13 +1,13 @@
 """The rule pack: boilerplate rules as data (`rules/*.yaml`, one file per language) and the promo vocabulary.
 
-    from ingest.extract.rulepack import load_rules, match_block
-    rule = match_block(load_rules(), block, index, count)  # a Rule or None
+    from ingest.extract.rulepack import load_clean_rules, match_block
+    rule = match_block(load_clean_rules(), block, index, count)  # a CleanRule or None
 
 A rule (see rules/README.md for the YAML keys) is an anchored, length-capped regular expression
 with a `kind` saying what its match does to a block (`drop`, `credit` -> captions, `section` drops
 a header and what follows it, `tags` turns a header and its run into tags) and a `where` saying where
 in the body it may match. `vocab` entries of any file are shared placeholders (`{{month}}`). The
-pack is checked when loaded: a bad file is one `RuleError` naming file, rule index and key.
+pack is checked when loaded: a bad file is one `CleanRuleError` naming file, rule index and key.
 
 `promo:` in rules/families.yaml holds the feature vocabularies that `promo_score` weighs for
 promos written as sentences (a call to action, a channel, subscription words, the reader).
@@ -52,7 +52,7 @@ def normalize(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class CleanRule:
     """One boilerplate rule of the pack (see rules/README.md for the YAML keys)."""
 
     id: str
@@ -111,19 +111,19 @@ class Prepared:
         return self._folded
 
 
-class RuleError(ValueError):
+class CleanRuleError(ValueError):
     pass
 
 
 def _expand(pattern: str, vocab: dict[str, str], where: str) -> str:
     def sub(m: re.Match) -> str:
         if m.group(1) not in vocab:
-            raise RuleError(f"{where}: unknown placeholder {{{{{m.group(1)}}}}}")
+            raise CleanRuleError(f"{where}: unknown placeholder {{{{{m.group(1)}}}}}")
         return vocab[m.group(1)]
     return PLACEHOLDER.sub(sub, pattern)
 
 
-def parse_rules(files: list[tuple[str, dict]]) -> tuple[Rule, ...]:
+def parse_clean_rules(files: list[tuple[str, dict]]) -> tuple[CleanRule, ...]:
     """Rules from parsed YAML documents [(file name, data)]; `vocab` entries of any file are shared."""
     vocab: dict[str, str] = {}
     for _name, data in files:
@@ -131,31 +131,31 @@ def parse_rules(files: list[tuple[str, dict]]) -> tuple[Rule, ...]:
             vocab[key] = "(?:" + "|".join(str(w) for w in words) + ")" if isinstance(words, list) else str(words)
     for _ in range(3):  # vocabulary entries may use each other ({{date}} uses {{month}})
         vocab = {k: _expand(v, vocab, f"vocab {k}") for k, v in vocab.items()}
-    rules: list[Rule] = []
+    rules: list[CleanRule] = []
     ids: set[str] = set()
     for name, data in files:
         for n, item in enumerate(data.get("rules") or []):
             where = f"{name}: rules[{n}]"
             missing = {"id", "pattern"} - set(item)
             if missing:
-                raise RuleError(f"{where}: missing {', '.join(sorted(missing))}")
+                raise CleanRuleError(f"{where}: missing {', '.join(sorted(missing))}")
             if item["id"] in ids:
-                raise RuleError(f"{where}: duplicate id {item['id']}")
+                raise CleanRuleError(f"{where}: duplicate id {item['id']}")
             ids.add(item["id"])
             kind = item.get("kind", "drop")
             if kind not in KINDS:
-                raise RuleError(f"{where}: kind must be one of {', '.join(KINDS)}")
+                raise CleanRuleError(f"{where}: kind must be one of {', '.join(KINDS)}")
             if item.get("where", "any") not in WHERE:
-                raise RuleError(f"{where}: where must be one of {', '.join(WHERE)}")
+                raise CleanRuleError(f"{where}: where must be one of {', '.join(WHERE)}")
             case = bool(item.get("case_sensitive", False))
             try:
                 regex = re.compile(_expand(item["pattern"], vocab, where), re.UNICODE | (0 if case else re.IGNORECASE))
             except re.error as exc:
-                raise RuleError(f"{where}: bad pattern: {exc}") from None
+                raise CleanRuleError(f"{where}: bad pattern: {exc}") from None
             max_chars = int(item.get("max_chars", 200))
             if not 0 < max_chars <= MAX_RULE_CHARS:
-                raise RuleError(f"{where}: max_chars must be between 1 and {MAX_RULE_CHARS}")
-            rules.append(Rule(id=item["id"], kind=kind, regex=regex, max_chars=max_chars,
+                raise CleanRuleError(f"{where}: max_chars must be between 1 and {MAX_RULE_CHARS}")
+            rules.append(CleanRule(id=item["id"], kind=kind, regex=regex, max_chars=max_chars,
                               until=item.get("until", "teasers"), where=item.get("where", "any"),
                               case_sensitive=case, examples=tuple(item.get("examples") or ()),
                               counter_examples=tuple(item.get("counter_examples") or ()), source=name,
@@ -164,11 +164,11 @@ def parse_rules(files: list[tuple[str, dict]]) -> tuple[Rule, ...]:
 
 
 @lru_cache(maxsize=4)
-def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
+def load_clean_rules(directory: Path = RULES_DIR) -> tuple[CleanRule, ...]:
     """Every rule of every language: patterns are anchored and length-capped, so one page's language
     guess (often wrong on short or mixed pages) never decides which promos are recognised."""
     files = [(p.name, read_yaml(p) or {}) for p in sorted(directory.glob("*.yaml"))]
-    return parse_rules(files)
+    return parse_clean_rules(files)
 
 
 
@@ -224,7 +224,7 @@ def promo_score(text: str, links: int = 0, at_edge: bool = False) -> int:
     return 1 + start + channel + subscription + bool(words.reader.search(low)) + (links > 0) + at_edge
 
 
-def match_block(rules: tuple[Rule, ...], block: Block, index: int, count: int) -> Rule | None:
+def match_block(rules: tuple[CleanRule, ...], block: Block, index: int, count: int) -> CleanRule | None:
     """The first rule that removes `block` at position `index` of `count` (its `where` allows the place)."""
     text = block.text
     if len(text) > MAX_RULE_CHARS and "\n" not in text:

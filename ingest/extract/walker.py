@@ -41,7 +41,14 @@ from enum import StrEnum
 
 from ingest.extract.blocks import WORDS, Block, fingerprint
 from ingest.extract.pagetags import split_values
-from ingest.extract.rulepack import PROMO_THRESHOLD, Rule, load_rules, match_block, normalize, promo_score
+from ingest.extract.rulepack import (
+    PROMO_THRESHOLD,
+    CleanRule,
+    load_clean_rules,
+    match_block,
+    normalize,
+    promo_score,
+)
 from ingest.extract.sites import SiteProfile
 
 TERMINAL = tuple('.!?:;"“”\'’»«)…')
@@ -80,7 +87,7 @@ class Walk:
 
     blocks: list[Block]
     result: CleanResult
-    rules: tuple[Rule, ...]
+    rules: tuple[CleanRule, ...]
     site: SiteProfile | None
     title: str | None
     lead: str | None
@@ -136,7 +143,7 @@ def clean_blocks(blocks: list[Block], language: str | None = None, site: SitePro
     `language` is informational: every language's rules apply (they are anchored and length-capped)."""
     result = CleanResult(blocks=[])
     start = _top(blocks, title, result, lead, titles, site.learned if site is not None else frozenset())
-    walk = Walk(blocks=blocks, result=result, rules=load_rules(), site=site, title=title, lead=lead,
+    walk = Walk(blocks=blocks, result=result, rules=load_clean_rules(), site=site, title=title, lead=lead,
                 caption_texts=[normalize(c) for c in captions or [] if c.strip()],
                 total=sum(len(b.text) for b in blocks) or 1, before=sum(len(b.text) for b in blocks[:start]))
     for index in range(start, len(blocks)):

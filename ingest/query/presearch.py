@@ -276,7 +276,7 @@ def mask_ids(mask: int, ids: Sequence[str]) -> list[str]:
     return out
 
 
-def parse_rules(rules: Mapping[str, str], on_error: Callable[[str, Exception], None] | None = None
+def parse_rule_queries(rules: Mapping[str, str], on_error: Callable[[str, Exception], None] | None = None
                 ) -> dict[str, Node | None]:
     """name -> parsed query; a rule that does not parse maps to None (always evaluated, so the
     backend reports it as it always has) and goes to `on_error`."""

@@ -241,7 +241,7 @@ class Poller:
             return outcome
         if state.not_before and state.not_before > time.time():
             outcome.status = "skipped"
-            outcome.error = f"not polled before {fmt_time(state.not_before)}: {state.last_error or state.status}"
+            outcome.error = f"not polled before {_fmt_epoch(state.not_before)}: {state.last_error or state.status}"
             return outcome
         state.polls += 1
         state.last_poll = now
@@ -520,6 +520,6 @@ class Poller:
         return True
 
 
-def fmt_time(ts: float) -> str:
+def _fmt_epoch(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -152,10 +152,7 @@ def normalize_url(url: str) -> str:
     """
     parts = urlsplit(_unamp_cache(url.strip()))
     scheme = (parts.scheme or "http").lower()
-    host = _host(parts.hostname or "")
-    host = MOBILE_HOST.sub("", host) if host.count(".") >= 2 else host
-    if host.startswith("www."):
-        host = host[4:]
+    host = site_host(parts.hostname or "")
     try:
         port = parts.port
     except ValueError:
@@ -174,6 +171,14 @@ def normalize_url(url: str) -> str:
     return urlunsplit(("https" if scheme in ("http", "https") else scheme, netloc, path, urlencode(query), ""))
 
 
+def site_host(hostname: str) -> str:
+    """The host that names a site, for article ids (`normalize_url`) and site keys (`domain_of`) alike:
+    lower-case, IDN as punycode, no trailing dot, m./mobile./amp. and www. folded onto the main host."""
+    host = _host(hostname)
+    host = MOBILE_HOST.sub("", host) if host.count(".") >= 2 else host
+    return host[4:] if host.startswith("www.") else host
+
+
 def host_key(url: str) -> str:
     """host[:port], lower-cased: the unit of politeness (the fetcher's per-host queues, the poller's
     host interleaving and outage count). Never raises (a malformed URL keys on its netloc)."""
@@ -185,11 +190,10 @@ def host_key(url: str) -> str:
 
 
 def domain_of(url: str) -> str:
-    """Site key for per-site learning and facets: host (without www.) plus a non-default port."""
+    """Site key for per-site learning and facets: `site_host` plus a non-default port (one site, one key:
+    m.example.com and www.example.com are example.com, as in the article id)."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
+    host = site_host(parts.hostname or "")
     try:
         port = parts.port
     except ValueError:

@@ -167,12 +167,12 @@ def _column(field: str, view: str) -> str:
 
 def _presearcher(store, rules: dict[str, str]):
     """The rule set's presearcher, kept while the rules stay the same."""
-    from ingest.query.presearch import Presearcher, parse_rules, split_tokens
+    from ingest.query.presearch import Presearcher, parse_rule_queries, split_tokens
 
     digest = _rules_hash(rules)
     cached = getattr(store, "_presearch", None)
     if cached is None or cached[0] != digest:
-        cached = store._presearch = (digest, Presearcher(parse_rules(rules), split_tokens, columns=_column))
+        cached = store._presearch = (digest, Presearcher(parse_rule_queries(rules), split_tokens, columns=_column))
     return cached[1]
 
 

@@ -133,10 +133,8 @@ def _compile(query: str) -> Compiled:
 
 
 def _match_sql() -> str:
-    try:
-        from ingest.store.sqlite_search import MATCH
-    except ImportError:
-        return "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+    from ingest.store.sqlite_search import MATCH
+
     return MATCH
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from ingest.app import Ingest
+from ingest.alerts.rules import NAME as RULE_NAME
+from ingest.alerts.rules import NAME_MAX as RULE_NAME_MAX
+from ingest.app import Filters, Ingest, InputError, SortOrder
+from ingest.app.search import MAX_EXPORT, MAX_OFFSET
 from ingest.errors import IngestError, QueryError
-from ingest.web import alerts as rules_mod
-from ingest.web import metrics, service
+from ingest.web import metrics
+from ingest.web.format import alert_dict, hit_dict, preview_dict, query_error_dict, snippet_plain
 from ingest.web.security import bearer, check_write
-from ingest.web.service import MAX_EXPORT, MAX_OFFSET, Filters, InputError
 
 # -- response models (for the OpenAPI document) -----------------------------------------------------------
 
@@ -98,7 +101,7 @@ class FeedIn(BaseModel):
 
 
 class RuleIn(BaseModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(pattern=RULE_NAME.pattern)
     query: str
     description: str | None = None
     notify: list[str] = Field(default_factory=list, max_length=20,
@@ -140,7 +143,7 @@ class Alert(BaseModel):
     last_error: str | None
 
 
-ERRORS = {400: {"model": ErrorOut, "description": "invalid query or parameter"}}
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "invalid query or parameter"}}
 
 
 # -- dependencies --------------------------------------------------------------------------------------------
@@ -170,30 +173,28 @@ def require_write(request: Request, authorization: Annotated[str | None, Header(
 App = Annotated[Ingest, Depends(ingest)]
 Filtered = Annotated[Filters, Depends(filters)]
 Queries = Annotated[list[str], Query(description="one query per series (repeatable, up to 6)")]
-Sort = Annotated[str, Query(pattern="^(relevance|date)$")]
+Sort = Annotated[SortOrder, Query()]
 WRITE = [Depends(require_write)]
-
-
-def alert_dict(rec) -> dict:
-    return {"rule": rec.rule, "story": rec.story, "title": rec.title, "url": rec.url, "sources": rec.sources,
-            "article_ids": rec.article_ids, "created": rec.created.isoformat() if rec.created else None,
-            "delivered": rec.delivered.isoformat() if rec.delivered else None, "attempts": rec.attempts,
-            "last_error": rec.last_error}
 
 
 # -- routes ----------------------------------------------------------------------------------------------------
 
 def build_router() -> APIRouter:
     api = APIRouter()
+    for routes in (_ops_routes, _search_routes, _aggregate_routes, _feed_routes, _saved_routes, _alert_routes):
+        routes(api)
+    return api
 
+
+def _ops_routes(api: APIRouter) -> None:
     @api.get("/healthz", tags=["ops"], summary="Liveness and store check")
     def healthz(app: App) -> Response:
-        try:
-            n = app.store.count_articles()
-        except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
-            body = {"status": "error", "backend": app.settings.store.backend, "error": type(exc).__name__}
+        n, error = app.probe()
+        backend = app.settings.store.backend
+        if error is not None:
+            body: dict[str, str | int] = {"status": "error", "backend": backend, "error": error}
             return Response(json.dumps(body), status_code=503, media_type="application/json")
-        body = {"status": "ok", "backend": app.settings.store.backend, "articles": n}
+        body = {"status": "ok", "backend": backend, "articles": n or 0}
         return Response(json.dumps(body), media_type="application/json")
 
     @api.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format)",
@@ -201,6 +202,8 @@ def build_router() -> APIRouter:
     def get_metrics(app: App) -> Response:
         return Response(metrics.render(app), media_type=metrics.CONTENT_TYPE)
 
+
+def _search_routes(api: APIRouter) -> None:
     @api.get("/api/search", tags=["search"], response_model=SearchOut, responses=ERRORS,
              summary="Search articles with the query language")
     def search(app: App, f: Filtered,
@@ -212,9 +215,9 @@ def build_router() -> APIRouter:
                download: Annotated[bool, Query(description="send as a file attachment (export)")] = False,
                ) -> Response:
         limit = min(limit, MAX_OFFSET - offset)  # from + size never beyond the deep-paging cap
-        result = app.store.search(f.request(q, limit=limit, offset=offset, sort=sort, collapse=collapse))
+        result = app.filtered_search(q, f, limit=limit, offset=offset, sort=sort, collapse=collapse)
         body = {"total": result.total, "offset": offset, "limit": limit,
-                "hits": [service.hit_dict(h) for h in result.hits]}
+                "hits": [hit_dict(h) for h in result.hits]}
         headers = {"Content-Disposition": 'attachment; filename="search.json"'} if download else None
         return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
@@ -222,46 +225,25 @@ def build_router() -> APIRouter:
              summary="Export search results as CSV")
     def search_csv(app: App, f: Filtered, q: str = "",
                    limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = 1000, sort: Sort = "relevance") -> Response:
-        result = service.export_rows(app, q, f, sort, limit)
-
-        def rows():  # streamed: full texts are read CSV_CHUNK articles at a time, never all at once
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
-            writer.writerow(["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
-                             "cluster_id", "is_original", "text"])
-            for start in range(0, len(result.hits), CSV_CHUNK):
-                hits = result.hits[start:start + CSV_CHUNK]
-                articles = {a.id: a for a in app.store.get_articles([h.id for h in hits])}
-                for h in hits:
-                    a = articles.get(h.id)
-                    writer.writerow([_cell(v) for v in (
-                        h.id, h.published.isoformat() if h.published else "", h.source, h.language or "", h.title,
-                        h.url, service.snippet_plain(h.snippet), "; ".join(a.tags) if a else "",
-                        "; ".join(a.keywords) if a else "", h.cluster_id or "",
-                        ("yes" if a.is_original else "no") if a else "", a.body if a else "")])
-                yield buf.getvalue().encode("utf-8")
-                buf.seek(0)
-                buf.truncate()
-            if buf.tell():
-                yield buf.getvalue().encode("utf-8")
-
-        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="search.csv"'})
+        result = app.export_rows(q, f, sort, limit)
+        return StreamingResponse(_csv_rows(app, result.hits), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
     @api.get("/api/articles/{article_id}", tags=["search"], summary="One stored article with its clean text")
     def article(app: App, article_id: Annotated[str, Path(max_length=64)]) -> dict:
-        found = app.store.get_article(article_id)
+        found = app.article(article_id)
         if found is None:
             raise HTTPException(404, f"no article with id {article_id!r}")
         return found.to_dict()
 
+
+def _aggregate_routes(api: APIRouter) -> None:
     @api.get("/api/aggregates/timeline", tags=["aggregates"], response_model=TimelineOut, responses=ERRORS,
              summary="Mentions over time for one or several queries (share of voice)")
     def timeline(app: App, f: Filtered, q: Queries = [],  # noqa: B006 - FastAPI copies defaults
                  interval: Annotated[str, Query(pattern="^(auto|hour|day|week|month)$")] = "auto",
                  field: Annotated[str, Query(pattern="^(published|indexed)$")] = "published") -> dict:
-        return service.timeline(app, q, f, interval, field)
+        return app.timeline(q, f, interval, field)
 
     @api.get("/api/aggregates/facet", tags=["aggregates"], response_model=FacetOut, responses=ERRORS,
              summary="Top values of a field (source, domain, language, tags, keywords, places, entities, "
@@ -271,16 +253,18 @@ def build_router() -> APIRouter:
                                                       "extraction|is_original")],
               q: Annotated[list[str], Query(description="articles matching any of these queries")] = [],  # noqa: B006
               size: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
-        return service.facet(app, q, f, field, size)
+        return app.facet(q, f, field, size)
 
+
+def _feed_routes(api: APIRouter) -> None:
     @api.get("/api/feeds", tags=["feeds"], summary="Feed health: state, errors, next poll, articles per day")
     def feeds(app: App, days: Annotated[int, Query(ge=1, le=180)] = 30) -> dict:
-        return service.feed_health(app, days)
+        return app.feed_health(days)
 
     @api.get("/api/feeds/quality", tags=["feeds"], response_model=list[Quality],
              summary="Extraction quality per source")
     def quality(app: App) -> list[dict]:
-        return service.source_quality(app)
+        return app.source_quality()
 
     @api.post("/api/feeds", tags=["feeds"], status_code=201, dependencies=WRITE,
               summary="Add a feed (needs the write token)")
@@ -288,6 +272,8 @@ def build_router() -> APIRouter:
         added = app.add_feed(feed.url, feed.name, feed.category, feed.interval)
         return {"added": added, "url": feed.url}
 
+
+def _saved_routes(api: APIRouter) -> None:
     @api.get("/api/searches", tags=["searches"], summary="Saved searches and dashboards (config/searches.yaml)")
     def saved_list(app: App) -> dict:
         return {"searches": [s.to_dict() for s in app.saved_searches()],
@@ -309,7 +295,7 @@ def build_router() -> APIRouter:
         from ingest.web import saved as saved_feeds
 
         search = _saved_or_404(app, name)
-        xml = saved_feeds.atom(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        xml = saved_feeds.atom(search, app.saved_hits(search, limit=limit), str(request.base_url))
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
     @api.get("/searches/{name}.json", tags=["searches"], response_class=Response,
@@ -319,40 +305,63 @@ def build_router() -> APIRouter:
         from ingest.web import saved as saved_feeds
 
         search = _saved_or_404(app, name)
-        body = saved_feeds.json_feed(search, app.store.search(search.request(limit=limit)), str(request.base_url))
+        body = saved_feeds.json_feed(search, app.saved_hits(search, limit=limit), str(request.base_url))
         return Response(body, media_type="application/feed+json; charset=utf-8")
 
+
+def _alert_routes(api: APIRouter) -> None:
     @api.get("/api/rules", tags=["alerts"], summary="Alert rules")
     def rules(app: App) -> dict:
-        found, note = rules_mod.load_rules(app)
+        found, note = app.rule_views()
         return {"rules": [r.to_dict() for r in found], "note": note}
 
     @api.post("/api/rules", tags=["alerts"], status_code=201, dependencies=WRITE, responses=ERRORS,
               summary="Add an alert rule to rules.yaml (needs the write token)")
     def save_rule(app: App, rule: Annotated[RuleIn, Body()]) -> dict:
-        new = rules_mod.save_rule(app, rule.name, rule.query, rule.description, notify=rule.notify)
+        new = app.save_rule(rule.name, rule.query, rule.description, notify=rule.notify)
         return {"saved": True, "new": new, "name": rule.name}
 
     @api.get("/api/rules/preview", tags=["alerts"], response_model=Preview, responses=ERRORS,
-             summary="What a rule would match: matches per day over the last N days")
+             summary="What a rule would match: matches per published day over the last N days, today included")
     def preview(app: App, q: Annotated[str, Query(description="the rule's query")],
                 days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict:
-        return service.preview_rule(app, q, days)
+        return preview_dict(app.preview_rule(q, days))
 
     @api.get("/api/alerts", tags=["alerts"], response_model=list[Alert], summary="Recent alert hits (the ledger)")
     def alerts(app: App, rule: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                undelivered: bool = False) -> list[dict]:
-        return [alert_dict(r) for r in app.store.list_alerts(rule=rule, limit=limit, undelivered=undelivered)]
+        return [alert_dict(r) for r in app.list_alerts(rule=rule, limit=limit, undelivered=undelivered)]
 
     @api.get("/alerts/{rule}.atom", tags=["alerts"], response_class=Response, summary="A rule's hits as Atom")
-    def atom(request: Request, app: App, rule: Annotated[str, Path(max_length=64)]) -> Response:
-        known, _ = rules_mod.load_rules(app)
-        if rule not in {r.name for r in known} and not app.store.list_alerts(rule=rule, limit=1):
+    def atom(request: Request, app: App, rule: Annotated[str, Path(max_length=RULE_NAME_MAX)]) -> Response:
+        if not app.rule_known(rule):
             raise HTTPException(404, f"no rule named {rule!r}")
-        xml = rules_mod.atom_feed(app, rule, str(request.base_url))
+        xml = app.rule_atom(rule, str(request.base_url))
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
-    return api
+
+def _csv_rows(app: Ingest, all_hits: list) -> Iterator[bytes]:
+    """The CSV export, streamed: full texts are read CSV_CHUNK articles at a time, never all at once."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    buf.write("\ufeff")  # UTF-8 byte-order mark: spreadsheet programs then read umlauts right
+    writer.writerow(["id", "published", "source", "language", "title", "url", "snippet", "tags", "keywords",
+                     "cluster_id", "is_original", "text"])
+    for start in range(0, len(all_hits), CSV_CHUNK):
+        hits = all_hits[start:start + CSV_CHUNK]
+        articles = {a.id: a for a in app.articles([h.id for h in hits])}
+        for h in hits:
+            a = articles.get(h.id)
+            writer.writerow([_cell(v) for v in (
+                h.id, h.published.isoformat() if h.published else "", h.source, h.language or "", h.title,
+                h.url, snippet_plain(h.snippet), "; ".join(a.tags) if a else "",
+                "; ".join(a.keywords) if a else "", h.cluster_id or "",
+                ("yes" if a.is_original else "no") if a else "", a.body if a else "")])
+        yield buf.getvalue().encode("utf-8")
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode("utf-8")
 
 
 CSV_CHUNK = 200  # articles whose full text is read at once while a CSV export streams
@@ -386,7 +395,7 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(QueryError)
     def _query_error(request: Request, exc: QueryError):
-        return JSONResponse(service.query_error_dict(exc), status_code=400)
+        return JSONResponse(query_error_dict(exc), status_code=400)
 
     @app.exception_handler(InputError)
     def _input_error(request: Request, exc: InputError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ingest.app import Ingest
 from ingest.models import FEED_STATES, utcnow
-from ingest.store import SearchRequest
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LEDGER_SCAN = 10_000  # alert records read per scrape, most recent first (the search engines' result window)
@@ -30,10 +29,9 @@ class _Writer:
 
 
 def render(app: Ingest) -> str:
-    store = app.store
     now = utcnow()
     w = _Writer()
-    w.metric("ingest_up", "gauge", "1 when the store answered this scrape", [({"backend": store.backend}, 1)])
+    w.metric("ingest_up", "gauge", "1 when the store answered this scrape", [({"backend": app.backend}, 1)])
 
     status = app.status()
     by_status = dict.fromkeys(FEED_STATES, 0)
@@ -41,7 +39,7 @@ def render(app: Ingest) -> str:
         by_status[row.status] = by_status.get(row.status, 0) + 1
     w.metric("ingest_feeds", "gauge", "Feeds by the outcome of their polling (state machine status)",
              [({"status": k}, v) for k, v in by_status.items()])
-    states = store.list_feed_states()
+    states = app.feed_states()
     w.metric("ingest_feed_polls_total", "counter", "Polls made, summed over all feeds",
              [({}, sum(s.polls for s in states))])
     w.metric("ingest_feed_page_errors", "gauge", "Article pages that could not be fetched, summed over feeds",
@@ -52,35 +50,21 @@ def render(app: Ingest) -> str:
     w.metric("ingest_entries_dead", "gauge", "Entries recorded dead (404/410/451 or retries used up): no article",
              [({}, sum(r.dead for r in status))])
 
-    w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, store.count_articles())])
-    methods = store.facet(SearchRequest(), "extraction", 20)
+    w.metric("ingest_articles_stored", "gauge", "Articles in the store", [({}, app.count_articles())])
+    methods = app.extraction_counts()
     w.metric("ingest_articles_by_extraction", "gauge", "Articles by where their text came from",
              [({"method": k}, n) for k, n in methods])
     w.metric("ingest_extraction_fallbacks", "gauge",
              "Articles whose text is not from the page (feed text fallback or none)",
              [({}, sum(n for k, n in methods if k != "page"))])
 
-    outbox = getattr(store, "outbox_size", None)
-    if callable(outbox):
-        try:
-            size = outbox()
-        except Exception:  # noqa: BLE001 - the scrape still reports everything else
-            size = None
-        if size is not None:
-            w.metric("ingest_outbox_size", "gauge", "Documents waiting in the local outbox for the search engine",
-                     [({}, size)])
+    size = app.outbox_size_or_none()  # the scrape still reports everything else when it cannot be read
+    if size is not None:
+        w.metric("ingest_outbox_size", "gauge", "Documents waiting in the local outbox for the search engine",
+                 [({}, size)])
 
-    retry_max = app.settings.alerts.retry_max
-    counts = {"delivered": 0, "pending": 0, "failed": 0}
-    for rec in store.list_alerts(limit=LEDGER_SCAN):
-        if rec.delivered is not None:
-            counts["delivered"] += 1
-        elif rec.attempts > retry_max:
-            counts["failed"] += 1
-        else:
-            counts["pending"] += 1
     w.metric("ingest_alert_deliveries", "gauge", "Alerts in the ledger (latest 10000) by delivery outcome",
-             [({"outcome": k}, v) for k, v in counts.items()])
+             [({"outcome": k}, v) for k, v in app.alert_outcomes(LEDGER_SCAN).items()])
 
     due = [r.next_poll for r in status
            if r.next_poll is not None and r.status not in ("disabled", "gone") and r.enabled]

@@ -23,21 +23,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ingest.app import Ingest
+from ingest.app import Filters, Ingest, InputError
+from ingest.app.filters import validate_query
+from ingest.app.search import MAX_QUERIES
+from ingest.app.timeline import INTERVALS
 from ingest.errors import IngestError, QueryError, StoreUnavailable
 from ingest.models import utcnow
-from ingest.web import alerts as rules_mod
-from ingest.web import service
 from ingest.web.api import build_router, install_error_handlers
+from ingest.web.format import query_error_dict, snippet_html
 from ingest.web.limits import RequestLimits
 from ingest.web.security import HEADERS, check_write, token_from_env
-from ingest.web.service import Filters, InputError
 
 HERE = Path(__file__).parent
 log = logging.getLogger("ingest.web")
 STATIC = HERE / "static"
 MAX_FORM_BYTES = 64 * 1024
-FACETS = (("source", "Sources", "source"), ("language", "Languages", "lang"), ("tags", "Tags", "tag"))
 Many = Annotated[list[str], Query()]
 NOTICES = {"feed-added": "Feed added: it is polled on the next cycle.",
            "feed-exists": "That feed is already configured.",
@@ -56,7 +56,7 @@ def _asset_versions() -> dict[str, str]:
     return {p.name: hashlib.sha1(p.read_bytes()).hexdigest()[:10] for p in STATIC.iterdir() if p.is_file()}
 
 
-def _fmt_time(value, with_time: bool = True) -> str:
+def _jinja_dt(value, with_time: bool = True) -> str:
     if value is None or value == "":
         return "–"
     if isinstance(value, str):
@@ -106,6 +106,27 @@ def earlier_versions(app: Ingest, article) -> list[dict]:
         return []
 
 
+@dataclass(slots=True)
+class Site:
+    """What every page route needs: the application, the write token, and the page renderer."""
+
+    app: Ingest
+    token: str | None
+    token_env: str
+    templates: Jinja2Templates
+
+    def render(self, request: Request, name: str, page: str, status: int = 200, **ctx) -> HTMLResponse:
+        ctx.update(page=page, backend=self.app.settings.store.backend, writable=bool(self.token),
+                   token_env=self.token_env)
+        return self.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def store_down(self, request: Request, page: str, exc: Exception) -> HTMLResponse:
+        return self.render(request, "error.html", page, status=503, title="Store unavailable", message=str(exc))
+
+    def check_write(self, form: dict[str, str]) -> None:
+        check_write(self.token, form.get("token"), self.token_env)
+
+
 def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The FastAPI application over one `Ingest`.
 
@@ -123,12 +144,26 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
                               "Queries use the project query language (docs/query-language.md).")
     web.state.ingest = app
     web.state.web = WebState(token=token, token_env=token_env)
+    site = Site(app=app, token=token, token_env=token_env, templates=_templates())
+    _install_middleware(web, allowed_hosts)
+    web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    install_error_handlers(web)
+    web.include_router(build_router())
+    for routes in (_search_routes, _dashboard_routes, _feed_routes, _alert_routes, _saved_routes, _doc_routes):
+        routes(web, site)
+    return web
+
+
+def _templates() -> Jinja2Templates:
     versions = _asset_versions()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.filters.update(snippet=service.snippet_html, dt=_fmt_time, ago=_ago, pct=_pct, num=_num, url=_safe_url)
+    env.filters.update(snippet=snippet_html, dt=_jinja_dt, ago=_ago, pct=_pct, num=_num, url=_safe_url)
     env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    return templates
 
+
+def _install_middleware(web: FastAPI, allowed_hosts: list[str] | None) -> None:
     @web.middleware("http")
     async def headers(request: Request, call_next):
         response = await call_next(request)
@@ -143,18 +178,12 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
 
         web.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     web.add_middleware(RequestLimits)  # outermost: bodies and query strings are bounded before anything runs
-    web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    install_error_handlers(web)
-    web.include_router(build_router())
 
-    def render(request: Request, name: str, page: str, status: int = 200, **ctx) -> HTMLResponse:
-        ctx.update(page=page, backend=app.settings.store.backend, writable=bool(token), token_env=token_env)
-        return templates.TemplateResponse(request, name, ctx, status_code=status)
 
-    def store_down(request: Request, page: str, exc: Exception) -> HTMLResponse:
-        return render(request, "error.html", page, status=503, title="Store unavailable", message=str(exc))
+# -- search ---------------------------------------------------------------------------------------------
 
-    # -- search ---------------------------------------------------------------------------------------
+def _search_routes(web: FastAPI, site: Site) -> None:
+    app, render = site.app, site.render
 
     @web.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
@@ -168,8 +197,8 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
             "source": source, "lang": lang, "tag": tag}, "collapse": bool(collapse)}
         try:
             f = Filters.make(since, until, source, lang, tag)
-            pg = service.search_page(app, q, f, sort, _int(page, 1), _int(per_page, 20), bool(collapse))
-            ctx["facets"] = _facets(app, q, f)
+            pg = app.search_page(q, f, sort, _int(page, 1), _int(per_page, 20), bool(collapse))
+            ctx["facets"] = app.sidebar_facets(q, f)
         except QueryError as exc:
             ctx["query_error"] = _query_error(exc)
             return render(request, "search.html", "search", status=400, **ctx)
@@ -177,7 +206,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
             ctx["error"] = str(exc)
             return render(request, "search.html", "search", status=400, **ctx)
         except StoreUnavailable as exc:
-            return store_down(request, "search", exc)
+            return site.store_down(request, "search", exc)
         params = [("q", q)] * bool(q) + f.params() + [("sort", sort)] * (sort != "relevance")
         params += [("collapse", "1")] * bool(collapse)
         ctx.update(result=pg.result, pg=pg, export_qs=urlencode(params),
@@ -188,9 +217,9 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     @web.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, article_id: str):
         try:
-            article = app.store.get_article(article_id[:64])
+            article = app.article(article_id[:64])
         except StoreUnavailable as exc:
-            return store_down(request, "search", exc)
+            return site.store_down(request, "search", exc)
         if article is None:
             return render(request, "error.html", "search", status=404, title="Not found",
                           message=f"No article with id {article_id!r}.")
@@ -202,21 +231,23 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         return render(request, "article.html", "search", article=article, paragraphs=paragraphs, copies=copies,
                       versions=earlier_versions(app, article))
 
-    # -- dashboard ------------------------------------------------------------------------------------
 
+# -- dashboard ------------------------------------------------------------------------------------------
+
+def _dashboard_routes(web: FastAPI, site: Site) -> None:
     @web.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request, q: Many = [], since: str = "", until: str = "",  # noqa: B006
                   interval: str = "auto", source: Many = [], lang: Many = [], tag: Many = []):  # noqa: B006
-        queries = [x for x in q if x.strip()][:service.MAX_QUERIES]
+        queries = [x for x in q if x.strip()][:MAX_QUERIES]
         ctx: dict = {"queries": queries, "since": since, "until": until, "interval": interval,
                      "source": source, "lang": lang, "tag": tag,
                      "scope": "articles matching the queries" if queries else "all articles"}
         try:
             Filters.make(since, until, source, lang, tag)
-            if interval not in ("auto", *service.INTERVALS):
-                raise InputError(f"interval must be auto or one of {', '.join(service.INTERVALS)}")
+            if interval not in ("auto", *INTERVALS):
+                raise InputError(f"interval must be auto or one of {', '.join(INTERVALS)}")
             for query in queries:
-                service.validate_query(query)
+                validate_query(query)
         except QueryError as exc:
             ctx["query_error"] = _query_error(exc)
         except InputError as exc:
@@ -229,19 +260,23 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
                                            ("All time", 0))]
         ctx["save_qs"] = urlencode(base + [("since", since)] * bool(since))
         status = 400 if "query_error" in ctx or "error" in ctx else 200
-        return render(request, "dashboard.html", "dashboard", status=status, **ctx)
+        return site.render(request, "dashboard.html", "dashboard", status=status, **ctx)
 
-    # -- feeds ----------------------------------------------------------------------------------------
+
+# -- feeds ----------------------------------------------------------------------------------------------
+
+def _feed_routes(web: FastAPI, site: Site) -> None:
+    app = site.app
 
     def feeds_view(request: Request, status: int = 200, **extra) -> HTMLResponse:
         try:
-            health = service.feed_health(app, 30)
-            quality = service.source_quality(app)
+            health = app.feed_health(30)
+            quality = app.source_quality()
         except StoreUnavailable as exc:
-            return store_down(request, "feeds", exc)
+            return site.store_down(request, "feeds", exc)
         notice = NOTICES.get(request.query_params.get("msg", ""))
-        return render(request, "feeds.html", "feeds", status=status, health=health, quality=quality,
-                      notice=notice, **extra)
+        return site.render(request, "feeds.html", "feeds", status=status, health=health, quality=quality,
+                           notice=notice, **extra)
 
     @web.get("/feeds", response_class=HTMLResponse, include_in_schema=False)
     def feeds_page(request: Request):
@@ -251,7 +286,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     async def feeds_add(request: Request):
         form = await _form(request)
         try:
-            check_write(token, form.get("token"), token_env)
+            site.check_write(form)
             added = app.add_feed(form.get("url", "").strip(), form.get("name") or None, form.get("category") or None)
         except HTTPException as exc:
             return feeds_view(request, status=exc.status_code, form_error=exc.detail, form=form)
@@ -259,19 +294,23 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
             return feeds_view(request, status=400, form_error=str(exc), form=form)
         return RedirectResponse(f"/feeds?msg={'feed-added' if added else 'feed-exists'}", status_code=303)
 
-    # -- alerts ---------------------------------------------------------------------------------------
+
+# -- alerts ---------------------------------------------------------------------------------------------
+
+def _alert_routes(web: FastAPI, site: Site) -> None:
+    app = site.app
 
     def alerts_view(request: Request, status: int = 200, **extra) -> HTMLResponse:
-        rules, note = rules_mod.load_rules(app)
+        rules, note = app.rule_views()
         try:
-            hits = {r.name: app.store.list_alerts(rule=r.name, limit=10) for r in rules}
-            recent = app.store.list_alerts(limit=20)
+            hits = {r.name: app.list_alerts(rule=r.name, limit=10) for r in rules}
+            recent = app.list_alerts(limit=20)
         except StoreUnavailable as exc:
-            return store_down(request, "alerts", exc)
+            return site.store_down(request, "alerts", exc)
         preview = extra.pop("preview", None) or request.query_params.get("preview", "")
         notice = NOTICES.get(request.query_params.get("msg", ""))
-        return render(request, "alerts.html", "alerts", status=status, rules=rules, note=note, hits=hits,
-                      recent=recent, preview=preview, notice=notice, **extra)
+        return site.render(request, "alerts.html", "alerts", status=status, rules=rules, note=note, hits=hits,
+                           recent=recent, preview=preview, notice=notice, **extra)
 
     @web.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
     def alerts_page(request: Request):
@@ -280,25 +319,28 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
     @web.post("/alerts/rules", response_class=HTMLResponse, include_in_schema=False)
     async def alerts_save(request: Request):
         form = await _form(request)
+        preview = form.get("query", "")
         try:
-            check_write(token, form.get("token"), token_env)
+            site.check_write(form)
             notify = [line.strip() for line in form.get("notify", "").splitlines() if line.strip()]
             if form.get("search"):  # "Make alert" on a saved search: its filters go into the rule too
                 app.saved_to_rule(form["search"], notify=notify)
             else:
-                rules_mod.save_rule(app, form.get("name", "").strip(), form.get("query", ""),
-                                    form.get("description") or None, notify=notify)
+                app.save_rule(form.get("name", "").strip(), form.get("query", ""), form.get("description") or None,
+                              notify=notify)
         except HTTPException as exc:
-            return alerts_view(request, status=exc.status_code, form_error=exc.detail, form=form,
-                               preview=form.get("query", ""))
+            return alerts_view(request, status=exc.status_code, form_error=exc.detail, form=form, preview=preview)
         except QueryError as exc:
-            return alerts_view(request, status=400, query_error=_query_error(exc), form=form,
-                               preview=form.get("query", ""))
-        except (IngestError, InputError) as exc:
-            return alerts_view(request, status=400, form_error=str(exc), form=form, preview=form.get("query", ""))
+            return alerts_view(request, status=400, query_error=_query_error(exc), form=form, preview=preview)
+        except IngestError as exc:
+            return alerts_view(request, status=400, form_error=str(exc), form=form, preview=preview)
         return RedirectResponse("/alerts?msg=rule-saved", status_code=303)
 
-    # -- saved searches and dashboards ----------------------------------------------------------------
+
+# -- saved searches and dashboards ----------------------------------------------------------------------
+
+def _saved_routes(web: FastAPI, site: Site) -> None:
+    app = site.app
 
     def saved_view(request: Request, status: int = 200, **extra) -> HTMLResponse:
         try:
@@ -306,8 +348,19 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         except IngestError as exc:
             searches, dashboards, extra["config_error"] = [], [], str(exc)
         notice = NOTICES.get(request.query_params.get("msg", ""))
-        return render(request, "searches.html", "searches", status=status, searches=searches,
-                      dashboards=dashboards, notice=notice, urlencode=urlencode, **extra)
+        return site.render(request, "searches.html", "searches", status=status, searches=searches,
+                           dashboards=dashboards, notice=notice, urlencode=urlencode, **extra)
+
+    async def save(request: Request, make, msg: str) -> HTMLResponse | RedirectResponse:
+        form = await _form(request)
+        try:
+            site.check_write(form)
+            make(form, parse_qs(form.get("filters", "")))
+        except HTTPException as exc:
+            return saved_view(request, status=exc.status_code, form_error=exc.detail)
+        except (IngestError, ValueError) as exc:
+            return saved_view(request, status=400, form_error=str(exc))
+        return RedirectResponse(f"/searches?msg={msg}", status_code=303)
 
     @web.get("/searches", response_class=HTMLResponse, include_in_schema=False)
     def searches_page(request: Request):
@@ -315,24 +368,8 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
 
     @web.post("/searches", response_class=HTMLResponse, include_in_schema=False)
     async def searches_save(request: Request):
-        from ingest.saved import SavedSearch
-
-        form = await _form(request)
-        try:
-            check_write(token, form.get("token"), token_env)
-            params = parse_qs(form.get("filters", ""))
-            days = _window_days(params)
-            app.save_search(SavedSearch(
-                name=form.get("name", "").strip(), query=(params.get("q") or [""])[-1],
-                description=form.get("description") or None, sources=params.get("source", []),
-                languages=params.get("lang", []), tags=params.get("tag", []), days=days,
-                sort=(params.get("sort") or ["date"])[-1] if (params.get("sort") or [""])[-1] == "relevance"
-                else "date", collapse=bool(params.get("collapse"))))
-        except HTTPException as exc:
-            return saved_view(request, status=exc.status_code, form_error=exc.detail)
-        except (IngestError, ValueError) as exc:
-            return saved_view(request, status=400, form_error=str(exc))
-        return RedirectResponse("/searches?msg=search-saved", status_code=303)
+        return await save(request, lambda form, params: app.save_search(_saved_search(form, params)),
+                          "search-saved")
 
     @web.get("/searches/{name}", include_in_schema=False)
     def saved_search_page(name: str):
@@ -344,35 +381,41 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
 
     @web.post("/dashboards", response_class=HTMLResponse, include_in_schema=False)
     async def dashboards_save(request: Request):
-        from ingest.saved import SavedDashboard
-
-        form = await _form(request)
-        try:
-            check_write(token, form.get("token"), token_env)
-            params = parse_qs(form.get("filters", ""))
-            days = _window_days(params)
-            app.save_dashboard(SavedDashboard(name=form.get("name", "").strip(), queries=params.get("q", []),
-                                              description=form.get("description") or None,
-                                              days=days,
-                                              interval=(params.get("interval") or ["auto"])[-1]))
-        except HTTPException as exc:
-            return saved_view(request, status=exc.status_code, form_error=exc.detail)
-        except (IngestError, ValueError) as exc:
-            return saved_view(request, status=400, form_error=str(exc))
-        return RedirectResponse("/searches?msg=dashboard-saved", status_code=303)
+        return await save(request, lambda form, params: app.save_dashboard(_saved_dashboard(form, params)),
+                          "dashboard-saved")
 
     @web.get("/dashboards/{name}", include_in_schema=False)
     def saved_dashboard_page(name: str):
-        found = {d.name: d for d in app.saved_dashboards()}
-        if name not in found:
+        found = app.saved_dashboard(name)
+        if found is None:
             raise HTTPException(404, f"no saved dashboard {name!r}")
-        return RedirectResponse("/dashboard?" + urlencode(found[name].params()), status_code=302)
+        return RedirectResponse("/dashboard?" + urlencode(found.params()), status_code=302)
 
-    # -- API docs -------------------------------------------------------------------------------------
 
+def _saved_search(form: dict[str, str], params: dict[str, list[str]]):
+    from ingest.saved import SavedSearch
+
+    sort = "relevance" if (params.get("sort") or [""])[-1] == "relevance" else "date"
+    return SavedSearch(name=form.get("name", "").strip(), query=(params.get("q") or [""])[-1],
+                       description=form.get("description") or None, sources=params.get("source", []),
+                       languages=params.get("lang", []), tags=params.get("tag", []), days=_window_days(params),
+                       sort=sort, collapse=bool(params.get("collapse")))
+
+
+def _saved_dashboard(form: dict[str, str], params: dict[str, list[str]]):
+    from ingest.saved import SavedDashboard
+
+    return SavedDashboard(name=form.get("name", "").strip(), queries=params.get("q", []),
+                          description=form.get("description") or None, days=_window_days(params),
+                          interval=(params.get("interval") or ["auto"])[-1])
+
+
+# -- API docs and errors --------------------------------------------------------------------------------
+
+def _doc_routes(web: FastAPI, site: Site) -> None:
     @web.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request):
-        return render(request, "docs.html", "docs", ops=_operations(web.openapi()))
+        return site.render(request, "docs.html", "docs", ops=_operations(web.openapi()))
 
     @web.exception_handler(404)
     async def not_found(request: Request, exc):
@@ -380,9 +423,7 @@ def create_app(app: Ingest, write_token: str | None = None, allowed_hosts: list[
         if request.url.path.startswith(("/api/", "/alerts/", "/static/")) or "text/html" not in \
                 request.headers.get("accept", ""):
             return JSONResponse({"detail": detail}, status_code=404)
-        return render(request, "error.html", "", status=404, title="Not found", message=detail)
-
-    return web
+        return site.render(request, "error.html", "", status=404, title="Not found", message=detail)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -395,26 +436,11 @@ def _int(value: str, default: int) -> int:
 
 
 def _query_error(exc: QueryError) -> dict:
-    data = service.query_error_dict(exc)
+    data = query_error_dict(exc)
     q, pos = exc.query or "", exc.position
     if pos is not None and 0 <= pos <= len(q):
         data.update(before=q[:pos], at=q[pos:pos + 1] or " ", after=q[pos + 1:])
     return data
-
-
-def _facets(app: Ingest, query: str, f: Filters) -> list[dict]:
-    """Sidebar facets; each counts with the other filters applied but not its own (so choices stay visible)."""
-    out = []
-    for field, label, param in FACETS:
-        own = {"source": "sources", "language": "languages", "tags": "tags"}[field]
-        other = Filters(since=f.since, until=f.until, sources=f.sources, languages=f.languages, tags=f.tags)
-        setattr(other, own, [])
-        values = app.store.facet(other.request(query), field, 12)
-        chosen = getattr(f, own)
-        known = {k for k, _ in values}
-        values += [(c, 0) for c in chosen if c not in known]
-        out.append({"field": field, "label": label, "param": param, "values": values, "chosen": chosen})
-    return out
 
 
 def _page_window(page: int, last: int) -> list[int | None]:
