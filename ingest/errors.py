@@ -1,5 +1,12 @@
 """Exceptions shared by every stage. Each carries a one-line message fit for a user."""
 
+from __future__ import annotations
+
+from typing import Literal
+
+# Why a download failed; the poller weighs it for backoff (`ingest.sources.poller.classify`).
+FetchErrorKind = Literal["network", "timeout", "http", "too_large", "refused", "redirect", "deferred"]
+
 
 class IngestError(Exception):
     """Base class: the CLI prints str(exc) as one line and exits non-zero. The text never holds a
@@ -19,9 +26,9 @@ class ConfigError(IngestError):
 
 
 class FetchError(IngestError):
-    """A download failed. `kind` classifies it for backoff: network|timeout|http|too_large|refused|redirect."""
+    """A download failed. `kind` classifies it for backoff (`FetchErrorKind`)."""
 
-    def __init__(self, url: str, kind: str, message: str, status: int | None = None,
+    def __init__(self, url: str, kind: FetchErrorKind, message: str, status: int | None = None,
                  retry_after: float | None = None):
         self.url, self.kind, self.status, self.retry_after = url, kind, status, retry_after
         super().__init__(f"{url}: {message}")

@@ -64,6 +64,17 @@ class FeedConfig:
 FEED_STATES = ("new", "working", "backing_off", "failing", "gone", "disabled")
 
 
+class FeedStatus(StrEnum):
+    """A feed's polling state: new -> working | backing_off -> failing -> gone; disabled by the user."""
+
+    NEW = "new"
+    WORKING = "working"
+    BACKING_OFF = "backing_off"
+    FAILING = "failing"
+    GONE = "gone"
+    DISABLED = "disabled"
+
+
 @dataclass(slots=True)
 class FeedState:
     """Polling state of one feed, persisted in the store."""
@@ -71,7 +82,7 @@ class FeedState:
     url: str
     name: str | None = None
     category: str | None = None
-    status: str = "new"
+    status: FeedStatus = FeedStatus.NEW
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -93,6 +104,9 @@ class FeedState:
     last_page_error: str | None = None
     publisher_interval: float | None = None  # seconds the feed itself asks between polls (<ttl>, sy:*)
     not_before: float | None = None  # UNIX time: no poll before (gone, Retry-After), even with `run --once`
+
+    def __post_init__(self) -> None:
+        self.status = FeedStatus(self.status)  # as read back from a store: the text
 
 
 @dataclass(slots=True)

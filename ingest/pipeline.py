@@ -85,7 +85,7 @@ from ingest.extract.learned import LearnedBoilerplate
 from ingest.fetch import Fetcher, host_key
 from ingest.fetch.politeness import HostQueues
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
-from ingest.sources.poller import Poller, PollOutcome, interleave_by_host
+from ingest.sources.poller import Poller, PollOutcome, PollStatus, interleave_by_host
 from ingest.sources.urls import domain_of, strip_tracking
 from ingest.store import Store
 from ingest.workers import WorkerPool, WorkerStopped
@@ -313,7 +313,7 @@ class Pipeline:
 
     def _poll_safely(self, feed: FeedConfig) -> PollOutcome:
         if self.stop.is_set() or self._store_failed.is_set():
-            return PollOutcome(feed=feed, status="skipped")
+            return PollOutcome(feed=feed, status=PollStatus.SKIPPED)
         return self.poller.poll(feed)
 
     def _queued_jobs(self, feed_urls: list[str] | None) -> list[PageJob]:

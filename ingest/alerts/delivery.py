@@ -115,14 +115,6 @@ def compose(rule: Rule, stories: list[Story]) -> tuple[str, str]:
     return title, body
 
 
-def payload(rule: Rule, stories: list[Story]) -> dict:
-    """The same content as data (log lines, `ingest alerts list --json`)."""
-    return {"rule": rule.name, "stories": [{"story": s.record.story, "title": s.record.title, "url": s.record.url,
-                                            "outlets": s.outlets, "copies": [c.url for c in s.copies],
-                                            "passage": passage_text(s)}
-                                           for s in stories]}
-
-
 class _Capture(logging.Handler):
     """Collects apprise's own warnings during one send (apprise sends from worker threads): they
     explain failures. Sends are sequential (one delivery thread), so nothing else is mixed in."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from ingest.alerts.rules import Rule
 from ingest.store.base import AlertRecord, SearchRequest
@@ -34,13 +35,16 @@ TOP_STORIES = 5
 TOP_KEYWORDS = 6
 
 
+Change = Literal["up", "down"]
+
+
 @dataclass(slots=True)
 class VolumeReading:
     rule: str
     window_count: int
     baseline_count: int
     expected: float                 # baseline count scaled to one window
-    direction: str | None           # "up" | "down" when the condition holds now, else None
+    direction: Change | None        # when the condition holds now, else None
     window_start: datetime
     now: datetime
     keywords: list[str] = field(default_factory=list)
@@ -76,7 +80,7 @@ def measure(store, rule: Rule, now: datetime | None = None) -> VolumeReading:
     window_count = store.search(_request(rule, start, now, limit=1)).total  # every copy counts as coverage
     baseline_count = store.search(_request(rule, base_start, start, limit=1)).total
     expected = baseline_count * spec.window / spec.baseline
-    direction = None
+    direction: Change | None = None
     if spec.direction in ("up", "both") and window_count >= spec.min_count and \
             window_count >= spec.ratio * max(expected, 1e-9):
         direction = "up"

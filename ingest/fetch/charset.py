@@ -34,7 +34,6 @@ BROWSER_LABELS = {
     "x-sjis": "cp932", "windows-31j": "cp932", "big5": "big5hkscs", "x-mac-roman": "mac-roman",
     "unicode": "utf-16-le", "utf-16": "utf-16-le", "x-user-defined": "cp1252",
 }
-SINGLE_BYTE_UTF16 = {"utf-16", "utf-16-le", "utf-16-be", "utf-16le", "utf-16be", "unicode"}
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_:.()+-]+)""", re.I)
 XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([a-z0-9_:.()+-]+)""", re.I)
 HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-z0-9_:.()+-]+)""", re.I)

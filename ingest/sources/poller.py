@@ -47,14 +47,16 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from enum import StrEnum
+from typing import Literal, Protocol
 
 from ingest.config import PollingSettings
-from ingest.errors import FeedParseError, FetchError, StoreError, StoreUnavailable
+from ingest.errors import FeedParseError, FetchError, FetchErrorKind, StoreError, StoreUnavailable
 from ingest.models import (
     FeedConfig,
     FeedEntry,
     FeedState,
+    FeedStatus,
     FetchResponse,
     ParsedFeed,
     PendingEntry,
@@ -75,34 +77,47 @@ class FeedFetcher(Protocol):
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> FetchResponse: ...
 
-WEIGHTS = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
+WeightClass = Literal["hard", "soft", "temporary"]
+WEIGHTS: dict[WeightClass, float] = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
+# Why a poll failed: the fetch's reasons, a feed that does not parse, or a bug of ours.
+ErrorKind = FetchErrorKind | Literal["parse", "internal"]
 FAILING_AT = 6.0
 MAX_AGE = re.compile(r"(?<![-\w])max-age\s*=\s*\"?(\d+)", re.I)
 OUTAGE_MIN_HOSTS = 3
 DISCOVERY_TRIES = 3
 
 
+class PollStatus(StrEnum):
+    """What one poll came to."""
+
+    NEW = "new"                    # new content (its entries are in `entries`)
+    NOT_MODIFIED = "not_modified"  # HTTP 304
+    UNCHANGED = "unchanged"        # 200 with the body seen last time
+    ERROR = "error"
+    SKIPPED = "skipped"            # disabled, or not before its next allowed try
+
+
 @dataclass(slots=True)
 class PollOutcome:
     feed: FeedConfig
-    status: str  # new | not_modified | unchanged | error | skipped
+    status: PollStatus
     entries: list[FeedEntry] = field(default_factory=list)
     error: str | None = None
-    error_kind: str | None = None  # network | timeout | http | parse | refused | deferred | internal | ...
+    error_kind: ErrorKind | None = None
     new_entries: int = 0
     requests: int = 0
     previous_error_count: float = 0.0
     feed_name: str = ""
-    previous_status: str = "new"
+    previous_status: FeedStatus = FeedStatus.NEW
     previous_404: int = 0
     host: str = ""
 
     @property
     def network_failure(self) -> bool:
-        return self.status == "error" and self.error_kind in ("network", "timeout")
+        return self.status == PollStatus.ERROR and self.error_kind in ("network", "timeout")
 
 
-def classify(kind: str, status: int | None) -> str:
+def classify(kind: ErrorKind, status: int | None) -> WeightClass:
     """Failure weight class: hard (our request or their feed is wrong), soft (server trouble), temporary."""
     if kind in ("network", "timeout", "deferred"):
         return "temporary"
@@ -216,12 +231,12 @@ class Poller:
             raise
         except Exception as exc:  # noqa: BLE001 - no exception may escape a job
             log.exception("unexpected error polling %s", feed.url)
-            outcome = PollOutcome(feed=feed, status="error", error=f"internal error: {type(exc).__name__}: {exc}",
+            outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, error=f"internal error: {type(exc).__name__}: {exc}",
                                   error_kind="internal", feed_name=feed.name or feed.url, host=host_key(feed.url))
             try:
                 state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
                 outcome.previous_error_count, outcome.previous_status = state.error_count, state.status
-                self._fail(state, outcome, "hard", None, utcnow())
+                self._fail(state, outcome, "hard", utcnow())
             except Exception:  # noqa: BLE001 - the store itself failing: report, do not raise
                 log.exception("cannot record the failure of %s", feed.url)
             return outcome
@@ -231,16 +246,16 @@ class Poller:
         state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
         state.name = feed.name or state.name
         state.category = feed.category
-        outcome = PollOutcome(feed=feed, status="error", previous_error_count=state.error_count,
+        outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, previous_error_count=state.error_count,
                               previous_status=state.status, previous_404=state.consecutive_404,
                               feed_name=state.name or feed.url, host=host_key(state.resolved_url or feed.url))
         if not feed.enabled:
-            state.status, state.last_error, state.next_poll = "disabled", "disabled by user", None
+            state.status, state.last_error, state.next_poll = FeedStatus.DISABLED, "disabled by user", None
             self.store.save_feed_state(state)
-            outcome.status = "skipped"
+            outcome.status = PollStatus.SKIPPED
             return outcome
         if state.not_before and state.not_before > time.time():
-            outcome.status = "skipped"
+            outcome.status = PollStatus.SKIPPED
             outcome.error = f"not polled before {_fmt_epoch(state.not_before)}: {state.last_error or state.status}"
             return outcome
         state.polls += 1
@@ -258,19 +273,19 @@ class Poller:
                     raise
                 resp, parsed, requests = self._discover(feed.url, state, exc)
         except (FetchError, FeedParseError) as exc:
-            if url != feed.url and getattr(exc, "status", None) in (404, 410):
+            if url != feed.url and isinstance(exc, FetchError) and exc.status in (404, 410):
                 state.resolved_url = None  # the site moved its feed: look for it on the page again
             return self._failed(state, outcome, exc, now)
         outcome.requests = requests
         self.outage.record(outcome.host, False)
-        state.status, state.last_success, state.last_error = "working", now, None
+        state.status, state.last_success, state.last_error = FeedStatus.WORKING, now, None
         state.error_count, state.consecutive_404 = 0.0, 0
         if resp.not_modified:
-            outcome.status = "not_modified"
+            outcome.status = PollStatus.NOT_MODIFIED
         elif parsed is None:
-            outcome.status = "unchanged"
+            outcome.status = PollStatus.UNCHANGED
         else:
-            outcome.status = "new"
+            outcome.status = PollStatus.NEW
             outcome.entries = parsed.entries
             state.name = feed.name or state.name or parsed.title
             state.site_url = parsed.site_url or state.site_url
@@ -388,26 +403,27 @@ class Poller:
         if modified:
             state.last_modified = modified
 
-    def _failed(self, state: FeedState, outcome: PollOutcome, exc: Exception, now: datetime) -> PollOutcome:
-        kind = getattr(exc, "kind", "parse")
-        outcome.status, outcome.error, outcome.error_kind = "error", str(exc), kind
+    def _failed(self, state: FeedState, outcome: PollOutcome, exc: FetchError | FeedParseError,
+                now: datetime) -> PollOutcome:
+        fetch = exc if isinstance(exc, FetchError) else None
+        kind: ErrorKind = fetch.kind if fetch else "parse"
+        status, retry_after = (fetch.status, fetch.retry_after) if fetch else (None, None)
+        outcome.status, outcome.error, outcome.error_kind = PollStatus.ERROR, str(exc), kind
         if kind == "deferred":
             # Another feed of this host got a 429/503 with Retry-After: wait with it, not this feed's fault.
-            wait = max(getattr(exc, "retry_after", None) or 0.0, 1.0)
+            wait = max(retry_after or 0.0, 1.0)
             state.last_error = f"waiting for the host: {exc}"
             state.not_before = float(math.ceil(time.time() + wait))  # whole seconds, as the store keeps times
             state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
             self.store.save_feed_state(state)
             return outcome
         self.outage.record(outcome.host, outcome.network_failure)
-        self._fail(state, outcome, classify(kind, getattr(exc, "status", None)), exc, now)
+        self._fail(state, outcome, classify(kind, status), now, status, retry_after)
         return outcome
 
-    def _fail(self, state: FeedState, outcome: PollOutcome, weight_class: str, exc: Exception | None,
-              now: datetime) -> None:
+    def _fail(self, state: FeedState, outcome: PollOutcome, weight_class: WeightClass, now: datetime,
+              status: int | None = None, retry_after: float | None = None) -> None:
         s = self.settings
-        status = getattr(exc, "status", None)
-        retry_after = getattr(exc, "retry_after", None)
         state.last_error = outcome.error
         if outcome.network_failure and self.outage.in_outage():
             state.last_error = f"suspected local connectivity problem (most hosts failing): {outcome.error}"
@@ -418,12 +434,12 @@ class Poller:
         state.consecutive_404 = state.consecutive_404 + 1 if status == 404 else 0
         gone = status == 410 or state.consecutive_404 >= s.gone_after_404
         if gone:
-            state.status = "gone"
+            state.status = FeedStatus.GONE
             why = "HTTP 410" if status == 410 else f"HTTP 404 {state.consecutive_404} times in a row"
             state.last_error = f"gone ({why}); `ingest feeds retry` polls it again: {outcome.error}"
             wait = s.backoff_max
         else:
-            state.status = "failing" if state.error_count >= FAILING_AT else "backing_off"
+            state.status = FeedStatus.FAILING if state.error_count >= FAILING_AT else FeedStatus.BACKING_OFF
             wait = min(s.backoff_step * state.error_count, s.backoff_max)
         floor = 0.0
         if retry_after:
@@ -452,7 +468,7 @@ class Poller:
                 current = (current + elapsed / fresh) / 2
             elif fresh and gap:
                 current = gap  # first look at the feed: the spacing of its dated entries
-            elif outcome.status == "new" and not dated:
+            elif outcome.status == PollStatus.NEW and not dated:
                 current *= 0.7  # undated entries, but the feed changed
             elif not fresh:
                 current *= 1.2  # nothing new: back off gently
@@ -484,7 +500,7 @@ class Poller:
 
     def finish_cycle(self, outcomes: list[PollOutcome]) -> bool:
         """After a full cycle: if most hosts failed on the network, undo those failures. True if outage."""
-        polled = [o for o in outcomes if o.status != "skipped" and o.error_kind != "deferred"]
+        polled = [o for o in outcomes if o.status != PollStatus.SKIPPED and o.error_kind != "deferred"]
         hosts: dict[str, bool] = {}
         for o in polled:  # a host counts as failed when every poll of it failed on the network
             hosts[o.host] = hosts.get(o.host, True) and o.network_failure
@@ -498,7 +514,7 @@ class Poller:
                 continue
             state.error_count = o.previous_error_count
             state.consecutive_404 = o.previous_404
-            state.status = o.previous_status if o.previous_status != "disabled" else "new"
+            state.status = o.previous_status if o.previous_status != FeedStatus.DISABLED else FeedStatus.NEW
             state.last_error = f"suspected local connectivity problem (most hosts failing): {o.error}"
             state.next_poll = now + timedelta(seconds=self.settings.min_interval)
             state.not_before = None
@@ -513,7 +529,7 @@ class Poller:
         if state is None:
             return False
         state.error_count, state.consecutive_404 = 0.0, 0
-        state.status = "working" if state.last_success else "new"
+        state.status = FeedStatus.WORKING if state.last_success else FeedStatus.NEW
         state.last_error, state.next_poll, state.not_before = None, utcnow(), None
         state.validators_trusted = True
         self.store.save_feed_state(state)
