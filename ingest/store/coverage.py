@@ -167,9 +167,3 @@ class CoverageState:
         return [Version(version=r["version"], seen=from_iso(r["seen"]) or datetime.now(UTC),
                         replaced=from_iso(r["replaced"]) or datetime.now(UTC), title=r["title"],
                         text_hash=r["text_hash"], body=r["body"], change=r["change"]) for r in rows]
-
-    def forget(self, article_ids: Iterable[str]) -> None:
-        ids = [(i,) for i in article_ids]
-        with self.db.transaction() as db:
-            db.executemany("DELETE FROM update_checks WHERE article_id = ?", ids)
-            db.executemany("DELETE FROM article_versions WHERE article_id = ?", ids)
