@@ -37,7 +37,7 @@ from ingest.models import FeedConfig, FeedEntry, PendingEntry, article_id
 from ingest.sources.poller import entry_keys
 from ingest.sources.sitemaps import SitemapURL, discover, site_root
 from ingest.sources.urls import check_url, normalize_url
-from ingest.store.coverage import CoverageState
+from ingest.store.coverage import CoverageState, seams
 
 if TYPE_CHECKING:
     from ingest.config import Settings
@@ -100,7 +100,7 @@ def resolve_source(settings: Settings, store: Store, feeds: list[FeedConfig], so
     wanted = source.strip()
     for feed in feeds:
         if wanted in (feed.url, feed.name) or (feed.name and feed.name.casefold() == wanted.casefold()):
-            state = store.get_feed_state(feed.url)
+            state = seams(store)[0].get_feed_state(feed.url)
             site = (state.site_url if state else None) or feed.url
             patterns = [re.compile(p) for p in getattr(feed, "url_patterns", None) or []]
             hosts = {_bare_host(site), _bare_host(feed.url)}
@@ -150,8 +150,9 @@ def queue(store: Store, state: CoverageState, urls: list[SitemapURL], source: So
           report: BackfillReport) -> int:
     """Queue what is neither stored nor seen through a feed; one transaction. Returns entries now queued."""
     pending = [to_pending(u, source) for u in urls]
-    stored = store.known_ids(p.article_id for p in pending)
-    known = store.known_entries(k for p in pending for k in p.keys)
+    local, index = seams(store)
+    stored = index.known_ids(p.article_id for p in pending)
+    known = local.known_entries(k for p in pending for k in p.keys)
     fresh = [p for p in pending if p.article_id not in stored and not any(k in known for k in p.keys)]
     report.already_stored = len(pending) - len(fresh)
     state.enqueue(fresh)

@@ -37,7 +37,7 @@ from ingest.enrich.entities import tag_articles
 from ingest.errors import FetchError, StoreUnavailable
 from ingest.models import Article, utcnow
 from ingest.pipeline import DEAD_STATUSES, PageInput, PageJob, _extract_job, failure_text
-from ingest.store.coverage import CoverageState, UpdateCheck, Version
+from ingest.store.coverage import CoverageState, UpdateCheck, Version, seams
 
 if TYPE_CHECKING:
     from ingest.config import UpdateSettings
@@ -118,6 +118,7 @@ class UpdateChecker:
         self.pipe = pipeline
         self.settings = pipeline.settings
         self.state = CoverageState(pipeline.store)
+        self.local, self.index = seams(pipeline.store)  # the same store object until the store has seams
         self.offsets = check_offsets(self.settings.updates.window, self.settings.updates.checks)
 
     def run_due(self, now: datetime | None = None) -> UpdateReport:
@@ -142,7 +143,7 @@ class UpdateChecker:
 
     def _check(self, check: UpdateCheck, now: datetime, report: UpdateReport) -> None:
         report.checked += 1
-        article = self.pipe.store.get_article(check.article_id)
+        article = self.index.get_article(check.article_id)
         if article is None:
             self.state.checked(check, None)
             report.ended += 1
@@ -172,12 +173,12 @@ class UpdateChecker:
         except Exception as exc:  # noqa: BLE001 - one page's extraction must not stop the re-checks
             report.errors.append(f"{check.url}: {failure_text(exc)}")
             changed = None
-        with self.pipe.store.batch():  # the old version, the new text and the schedule: one commit
+        with self.local.batch():  # the old version, the new text and the schedule: one commit
             if changed is not None:
                 previous, updated = changed
                 self.state.add_version(article.id, previous.seen, now, previous.title, previous.text_hash,
                                        previous.body, previous.change)
-                self.pipe.store.upsert_articles([updated], alert_pending=self.pipe.on_stored is not None)
+                self.index.upsert_articles([updated], alert_pending=self.pipe.on_stored is not None)
             self.state.checked(check, self._next(check))
         if changed is None:
             report.unchanged += 1
@@ -213,7 +214,7 @@ class UpdateChecker:
         article.boilerplate_chars, article.raw_chars = sum(len(r) for r in ex.removed), ex.raw_chars
         tag_articles([article], self.pipe.watchlist)
         if self.settings.extract.keep_raw:
-            self.pipe.store.save_raw(article.id, html, content_type)
+            self.local.save_raw(article.id, html, content_type)
         return previous, article
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest.models import PendingEntry
-from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
+from ingest.store.sqlite import from_iso, to_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS update_checks (
@@ -83,20 +83,28 @@ class Version:
         return data
 
 
-def local_state(store) -> SQLiteStore:
-    """The local SQLite state of any store: the SQLite store itself, or a search-engine store's local file."""
-    if isinstance(store, SQLiteStore):
-        return store
-    local = getattr(store, "local", None) or getattr(store, "state", None)
-    if not isinstance(local, SQLiteStore):
-        raise TypeError(f"{type(store).__name__} has no local SQLite state")
-    return local
+def local_state(store):
+    """The local SQLite state of any store (`transaction()` and `query()`): a search-engine store's local
+    file, the local-state seam of a store split into seams, or the SQLite store itself."""
+    for name in ("local", "state"):
+        found = getattr(store, name, None)
+        if found is not None and hasattr(found, "transaction") and hasattr(found, "query"):
+            return found
+    return store
+
+
+def seams(store) -> tuple:
+    """(local state, index) of a store: the seams when it has them, else the store for both."""
+    return getattr(store, "state", store), getattr(store, "index", store)
 
 
 class CoverageState:
     def __init__(self, store):
         self.db = local_state(store)
-        self.db.ensure_schema(SCHEMA)
+        if not getattr(self.db, "read_only", False):
+            with self.db.transaction() as db:  # statement by statement: executescript would end the transaction
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    db.execute(statement)
 
     # -- backfill -----------------------------------------------------------------------------
 
