@@ -237,3 +237,11 @@ def test_sigkilled_backfill_resumes_without_refetching_stored_pages(tmp_path, si
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (IN_RANGE, IN_RANGE)
         assert conn.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+
+
+def test_backfill_on_every_backend(backend_settings, site):
+    with Ingest(configure(backend_settings, site)) as app:
+        assert app.backfill("Harbour Times", SINCE, limit=10).stored == 10
+        assert app.search("Zeppelinhafen").total == 1
+        again = app.backfill("Harbour Times", SINCE, limit=10)
+        assert (again.already_stored, again.stored) == (10, 0) and app.store.count_articles() == 10
