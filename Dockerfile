@@ -7,7 +7,7 @@ COPY ingest ./ingest
 RUN pip install --upgrade pip && pip install .
 # The compound splitter's word lists, compacted once at build time (not on the first article: ~12 s).
 ENV INGEST_CACHE_DIR=/app/cache
-RUN python -c "from ingest.enrich.compounds import lexicon, foreign; [lexicon(l) for l in ('de', 'nl', 'sv', 'da', 'no')]; foreign()"
+RUN python -c "from ingest.enrich.compounds import lexicon, foreign, proper_names; [(lexicon(l), proper_names(l)) for l in ('de', 'nl', 'sv', 'da', 'no')]; foreign()"
 COPY config ./config
 RUN useradd --system --home /app ingest && mkdir -p /app/data && chown -R ingest /app/data
 USER ingest

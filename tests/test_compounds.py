@@ -45,6 +45,51 @@ def test_false_boundaries_prefix_words_and_names_stay_whole(word):
     assert split_word(word, "de") == []
 
 
+@pytest.mark.parametrize("word", [
+    "Wolfsburg", "Regensburger", "Augsburgerin", "Gelsenkirchen", "Kaiserslautern", "Oldenburg",  # places, -er forms
+    "Klingbeil", "Brinkhaus", "Lauterbach",                                   # surnames (census list)
+    "Sonntag", "Freitags", "Montagsdemo",                                     # weekdays are no compounds of Tag
+    "Automaten",                                                              # an inflected loan word (Automat)
+    "Sektor", "Pastor", "Motor", "Einsatz", "Eingang",                        # short words are no parts on their own
+])
+def test_names_places_weekdays_and_loans_stay_whole(word):
+    assert split_word(word, "de") == []
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("Wassermann", ["wasser", "mann"]),           # a surname too, but a common noun (plural Wassermänner)
+    ("Bergwerk", ["berg", "werk"]),
+    ("Sonntagabend", ["sonntag", "abend"]),       # a weekday is one part
+    ("Ölpreis", ["öl", "preis"]),                 # short nouns from the closed list
+    ("Gasnetz", ["gas", "netz"]),
+    ("Radweg", ["rad", "weg"]),
+    ("Schulbus", ["schul", "bus"]),
+    ("Bauarbeiten", ["bau", "arbeiten"]),
+    ("Skigebiet", ["ski", "gebiet"]),
+    ("Torwart", ["tor", "wart"]),
+    ("Parteivorsitzende", ["partei", "vorsitzende"]),  # -ende after a verb stem is a participle, not Ende
+    ("Kriegsende", ["kriegs", "ende"]),                # ... after a noun it is Ende
+    ("EU-Kommissarin", ["eu", "kommissarin"]),         # a feminine splits as its masculine (not Kommis + Sarin)
+    ("Bundeskanzlerin", ["bundes", "kanzlerin"]),
+    ("Drohnenpilotin", ["drohnen", "pilotin"]),
+])
+def test_short_modifiers_weekdays_participles_and_feminines(word, parts):
+    assert split_word(word, "de") == parts
+
+
+@pytest.mark.parametrize("lang, word, parts", [
+    ("nl", "zondagavond", ["zondag", "avond"]),
+    ("nl", "Eindhoven", []),
+    ("nl", "Amsterdammer", []),
+    ("da", "søndagsavis", ["søndags", "avis"]),
+    ("da", "Aalborg", []),
+    ("sv", "Göteborg", []),
+    ("no", "oljeprisen", ["olje", "prisen"]),
+])
+def test_other_languages_keep_places_and_weekdays_whole(lang, word, parts):
+    assert split_word(word, lang) == parts
+
+
 def test_parts_view_holds_stems_of_parts_and_sub_compounds():
     text = "Iran liefert Kampfdrohnen. Die Bundesnetzagentur prüft. Die Heirat war im Mai."
     assert parts_text(text, "de").split() == ["kampf", "drohn", "bund", "netz", "agentur", "netzagentur"]
@@ -62,7 +107,10 @@ def test_labelled_lists_quality_floor():
 
     result = score()
     assert result["compounds"] >= 600 and result["whole_words"] >= 300
-    assert result["precision"] >= 0.94 and result["recall"] >= 0.90 and result["whole_left_whole"] >= 0.97
+    assert result["precision"] >= 0.96 and result["recall"] >= 0.93 and result["whole_left_whole"] >= 0.99
+    for half in "AB":  # each half of the lists (a fixed hash of the word) holds the floor too
+        part = score(only=half)
+        assert part["precision"] >= 0.95 and part["recall"] >= 0.90 and part["whole_left_whole"] >= 0.99
 
 
 # -- alerts, previews, re-indexing on both backends -------------------------------------------------------

