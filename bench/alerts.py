@@ -10,7 +10,7 @@
 
 The store holds a background corpus (`--corpus` articles synthesised from the real pages, as in
 bench/search.py), then batches of new articles arrive (`--batch` articles each, as the pipeline
-stores them) and `store.match_rules` evaluates every rule against each batch. Rules are synthesised
+stores them) and `store.index.match_rules` evaluates every rule against each batch. Rules are synthesised
 from the corpus's own vocabulary: single entities, AND/OR combinations, phrases, prefixes, NEAR,
 negations and field restrictions, mostly on mid-frequency and rare words as monitoring rules are.
 Reported: batch latency (p50/p95), new articles per second, rule evaluations (rules x
@@ -175,11 +175,11 @@ def run(store, rules: dict[str, str], batches: list[list[Article]], matcher) -> 
 
 def every_rule(store, rules: dict[str, str], ids: list[str]) -> dict[str, list[str]]:
     """The reference: each backend's matcher with presearch off (every rule evaluated on the batch)."""
-    if type(store).__name__ == "SQLiteStore":
-        from ingest.store.sqlite_rules import match_rules
+    if store.backend == "sqlite":
+        from ingest.store.sqlite.rules import match_rules
     else:
-        from ingest.store.es_percolate import match_rules
-    return match_rules(store, rules, ids, presearch=False)
+        from ingest.store.elasticsearch.rules import match_rules
+    return match_rules(store.index, rules, ids, presearch=False)
 
 
 def check(store, rules: dict[str, str], batch: list[Article], result: dict) -> None:
@@ -187,19 +187,19 @@ def check(store, rules: dict[str, str], batch: list[Article], result: dict) -> N
     ids = [a.id for a in batch]
     reference = {k: sorted(v) for k, v in every_rule(store, rules, ids).items()}
     result["exact"] = "yes" if reference == result["_results"][0] else "NO"
-    if type(store).__name__ == "SQLiteStore":
+    if store.backend == "sqlite":
         stats: dict = {}
-        from ingest.store.sqlite_rules import match_rules
-        match_rules(store, rules, ids, stats)
+        from ingest.store.sqlite.rules import match_rules
+        match_rules(store.index, rules, ids, stats)
         result["evaluated"] = f"{stats.get('evaluated', len(rules)):,} / {stats.get('answered', 0):,}"
-    elif not getattr(store, "percolator", False):
-        from ingest.store.es_percolate import _candidates
-        answered, searched = _candidates(store, rules, ids)
+    elif not store.index.percolator:
+        from ingest.store.elasticsearch.rules import _candidates
+        answered, searched = _candidates(store.index, rules, ids)
         result["evaluated"] = f"{len(searched):,} / {len(answered):,}"
 
 
 def sqlite_matchers(impl: str) -> list[tuple[str, object]]:
-    from ingest.store import sqlite_rules
+    from ingest.store.sqlite import rules as sqlite_rules
 
     naive = getattr(sqlite_rules, "match_rules_naive", None)
     out = []
@@ -215,7 +215,7 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
                  rules_shards: int = 1, max_rules: int = 10_000, exact_check: bool = True) -> list[dict]:
     """The same batches and rule sets on a cluster (percolator where it has the module, else `_msearch`),
     its matches checked against SQLite's."""
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
     settings = StoreSettings(backend=backend, sqlite_path=str(tmp / f"{backend}-local.db"))
     conf = getattr(settings, backend)
@@ -223,20 +223,20 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
     conf.index_prefix = f"benchalerts{int(time.time())}"
     conf.bulk_size = 2000
     conf.rules_shards = rules_shards
-    store = open_store(settings)
+    store = open_backends(settings)
     rows = []
     try:
         for i in range(0, len(corpus), 2000):
-            store.upsert_articles(corpus[i:i + 2000])
-        store.upsert_articles(new)
-        store.flush_outbox()
+            store.index.upsert_articles(corpus[i:i + 2000])
+        store.index.upsert_articles(new)
+        store.index.outbox.flush()
         for (n, mix), rules in rule_sets.items():
             if n > max_rules:
                 continue
             warm_up = time.perf_counter()
-            store.match_rules(rules, [corpus[0].id])  # stores the percolator queries
-            r = run(store, rules, batches, lambda s, rules, ids: s.match_rules(rules, ids))
-            how = "percolator" if getattr(store, "percolator", False) else "_msearch"
+            store.index.match_rules(rules, [corpus[0].id])  # stores the percolator queries
+            r = run(store, rules, batches, lambda s, rules, ids: s.index.match_rules(rules, ids))
+            how = "percolator" if store.index.percolator else "_msearch"
             how += f", {rules_shards} shards" if rules_shards > 1 and how == "percolator" else ""
             r.update(backend=f"{backend} ({how})", mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
             if (n, mix) in references and r["_results"] != references[n, mix]:
@@ -245,7 +245,7 @@ def cluster_rows(backend: str, url: str, tmp: Path, corpus: list[Article], new: 
                 check(store, rules, batches[0], r)
             rows.append(r)
     finally:
-        store.client.indices.delete(index=f"{conf.index_prefix}-*")
+        store.index.client.indices.delete(index=f"{conf.index_prefix}-*")
         store.close()
     return rows
 
@@ -277,13 +277,13 @@ def main() -> None:
     rule_sets = {(n, mix): make_rules(bases, n, mix) for n in sizes for mix in mixes}
     results, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        from ingest.store.sqlite import SQLiteStore
+        from ingest.store import open_sqlite
 
-        store = SQLiteStore(Path(tmp) / "bench.db")
+        store = open_sqlite(Path(tmp) / "bench.db")
         for i in range(0, len(corpus), 2000):
-            store.upsert_articles(corpus[i:i + 2000])
-        store.upsert_articles(new)
-        from ingest.store.sqlite_rules import match_rules as sqlite_rules_match
+            store.index.upsert_articles(corpus[i:i + 2000])
+        store.index.upsert_articles(new)
+        from ingest.store.sqlite.rules import match_rules as sqlite_rules_match
 
         references: dict[tuple[int, str], list] = {}  # SQLite's matches: what every backend must find
         for (n, mix), rules in rule_sets.items():

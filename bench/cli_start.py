@@ -43,10 +43,10 @@ def main() -> None:
         db, cfg = str(Path(tmp) / "s.db"), str(Path(tmp) / "config")
         sys.path.insert(0, str(ROOT))
         from ingest.models import Article
-        from ingest.store.sqlite import SQLiteStore
+        from ingest.store import open_sqlite
 
-        store = SQLiteStore(db)  # a store with a few articles, so search has work to do
-        store.upsert_articles([Article(id=f"{i:020x}", url=f"https://e.org/{i}", title=f"Drohnen {i}",
+        store = open_sqlite(db)  # a store with a few articles, so search has work to do
+        store.index.upsert_articles([Article(id=f"{i:020x}", url=f"https://e.org/{i}", title=f"Drohnen {i}",
                                        body="Die Drohne flog über den Hafen. " * 20, source="E",
                                        domain="e.org") for i in range(200)])
         store.close()

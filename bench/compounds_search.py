@@ -119,15 +119,15 @@ def _judge(article: Article, word: str, compounds: dict, whole: set) -> tuple[st
 
 
 def _store(path: Path, with_parts: bool):
-    from ingest.store import sqlite as sqlite_store
-    from ingest.store.sqlite import SQLiteStore
+    from ingest.store import open_sqlite
+    from ingest.store.sqlite import index as sqlite_store
 
     sqlite_store.parts_text = sqlite_store.__dict__["_real_parts"] if with_parts else (lambda text, lang: "")
-    return SQLiteStore(path)
+    return open_sqlite(path)
 
 
 def search_check(timing_rounds: int = 3) -> dict:
-    from ingest.store import sqlite as sqlite_store
+    from ingest.store.sqlite import index as sqlite_store
 
     sqlite_store.__dict__.setdefault("_real_parts", sqlite_store.parts_text)
     articles = corpus()
@@ -136,13 +136,13 @@ def search_check(timing_rounds: int = 3) -> dict:
     result: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = _store(Path(tmp) / "with.db", True)
-        store.upsert_articles(articles)
+        store.index.upsert_articles(articles)
         rows, extra_total, verdicts = [], 0, {"relevant": 0, "wrong": 0, "unjudged": 0}
         samples: list[str] = []
         unlisted: dict[str, str] = {}
         for word in QUERY_WORDS:
-            with_hits = {h.id: h for h in store.search(SearchRequest(query=f"{word} lang:de", limit=1000)).hits}
-            without = {h.id for h in store.search(SearchRequest(query=f"={word} lang:de", limit=1000)).hits}
+            with_hits = {h.id: h for h in store.index.search(SearchRequest(query=f"{word} lang:de", limit=1000)).hits}
+            without = {h.id for h in store.index.search(SearchRequest(query=f"={word} lang:de", limit=1000)).hits}
             extra = [i for i in with_hits if i not in without]
             judged = {"relevant": 0, "wrong": 0, "unjudged": 0}
             by_id = {a.id: a for a in german}
@@ -183,7 +183,8 @@ def _cost_es(tmp: Path, articles: list[Article], german: list[Article]) -> list[
     import uuid
 
     from ingest.config import StoreSettings
-    from ingest.store import elasticsearch as es_store
+    from ingest.store import open_backends
+    from ingest.store.elasticsearch import schema as es_store
 
     real = es_store.__dict__.setdefault("_real_parts", es_store.parts_text)
     rows = []
@@ -195,18 +196,18 @@ def _cost_es(tmp: Path, articles: list[Article], german: list[Article]) -> list[
             settings = StoreSettings(backend="elasticsearch", sqlite_path=str(tmp / f"es-{with_parts}.db"))
             settings.elasticsearch.url = os.environ["INGEST_ES_URL"]
             settings.elasticsearch.index_prefix = f"bench-{uuid.uuid4().hex[:8]}"
-            store = es_store.ElasticsearchStore(settings)
+            store = open_backends(settings)
             try:
-                store.setup()
+                store.index.setup()
                 start = time.perf_counter()
                 for i in range(0, len(batch), 50):
-                    store.upsert_articles(batch[i:i + 50])
+                    store.index.upsert_articles(batch[i:i + 50])
                 elapsed = time.perf_counter() - start
-                store.client.indices.forcemerge(index=store.articles_alias, max_num_segments=1)
-                size = store.client.indices.stats(index=store.articles_alias)["_all"]["primaries"]["store"]["size_in_bytes"]
+                store.index.client.indices.forcemerge(index=store.index.articles_alias, max_num_segments=1)
+                size = store.index.client.indices.stats(index=store.index.articles_alias)["_all"]["primaries"]["store"]["size_in_bytes"]
                 out[with_parts] = (elapsed, size)
             finally:
-                store.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*", ignore_unavailable=True,
+                store.index.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*", ignore_unavailable=True,
                                             allow_no_indices=True)
                 store.close()
         es_store.parts_text = real
@@ -224,12 +225,12 @@ def _other_languages(store) -> list[dict]:
     rows = []
     for lang, words in OTHER_WORDS.items():
         for word in words:
-            now = store.search(SearchRequest(query=f"{word} lang:{lang}", limit=0)).total
+            now = store.index.search(SearchRequest(query=f"{word} lang:{lang}", limit=0)).total
             saved = analysis.OTHER_LANGUAGES
             analysis.OTHER_LANGUAGES = ()
             analysis.term_tokens.cache_clear()
             try:
-                before = store.search(SearchRequest(query=f"{word} lang:{lang}", limit=0)).total
+                before = store.index.search(SearchRequest(query=f"{word} lang:{lang}", limit=0)).total
             finally:
                 analysis.OTHER_LANGUAGES = saved
                 analysis.term_tokens.cache_clear()
@@ -244,7 +245,7 @@ def _timed_load(path: Path, articles: list[Article], with_parts: bool) -> float:
     store = _store(path, with_parts)
     start = time.process_time()  # CPU time: the machine is shared, wall time would measure the neighbours
     for i in range(0, len(articles), 50):
-        store.upsert_articles(articles[i:i + 50])
+        store.index.upsert_articles(articles[i:i + 50])
     elapsed = time.process_time() - start
     store.close()
     return elapsed

@@ -218,7 +218,7 @@ def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str,
         with Timer() as t2:
             second = app.run_once(feeds=feeds)
         if backend == "elasticsearch":
-            app.store.client.indices.delete(index=f"{settings.store.elasticsearch.index_prefix}-*")
+            app.store.index.client.indices.delete(index=f"{settings.store.elasticsearch.index_prefix}-*")
     n = max(1, report.stored)
     return {"stored": report.stored, "seconds": t.seconds, "rate": report.stored / t.seconds,
             "cpu_ms_per_article_main": 1000 * main_cpu / n, "cpu_ms_per_article_workers": 1000 * worker_cpu / n,

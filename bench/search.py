@@ -103,7 +103,7 @@ def run_queries(store, queries: list[tuple[str, str]], rounds: int) -> dict[str,
     for _ in range(rounds):
         for kind, q in queries:
             t0 = time.perf_counter()
-            store.search(SearchRequest(query=q, limit=20))
+            store.index.search(SearchRequest(query=q, limit=20))
             timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
     return timings
 
@@ -112,9 +112,9 @@ def load_timed(store, articles: list[Article]) -> float:
     """Write through the store, as the pipeline does (2,000 at a time); seconds taken."""
     with Timer() as t:
         for i in range(0, len(articles), 2000):
-            store.upsert_articles(articles[i:i + 2000])
-        if hasattr(store, "flush_outbox"):
-            store.flush_outbox()
+            store.index.upsert_articles(articles[i:i + 2000])
+        if store.index.outbox:
+            store.index.outbox.flush()
     return t.seconds
 
 
@@ -136,14 +136,14 @@ def bulk_load(store, articles: list[Article]) -> None:
     (outbox, id lookup across backing indices, refresh per flush) is what `docs/s` measures."""
     from elasticsearch import helpers
 
-    from ingest.store.elasticsearch import article_doc
+    from ingest.store.elasticsearch.schema import article_doc
 
-    actions = ({"_op_type": "index", "_index": store.articles_alias, "_id": a.id, "_source": article_doc(a)}
+    actions = ({"_op_type": "index", "_index": store.index.articles_alias, "_id": a.id, "_source": article_doc(a)}
                for a in articles)
-    for ok, item in helpers.parallel_bulk(store.client, actions, chunk_size=1000, thread_count=2):
+    for ok, item in helpers.parallel_bulk(store.index.client, actions, chunk_size=1000, thread_count=2):
         if not ok:
             raise SystemExit(f"bulk load failed: {item}")
-    store.client.indices.refresh(index=store.articles_alias)
+    store.index.client.indices.refresh(index=store.index.articles_alias)
 
 
 def main() -> None:
@@ -161,18 +161,18 @@ def main() -> None:
     results = []
     timed = min(args.timed, len(articles))
     with tempfile.TemporaryDirectory() as tmp:
-        from ingest.store.sqlite import SQLiteStore
+        from ingest.store import open_sqlite
 
-        store = SQLiteStore(Path(tmp) / "bench.db")
+        store = open_sqlite(Path(tmp) / "bench.db")
         es = None
         if os.environ.get("INGEST_ES_URL"):
-            from ingest.store.elasticsearch import ElasticsearchStore
+            from ingest.store import open_backends
 
             settings = StoreSettings(backend="elasticsearch", sqlite_path=str(Path(tmp) / "es-local.db"))
             settings.elasticsearch.url = os.environ["INGEST_ES_URL"]
             settings.elasticsearch.index_prefix = f"bench{int(time.time())}"
             settings.elasticsearch.bulk_size = 2000
-            es = ElasticsearchStore(settings)
+            es = open_backends(settings)
         try:
             # One backend at a time, nothing else running: write throughput on the first `timed`
             # articles (timed), the rest of the corpus (untimed), then the queries. SQLite goes first
@@ -187,7 +187,7 @@ def main() -> None:
         finally:
             store.close()
             if es:
-                es.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
+                es.index.client.indices.delete(index=f"{settings.elasticsearch.index_prefix}-*")
                 es.close()
     rows = [[r["backend"], f"{args.articles:,}", r["docs_per_second"], r["queries"], r["p50_ms"], r["p95_ms"],
              r["p99_ms"], "yes" if r["backend"] != "sqlite" or r["p95_ms"] < 50 else "no"] for r in results]

@@ -13,7 +13,7 @@ One `Pipeline` per process, with one extraction pool (`ingest.workers`), started
 
 1. Poll (`_poll_all`): every feed concurrently, interleaved by host. A poll that finds new entries
    saves the feed's state (validators, body hash) and queues the entries in ONE transaction of the
-   local SQLite state (`Store.save_poll`; the Elasticsearch store keeps it in its local file too).
+   local SQLite state (`LocalState.save_poll`, whatever the index).
 2. Take the queue (`_queued_jobs`): the due queued entries of the polled feeds in queue order,
    leftovers of an interrupted run and page retries first, at most `polling.max_entries_per_poll`
    per feed per cycle (the rest stay queued for the next cycles, never dropped). One article
@@ -23,10 +23,11 @@ One `Pipeline` per process, with one extraction pool (`ingest.workers`), started
    and N hosts give N times one host's polite rate. At most `window` pages are in flight.
 4. Extract and enrich each page in the worker pool as soon as it arrives: a page over
    `extract.time_limit` has its worker replaced; a crash or panic fails that page only.
-5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE transaction the articles get their
-   story clusters and are written (SQLite) or put in the outbox (Elasticsearch), their entries are
-   marked seen and taken off the queue, failed pages are rescheduled or recorded dead, and the pages'
-   paragraphs are counted for learned boilerplate (what a site newly learned is in the report, for
+5. Store (`_store_batch`) in batches of `STORE_BATCH`: in ONE local-state transaction
+   (`state.batch()`) the articles get their story clusters and are written (SQLite index: same file
+   and connection) or put in the outbox (Elasticsearch/OpenSearch: sent after the commit) with their
+   pending-alert records, their entries are marked seen and taken off the queue, failed pages are
+   rescheduled or recorded dead, and the pages' paragraphs are counted for learned boilerplate (what a site newly learned is in the report, for
    the caller to re-clean). Then the alert hook (`on_stored`) sees the batch.
 
 Crash safety: a feed's validators advance only together with its queued entries, and an entry
@@ -87,7 +88,7 @@ from ingest.fetch.politeness import HostQueues
 from ingest.models import Article, Extracted, FeedConfig, FeedEntry, PageOutcome, PendingEntry, utcnow
 from ingest.sources.poller import Poller, PollOutcome, PollStatus, interleave_by_host
 from ingest.sources.urls import domain_of, strip_tracking
-from ingest.store import Store
+from ingest.store import Backends
 from ingest.workers import WorkerPool, WorkerStopped
 
 log = logging.getLogger("ingest.pipeline")
@@ -213,13 +214,15 @@ def failure_text(exc: BaseException) -> str:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher | None = None,
+    def __init__(self, settings: Settings, store: Backends, fetcher: Fetcher | None = None,
                  site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
                  on_stored: Callable[[list[Article]], None] | None = None, stop: threading.Event | None = None,
                  watchlist=None):
         self.settings = settings
         self.watchlist = watchlist  # config/entities.yaml (ingest.enrich.entities.Watchlist), or None
-        self.store = store
+        self.store = store  # both seams: the few writes that touch both (cluster changes)
+        self.state = store.state  # feed state, entries, the queue, raw pages, signatures
+        self.index = store.index  # articles, search, learned blocks
         self.fetcher = fetcher or Fetcher(settings.fetch)
         self.poller = Poller(settings.polling, store, self.fetcher)
         self.site_profiles = site_profiles or {}
@@ -229,9 +232,9 @@ class Pipeline:
         self._store_failed = threading.Event()  # a poll could not write the store: skip the other polls
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
-        self.learned = LearnedBoilerplate(settings.extract, store)  # extract: learned boilerplate per site
+        self.learned = LearnedBoilerplate(settings.extract, store.index)  # extract: learned boilerplate per site
         self.clusters = StoryClusters(settings.enrich, store)       # enrich: copies of one story
-        self.access = AccessJudge(store.source_quality)             # enrich: free or teaser by the median
+        self.access = AccessJudge(store.index.source_quality)             # enrich: free or teaser by the median
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
         # Called inside each batch's transaction with (jobs written, articles stored): the update
@@ -279,7 +282,7 @@ class Pipeline:
 
     def _count_left(self, report: RunReport, feed_urls: set[str]) -> None:
         """Entries still queued for the next cycle (beyond the per-feed cap, or not reached before a stop)."""
-        summary = self.store.queue_summary()
+        summary = self.state.queue_summary()
         report.left_queued = sum(v["queued"] - v["retrying"] for url, v in summary.items() if url in feed_urls)
 
     def poll_and_process(self, feed: FeedConfig) -> RunReport:
@@ -322,7 +325,7 @@ class Pipeline:
         Feeds in the given order, each feed's entries in queue order: which copy of a syndicated story
         is seen first does not depend on which poll finished first."""
         rank = {url: i for i, url in enumerate(feed_urls or [])}
-        rows = self.store.pending_entries(due=utcnow(), per_feed=self.settings.polling.max_entries_per_poll)
+        rows = self.state.pending_entries(due=utcnow(), per_feed=self.settings.polling.max_entries_per_poll)
         if feed_urls is not None:
             rows = sorted((r for r in rows if r.feed_url in rank), key=lambda r: (rank[r.feed_url], r.seq))
         rows = self._settle_known(rows)
@@ -347,16 +350,16 @@ class Pipeline:
         its page is not settled: its own keys are known."""
         with self._lock:
             candidates = [r for r in rows if not r.stub and r.article_id not in self._inflight]
-        known = self.store.known_entries(k for r in candidates for k in r.keys)
+        known = self.state.known_entries(k for r in candidates for k in r.keys)
         settled = [r for r in candidates if any(k in known for k in r.keys)]
         if not settled:
             return rows
-        with self.store.batch():
+        with self.state.batch():
             for r in settled:
                 target = next(known[k] for k in r.keys if k in known)
-                self.store.record_entries(r.entry.feed_url, [(k, target) for k in r.keys if k not in known])
-                self.store.add_feed_url(target, r.entry.feed_url)
-            self.store.settle_entries(settled, [], [])
+                self.state.record_entries(r.entry.feed_url, [(k, target) for k in r.keys if k not in known])
+                self.index.add_feed_url(target, r.entry.feed_url)
+            self.state.settle_entries(settled, [], [])
         gone = {id(r) for r in settled}
         return [r for r in rows if id(r) not in gone]
 
@@ -540,13 +543,13 @@ class Pipeline:
             if self._wants_article(job):
                 self._analyse_feed_text(job)
         writing = [j for j in jobs if self._wants_article(j)]
-        same = self.store.find_same_bodies([(domain_of(j.entry.link), j.analysis.content_hash) for j in writing
+        same = self.index.find_same_bodies([(domain_of(j.entry.link), j.analysis.content_hash) for j in writing
                                             if j.analysis is not None and j.analysis.content_hash])
         articles = [a for a in (self._to_article(j, report, same) for j in writing) if a is not None]
         tag_articles(articles, self.watchlist)  # places and watchlist entities
-        with self.store.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
+        with self.state.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
             self.clusters.assign(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
-            self.store.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
+            self.index.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
             self._remember(writing, articles)
             for hook in self.batch_hooks:
                 hook(writing, articles)
@@ -668,12 +671,12 @@ class Pipeline:
             if target not in stored and not job.duplicate_of:
                 continue
             if keep_raw and job.html and job.article_id in stored:
-                self.store.save_raw(job.article_id, job.html, job.content_type)
+                self.state.save_raw(job.article_id, job.html, job.content_type)
             for p in job.entries:
-                self.store.record_entries(p.entry.feed_url, [(k, target) for k in p.keys])
+                self.state.record_entries(p.entry.feed_url, [(k, target) for k in p.keys])
             if job.duplicate_of:  # exact duplicate of another URL on the same site: the kept article gains the feed
                 for p in job.entries:
-                    self.store.add_feed_url(target, p.entry.feed_url)
+                    self.index.add_feed_url(target, p.entry.feed_url)
 
     def _settle(self, jobs: list[PageJob]) -> None:
         """Take finished entries off the queue; reschedule retries; record dead entries with the reason."""
@@ -696,7 +699,7 @@ class Pipeline:
                 dead += [(p, reason) for p in job.entries]
             else:
                 done += job.entries
-        self.store.settle_entries(done, retry, dead)
+        self.state.settle_entries(done, retry, dead)
 
     def _record_page_errors(self, jobs: list[PageJob]) -> None:
         """Article pages that failed are counted on their feed, so `ingest status` shows them."""
@@ -705,12 +708,12 @@ class Pipeline:
             if job.error:
                 failed.setdefault(job.pending.feed_url, []).append(job)
         for feed_url, fjobs in failed.items():
-            state = self.store.get_feed_state(feed_url)
+            state = self.state.get_feed_state(feed_url)
             if state is None:
                 continue
             state.page_errors += len(fjobs)
             state.last_page_error = (fjobs[-1].error or "")[:300]
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
 
     # -- re-cleaning -----------------------------------------------------------------------------
 
@@ -724,7 +727,7 @@ class Pipeline:
         changed: list[Article] = []
         total = 0
         for article in self.learned.reclean_targets(domain, blocks):
-            raw = self.store.get_raw(article.id)
+            raw = self.state.get_raw(article.id)
             if raw is None or article.extraction != "page":
                 continue
             ex = extract_article(raw[0], article.url, self.settings.extract, self._site(article.url),
@@ -734,9 +737,9 @@ class Pipeline:
                 changed.append(article)
             (progress or self.progress)("reclean", 1)
             if len(changed) >= 200:
-                total += self.store.upsert_articles(changed)
+                total += self.index.upsert_articles(changed)
                 changed = []
-        return total + self.store.upsert_articles(changed)
+        return total + self.index.upsert_articles(changed)
 
 
 def release(semaphore: threading.Semaphore, n: int) -> None:

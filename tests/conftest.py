@@ -103,18 +103,18 @@ def backend_settings(settings: Settings, backend: str) -> Settings:
         conf.index_prefix = prefix
     yield settings
     if prefix:
-        from ingest.store import open_store
+        from ingest.store import open_backends
 
-        store = open_store(settings.store)
-        store.client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
-        store.client.close()
-        store.local.close()
+        store = open_backends(settings.store)
+        store.index.client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        store.index.client.close()  # no flush: nothing may recreate the indices just removed
+        store.state.close()
 
 
 @pytest.fixture
 def store(backend_settings: Settings):
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
-    s = open_store(backend_settings.store)
+    s = open_backends(backend_settings.store)
     yield s
     s.close()

@@ -11,7 +11,7 @@ import pytest
 from ingest.alerts import AlertEngine, parse_rules
 from ingest.config import AlertSettings
 from ingest.models import Article
-from ingest.store.sqlite import SQLiteStore
+from ingest.store import open_sqlite
 
 T0 = 1_800_000_000.0  # a multiple of 3600 (and of 60)
 
@@ -41,7 +41,7 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path):
-    s = SQLiteStore(tmp_path / "engine.db")
+    s = open_sqlite(tmp_path / "engine.db")
     yield s
     s.close()
 
@@ -60,7 +60,7 @@ def engine_for(store, yaml_rules: list[dict], clock=None, sender=None) -> AlertE
 
 
 def stored(store, *articles: Article) -> list[Article]:
-    store.upsert_articles(list(articles))
+    store.index.upsert_articles(list(articles))
     return list(articles)
 
 
@@ -77,7 +77,7 @@ def test_one_claim_per_story_and_copies_extend(store):
     late = stored(store, article(4, "drones over the harbour", source="Gazette", cluster="c1",
                                  published=datetime.now(UTC) - timedelta(days=40)))   # late and backdated
     assert engine.evaluate(late) == []
-    [record] = [r for r in store.list_alerts(rule="drones") if r.story == "c1"]
+    [record] = [r for r in store.index.list_alerts(rule="drones") if r.story == "c1"]
     # Not delivered yet, and the late copy is the story's original (published first): it leads now.
     assert record.sources == ["Gazette", "Herald", "Courier"] and record.article_ids == ["a4", "a1", "a2"]
     assert (record.title, record.url) == (late[0].title, late[0].url)
@@ -92,7 +92,7 @@ def test_original_arriving_after_delivery_is_listed_but_does_not_take_the_lead(s
     original = article(3, "drones over the harbour", source="Gazette", cluster="c1",
                        published=datetime.now(UTC) - timedelta(days=1))
     assert engine.evaluate(stored(store, copy, original)) == []
-    [record] = store.list_alerts(rule="drones")
+    [record] = store.index.list_alerts(rule="drones")
     assert record.article_ids == ["a1", "a3", "a2"] and record.url == "https://herald.test/1"   # history kept
     assert len(sender.sent) == 1
 
@@ -114,7 +114,7 @@ def test_min_interval_batches_stories_that_arrive_meanwhile(store):
     engine.deliver(engine.rules[0])
     assert len(sender.sent) == 2 and sender.sent[1][1] == "[burst] 2 new stories"
     assert "Story 2" in sender.sent[1][2] and "Story 3" in sender.sent[1][2]
-    assert store.list_alerts(rule="burst", undelivered=True) == []
+    assert store.index.list_alerts(rule="burst", undelivered=True) == []
 
 
 def test_digest_due_on_interval_boundaries_and_after_downtime(store):
@@ -134,11 +134,11 @@ def test_failures_back_off_and_other_channels_are_not_resent(store):
     engine.evaluate(stored(store, article(1, "storm warning")))
     engine._due.clear()
     engine._deliver_rule("two")                                            # channel a fails, b gets it
-    [record] = store.list_alerts(rule="two")
+    [record] = store.index.list_alerts(rule="two")
     assert record.delivered is None and len(record.channels_done) == 1 and "HTTP 503" in record.last_error
     assert engine.pending() == {"two": T0 + 1}                             # retry_base * 2**0
     engine._deliver_rule("two")
-    [record] = store.list_alerts(rule="two")
+    [record] = store.index.list_alerts(rule="two")
     assert record.delivered is not None and record.attempts == 2 and record.last_error is None
     assert [label for label, _, _ in sender.sent] == ["json://127.0.0.1:9/***"] * 2   # b once, then a once
 
@@ -149,7 +149,7 @@ def test_errors_never_reach_ingest(store, caplog):
     def broken(*args):
         raise RuntimeError("search engine down")
 
-    store.match_rules = broken
+    store.index.match_rules = broken
     with caplog.at_level(logging.ERROR):
         engine.on_stored([article(1, "storm")])
     assert "alert evaluation failed" in caplog.text

@@ -13,15 +13,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_conformance import QUERIES, corpus_articles  # noqa: E402
 
-from ingest.store.sqlite import SQLiteStore  # noqa: E402
-from ingest.store.sqlite_rules import anchor_clauses, anchor_strings, match_rules, match_rules_naive  # noqa: E402
+from ingest.store import open_sqlite  # noqa: E402
+from ingest.store.sqlite.rules import anchor_clauses, anchor_strings, match_rules, match_rules_naive  # noqa: E402
 from ingest.text import tokens  # noqa: E402
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = SQLiteStore(tmp_path / "rules.db")
-    s.upsert_articles(corpus_articles())
+    s = open_sqlite(tmp_path / "rules.db")
+    s.index.upsert_articles(corpus_articles())
     yield s
     s.close()
 
@@ -43,8 +43,8 @@ def test_conformance_queries_as_rules(store):
     for batch in batches(ids):
         expected = {f"q{i}": set(case["expect"]) & set(batch) for i, case in enumerate(QUERIES)}
         expected = {k: v for k, v in expected.items() if v}
-        assert as_sets(match_rules(store, rules, batch)) == expected
-        assert as_sets(match_rules_naive(store, rules, batch)) == expected
+        assert as_sets(match_rules(store.index, rules, batch)) == expected
+        assert as_sets(match_rules_naive(store.index, rules, batch)) == expected
 
 
 def test_generated_rules_equal_naive_and_prefilter_prunes(store):
@@ -64,7 +64,7 @@ def test_generated_rules_equal_naive_and_prefilter_prunes(store):
     ids = [a.id for a in articles]
     for batch in batches(ids, seed=3):
         stats: dict = {}
-        assert as_sets(match_rules(store, rules, batch, stats)) == as_sets(match_rules_naive(store, rules, batch))
+        assert as_sets(match_rules(store.index, rules, batch, stats)) == as_sets(match_rules_naive(store.index, rules, batch))
         if len(batch) == 1:
             assert stats["evaluated"] < stats["rules"] / 2, stats   # most rules never reach SQL
 
@@ -85,14 +85,14 @@ def test_anchor_strings_are_conservative():
 def test_every_clause_must_hold(store):
     rules = {"both": "Iran AND Venezuela", "phrase": '"Shahed Drohnen"', "either": "Iran OR Zeppelin"}
     stats: dict = {}
-    assert as_sets(match_rules(store, rules, ["d8"], stats)) == {"either": {"d8"}}   # iranischen, no Venezuela
+    assert as_sets(match_rules(store.index, rules, ["d8"], stats)) == {"either": {"d8"}}   # iranischen, no Venezuela
     assert stats["evaluated"] == 1
-    assert as_sets(match_rules(store, rules, ["d1"], stats)) == {"both": {"d1"}, "phrase": {"d1"}, "either": {"d1"}}
+    assert as_sets(match_rules(store.index, rules, ["d1"], stats)) == {"both": {"d1"}, "phrase": {"d1"}, "either": {"d1"}}
 
 
 def test_rule_with_relative_date_and_broken_rule(store):
     batch = [a.id for a in corpus_articles()]
     rules = {"recent": "Drohne AND published:>now-100000d", "broken": "Iran AND (", "fine": "Caracas"}
-    got = as_sets(match_rules(store, rules, batch))
+    got = as_sets(match_rules(store.index, rules, batch))
     assert got["recent"] == {"d1", "d3", "d4", "d12"} and got["fine"] == {"d2", "d8", "e3", "e7"}
     assert "broken" not in got

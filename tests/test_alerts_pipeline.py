@@ -219,7 +219,7 @@ rules:
                                if line.startswith("Matched: "))
         assert "**harbour**" in harbour_matched and "**strike" in harbour_matched.lower()
 
-        ledger = app.store.list_alerts(rule="iran-venezuela")
+        ledger = app.store.index.list_alerts(rule="iran-venezuela")
         assert len(ledger) == 2 and all(r.delivered and len(r.channels_done) == 2 for r in ledger)
         deal = next(r for r in ledger if len(r.article_ids) == 2)
         assert set(deal.sources) == {"Harbour Herald", "Caribbean Courier"}
@@ -229,14 +229,14 @@ rules:
         app.reclean()                              # re-cleaning upserts again: no alert
         engine = app.alerts()
         assert engine is not None
-        every = list(app.store.iter_articles())
+        every = list(app.store.index.iter_articles())
         engine.on_stored(every)                    # re-index / backfill of every stored article
         assert engine.evaluate(every) == []
         assert engine.drain(10)
 
     with Ingest(settings) as restarted:           # restart: same DB, new process state
         restarted.run_once(feeds=feeds)
-        assert restarted.alerts().evaluate(list(restarted.store.iter_articles())) == []
+        assert restarted.alerts().evaluate(list(restarted.store.index.iter_articles())) == []
         assert restarted.alerts().drain(10)
 
     assert len(smtp.messages) == 2
@@ -259,10 +259,10 @@ rules:
         titles = [p["title"] for p in webhook.delivered]
         assert titles == ["[iran-venezuela] Iran and Venezuela sign drone deal",
                           "[iran-venezuela] Iran resumes flights to Venezuela"]
-        deal = next(r for r in app.store.list_alerts(rule="iran-venezuela") if "drone" in r.title)
+        deal = next(r for r in app.store.index.list_alerts(rule="iran-venezuela") if "drone" in r.title)
         assert deal.sources == ["Harbour Herald", "Caribbean Courier"] and len(deal.article_ids) == 2
 
-        feed = ET.fromstring(rule_feed(app.store, "iran-venezuela", base_url="http://127.0.0.1:8080"))
+        feed = ET.fromstring(rule_feed(app.store.index, "iran-venezuela", base_url="http://127.0.0.1:8080"))
         ns = {"a": "http://www.w3.org/2005/Atom"}
         entries = feed.findall("a:entry", ns)
         assert len(entries) == 2
@@ -273,7 +273,7 @@ rules:
                                                                                  "Caribbean Courier"}
         assert feed.find("a:link[@rel='self']", ns).get("href") == "http://127.0.0.1:8080/alerts/iran-venezuela.atom"
         # with the rule's query, each entry shows the passage that matched, its words marked
-        feed = ET.fromstring(rule_feed(app.store, "iran-venezuela", query="Iran AND Venezuela"))
+        feed = ET.fromstring(rule_feed(app.store.index, "iran-venezuela", query="Iran AND Venezuela"))
         content = next(e for e in feed.findall("a:entry", ns) if "drone" in e.find("a:title", ns).text)
         html = content.find("a:content", ns).text
         assert html.startswith("<blockquote>") and ("<mark>Iran</mark>" in html or "<mark>Venezuela</mark>" in html)
@@ -291,8 +291,8 @@ rules:
 """)
         with Ingest(settings) as app:
             app.run_once(feeds=[outlets["courier"]])
-            assert wait_for(lambda: all(r.delivered for r in app.store.list_alerts(rule="flights")))
-            [record] = app.store.list_alerts(rule="flights")
+            assert wait_for(lambda: all(r.delivered for r in app.store.index.list_alerts(rule="flights")))
+            [record] = app.store.index.list_alerts(rule="flights")
             assert record.attempts == 2 and record.last_error is None and len(record.channels_done) == 2
         assert [status for status, _, _ in hook.received] == [500, 200]
         assert "Iran resumes flights to Venezuela" in hook.delivered[0]["title"]
@@ -314,7 +314,7 @@ rules:
 """)
         with Ingest(settings) as app:
             app.run_once(feeds=[outlets["courier"]])
-            [record] = app.store.list_alerts(rule="flights")
+            [record] = app.store.index.list_alerts(rule="flights")
             assert record.delivered is None and record.attempts == 1 and "500" in record.last_error
         assert [s for s, _, _ in hook.received] == [500]
         assert hook.received[0][1] == "/hook/tok-5ecr3t-9f8e7d"   # the secret reached the channel ...
@@ -322,7 +322,7 @@ rules:
         with Ingest(settings) as restarted:
             engine = restarted.alerts()                         # ... start re-queues the undelivered alert
             assert engine.drain(15)
-            [record] = restarted.store.list_alerts(rule="flights")
+            [record] = restarted.store.index.list_alerts(rule="flights")
             assert record.delivered is not None
         assert [s for s, _, _ in hook.received] == [500, 200]
         logged = caplog.text + (record.last_error or "")
@@ -343,7 +343,7 @@ rules:
 """)
     with Ingest(settings) as app:
         app.run_once(feeds=[outlets["herald"], outlets["courier"]])
-        pending = app.store.list_alerts(rule="venezuela-digest", undelivered=True)
+        pending = app.store.index.list_alerts(rule="venezuela-digest", undelivered=True)
         assert len(pending) == 3 and webhook.received == []      # due at the next full hour (UTC)
         due = app.alerts().pending()["venezuela-digest"]
         assert due % 3600 == 0 and 0 < due - time.time() <= 3600
@@ -374,7 +374,7 @@ rules:
         assert webhook.received == []
         app.run_once(feeds=[outlets["courier"]])
         assert wait_for(lambda: len(webhook.delivered) >= 1)
-        assert app.store.list_alerts(rule="english") == []     # English articles, rule wants German
+        assert app.store.index.list_alerts(rule="english") == []     # English articles, rule wants German
     [message] = webhook.delivered
     assert message["title"] == "[courier-only] 2 new stories"   # rate-limited rule: one batched message
 

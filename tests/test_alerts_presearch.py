@@ -209,8 +209,8 @@ class RuleMaker:
 
     def rules(self, n: int) -> dict[str, str]:
         """`n` rules that both compilers accept (the others are not valid rules)."""
-        from ingest.store.es_query import compile_es
-        from ingest.store.sqlite_search import compile_sqlite
+        from ingest.store.elasticsearch.query import compile_es
+        from ingest.store.sqlite.query import compile_sqlite
 
         out: dict[str, str] = {}
         while len(out) < n:
@@ -226,11 +226,11 @@ class RuleMaker:
 
 
 def evaluate(store, rules: dict[str, str], ids: list[str], presearch: bool) -> dict[str, set[str]]:
-    if type(store).__name__ == "SQLiteStore":
-        from ingest.store.sqlite_rules import match_rules
+    if store.backend == "sqlite":
+        from ingest.store.sqlite.rules import match_rules
     else:
-        from ingest.store.es_percolate import match_rules
-    return {k: set(v) for k, v in match_rules(store, rules, ids, presearch=presearch).items()}
+        from ingest.store.elasticsearch.rules import match_rules
+    return {k: set(v) for k, v in match_rules(store.index, rules, ids, presearch=presearch).items()}
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -238,20 +238,20 @@ def evaluate(store, rules: dict[str, str], ids: list[str], presearch: bool) -> d
 def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_document, monkeypatch):
     """`per_document`: SQLite presearches small rule sets on the batch as a whole and large ones per
     document, answering Boolean word rules itself; both modes are forced here on a small set."""
-    from ingest.store import sqlite_rules
+    from ingest.store.sqlite import rules as sqlite_rules
 
-    if type(store).__name__ == "SQLiteStore":
+    if store.backend == "sqlite":
         monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
     elif not per_document:
         pytest.skip("Elasticsearch presearches per document always")
     stored = corpus_articles() + demo_articles()
     words = sorted({w for a in stored for w in tokens(a.title + " " + a.body) if len(w) > 3 and not w.isdigit()})
     stored += synthetic_articles(words, 60, seed, "s")
-    store.upsert_articles(stored)
-    if hasattr(store, "flush_outbox"):
-        store.flush_outbox()
+    store.index.upsert_articles(stored)
+    if store.index.outbox:
+        store.index.outbox.flush()
     fresh = synthetic_articles(words, 20, seed + 100, "n")
-    store.upsert_articles(fresh)   # on Elasticsearch still in the outbox: read from there
+    store.index.upsert_articles(fresh)   # on Elasticsearch still in the outbox: read from there
     rules = RuleMaker(stored, seed).rules(300)
     rng = random.Random(seed)
     ids = [a.id for a in stored]
@@ -272,13 +272,13 @@ def test_random_rules_same_matches_with_and_without_presearch(store, seed, per_d
 def test_conformance_queries_as_rules(store, per_document, monkeypatch):
     """The query conformance table as alert rules: each rule matches exactly the table's expected
     articles among the batch, with the presearcher on, on both backends."""
-    from ingest.store import sqlite_rules
+    from ingest.store.sqlite import rules as sqlite_rules
 
-    if type(store).__name__ == "SQLiteStore":
+    if store.backend == "sqlite":
         monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
     elif not per_document:
         pytest.skip("Elasticsearch presearches per document always")
-    store.upsert_articles(corpus_articles())
+    store.index.upsert_articles(corpus_articles())
     rules = {f"q{i}": case["query"] for i, case in enumerate(QUERIES)}
     ids = [a.id for a in corpus_articles()]
     rng = random.Random(4)
@@ -289,17 +289,17 @@ def test_conformance_queries_as_rules(store, per_document, monkeypatch):
 
 def test_generated_rules_equal_the_one_query_per_rule_reference(tmp_path):
     """SQLite: presearch + batch table against `match_rules_naive` (each rule over the whole index)."""
-    from ingest.store.sqlite import SQLiteStore
-    from ingest.store.sqlite_rules import match_rules, match_rules_naive
+    from ingest.store import open_sqlite
+    from ingest.store.sqlite.rules import match_rules, match_rules_naive
 
     stored = corpus_articles() + demo_articles()
-    s = SQLiteStore(tmp_path / "p.db")
-    s.upsert_articles(stored)
+    s = open_sqlite(tmp_path / "p.db")
+    s.index.upsert_articles(stored)
     rules = RuleMaker(stored, 7).rules(200)
     ids = [a.id for a in stored]
     for batch in (ids, ids[:7], ids[-1:]):
-        got = {k: set(v) for k, v in match_rules(s, rules, batch).items()}
-        assert got == {k: set(v) for k, v in match_rules_naive(s, rules, batch).items()}
+        got = {k: set(v) for k, v in match_rules(s.index, rules, batch).items()}
+        assert got == {k: set(v) for k, v in match_rules_naive(s.index, rules, batch).items()}
     s.close()
 
 
@@ -307,18 +307,19 @@ def test_elasticsearch_msearch_sends_only_candidates(backend_settings, monkeypat
     """The `_msearch` fallback runs only the rules the batch's words select."""
     if backend_settings.store.backend != "elasticsearch":
         pytest.skip("Elasticsearch only")
-    from ingest.store import es_percolate, open_store
+    from ingest.store import open_backends
+    from ingest.store.elasticsearch import rules as es_percolate
 
-    store = open_store(backend_settings.store)
+    store = open_backends(backend_settings.store)
     try:
-        store.upsert_articles(corpus_articles())
+        store.index.upsert_articles(corpus_articles())
         sent: list[str] = []
         original = es_percolate._msearch
         monkeypatch.setattr(es_percolate, "_msearch",
                             lambda st, rules, scopes: sent.extend(scopes) or original(st, rules, scopes))
         rules = {"hit": "Iran AND Venezuela", "miss": "Zeppelin", "lang": "lang:de AND NOT Iran",
                  "phrase": '"Shahed Drohnen"', "near": "Drohne NEAR/5 Zeppelin"}
-        got = store.match_rules(rules, ["d1"])
+        got = store.index.match_rules(rules, ["d1"])
         # a Boolean word rule is answered from the batch's tokens; absent words are never searched
         assert got == {"hit": ["d1"], "phrase": ["d1"]} and sent == ["lang", "phrase"]
     finally:
@@ -339,14 +340,14 @@ def test_compound_and_other_language_queries_as_rules(store, per_document, monke
     stems count only in articles of that language — exactly what evaluating every rule finds."""
     from test_conformance import COMPOUND_CORPUS, COMPOUND_QUERIES
 
-    from ingest.store import sqlite_rules
+    from ingest.store.sqlite import rules as sqlite_rules
 
-    if type(store).__name__ == "SQLiteStore":
+    if store.backend == "sqlite":
         monkeypatch.setattr(sqlite_rules, "PER_DOCUMENT_AT", 0 if per_document else 10**9)
     elif not per_document:
         pytest.skip("the clusters presearch per document always")
     articles = corpus_articles(COMPOUND_CORPUS)
-    store.upsert_articles(articles)
+    store.index.upsert_articles(articles)
     rules = {f"c{i}": case["query"] for i, case in enumerate(COMPOUND_QUERIES)}
     ids = [a.id for a in articles]
     for batch in (ids, ids[: len(ids) // 2], [ids[0]], ids[-3:]):

@@ -101,13 +101,13 @@ def _daemon_round(settings, round_no: int, tmp_path) -> tuple | None:
             scheduler, pipeline = build_daemon(app)
             scheduler.start()
             try:
-                stored = wait_for(lambda: sum(app.store.count_articles(f.url) for f in feeds) >= total
+                stored = wait_for(lambda: sum(app.store.index.count_articles(f.url) for f in feeds) >= total
                                   and len(hook.delivered) >= len(matching), timeout=60)
             finally:
                 scheduler.stop(wait=True)
                 pipeline.close()
             app.alerts().drain(10)
-            ledger = [r for r in app.store.list_alerts(rule="iran-venezuela", limit=10_000)
+            ledger = [r for r in app.store.index.list_alerts(rule="iran-venezuela", limit=10_000)
                       if f" r{round_no} " in r.title]
         titles = sorted(p["title"].removeprefix("[iran-venezuela] ") for p in hook.delivered)
         if stored and titles == sorted(matching) and len(ledger) == len(matching):
@@ -146,13 +146,13 @@ rules:
                           body="Iran and Venezuela signed an agreement on drones on Tuesday.", source="Example",
                           domain="news.example", language="en", indexed=utcnow(), content_hash="h1")
         with Ingest(settings) as app:
-            app.store.upsert_articles([article], alert_pending=True)   # stored; the process "dies" here
+            app.store.index.upsert_articles([article], alert_pending=True)   # stored; the process "dies" here
         assert hook.received == []
         with Ingest(settings) as restarted:
             engine = restarted.alerts()
             assert wait_for(lambda: len(hook.delivered) == 1)
             assert engine.drain(10)
-            assert restarted.store.pending_alert_ids() == []
+            assert restarted.store.state.pending_alert_ids() == []
         with Ingest(settings) as again:
             again.alerts().drain(5)
         assert [p["title"] for p in hook.delivered] == ["[iran-venezuela] Iran and Venezuela sign a deal"]
@@ -185,13 +185,13 @@ rules:
         with Ingest(settings) as app:
             report = app.run_once(feeds=[outlets["courier"]])
             assert report.stored == 2
-            assert len(app.store.pending_alert_ids()) == 2 and app.store.outbox_size() == 2
+            assert len(app.store.state.pending_alert_ids()) == 2 and app.store.index.outbox.size() == 2
         assert hook.received == []
         settings.store.elasticsearch.url = good_url
         with Ingest(settings) as app:
             assert app.alerts().drain(15)
             assert wait_for(lambda: len(hook.delivered) == 1)
-            assert app.store.pending_alert_ids() == [] and app.store.outbox_size() == 0
+            assert app.store.state.pending_alert_ids() == [] and app.store.index.outbox.size() == 0
         assert [p["title"] for p in hook.delivered] == ["[flights] Iran resumes flights to Venezuela"]
     finally:
         hook.close()

@@ -62,8 +62,8 @@ RULES = [
 
 @pytest.fixture
 def engine(store):
-    store.upsert_articles(corpus())
-    flush = getattr(store, "flush_outbox", None)
+    store.index.upsert_articles(corpus())
+    flush = (store.index.outbox.flush if store.index.outbox else None)
     if flush:
         flush()
     rules = parse_rules({"rules": [dict(r, notify=["json://127.0.0.1:9/hook"]) for r in RULES]}, "rules.yaml", env={})
@@ -76,10 +76,10 @@ def engine(store):
 
 def test_spike_fires_once_and_explains_itself_quiet_topic_never(engine, store):
     by_name = {r.name: r for r in engine.rules}
-    reading = measure(store, by_name["harbour-spike"], NOW)
+    reading = measure(store.index, by_name["harbour-spike"], NOW)
     assert (reading.window_count, reading.baseline_count, reading.direction) == (9, 14, "up")
     assert reading.keywords[0] == "Hafenstreik"           # new in the window: over-represented
-    assert measure(store, by_name["zoo-spike"], NOW).direction is None   # 2 articles: below min_count
+    assert measure(store.index, by_name["zoo-spike"], NOW).direction is None   # 2 articles: below min_count
     claimed = engine.check_volume(NOW)
     assert sorted(r.rule for r in claimed) == ["harbour-spike", "wire-silent"]
     assert engine.check_volume(NOW) == []                 # once per spike

@@ -27,12 +27,12 @@ def stored(name: str, aid: str) -> tuple[Article, dict]:
 
 
 def flushed(store) -> None:
-    if hasattr(store, "flush_outbox"):
-        store.flush_outbox()
+    if store.index.outbox:
+        store.index.outbox.flush()
 
 
 def hits(store, query: str) -> set[str]:
-    return {h.id for h in store.search(SearchRequest(query=query, limit=50)).hits}
+    return {h.id for h in store.index.search(SearchRequest(query=query, limit=50)).hits}
 
 
 def test_lead_soft_hyphens_access_and_times_in_the_store(store):
@@ -41,7 +41,7 @@ def test_lead_soft_hyphens_access_and_times_in_the_store(store):
     paywalled, _ = stored("22-de1-wordpress", "paywalled")
     evening, _ = stored("02-en1-wordpress", "evening")
     day_only, _ = stored("06-it1-sommario", "dayonly")
-    store.upsert_articles([issue, soft, paywalled, evening, day_only])
+    store.index.upsert_articles([issue, soft, paywalled, evening, day_only])
     flushed(store)
 
     # "Geheimdienste" and "Kaspische" are only in the lead, which sits outside the body container
@@ -54,14 +54,14 @@ def test_lead_soft_hyphens_access_and_times_in_the_store(store):
 
     assert hits(store, "access:paywalled") == {"paywalled"}
     assert "paywalled" not in hits(store, "Iran -access:paywalled")
-    result = store.search(SearchRequest(query="Geheimdienste access:paywalled"))
+    result = store.index.search(SearchRequest(query="Geheimdienste access:paywalled"))
     assert [(h.id, h.access) for h in result.hits] == [("paywalled", "paywalled")]
 
-    got = {h.id: h for h in store.search(SearchRequest(query="", limit=50)).hits}
+    got = {h.id: h for h in store.index.search(SearchRequest(query="", limit=50)).hits}
     assert got["evening"].published.isoformat() == "2026-03-02T22:40:00-05:00"
     assert got["evening"].published_precision == "time"
     assert got["dayonly"].published_precision == "day"
-    again = store.get_article("evening")
+    again = store.index.get_article("evening")
     assert again.published.isoformat() == "2026-03-02T22:40:00-05:00"
     assert again.url == "https://www.harbourtimes.example/2026/03/en1-wordpress.html"
     assert "utm_source" in again.fetched_url and again.access == "unknown"
@@ -69,7 +69,7 @@ def test_lead_soft_hyphens_access_and_times_in_the_store(store):
 
 def test_access_is_counted_per_source(store):
     articles = [stored("22-de1-wordpress", "a")[0], stored("23-en2-chapo", "b")[0], stored("28-pt1-sommario", "c")[0]]
-    store.upsert_articles(articles)
+    store.index.upsert_articles(articles)
     flushed(store)
-    (quality,) = store.source_quality()
+    (quality,) = store.index.source_quality()
     assert quality.access == {"free": 1, "paywalled": 2}

@@ -131,15 +131,15 @@ ARTICLES = [
 
 
 def _load(store, articles=ARTICLES):
-    store.upsert_articles(articles)
-    if hasattr(store, "flush_outbox"):
-        store.flush_outbox()
+    store.index.upsert_articles(articles)
+    if store.index.outbox:
+        store.index.outbox.flush()
 
 
 def test_alert_rules_use_compound_parts(store):
     _load(store)
     ids = [a.id for a in ARTICLES]
-    got = store.match_rules({"drones": "Drohne AND Venezuela", "any-drone": "Drohne", "rat": "Rat",
+    got = store.index.match_rules({"drones": "Drohne AND Venezuela", "any-drone": "Drohne", "rat": "Rat",
                              "phrase": '„Kampf Drohnen“', "whole": "=Drohne"}, ids)
     assert {k: sorted(v) for k, v in got.items() if v} == {
         "drones": ["kampf"], "any-drone": ["export", "kampf"], "rat": ["rat"]}
@@ -171,47 +171,47 @@ def _strip_parts_sqlite(path: Path) -> None:
 
 def _strip_parts_es(store) -> None:
     """Rewrite every document as an older version wrote it: no parts fields."""
-    from ingest.store.elasticsearch import article_doc
+    from ingest.store.elasticsearch.schema import article_doc
 
     for a in ARTICLES:
         doc = {k: v for k, v in article_doc(a).items() if not k.endswith("_parts")}
-        hit = store.client.search(index=store.articles_alias, query={"ids": {"values": [a.id]}})["hits"]["hits"][0]
-        store.client.index(index=hit["_index"], id=a.id, document=doc)
-    store.client.indices.refresh(index=store.articles_alias)
-    store.mark_reindex_pending()
+        hit = store.index.client.search(index=store.index.articles_alias, query={"ids": {"values": [a.id]}})["hits"]["hits"][0]
+        store.index.client.index(index=hit["_index"], id=a.id, document=doc)
+    store.index.client.indices.refresh(index=store.index.articles_alias)
+    store.index.mark_reindex_pending()
 
 
 def _hits(store, query: str) -> set[str]:
-    return {h.id for h in store.search(SearchRequest(query=query, limit=50)).hits}
+    return {h.id for h in store.index.search(SearchRequest(query=query, limit=50)).hits}
 
 
 def test_reindex_fills_the_parts_view_in_and_resumes(backend_settings, backend):
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
-    store = open_store(backend_settings.store)
+    store = open_backends(backend_settings.store)
     _load(store)
     if backend == "sqlite":
         store.close()
         _strip_parts_sqlite(Path(backend_settings.store.sqlite_path))
-        store = open_store(backend_settings.store)   # the upgrade adds the columns and marks a pass pending
+        store = open_backends(backend_settings.store)   # the upgrade adds the columns and marks a pass pending
     else:
         _strip_parts_es(store)
     try:
-        assert store.reindex_pending()
+        assert store.index.reindex_pending()
         assert _hits(store, "Kampf") == set() and _hits(store, "=Drohne") == set()
         assert _hits(store, "Venezuela") == {"kampf"}             # the other views kept working
-        steps = store.reindex(batch_size=1)
+        steps = store.index.reindex(batch_size=1)
         assert next(steps) == (0, 4)
         assert next(steps) == (1, 4)                              # one batch committed, then interrupted
         steps.close()
     finally:
         store.close()
-    store = open_store(backend_settings.store)
+    store = open_backends(backend_settings.store)
     try:
-        assert store.reindex_pending()
-        progress = list(store.reindex(batch_size=2))
+        assert store.index.reindex_pending()
+        progress = list(store.index.reindex(batch_size=2))
         assert progress[0] == (1, 4) and progress[-1] == (4, 4)   # resumed after the first article
-        assert not store.reindex_pending()
+        assert not store.index.reindex_pending()
         assert _hits(store, "Kampf") == {"kampf"} and _hits(store, "Drohne") == {"kampf", "export"}
         assert _hits(store, "Rat") == {"rat"}
     finally:
@@ -221,11 +221,11 @@ def test_reindex_fills_the_parts_view_in_and_resumes(backend_settings, backend):
 def test_reindex_command_json(tmp_path, capsys):
     from ingest.cli.main import main
     from ingest.config import load_settings
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
     db = tmp_path / "ingest.db"
     base = ["--config", str(tmp_path / "config"), "--db", str(db)]
-    store = open_store(load_settings(str(tmp_path / "config"), str(db)).store)
+    store = open_backends(load_settings(str(tmp_path / "config"), str(db)).store)
     _load(store)
     store.close()
     _strip_parts_sqlite(db)
@@ -238,20 +238,20 @@ def test_reindex_command_json(tmp_path, capsys):
 
 def test_snippets_mark_compounds_that_matched(store):
     _load(store)
-    hit = next(h for h in store.search(SearchRequest(query="Drohne", limit=10)).hits if h.id == "kampf")
+    hit = next(h for h in store.index.search(SearchRequest(query="Drohne", limit=10)).hits if h.id == "kampf")
     assert "[Kampfdrohnen]" in hit.snippet
-    rat = store.search(SearchRequest(query="Rat", limit=10)).hits
+    rat = store.index.search(SearchRequest(query="Rat", limit=10)).hits
     assert [h.id for h in rat] == ["rat"] and "[Rat]" in rat[0].snippet
 
 
 def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
     from ingest.cli.main import main
     from ingest.config import load_settings
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
     db = tmp_path / "ingest.db"
     base = ["--config", str(tmp_path / "config"), "--db", str(db)]
-    store = open_store(load_settings(str(tmp_path / "config"), str(db)).store)
+    store = open_backends(load_settings(str(tmp_path / "config"), str(db)).store)
     _load(store)
     store.close()
     _strip_parts_sqlite(db)
@@ -281,6 +281,6 @@ def test_alert_rules_in_other_languages(store):
     """A rule's word matches a Russian article through the Russian stem (and the batch pre-filter knows it)."""
     ru = _article("ru", "Новая станция метро", "Пассажиров метрополитена стало больше.", lang="ru")
     _load(store, ARTICLES + [ru])
-    got = store.match_rules({"metro": "метро", "passengers": "пассажиры", "none": "метро lang:de"},
+    got = store.index.match_rules({"metro": "метро", "passengers": "пассажиры", "none": "метро lang:de"},
                             [a.id for a in ARTICLES] + ["ru"])   # пассажиры: only the Russian stem is in the text
     assert {k: sorted(v) for k, v in got.items() if v} == {"metro": ["ru"], "passengers": ["ru"]}

@@ -1,7 +1,7 @@
 """The query language gives exactly the expected hits, on SQLite and on Elasticsearch.
 
 The table (conformance/queries.yaml) runs against the hand-written corpus (conformance/corpus.yaml)
-through `store.search`, on every backend of the `backend` fixture (tests/conftest.py): SQLite always;
+through `store.index.search`, on every backend of the `backend` fixture (tests/conftest.py): SQLite always;
 Elasticsearch when a node answers at INGEST_ES_URL (default http://127.0.0.1:9200), else skipped.
 """
 
@@ -42,9 +42,9 @@ def corpus_articles(corpus: dict | None = None) -> list[Article]:
 
 @pytest.fixture
 def loaded(store):
-    store.upsert_articles(corpus_articles())
-    if hasattr(store, "flush_outbox"):
-        store.flush_outbox()
+    store.index.upsert_articles(corpus_articles())
+    if store.index.outbox:
+        store.index.outbox.flush()
     return store
 
 
@@ -58,9 +58,9 @@ def test_table_is_large_enough_and_consistent():
 
 @pytest.fixture
 def loaded_compounds(store):
-    store.upsert_articles(corpus_articles(COMPOUND_CORPUS))
-    if hasattr(store, "flush_outbox"):
-        store.flush_outbox()
+    store.index.upsert_articles(corpus_articles(COMPOUND_CORPUS))
+    if store.index.outbox:
+        store.index.outbox.flush()
     return store
 
 
@@ -83,16 +83,16 @@ def test_compound_conformance(loaded_compounds, backend):
 
 def test_whole_words_rank_above_compound_parts(loaded_compounds, backend):
     """Hits that contain the word itself come before hits that have it only inside a compound."""
-    hits = loaded_compounds.search(SearchRequest(query="Rat", limit=10)).hits
+    hits = loaded_compounds.index.search(SearchRequest(query="Rat", limit=10)).hits
     assert [h.id for h in hits] == ["k4", "k3"]
-    hits = loaded_compounds.search(SearchRequest(query="Drohne", limit=10)).hits
+    hits = loaded_compounds.index.search(SearchRequest(query="Drohne", limit=10)).hits
     assert hits[-1].id == "k1", [h.id for h in hits]
 
 
 def _check(store, backend, queries) -> None:
     failures = []
     for case in queries:
-        result = store.search(SearchRequest(query=case["query"], limit=100))
+        result = store.index.search(SearchRequest(query=case["query"], limit=100))
         got = {h.id for h in result.hits}
         if got != set(case["expect"]) or result.total != len(case["expect"]):
             failures.append(f"{case['query']!r}: expected {sorted(case['expect'])}, got {sorted(got)} "

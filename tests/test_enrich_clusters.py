@@ -328,7 +328,7 @@ def test_a_new_copy_joins_a_stored_story_only_within_the_cluster_window(store, w
                        domain=f"{name}.example", published=utcnow() - timedelta(days=days_ago))
 
     stored = article("stored", 10, forms["original"])
-    store.upsert_articles([stored])
+    store.index.upsert_articles([stored])
     StoryClusters(EnrichSettings(), store).assign([stored], {"stored": to_bytes(minhash(stored.body))})
     copy = article("copy", 0, forms["trimmed"])
     StoryClusters(EnrichSettings(cluster_window_days=window_days), store).assign(

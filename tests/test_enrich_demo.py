@@ -27,7 +27,7 @@ def ingested(settings):
                                          if f["kind"] == "ok"])
         with Ingest(settings) as app:
             report = app.run_once()
-            stored = {a.url: a for a in app.store.iter_articles()}
+            stored = {a.url: a for a in app.store.index.iter_articles()}
         demo = {a.url: a for a in site.articles}
         outlets = {o.key: o for o in site.outlets}
     assert report.stored == len(stored) and set(stored) <= set(demo)

@@ -211,13 +211,13 @@ def read_only_folder(prepare):
 
 def _stored_db(folder: Path) -> None:
     from ingest.models import Article, FeedState, utcnow
-    from ingest.store.sqlite import SQLiteStore
+    from ingest.store import open_sqlite
 
-    store = SQLiteStore(folder / "ingest.db")
-    store.upsert_articles([Article(id="f" * 40, url="http://news.example/a", title="Harbour strike ends",
+    store = open_sqlite(folder / "ingest.db")
+    store.index.upsert_articles([Article(id="f" * 40, url="http://news.example/a", title="Harbour strike ends",
                                    body="The dock workers of the harbour ended their strike on Monday.",
                                    source="Herald", domain="news.example", language="en", indexed=utcnow())])
-    store.save_feed_state(FeedState(url="http://news.example/rss"))
+    store.state.save_feed_state(FeedState(url="http://news.example/rss"))
     store.close()
 
 
@@ -239,18 +239,18 @@ def test_full_disk_is_one_line_naming_the_database(tmp_path):
     """SQLite reports a full disk and a full database file (max_page_count) with the same error
     (SQLITE_FULL); the store turns both into one line naming the file."""
     from ingest.models import Article, utcnow
-    from ingest.store.sqlite import SQLiteStore
+    from ingest.store import open_sqlite
 
-    store = SQLiteStore(tmp_path / "full.db")
+    store = open_sqlite(tmp_path / "full.db")
     try:
-        pages = store.query("PRAGMA page_count")[0][0]
-        store.query(f"PRAGMA max_page_count = {pages + 2}")
+        pages = store.index.query("PRAGMA page_count")[0][0]
+        store.index.query(f"PRAGMA max_page_count = {pages + 2}")
         big = [Article(id=f"{i:040d}", url=f"http://news.example/{i}", title=f"Story {i}", body="word " * 5000,
                        source="Herald", domain="news.example", indexed=utcnow()) for i in range(20)]
         with pytest.raises(StoreError) as info:
-            store.upsert_articles(big)
+            store.index.upsert_articles(big)
         assert str(info.value).startswith(f"{tmp_path / 'full.db'}: disk full while writing; free space")
-        assert store.count_articles() == 0      # the batch was rolled back as a whole
+        assert store.index.count_articles() == 0      # the batch was rolled back as a whole
     finally:
         store.close()
 

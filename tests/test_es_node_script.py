@@ -78,7 +78,7 @@ def test_percolator_query_matches(es, modules):
     try:
         es.index(index=index, id="drones", document={"query": {"match": {"body": "drone"}}}, refresh=True)
         es.index(index=index, id="ships", document={"query": {"match": {"body": "ship"}}}, refresh=True)
-        hits = es.search(index=index, query={"percolate": {
+        hits = es.index.search(index=index, query={"percolate": {
             "field": "query", "document": {"body": "a drone over the harbour"}}})["hits"]["hits"]
         assert [h["_id"] for h in hits] == ["drones"]
     finally:

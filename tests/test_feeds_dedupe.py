@@ -40,7 +40,7 @@ def set_feeds(app, urls: list[str]) -> None:
 
 
 def stored(app, link: str):
-    return app.store.get_article(article_id(normalize_url(link)))
+    return app.store.index.get_article(article_id(normalize_url(link)))
 
 
 def test_same_article_in_several_feeds_is_stored_once_with_all_feeds(server, app):
@@ -57,7 +57,7 @@ def test_same_article_in_several_feeds_is_stored_once_with_all_feeds(server, app
     article = stored(app, shared)
     assert sorted(article.feed_urls) == sorted(feeds)
     assert page_hits(server, "drones") == 1  # fetched once for all three feeds
-    assert app.store.count_articles() == 4
+    assert app.store.index.count_articles() == 4
 
     # A fourth feed carrying the article later: remembered, not fetched, not stored again.
     later = server.route("/feed-late.xml", Reply(body=rss([{"title": "Drones", "link": shared + "/"}])))
@@ -65,7 +65,7 @@ def test_same_article_in_several_feeds_is_stored_once_with_all_feeds(server, app
     report = app.run_once()
     assert report.stored == 0 and page_hits(server, "drones") == 1
     assert sorted(stored(app, shared).feed_urls) == sorted(feeds + [later])
-    assert app.store.count_articles() == 4
+    assert app.store.index.count_articles() == 4
 
 
 def test_guid_churn_headline_edit_changes_the_link_not_the_article(server, app):
@@ -78,11 +78,11 @@ def test_guid_churn_headline_edit_changes_the_link_not_the_article(server, app):
                                                "guid": "urn:story:42"}])))
     report = app.run_once()
     assert report.polls[0].status == "new" and report.stored == 0
-    assert page_hits(server, "new-headline") == 0 and app.store.count_articles() == 1
+    assert page_hits(server, "new-headline") == 0 and app.store.index.count_articles() == 1
     # The new link now points at the same article: another feed linking to it adds no duplicate either.
     other = server.route("/other.xml", Reply(body=rss([{"title": "Bridge", "link": new}])))
     set_feeds(app, [feed, other])
-    assert app.run_once().stored == 0 and app.store.count_articles() == 1
+    assert app.run_once().stored == 0 and app.store.index.count_articles() == 1
     assert sorted(stored(app, old).feed_urls) == sorted([feed, other])
 
 

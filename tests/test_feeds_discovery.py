@@ -42,7 +42,7 @@ def test_site_url_in_feeds_yaml_polls_its_feed(site, settings):
     with Ingest(settings) as app:
         report = app.run_once()
         assert report.polls[0].status == "new" and report.stored == 1
-        state = app.store.get_feed_state(site.url("/"))
+        state = app.store.state.get_feed_state(site.url("/"))
         assert state.resolved_url == site.url("/feed.xml") and state.status == "working"
         row = app.status()[0]
         assert (row.status, row.articles) == ("working", 1)
@@ -59,10 +59,10 @@ def test_moved_feed_is_discovered_again(site, settings):
         site.route("/rss2.xml", Reply(body=rss([{"title": "Budget approved", "link": site.url("/news/budget")}],
                                                title="Site, new feed")))
         assert app.run_once().polls[0].status == "error"  # the remembered feed is 404 now
-        assert app.store.get_feed_state(site.url("/")).resolved_url is None
+        assert app.store.state.get_feed_state(site.url("/")).resolved_url is None
         report = app.run_once()
         assert report.polls[0].status == "new" and report.stored == 0  # same article, nothing new
-        assert app.store.get_feed_state(site.url("/")).resolved_url == site.url("/rss2.xml")
+        assert app.store.state.get_feed_state(site.url("/")).resolved_url == site.url("/rss2.xml")
 
 
 def test_page_without_feed_links_is_a_clear_error(server, settings):

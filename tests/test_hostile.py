@@ -124,7 +124,7 @@ def test_hostile_feeds_end_with_an_error_on_that_feed_and_the_good_feed_is_store
             outcome = by_url[url]
             assert outcome.status == "error" and outcome.error_kind == "parse", name
             assert "entit" in outcome.error or "UTF-7" in outcome.error, name
-            assert app.store.get_feed_state(url).last_error == outcome.error
+            assert app.store.state.get_feed_state(url).last_error == outcome.error
 
 
 # -- enrichment: panic, quadratic regex, bounded input ----------------------------------------------------
@@ -199,7 +199,7 @@ def test_pathological_page_falls_back_to_feed_text_with_the_reason(server, setti
         assert any("not extracted" in e for e in report.page_errors)
         by_url = {h.url: h for h in app.search("harbour", limit=10).hits}
         assert set(by_url) == {server.url("/bad"), server.url("/ok")}
-        assert "not extracted" in app.store.get_feed_state(feed).last_page_error
+        assert "not extracted" in app.store.state.get_feed_state(feed).last_page_error
 
 
 # -- site rules ------------------------------------------------------------------------------------------

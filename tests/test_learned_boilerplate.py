@@ -28,8 +28,8 @@ def page(*blocks: str) -> Extracted:
 
 
 def test_a_block_is_learned_at_the_threshold_and_editors_overrule_the_count(store):
-    learned = LearnedBoilerplate(ExtractSettings(learn_min_articles=3), store)
-    store.upsert_articles([article(n) for n in range(4)])
+    learned = LearnedBoilerplate(ExtractSettings(learn_min_articles=3), store.index)
+    store.index.upsert_articles([article(n) for n in range(4)])
     grown = learned.learn([(DOMAIN, article(n).id, page(PROMO, NOTE if n == 0 else f"Absatz {n}")) for n in range(2)])
     assert grown == {} and learned.for_site(DOMAIN) == set()  # seen twice: not yet
     grown = learned.learn([(DOMAIN, article(2).id, page(PROMO))])
@@ -37,10 +37,10 @@ def test_a_block_is_learned_at_the_threshold_and_editors_overrule_the_count(stor
     assert learned.learn([(DOMAIN, article(3).id, page(PROMO))]) == {}  # nothing new the fourth time
 
     # what `ingest sites show` lists: the same rule, with the editor's decisions
-    stats = {s.fingerprint: s for s in store.block_stats(DOMAIN, since=learned.since())}
+    stats = {s.fingerprint: s for s in store.index.block_stats(DOMAIN, since=learned.since())}
     assert learned.is_learned(stats[FP_PROMO]) and not learned.is_learned(stats[FP_NOTE])
-    assert store.set_block_status(DOMAIN, FP_NOTE, BlockStatus.PINNED)
-    assert store.set_block_status(DOMAIN, FP_PROMO, BlockStatus.REJECTED)
+    assert store.index.set_block_status(DOMAIN, FP_NOTE, BlockStatus.PINNED)
+    assert store.index.set_block_status(DOMAIN, FP_PROMO, BlockStatus.REJECTED)
     assert learned.for_site(DOMAIN) == {FP_PROMO}  # cached until forgotten
     learned.forget(DOMAIN)
     assert learned.for_site(DOMAIN) == {FP_NOTE}
@@ -51,8 +51,8 @@ def test_a_block_is_learned_at_the_threshold_and_editors_overrule_the_count(stor
 
 
 def test_feed_text_teaches_nothing_and_reclean_takes_only_the_articles_a_block_was_seen_in(store):
-    learned = LearnedBoilerplate(ExtractSettings(learn_min_articles=2), store)
-    store.upsert_articles([article(n) for n in range(3)])
+    learned = LearnedBoilerplate(ExtractSettings(learn_min_articles=2), store.index)
+    store.index.upsert_articles([article(n) for n in range(3)])
     feed = page(PROMO)
     feed.method = "feed"
     assert learned.learn([(DOMAIN, article(n).id, feed) for n in range(3)]) == {}

@@ -58,7 +58,7 @@ def test_page_failing_twice_then_succeeding_is_stored_with_full_text(server, bac
         third = app.run_once(feeds=[feed])
         article = app.show(hit.id)
         assert third.stored == 1 and article.extraction == "page" and PARAS[3] in article.body
-        assert app.store.count_articles() == 1 and app.status()[0].queued == 0
+        assert app.store.index.count_articles() == 1 and app.status()[0].queued == 0
         assert app.run_once(feeds=[feed]).stored == 0
     assert server.requests["/terminal"] == 3
 
@@ -72,10 +72,10 @@ def test_dead_links_store_no_article_and_are_not_fetched_again(server, backend_s
     with Ingest(backend_settings) as app:
         report = app.run_once(feeds=[feed])
         assert report.stored == 1 and report.dead == 3
-        assert app.store.count_articles() == 1
-        assert sorted(d["reason"].rsplit(" ", 1)[-1] for d in app.store.dead_entries()) == ["404", "410", "451"]
+        assert app.store.index.count_articles() == 1
+        assert sorted(d["reason"].rsplit(" ", 1)[-1] for d in app.store.state.dead_entries()) == ["404", "410", "451"]
         assert app.status()[0].dead == 3
-        app.store.save_feed_state(app.store.get_feed_state(feed.url))
+        app.store.state.save_feed_state(app.store.state.get_feed_state(feed.url))
         server.routes["/feed.xml"].etag = '"2"'  # the feed changes: its dead entries are still known
         assert app.run_once(feeds=[feed]).stored == 0
     assert all(server.requests[p] == 1 for p in ("/gone", "/missing", "/legal", "/fine"))
@@ -93,10 +93,10 @@ def test_retries_end_after_the_limit(server, settings):
         reports = [app.run_once(feeds=[feed]) for _ in range(4)]
         assert [r.retrying for r in reports] == [2, 2, 0, 0]
         assert reports[2].dead == 1  # no text at all: dead, with the reason
-        [dead] = app.store.dead_entries()
+        [dead] = app.store.state.dead_entries()
         assert dead["url"].endswith("/down") and "gave up after 3 tries" in dead["reason"]
         [hit] = app.search("council").hits  # the stub stays the article
-        assert app.show(hit.id).extraction == "feed" and app.store.count_articles() == 1
+        assert app.show(hit.id).extraction == "feed" and app.store.index.count_articles() == 1
     assert server.requests["/down"] == 3 and server.requests["/down-with-summary"] == 3
 
 
@@ -125,7 +125,7 @@ def test_entries_beyond_the_cap_wait_for_the_next_cycles(server, settings):
         for _ in range(3):
             report = app.run_once(feeds=[feed])
             stored.append(report.stored)
-        assert stored == [10, 10, 5] and app.store.count_articles() == 25
+        assert stored == [10, 10, 5] and app.store.index.count_articles() == 25
         assert report.left_queued == 0
     assert server.requests["/feed.xml"] == 3 and all(server.requests[f"/a/{n}"] == 1 for n in range(25))
 
@@ -141,7 +141,7 @@ def test_a_bad_feed_url_does_not_stop_the_others(server, settings):
         by_url = {p.feed.url: p for p in report.polls}
         assert by_url[good.url].status == "new" and report.stored == 1
         assert all(by_url[f.url].status == "error" and by_url[f.url].error for f in bad)
-        assert report.dead == 1 and "99999" in app.store.dead_entries()[0]["url"]
+        assert report.dead == 1 and "99999" in app.store.state.dead_entries()[0]["url"]
 
 
 def test_hung_extraction_is_replaced_and_the_article_falls_back_to_feed_text(server, settings, monkeypatch):
@@ -167,7 +167,7 @@ def test_hung_extraction_is_replaced_and_the_article_falls_back_to_feed_text(ser
         assert report.stored == 7 and report.dead == 1
         stuck = next(h for h in app.search("harbour", limit=20).hits if h.url.endswith("/stuck"))
         assert app.show(stuck.id).extraction == "feed"  # over the time limit: the feed's text instead
-        [dead] = app.store.dead_entries()  # ... or, without feed text, recorded with the reason
+        [dead] = app.store.state.dead_entries()  # ... or, without feed text, recorded with the reason
         assert dead["url"].endswith("/stuck-too") and "longer than 2s" in dead["reason"]
 
 
@@ -181,7 +181,7 @@ def test_a_text_that_made_the_keyword_library_panic_costs_nothing(server, settin
     with Ingest(settings) as app:
         report = app.run_once(feeds=[feed])
         assert report.stored == 5 and report.dead == 0
-        assert app.store.get_article(next(h.id for h in app.search("title:Words").hits)) is not None
+        assert app.store.index.get_article(next(h.id for h in app.search("title:Words").hits)) is not None
 
 
 def stories(server, n: int) -> list[dict]:
@@ -231,10 +231,10 @@ def test_one_extraction_pool_however_many_threads_ask(settings):
     from concurrent.futures import ThreadPoolExecutor
 
     from ingest.pipeline import Pipeline
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
     settings.extract.workers = 2
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     pipe = Pipeline(settings, store)
     try:
         with ThreadPoolExecutor(8) as threads:  # the daemon's jobs asking at once
@@ -250,19 +250,19 @@ def test_one_extraction_pool_however_many_threads_ask(settings):
 def test_an_article_stored_through_another_feed_meanwhile_is_not_fetched_again(server, settings):
     """The daemon polls feeds in parallel: two feeds may queue one article before either stores it."""
     from ingest.pipeline import Pipeline
-    from ingest.store import open_store
+    from ingest.store import open_backends
 
     server.route("/shared", Reply(body=article_page("Terminal approved", PARAS), headers=HTML))
     a = one_feed(server, [{"title": "Shared", "link": server.url("/shared")}], "/a.xml")
     b = one_feed(server, [{"title": "Shared", "link": server.url("/shared")}], "/b.xml")
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     pipe = Pipeline(settings, store)
     try:
         assert pipe.poller.poll(a).new_entries == 1 and pipe.poller.poll(b).new_entries == 1
         assert pipe.process_queue([a.url]).stored == 1
         assert pipe.process_queue([b.url]).stored == 0
-        assert store.pending_entries() == []
-        [article] = list(store.iter_articles())
+        assert store.state.pending_entries() == []
+        [article] = list(store.index.iter_articles())
         assert sorted(article.feed_urls) == sorted([a.url, b.url])
     finally:
         pipe.close()

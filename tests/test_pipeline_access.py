@@ -46,10 +46,10 @@ def test_pipeline_access_blocked_pages_urls_and_leads(settings, server):
 
     with Ingest(settings) as app:
         report = app.run_once()
-        by_path = {a.fetched_url.split("/", 3)[3]: a for a in app.store.iter_articles()}
+        by_path = {a.fetched_url.split("/", 3)[3]: a for a in app.store.index.iter_articles()}
         assert "challenge" not in by_path, "a bot challenge is never an article"
         assert any("blocked page: bot challenge" in e for e in report.page_errors) or \
-            "blocked page" in (app.store.get_feed_state(server.url("/feed.xml")).last_page_error or "")
+            "blocked page" in (app.store.state.get_feed_state(server.url("/feed.xml")).last_page_error or "")
 
         first = by_path["news/0?utm_source=rss&utm_campaign=feed"]
         assert first.url == server.url("/news/0") and first.access == "free"
@@ -57,7 +57,7 @@ def test_pipeline_access_blocked_pages_urls_and_leads(settings, server):
         assert by_path["01-de1-lead-class"].published.isoformat() == "2026-03-02T08:15:00+01:00"
         assert by_path["22-de1-wordpress"].access == "paywalled"
         assert "Weiterlesen mit Rheinpost Plus" not in by_path["22-de1-wordpress"].body
-        hits = app.store.search(SearchRequest(query="Geheimdienste AND NOT access:paywalled")).hits
+        hits = app.store.index.search(SearchRequest(query="Geheimdienste AND NOT access:paywalled")).hits
         assert [h.url for h in hits] == [server.url("/01-de1-lead-class")]
 
 
@@ -74,7 +74,7 @@ def test_a_short_unmarked_article_is_a_teaser_once_the_source_has_a_median(setti
         server.route("/short", Reply(body=article_page("Ferry fares rise", short)))
         server.route("/feed.xml", Reply(body=rss([*items, {"link": server.url("/short"), "title": "Ferry fares rise"}])))
         app.run_once()
-        access = {a.title: a.access for a in app.store.iter_articles()}
+        access = {a.title: a.access for a in app.store.index.iter_articles()}
     assert access["Ferry fares rise"] == "teaser"
     assert {v for k, v in access.items() if k != "Ferry fares rise"} == {"free"}
 

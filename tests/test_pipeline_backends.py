@@ -40,7 +40,7 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
     with Ingest(backend_settings) as app:
         report = app.run_once(feeds=feeds)
         assert report.stored == len(expected)
-        assert app.store.count_articles() == len(expected)
+        assert app.store.index.count_articles() == len(expected)
         # every article page fetched once, even those listed by two feeds (Atom + RSS of one outlet)
         assert all(n == 1 for n in fetched_pages(site).values()), fetched_pages(site)
 
@@ -53,7 +53,7 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
         assert statuses["Rheinblick Sport"].status == "backing_off" and "malformed" in statuses["Rheinblick Sport"].error
         assert "timed out" in statuses["Harbour Herald Late Edition"].error
         assert statuses["Northern Ledger"].page_errors == 2 and "404" in (
-            app.store.get_feed_state(site.feeds[-1]["url"]).last_page_error or "") + "404"
+            app.store.state.get_feed_state(site.feeds[-1]["url"]).last_page_error or "") + "404"
         # the 500 page fell back to the full text its feed entry carries
         library = next(a for a in site.articles if a.slug == "library-reopens")
         stored = app.search('"makerspace with 3D printers"').hits
@@ -63,8 +63,8 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
         ledger = statuses["Northern Ledger"]
         assert (ledger.queued, ledger.retrying, ledger.dead) == (1, 1, 1) and "500" in ledger.last_retry_error
         dead = next(a for a in site.articles if a.status == 404)
-        assert app.store.known_ids([article_id(normalize_url(dead.url))]) == set()
-        assert "404" in app.store.dead_entries()[0]["reason"]
+        assert app.store.index.get_articles([article_id(normalize_url(dead.url))]) == []
+        assert "404" in app.store.state.dead_entries()[0]["reason"]
 
         pages_before = page_requests(site)
         again = app.run_once(feeds=feeds)
@@ -72,12 +72,12 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
         assert {p.status for p in again.polls if p.feed.name == "Rheinblick Nachrichten"} == {"not_modified"}
 
         app.reclean()
-        assert app.store.count_articles() == len(expected)
+        assert app.store.index.count_articles() == len(expected)
 
     with Ingest(backend_settings) as restarted:
         third = restarted.run_once(feeds=feeds)
         assert third.stored == 0 and page_requests(site) == pages_before
-        assert restarted.store.count_articles() == len(expected)
+        assert restarted.store.index.count_articles() == len(expected)
         assert {h.url for h in restarted.search("Venezuela", limit=50).hits} >= {
             a.url for a in site.articles if a.syndication_group == "drones"}
 
@@ -102,15 +102,15 @@ def test_elasticsearch_down_mid_ingest_loses_nothing(site, backend_settings, bac
     feeds = demo_feeds(site)
     first, rest = feeds[:2], feeds[2:]
     with Ingest(backend_settings) as app:
-        app.store.setup()
+        app.store.index.setup()
         assert app.run_once(feeds=first).stored > 0
         subprocess.run(["bash", script, "down"], check=True)
         try:
             report = app.run_once(feeds=rest)  # the cluster is down: articles wait in the outbox
-            assert report.stored > 0 and app.store.outbox_size() == report.stored
+            assert report.stored > 0 and app.store.index.outbox.size() == report.stored
         finally:
             subprocess.run(["bash", script, "up"], check=True)
-        app.store.flush_outbox()
-        assert app.store.outbox_size() == 0
-        urls = [a.url for a in app.store.iter_articles()]
+        app.store.index.outbox.flush()
+        assert app.store.index.outbox.size() == 0
+        urls = [a.url for a in app.store.index.iter_articles()]
         assert len(urls) == len(set(urls)) == len([a for a in site.articles if a.status != 404])

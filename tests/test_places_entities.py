@@ -90,8 +90,8 @@ def app(backend_settings):
             art("a3", "Bahnstreik", "Die Deutsche Bahn streikt in München."),
             art("a4", "Straßenfest", "Auf der Maduro-Straße wurde gefeiert.")]
     tag_articles(arts, application.watchlist())
-    application.store.upsert_articles(arts)
-    flush = getattr(application.store, "flush_outbox", None)
+    application.store.index.upsert_articles(arts)
+    flush = (application.store.index.outbox.flush if application.store.index.outbox else None)
     if flush:
         flush()
     yield application
@@ -109,9 +109,9 @@ def test_place_and_entity_queries_on_both_backends(app):
     assert ids(app, 'entity:"Nicolás Maduro"') == {"a1"}         # not the street
     assert ids(app, 'entity:"nicolás maduro" AND NOT place:IR') == set()
     assert ids(app, "entity:Deutsche*") == {"a3"}
-    facets = dict(app.store.facet(SearchRequest(), "places", 10))
+    facets = dict(app.store.index.facet(SearchRequest(), "places", 10))
     assert facets["VE"] == 2 and facets["Caracas"] == 1
-    assert dict(app.store.facet(SearchRequest(), "entities", 10)) == {"Nicolás Maduro": 1, "Deutsche Bahn": 1}
+    assert dict(app.store.index.facet(SearchRequest(), "entities", 10)) == {"Nicolás Maduro": 1, "Deutsche Bahn": 1}
 
 
 def test_retag_applies_an_edited_watchlist(app):
@@ -122,19 +122,20 @@ def test_retag_applies_an_edited_watchlist(app):
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     """An existing SQLite file from before places/entities gets the columns when opened; nothing is lost."""
-    from ingest.store.sqlite import SCHEMA_VERSION, SQLiteStore
+    from ingest.store import open_sqlite
+    from ingest.store.sqlite.schema import SCHEMA_VERSION
 
     path = str(tmp_path / "old.db")
-    store = SQLiteStore(path)
-    store.upsert_articles([art("old", "Alt", "Ein Artikel aus der alten Version.")])
+    store = open_sqlite(path)
+    store.index.upsert_articles([art("old", "Alt", "Ein Artikel aus der alten Version.")])
     for column in ("places", "entities"):
-        store.query(f"ALTER TABLE articles DROP COLUMN {column}")
-    store.query("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        store.index.query(f"ALTER TABLE articles DROP COLUMN {column}")
+    store.index.query("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
-    store = SQLiteStore(path)
+    store = open_sqlite(path)
     try:
-        assert store.schema_version() == SCHEMA_VERSION >= 2
-        old = store.get_article("old")
+        assert store.state.db.schema_version() == SCHEMA_VERSION >= 2
+        old = store.index.get_article("old")
         assert old.body == "Ein Artikel aus der alten Version." and old.places == [] and old.entities == []
     finally:
         store.close()

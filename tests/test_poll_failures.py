@@ -17,7 +17,7 @@ from ingest.fetch import Fetcher
 from ingest.models import FeedConfig
 from ingest.sources.feedlist import save_feeds
 from ingest.sources.poller import OutageDetector, Poller
-from ingest.store import open_store
+from ingest.store import open_backends
 
 
 def closed_port() -> int:
@@ -38,7 +38,7 @@ def poller(settings):
     settings.polling.backoff_step = 100
     settings.polling.backoff_max = 450
     settings.fetch.timeout_read = 0.3
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
     yield Poller(settings.polling, store, fetcher)
     fetcher.close()
@@ -58,13 +58,13 @@ def test_failures_are_weighted_and_back_off_linearly_with_a_cap(server, poller):
         seen = []
         for i in range(3):
             outcome = poller.poll(feed)
-            state = poller.store.get_feed_state(feed.url)
+            state = poller.state.get_feed_state(feed.url)
             assert outcome.status == "error" and state.error_count == weight * (i + 1)
             assert state.last_error and state.next_poll is not None  # a reason and a next try, always
             seen.append(wait_of(state))
         assert seen == waits, path
-    assert poller.store.get_feed_state(server.url("/hard")).status == "failing"  # 6.0 reached
-    assert poller.store.get_feed_state(server.url("/soft")).status == "backing_off"
+    assert poller.state.get_feed_state(server.url("/hard")).status == "failing"  # 6.0 reached
+    assert poller.state.get_feed_state(server.url("/soft")).status == "backing_off"
 
 
 def test_success_resets_the_count(server, poller):
@@ -72,14 +72,14 @@ def test_success_resets_the_count(server, poller):
     poller.poll(FeedConfig(url=url))
     server.route("/feed.xml", Reply(body=GOOD))
     poller.poll(FeedConfig(url=url))
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     assert (state.status, state.error_count, state.last_error) == ("working", 0.0, None)
 
 
 def test_410_is_gone_at_once_and_not_polled_again(server, poller):
     url = server.route("/feed.xml", Reply(status=410))
     poller.poll(FeedConfig(url=url))
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     assert state.status == "gone" and "410" in state.last_error and 450 <= wait_of(state) < 452
     outcome = poller.poll(FeedConfig(url=url))
     assert outcome.status == "skipped" and "not polled before" in outcome.error
@@ -94,9 +94,9 @@ def test_repeated_404_becomes_gone(server, poller):
     states = []
     for _ in range(3):
         poller.poll(FeedConfig(url=url))
-        states.append(poller.store.get_feed_state(url).status)
+        states.append(poller.state.get_feed_state(url).status)
     assert states == ["backing_off", "backing_off", "gone"]
-    assert "404 3 times" in poller.store.get_feed_state(url).last_error
+    assert "404 3 times" in poller.state.get_feed_state(url).last_error
 
 
 def test_a_success_between_404s_restarts_the_404_count(server, poller):
@@ -107,18 +107,18 @@ def test_a_success_between_404s_restarts_the_404_count(server, poller):
     poller.poll(FeedConfig(url=url))
     del server.routes["/flaky.xml"]
     poller.poll(FeedConfig(url=url))
-    assert poller.store.get_feed_state(url).status == "backing_off"
+    assert poller.state.get_feed_state(url).status == "backing_off"
 
 
 def test_429_retry_after_defers_the_host_and_spares_its_other_feeds(server, poller):
     a = server.route("/a.xml", Reply(status=429, headers={"Retry-After": "300"}))
     b = server.route("/b.xml", Reply(body=GOOD))
     assert poller.poll(FeedConfig(url=a)).error_kind == "http"
-    state_a = poller.store.get_feed_state(a)
+    state_a = poller.state.get_feed_state(a)
     assert state_a.status == "backing_off" and state_a.error_count == 1.0 and wait_of(state_a) >= 300
     outcome_b = poller.poll(FeedConfig(url=b))
     assert outcome_b.error_kind == "deferred" and server.requests["/b.xml"] == 0  # not hammered
-    state_b = poller.store.get_feed_state(b)
+    state_b = poller.state.get_feed_state(b)
     assert state_b.error_count == 0 and "waiting for the host" in state_b.last_error and wait_of(state_b) >= 250
     # Both wait out the Retry-After even when polled again in this process (or by `run --once`)
     assert poller.poll(FeedConfig(url=a)).status == "skipped"
@@ -129,7 +129,7 @@ def test_429_retry_after_defers_the_host_and_spares_its_other_feeds(server, poll
 def test_retry_after_longer_than_backoff_wins(server, poller):
     url = server.route("/busy.xml", Reply(status=503, headers={"Retry-After": "400"}))
     poller.poll(FeedConfig(url=url))
-    assert 400 <= wait_of(poller.store.get_feed_state(url)) < 402
+    assert 400 <= wait_of(poller.state.get_feed_state(url)) < 402
 
 
 def test_internal_error_is_recorded_not_raised(server, poller, monkeypatch):
@@ -141,14 +141,14 @@ def test_internal_error_is_recorded_not_raised(server, poller, monkeypatch):
     monkeypatch.setattr(poller_mod, "parse_feed", explode)
     outcome = poller.poll(FeedConfig(url=url))
     assert outcome.status == "error" and outcome.error_kind == "internal" and "parser bug" in outcome.error
-    assert poller.store.get_feed_state(url).status == "backing_off"
+    assert poller.state.get_feed_state(url).status == "backing_off"
 
 
 def test_store_failure_while_recording_does_not_escape(server, poller, monkeypatch):
     def broken(_url):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(poller.store, "get_feed_state", broken)
+    monkeypatch.setattr(poller.state, "get_feed_state", broken)
     outcome = poller.poll(FeedConfig(url=server.url("/x")))
     assert outcome.status == "error" and "disk gone" in outcome.error
 
@@ -166,7 +166,7 @@ def test_own_outage_is_not_counted_against_feeds(settings):
         report = app.run_once()
         assert all(p.error_kind == "network" for p in report.polls)
         for url in urls:
-            state = app.store.get_feed_state(url)
+            state = app.store.state.get_feed_state(url)
             assert state.error_count == 0 and state.status == "new"
             assert "local connectivity" in state.last_error
             assert wait_of(state) <= settings.polling.min_interval
@@ -181,7 +181,7 @@ def test_one_host_down_is_that_hosts_failure(settings, server):
         with Ingest(settings) as app:
             app.run_once()
             for url in down:
-                state = app.store.get_feed_state(url)
+                state = app.store.state.get_feed_state(url)
                 assert state.error_count == 0.5 and state.status == "backing_off"
 
 
@@ -278,4 +278,4 @@ def test_hostile_feeds_do_not_stop_the_good_one(server, settings, monkeypatch):
         assert "HTML page" in by_url[server.url("/page.html")].error
         assert by_url[server.url("/loop.xml")].error_kind == "redirect"
         assert by_url[server.url("/internal.xml")].error_kind == "internal"
-        assert all(app.store.get_feed_state(server.url(p)).last_error for p in hostile)
+        assert all(app.store.state.get_feed_state(server.url(p)).last_error for p in hostile)

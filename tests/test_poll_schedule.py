@@ -12,7 +12,7 @@ from loopback import Reply, rss
 from ingest.fetch import Fetcher
 from ingest.models import FeedConfig, FetchResponse, ParsedFeed
 from ingest.sources.poller import Poller, interleave_by_host, publisher_min_interval
-from ingest.store import open_store
+from ingest.store import open_backends
 
 T0 = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ def dated_items(n: int, spacing: timedelta, newest: datetime = T0, prefix: str =
 def poller(settings):
     p = settings.polling
     p.jitter, p.min_interval, p.max_interval, p.default_interval = 0, 60, 7200, 900
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
     yield Poller(settings.polling, store, fetcher)
     fetcher.close()
@@ -35,14 +35,14 @@ def poller(settings):
 
 def interval_after(poller, url: str, feed: FeedConfig | None = None) -> float:
     poller.poll(feed or FeedConfig(url=url))
-    return poller.store.get_feed_state(url).interval
+    return poller.state.get_feed_state(url).interval
 
 
 def age(poller, url: str, seconds: float) -> None:
     """Pretend the last success was `seconds` ago (the test does not wait for real)."""
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     state.last_success -= timedelta(seconds=seconds)
-    poller.store.save_feed_state(state)
+    poller.state.save_feed_state(state)
 
 
 def test_first_poll_follows_the_spacing_of_entries_then_backs_off_to_the_max(server, poller):
@@ -67,22 +67,22 @@ def test_rate_of_new_entries_drives_the_interval(server, poller):
 
     publish(1)
     poller.poll(FeedConfig(url=url))
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     assert state.interval == 900  # a single entry: no spacing to learn from, the default stays
     intervals = []
     for _ in range(4):  # two new entries per interval: poll twice as often
-        age(poller, url, poller.store.get_feed_state(url).interval)
+        age(poller, url, poller.state.get_feed_state(url).interval)
         publish(2)
         intervals.append(interval_after(poller, url))
     assert intervals == sorted(intervals, reverse=True) and intervals[-1] < 500
     steady = []
     for _ in range(3):  # one new entry per interval: stays put
-        age(poller, url, poller.store.get_feed_state(url).interval)
+        age(poller, url, poller.state.get_feed_state(url).interval)
         publish(1)
         steady.append(interval_after(poller, url))
     assert steady[0] == pytest.approx(intervals[-1], rel=0.01) and steady[-1] == pytest.approx(steady[0], rel=0.01)
     for _ in range(10):  # a flood: bounded below
-        age(poller, url, poller.store.get_feed_state(url).interval)
+        age(poller, url, poller.state.get_feed_state(url).interval)
         publish(20)
         last = interval_after(poller, url)
     assert last == 60
@@ -121,7 +121,7 @@ def test_feed_ttl_still_applies_on_304_and_to_fixed_intervals(server, poller):
     feed = FeedConfig(url=url, interval=300)
     assert interval_after(poller, url, feed) == 3600
     assert interval_after(poller, url, feed) == 3600  # 304: the body (and its <ttl>) is not seen again
-    assert poller.store.get_feed_state(url).publisher_interval == 3600
+    assert poller.state.get_feed_state(url).publisher_interval == 3600
 
 
 def test_jitter_spreads_next_polls_within_bounds(server, poller):
@@ -130,7 +130,7 @@ def test_jitter_spreads_next_polls_within_bounds(server, poller):
     for i in range(8):
         url = server.route(f"/f{i}.xml", Reply(body=rss(dated_items(10, timedelta(minutes=20)))))
         poller.poll(FeedConfig(url=url))
-        state = poller.store.get_feed_state(url)
+        state = poller.state.get_feed_state(url)
         wait = (state.next_poll - state.last_poll).total_seconds()
         assert state.interval == 1200 and 1170 <= wait <= 1230
         waits.add(round(wait, 3))
@@ -143,7 +143,7 @@ def test_jitter_never_undercuts_what_the_publisher_asked(server, poller):
         url = server.route(f"/f{i}.xml", Reply(body=rss(dated_items(3, timedelta(minutes=1))),
                                                headers={"Cache-Control": "max-age=3000"}))
         poller.poll(FeedConfig(url=url))
-        state = poller.store.get_feed_state(url)
+        state = poller.state.get_feed_state(url)
         assert 3000 <= (state.next_poll - state.last_poll).total_seconds() <= 3300
 
 

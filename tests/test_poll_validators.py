@@ -12,7 +12,7 @@ import ingest.cli.main as cli_main
 from ingest.fetch import Fetcher
 from ingest.models import FeedConfig
 from ingest.sources.poller import Poller
-from ingest.store import open_store
+from ingest.store import open_backends
 
 
 def items(n: int, prefix: str = "story") -> list[dict]:
@@ -22,7 +22,7 @@ def items(n: int, prefix: str = "story") -> list[dict]:
 @pytest.fixture
 def poller(settings):
     settings.polling.jitter = 0
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
     yield Poller(settings.polling, store, fetcher)
     fetcher.close()
@@ -34,7 +34,7 @@ def test_validators_sent_back_verbatim(server, poller):
     url = server.route("/feed.xml", Reply(body=rss(items(2)), etag=etag, last_modified=modified))
     feed = FeedConfig(url=url)
     assert poller.poll(feed).status == "new"
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     assert (state.etag, state.last_modified) == (etag, modified)
     assert poller.poll(feed).status == "not_modified"
     first, second = server.headers_of("/feed.xml")
@@ -62,7 +62,7 @@ def test_rotated_etag_is_stored_even_when_body_is_unchanged(server, poller):
     feed = FeedConfig(url=url)
     assert poller.poll(feed).status == "new"
     assert poller.poll(feed).status == "unchanged"  # same body hash: not parsed again
-    assert poller.store.get_feed_state(url).etag == '"node-2"'
+    assert poller.state.get_feed_state(url).etag == '"node-2"'
     poller.poll(feed)
     assert server.headers_of("/feed.xml")[2]["if-none-match"] == '"node-2"'
 
@@ -72,7 +72,7 @@ def test_validator_dropped_by_server_is_forgotten(server, poller):
     poller.poll(FeedConfig(url=url))
     server.route("/feed.xml", Reply(body=rss(items(2))))  # new body, no ETag any more
     poller.poll(FeedConfig(url=url))
-    assert poller.store.get_feed_state(url).etag is None
+    assert poller.state.get_feed_state(url).etag is None
 
 
 def test_broken_feed_keeps_no_validators(server, poller):
@@ -91,7 +91,7 @@ def test_every_nth_poll_verifies_a_304_unconditionally(server, poller):
     conditional = ["if-none-match" in h for h in server.headers_of("/feed.xml")]
     # poll 1 plain, poll 2 conditional, poll 3 conditional + unconditional check, poll 4 conditional
     assert conditional == [False, True, True, False, True]
-    assert poller.store.get_feed_state(url).validators_trusted
+    assert poller.state.get_feed_state(url).validators_trusted
 
 
 def test_server_lying_with_304_is_no_longer_trusted(server, poller):
@@ -103,11 +103,11 @@ def test_server_lying_with_304_is_no_longer_trusted(server, poller):
     assert poller.poll(feed).status == "not_modified"  # the lie cannot be seen yet
     outcome = poller.poll(feed)  # 3rd poll: the check catches it and uses the full body
     assert outcome.status == "new" and len(outcome.entries) == 3
-    state = poller.store.get_feed_state(url)
+    state = poller.state.get_feed_state(url)
     assert state.validators_trusted is False
     assert poller.poll(feed).status == "unchanged"
     assert "if-none-match" not in server.headers_of("/feed.xml")[-1]  # unconditional from now on
-    assert poller.retry(url) and poller.store.get_feed_state(url).validators_trusted
+    assert poller.retry(url) and poller.state.get_feed_state(url).validators_trusted
 
 
 def test_untrusted_validators_shown_by_cli_status(server, tmp_path, monkeypatch, capsys):

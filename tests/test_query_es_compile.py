@@ -12,8 +12,8 @@ import yaml
 
 from ingest.query import parse
 from ingest.query.analysis import term_stems
-from ingest.store.es_query import ES_TEXT_MAPPING, compile_es
-from ingest.store.sqlite_search import compile_sqlite
+from ingest.store.elasticsearch.query import ES_TEXT_MAPPING, compile_es
+from ingest.store.sqlite.query import compile_sqlite
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 QUERIES = yaml.safe_load((Path(__file__).parent / "conformance" / "queries.yaml").read_text(encoding="utf-8"))

@@ -9,9 +9,9 @@ import pytest
 from ingest.errors import QueryError
 from ingest.models import Article
 from ingest.query import Field, Near, Or, Phrase, Term, parse
+from ingest.store import open_sqlite
 from ingest.store.base import SearchRequest
-from ingest.store.sqlite import SQLiteStore
-from ingest.store.sqlite_search import compile_sqlite
+from ingest.store.sqlite.query import compile_sqlite
 
 
 def art(id, title, body, lang="de", source="Rheinblick", domain="rheinblick.test", day=10, tags=(),
@@ -40,14 +40,14 @@ ARTICLES = [
 
 @pytest.fixture
 def store(tmp_path):
-    s = SQLiteStore(tmp_path / "t.db")
-    s.upsert_articles(ARTICLES)
+    s = open_sqlite(tmp_path / "t.db")
+    s.index.upsert_articles(ARTICLES)
     yield s
     s.close()
 
 
 def ids(store, query, **kw) -> set[str]:
-    result = store.search(SearchRequest(query=query, limit=100, **kw))
+    result = store.index.search(SearchRequest(query=query, limit=100, **kw))
     assert result.total == len(result.hits)
     return {h.id for h in result.hits}
 
@@ -104,7 +104,7 @@ def test_request_filters_combine_with_the_query(store):
 def test_ids_restrict_to_a_batch_for_alerts(store):
     assert ids(store, "drones OR Drohne", ids=["de-body", "en-iran", "de-fuss"]) == {"de-body", "en-iran"}
     assert ids(store, "drones", ids=[]) == set()
-    assert store.match_rules({"drones": "drones", "kiew": "Kiew NEAR/1 Drohne", "none": "Fußball"},
+    assert store.index.match_rules({"drones": "drones", "kiew": "Kiew NEAR/1 Drohne", "none": "Fußball"},
                              ["de-title", "de-body", "nolang"]) == {"drones": ["nolang"], "kiew": ["de-title"]}
 
 
@@ -112,14 +112,14 @@ def test_compile_sqlite_for_a_batch(store):
     cond, params, rank = compile_sqlite(parse("(Drohne OR drones) -lang:en"))
     batch = ["de-title", "en-iran", "nolang", "de-fuss"]
     marks = ",".join("?" * len(batch))
-    rows = store.query(f"SELECT a.id FROM articles a WHERE ({cond}) AND a.id IN ({marks}) ORDER BY a.id",
+    rows = store.index.query(f"SELECT a.id FROM articles a WHERE ({cond}) AND a.id IN ({marks}) ORDER BY a.id",
                        params + batch)
     assert [r["id"] for r in rows] == ["de-title", "nolang"]
     assert rank and "NOT" not in rank and "lang" not in rank
 
 
 def test_relevance_ranks_title_matches_first_and_keyword_only_hits_last(store):
-    hits = store.search(SearchRequest(query="Drohne OR lang:en")).hits
+    hits = store.index.search(SearchRequest(query="Drohne OR lang:en")).hits
     assert [h.id for h in hits][:2] == ["de-title", "de-body"]
     assert hits[0].score > hits[1].score > 0
     assert {h.id for h in hits[2:]} == {"en-drone", "en-iran"}
@@ -128,36 +128,36 @@ def test_relevance_ranks_title_matches_first_and_keyword_only_hits_last(store):
 
 def test_sort_by_date_and_paging(store):
     request = SearchRequest(query="drones OR Drohne", sort="date", limit=2)
-    result = store.search(request)
+    result = store.index.search(request)
     assert result.total == 5
     assert [h.id for h in result.hits] == ["en-iran", "de-title"]
     request.offset = 2
-    assert [h.id for h in store.search(request).hits] == ["de-body", "en-drone"]
+    assert [h.id for h in store.index.search(request).hits] == ["de-body", "en-drone"]
     request.offset = 4
-    assert [h.id for h in store.search(request).hits] == ["nolang"]  # no date: last
+    assert [h.id for h in store.index.search(request).hits] == ["nolang"]  # no date: last
 
 
 def test_collapse_shows_each_story_by_its_original(store):
-    result = store.search(SearchRequest(query="Kiew", collapse=True))
+    result = store.index.search(SearchRequest(query="Kiew", collapse=True))
     assert result.total == 1
     (hit,) = result.hits
     assert hit.cluster_id == "c-kiew" and hit.cluster_size == 3
     assert hit.id == "de-body"  # the original (earliest copy), though another copy has Kiew in its title
-    (hit,) = store.search(SearchRequest(query="Drohne", collapse=True)).hits
+    (hit,) = store.index.search(SearchRequest(query="Drohne", collapse=True)).hits
     assert (hit.id, hit.cluster_size) == ("de-body", 2)
-    result = store.search(SearchRequest(query="Kiew", collapse=True, sort="date"))
+    result = store.index.search(SearchRequest(query="Kiew", collapse=True, sort="date"))
     assert [(h.id, h.cluster_size) for h in result.hits] == [("de-body", 3)]
-    copies = store.search(SearchRequest(clusters=["c-kiew"], sort="date"))  # the story's copies, newest first
+    copies = store.index.search(SearchRequest(clusters=["c-kiew"], sort="date"))  # the story's copies, newest first
     assert [h.id for h in copies.hits] == ["de-copy", "de-title", "de-body"]
-    result = store.search(SearchRequest(query="Drohne OR drones", collapse=True))
+    result = store.index.search(SearchRequest(query="Drohne OR drones", collapse=True))
     assert result.total == 4  # c-kiew (2 matching copies) + en-drone + en-iran + nolang
     sizes = {h.cluster_id or h.id: h.cluster_size for h in result.hits}
     assert sizes == {"c-kiew": 2, "en-drone": 1, "en-iran": 1, "nolang": 1}
-    assert store.search(SearchRequest(query="Drohne OR drones", collapse=True, limit=1, offset=1)).total == 4
+    assert store.index.search(SearchRequest(query="Drohne OR drones", collapse=True, limit=1, offset=1)).total == 4
 
 
 def test_snippets_mark_inflected_matches(store):
-    (hit,) = store.search(SearchRequest(query="title:Kiew Drohne -title:Drohne")).hits
+    (hit,) = store.index.search(SearchRequest(query="title:Kiew Drohne -title:Drohne")).hits
     assert hit.id == "de-body"
     assert "[Drohnen]" in hit.snippet
 
@@ -172,13 +172,13 @@ def test_values_never_become_sql(store):
     # FTS5 syntax inside words stays literal text
     for query in ['"NEAR(a b)"', '"title : x"', "AND*x OR", 'Kiew "OR" Drohne', "'; DROP TABLE articles; --"]:
         try:
-            store.search(SearchRequest(query=query))
+            store.index.search(SearchRequest(query=query))
         except QueryError:
             pass
     cond, params, rank = compile_sqlite(Phrase(('a"b', "NOT")))
     assert '"a""b not"' in params[0] or '"a""b NOT"' in params[0]
-    store.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)
-    assert store.count_articles() == len(ARTICLES)
+    store.index.query(f"SELECT count(*) FROM articles a WHERE {cond}", params)
+    assert store.index.count_articles() == len(ARTICLES)
 
 
 def test_near_expansion_is_bounded():
@@ -190,29 +190,29 @@ def test_near_expansion_is_bounded():
 
 def test_invalid_query_raises_query_error(store):
     with pytest.raises(QueryError) as info:
-        store.search(SearchRequest(query="titel:Kiew"))
+        store.index.search(SearchRequest(query="titel:Kiew"))
     assert info.value.position == 0
 
 
 def test_relevance_window_scores_the_newest_matches_and_pages_reach_every_hit(tmp_path):
     """With `sqlite_rank_window` N, bm25 ranks the newest N text matches; older matches follow them,
     newest first, and paging past the window still reaches every hit exactly once."""
-    store = SQLiteStore(tmp_path / "w.db", rank_window=4)
+    store = open_sqlite(tmp_path / "w.db", rank_window=4)
     # Ingest order = rowid order: the strongest match ("drone" in title and body, 3 times) comes first,
     # so it is the oldest and falls outside a window of 4.
     strong = art("old-strong", "Drone drone", "Drone drone drone everywhere.", lang="en", day=1)
     weak = [art(f"new-{i}", f"Report {i}", f"A drone was seen near site {i} among many other words here.",
                 lang="en", day=2 + i) for i in range(7)]
-    store.upsert_articles([strong, *weak])
-    full = SQLiteStore(tmp_path / "w.db", rank_window=0)       # same file, everything scored
+    store.index.upsert_articles([strong, *weak])
+    full = open_sqlite(tmp_path / "w.db", rank_window=0)       # same file, everything scored
     try:
-        assert full.search(SearchRequest(query="drone", limit=1)).hits[0].id == "old-strong"
-        first = store.search(SearchRequest(query="drone", limit=4))
+        assert full.index.search(SearchRequest(query="drone", limit=1)).hits[0].id == "old-strong"
+        first = store.index.search(SearchRequest(query="drone", limit=4))
         assert first.total == 8
         assert {h.id for h in first.hits} == {"new-3", "new-4", "new-5", "new-6"}  # the newest four
         seen = []
         for offset in range(0, 8, 3):
-            seen += [h.id for h in store.search(SearchRequest(query="drone", limit=3, offset=offset)).hits]
+            seen += [h.id for h in store.index.search(SearchRequest(query="drone", limit=3, offset=offset)).hits]
         assert sorted(seen) == sorted(["old-strong", *[f"new-{i}" for i in range(7)]])   # each once
     finally:
         store.close()

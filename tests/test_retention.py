@@ -44,10 +44,10 @@ def load(app: Ingest) -> list[Article]:
         article(6, 200, "Langblatt", "long.example"),        # kept: long.example keeps 365 days (domain key)
         article(7, 400, "Langblatt", "long.example"),        # deleted
     ]
-    app.store.upsert_articles(arts)
+    app.store.index.upsert_articles(arts)
     for a in arts:
-        app.store.save_raw(a.id, b"<html>" + a.body.encode() + b"</html>", "text/html")
-    flush = getattr(app.store, "flush_outbox", None)
+        app.store.state.save_raw(a.id, b"<html>" + a.body.encode() + b"</html>", "text/html")
+    flush = (app.store.index.outbox.flush if app.store.index.outbox else None)
     if flush:
         flush()
     return arts
@@ -67,7 +67,7 @@ def test_prune_deletes_by_age_with_per_source_overrides(app):
     assert hits(app) == {1, 5, 6}
     kept = {a.id for a in arts if int(a.id, 16) in (1, 5, 6)}
     for a in arts:
-        assert (app.store.get_raw(a.id) is not None) == (a.id in kept)  # raw pages go with their article
+        assert (app.store.state.get_raw(a.id) is not None) == (a.id in kept)  # raw pages go with their article
     assert app.prune()["articles"] == 0                   # idempotent
 
 
@@ -80,12 +80,12 @@ def test_prune_keeps_undelivered_alerts_and_drops_old_delivered_ones(app):
     young = AlertRecord(rule="r", story="s-young", article_ids=["c"], sources=["X"], title="t", url="u",
                         created=now - DAY)
     for rec in (old, pending, young):
-        assert app.store.claim_alert(rec)
+        assert app.store.index.claim_alert(rec)
     for rec in (old, young):
         rec.delivered = now
-        app.store.update_alert(rec)
+        app.store.index.update_alert(rec)
     app.prune()
-    stories = {r.story for r in app.store.list_alerts(rule="r", limit=10)}
+    stories = {r.story for r in app.store.index.list_alerts(rule="r", limit=10)}
     assert stories == {"s-pending", "s-young"}
 
 
@@ -157,21 +157,21 @@ def test_copy_sqlite_to_elasticsearch_and_back(settings, tmp_path):
         with Ingest(settings) as lite:
             arts = load(lite)
             arts[1].cluster_id, arts[1].keywords = "cluster-x", ["Hafen", "Streik"]
-            lite.store.upsert_articles([arts[1]])
+            lite.store.index.upsert_articles([arts[1]])
             rec = AlertRecord(rule="r", story="s1", article_ids=[arts[0].id], sources=["X"], title="t", url="u",
                               created=utcnow(), delivered=utcnow())
-            lite.store.claim_alert(rec)
-            lite.store.update_alert(rec)
+            lite.store.index.claim_alert(rec)
+            lite.store.index.update_alert(rec)
             assert lite.copy_store("elasticsearch") == {"articles": 7, "skipped": 0, "alerts": 1}
             assert lite.copy_store("elasticsearch") == {"articles": 0, "skipped": 7, "alerts": 0}
         es_settings = settings.model_copy(deep=True)
         es_settings.store.backend = "elasticsearch"
         with Ingest(es_settings) as es:
             assert hits(es) == {1, 2, 3, 4, 5, 6, 7}
-            copied = es.store.get_article(arts[1].id)
+            copied = es.store.index.get_article(arts[1].id)
             assert copied.cluster_id == "cluster-x" and copied.keywords == ["Hafen", "Streik"]
             assert copied.published == arts[1].published
-            assert [r.story for r in es.store.list_alerts(rule="r")] == ["s1"]
+            assert [r.story for r in es.store.index.list_alerts(rule="r")] == ["s1"]
             es.settings.store.sqlite_path = str(tmp_path / "back.db")
             es.store.close()
             es._store = None
@@ -188,7 +188,7 @@ def test_copy_sqlite_to_elasticsearch_and_back(settings, tmp_path):
 
 def test_backup_while_open_restores_and_newer_schema_is_refused(settings, tmp_path, capsys):
     from ingest.errors import StoreError
-    from ingest.store.sqlite import SQLiteStore
+    from ingest.store import open_sqlite
 
     with Ingest(settings) as application:
         load(application)
@@ -201,11 +201,11 @@ def test_backup_while_open_restores_and_newer_schema_is_refused(settings, tmp_pa
     with Ingest(restored) as application:
         assert hits(application) == {1, 2, 3, 4, 5, 6, 7}
     # a file from a newer ingest is refused with one line, not altered
-    store = SQLiteStore(str(tmp_path / "b.db"))
-    store.query("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    store = open_sqlite(str(tmp_path / "b.db"))
+    store.index.query("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     store.close()
     with pytest.raises(StoreError, match="newer ingest"):
-        SQLiteStore(str(tmp_path / "b.db"))
+        open_sqlite(str(tmp_path / "b.db"))
 
 
 def test_health_reads_the_daemon_heartbeat(settings, tmp_path, capsys):

@@ -17,7 +17,7 @@ from ingest.models import Article
 def base(tmp_path, settings):
     now = datetime.now(UTC)
     with Ingest(settings) as app:
-        app.store.upsert_articles([
+        app.store.index.upsert_articles([
             Article(id=f"{i:020x}", url=f"https://e.test/{i}", title=f"Drohnen {i}", body="Die Drohne flog.",
                     source="Blatt" if i % 2 else "Kurier", domain="e.test", language="de",
                     published=now - timedelta(days=i * 10), indexed=now) for i in range(6)])
@@ -84,8 +84,8 @@ def test_a_saved_search_digest_delivers_new_matches_once(base, settings, capsys)
     with Ingest(settings) as app:
         engine = engine_for(app.settings, app.store, start=False)   # no rules.yaml: the digest alone
         assert [r.name for r in engine.rules] == ["search.drones"]
-        claimed = engine.evaluate(list(app.store.iter_articles()))
-        assert len(claimed) == 6 and engine.evaluate(list(app.store.iter_articles())) == []
+        claimed = engine.evaluate(list(app.store.index.iter_articles()))
+        assert len(claimed) == 6 and engine.evaluate(list(app.store.index.iter_articles())) == []
     capsys.readouterr()
     assert main(["searches", "list", "--json", *base]) == 0
     listed = json.loads(capsys.readouterr().out.splitlines()[0])

@@ -14,7 +14,7 @@ from ingest.fetch import Fetcher
 from ingest.models import FeedConfig
 from ingest.sources.poller import Poller
 from ingest.sources.scheduler import FeedScheduler
-from ingest.store import open_store
+from ingest.store import open_backends
 
 BODY = rss([{"title": "One", "link": "http://example.invalid/1"}])
 
@@ -32,7 +32,7 @@ def wait_for(predicate, timeout: float = 8.0) -> bool:
 def poller(settings):
     p = settings.polling
     p.jitter, p.min_interval, p.default_interval, p.max_interval = 0, 0.5, 1, 10
-    store = open_store(settings.store)
+    store = open_backends(settings.store)
     fetcher = Fetcher(settings.fetch)
     yield Poller(settings.polling, store, fetcher)
     fetcher.close()
@@ -40,7 +40,7 @@ def poller(settings):
 
 
 def make_scheduler(poller, feeds, poll=None) -> FeedScheduler:
-    return FeedScheduler(poller.settings, lambda: list(feeds), poll or poller.poll, poller.store.get_feed_state,
+    return FeedScheduler(poller.settings, lambda: list(feeds), poll or poller.poll, poller.state.get_feed_state,
                          workers=4)
 
 
@@ -50,9 +50,9 @@ def test_polls_and_reschedules_from_the_feed_state(server, poller):
     sched.start()
     try:
         assert wait_for(lambda: server.requests["/feed.xml"] == 1)
-        assert wait_for(lambda: (poller.store.get_feed_state(url) or None) is not None
-                        and sched.jobs()[0][1] == poller.store.get_feed_state(url).next_poll)
-        state = poller.store.get_feed_state(url)
+        assert wait_for(lambda: (poller.state.get_feed_state(url) or None) is not None
+                        and sched.jobs()[0][1] == poller.state.get_feed_state(url).next_poll)
+        state = poller.state.get_feed_state(url)
         ahead = (state.next_poll - datetime.now(UTC)).total_seconds()
         assert state.interval == 3 and ahead > 1.5  # max-age=3 asked; the 1 s default trigger was replaced
         assert sched.jobs()[0][0] == "Loop"
@@ -121,7 +121,7 @@ def test_feed_list_edits_are_followed(server, poller):
             raise ValueError("broken feeds.yaml")
         return list(feeds)
 
-    sched = FeedScheduler(poller.settings, load, lambda f: None, poller.store.get_feed_state)
+    sched = FeedScheduler(poller.settings, load, lambda f: None, poller.state.get_feed_state)
     sched.scheduler.start(paused=True)
     try:
         sched.sync_feeds()

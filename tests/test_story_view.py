@@ -23,13 +23,13 @@ def art(i: str, title: str, body: str, day: int, source: str, original: bool) ->
 @pytest.fixture
 def app(backend_settings):
     application = Ingest(backend_settings)
-    application.store.upsert_articles([
+    application.store.index.upsert_articles([
         art("orig", "Hafen bleibt geschlossen", "Der Streik der Hafenarbeiter dauert an.", 10, "Agentur", True),
         art("copy1", "Streik: Hafen bleibt zu, Hafenarbeiter streiken", "Der Streik der Hafenarbeiter dauert an. "
             "Hafen Hafen.", 11, "Kurier", False),
         art("copy2", "Hafen geschlossen", "Der Streik der Hafenarbeiter dauert an.", 12, "Bote", False),
     ])
-    flush = getattr(application.store, "flush_outbox", None)
+    flush = (application.store.index.outbox.flush if application.store.index.outbox else None)
     if flush:
         flush()
     yield application
@@ -38,7 +38,7 @@ def app(backend_settings):
 
 def test_collapsed_story_is_shown_by_its_original(app):
     for sort in ("relevance", "date"):
-        result = app.store.search(SearchRequest(query="Hafen", collapse=True, sort=sort))
+        result = app.store.index.search(SearchRequest(query="Hafen", collapse=True, sort=sort))
         assert [(h.id, h.cluster_size) for h in result.hits] == [("orig", 3)], sort
     copies = app.story(app.show("copy2"))
     assert [a.id for a in copies] == ["orig", "copy1"]  # the original first, then newest first

@@ -87,18 +87,18 @@ def ingest_sample(tmp: Path, backend: str = "sqlite") -> Ingested:
         app.run_once(feeds=feeds)
     Path(settings.rules_file).write_text(RULES, encoding="utf-8")
     hit = app.search("Drohne*", limit=1).hits[0]
-    app.store.claim_alert(AlertRecord(rule="drones", story=hit.cluster_id or hit.id, article_ids=[hit.id],
+    app.store.index.claim_alert(AlertRecord(rule="drones", story=hit.cluster_id or hit.id, article_ids=[hit.id],
                                       sources=[hit.source], title=hit.title, url=hit.url, created=utcnow()))
     refresh = getattr(app.store, "refresh", None)
     if callable(refresh):
         refresh()
-    return Ingested(app=app, settings=settings, feeds=feeds, article_count=app.store.count_articles())
+    return Ingested(app=app, settings=settings, feeds=feeds, article_count=app.store.index.count_articles())
 
 
 def _drop(ing: Ingested) -> None:
     if ing.settings.store.backend != "sqlite":
         store = ing.app.store
-        store.client.indices.delete(index=f"{store.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        store.index.client.indices.delete(index=f"{store.index.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     ing.app.close()
 
 
@@ -470,8 +470,8 @@ def test_alerts_page_tells_delivered_from_no_channel(web, ingested):
     sent = AlertRecord(rule="drones", story="story-sent", article_ids=["x2"], sources=["B"], title="Sent story",
                        url="https://b.example/2", created=now, delivered=now, channels_done=["rules[0].notify[0]"])
     for rec in (quiet, sent):
-        store.claim_alert(rec)
-        store.update_alert(rec)
+        store.index.claim_alert(rec)
+        store.index.update_alert(rec)
     page = html(web, "/alerts")
     quiet_row = page[page.index("Quiet story"):][:600]
     sent_row = page[page.index("Sent story"):][:600]

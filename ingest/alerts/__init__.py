@@ -4,7 +4,7 @@
     engine = AlertEngine(store, load_rules(settings.rules_file), settings.alerts).start()
     pipeline = Pipeline(settings, store, on_stored=engine.on_stored)
 
-`ingest.alerts.atom.rule_feed(store, rule)` renders a rule's hits as Atom (served at /alerts/<rule>.atom).
+`ingest.alerts.atom.rule_feed(store.index, rule)` renders a rule's hits as Atom (served at /alerts/<rule>.atom).
 """
 
 from ingest.alerts.engine import AlertEngine, engine_for, story_of

@@ -1,7 +1,7 @@
 """A rule's hits as an Atom feed, newest first: what the web app serves at /alerts/<rule>.atom.
 
     from ingest.alerts.atom import rule_feed
-    xml = rule_feed(store, "iran-venezuela", base_url="http://127.0.0.1:8080")
+    xml = rule_feed(index, "iran-venezuela", base_url="http://127.0.0.1:8080")
 
 One entry per ledger record (= one story), linking the first copy and listing every outlet.
 Entries appear as soon as a story is claimed, whether or not a channel has delivered it yet.
@@ -10,10 +10,14 @@ Entries appear as soon as a story is claimed, whether or not a channel has deliv
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from ingest.alerts.delivery import MARK, query_words, resolve
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -25,10 +29,10 @@ def _ts(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rule_feed(store, rule_name: str, limit: int = 50, base_url: str | None = None, query: str | None = None) -> str:
+def rule_feed(index: Index, rule_name: str, limit: int = 50, base_url: str | None = None, query: str | None = None) -> str:
     """Atom 1.0 document of the rule's latest `limit` alerts (an empty feed for a rule without any).
     With the rule's `query`, each entry carries the passage that matched, its words in <mark>."""
-    records = store.list_alerts(rule=rule_name, limit=limit)
+    records = index.list_alerts(rule=rule_name, limit=limit)
     updated = max((r.created for r in records), default=None)
     self_url = f"{base_url.rstrip('/')}/alerts/{quote(rule_name)}.atom" if base_url else None
     out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -40,7 +44,7 @@ def rule_feed(store, rule_name: str, limit: int = 50, base_url: str | None = Non
         out.append(f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>')
     words = query_words(query) if query else None
     for record in records:
-        story = resolve(store, record, words)
+        story = resolve(index, record, words)
         outlets = story.outlets
         lines = [f"Outlets ({len(outlets)}): {', '.join(outlets)}"]
         lines += [f"{c.source}: {c.url}" for c in story.copies]

@@ -7,9 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ingest.alerts.rules import Channel, Rule
 from ingest.store.base import AlertRecord
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 log = logging.getLogger("ingest.alerts")
 MAX_COPIES = 20  # outlets listed per story
@@ -50,7 +54,7 @@ def query_words(query: str) -> list[str]:
         return []
 
 
-def resolve(store, record: AlertRecord, words: list[str] | None = None) -> Story:
+def resolve(index: Index, record: AlertRecord, words: list[str] | None = None) -> Story:
     """Outlet and URL of each copy of the story (articles may be gone: fall back to the record), and
     with `words` the passage of the lead copy that matched them (the same snippet logic as search)."""
     from ingest.text import make_snippet
@@ -59,7 +63,7 @@ def resolve(store, record: AlertRecord, words: list[str] | None = None) -> Story
     passage = ""
     for aid in record.article_ids[:MAX_COPIES]:
         try:
-            article = store.get_article(aid)
+            article = index.get_article(aid)
         except Exception:  # noqa: BLE001 - a message without the copy beats no message
             article = None
         if article is not None:

@@ -5,7 +5,7 @@ delivery on a background thread.
     engine.start()                                   # re-queues alerts left undelivered by a restart
     pipeline = Pipeline(settings, store, on_stored=engine.on_stored)
 
-Ingest path (`on_stored`, the pipeline's thread): `store.match_batch` on the batch, the rule's
+Ingest path (`on_stored`, the pipeline's thread): `store.index.match_batch` on the batch, the rule's
 filters, then `claim_alert` per (rule, story) where the story is the article's syndication
 cluster (or the article itself). The claim is atomic in the store, so a story alerts once per rule
 whatever happens later: re-indexing, re-cleaning, backfills, restarts, late or backdated copies.
@@ -145,13 +145,13 @@ class AlertEngine:
             while True:
                 with self._in_flight_lock:
                     busy = set(self._in_flight)
-                ids = [i for i in self.store.pending_alert_ids(BACKLOG_LIMIT, older) if i not in busy]
+                ids = [i for i in self.store.state.pending_alert_ids(BACKLOG_LIMIT, older) if i not in busy]
                 if not ids:
                     return done
-                articles = self.store.get_articles(ids)
+                articles = self.store.index.get_articles(ids)
                 gone = set(ids) - {a.id for a in articles}
                 if gone:  # deleted since: nothing to evaluate
-                    self.store.clear_pending_alerts(gone)
+                    self.store.state.clear_pending_alerts(gone)
                 evaluated = self._evaluate_pending(articles)
                 done += len(evaluated)
                 if len(evaluated) < len(articles) or len(ids) < BACKLOG_LIMIT:
@@ -169,7 +169,7 @@ class AlertEngine:
         try:
             _claimed, evaluated = self._evaluate(articles)
             if evaluated:
-                self.store.clear_pending_alerts(evaluated)
+                self.store.state.clear_pending_alerts(evaluated)
             return evaluated
         finally:
             with self._in_flight_lock:
@@ -196,7 +196,7 @@ class AlertEngine:
         if not rules:
             return [], {a.id for a in articles}
         by_id = {a.id: a for a in articles}
-        matches, evaluated = self.store.match_batch({n: r.query for n, r in rules.items()}, list(by_id.values()))
+        matches, evaluated = self.store.index.match_batch({n: r.query for n, r in rules.items()}, list(by_id.values()))
         now = datetime.now(UTC).replace(microsecond=0)
         claimed: list[AlertRecord] = []
         due: dict[str, Rule] = {}  # scheduled once the whole batch is claimed: one message per batch
@@ -215,7 +215,7 @@ class AlertEngine:
                 record = AlertRecord(rule=name, story=story, article_ids=[a.id for a in copies],
                                      sources=list(dict.fromkeys(a.source for a in copies)), title=lead.title,
                                      url=lead.url, created=now)
-                if self.store.claim_alert(record):
+                if self.store.index.claim_alert(record):
                     claimed.append(record)
                     log.info("alert claimed: rule %s, story %s (%s)", name, story, lead.title)
                     due[name] = rule
@@ -224,7 +224,7 @@ class AlertEngine:
                     with self._ledger:
                         for a in copies:
                             title_url = (a.title, a.url) if a.is_original else None
-                            self.store.extend_alert(name, story, a.id, a.source, title_url)
+                            self.store.index.extend_alert(name, story, a.id, a.source, title_url)
         for rule in due.values():
             self._schedule(rule)
         return claimed, evaluated
@@ -237,7 +237,7 @@ class AlertEngine:
         claimed = []
         for rule in [r for r in self._rules.values() if r.enabled and r.mode == "volume"]:
             try:
-                record = volume.check(self.store, rule, now)
+                record = volume.check(self.store.index, rule, now)
             except Exception:  # noqa: BLE001 - a failed check is logged and tried again next time
                 log.exception("volume check failed for rule %s", rule.name)
                 continue
@@ -275,7 +275,7 @@ class AlertEngine:
         """Schedule every rule with undelivered ledger records (start, rules reloaded)."""
         for rule in list(self._rules.values()):
             try:
-                recent = self.store.list_alerts(rule=rule.name, limit=50)
+                recent = self.store.index.list_alerts(rule=rule.name, limit=50)
             except Exception as exc:  # noqa: BLE001 - the store may be down; the next claim retries
                 log.warning("alert ledger unavailable for rule %s: %s", rule.name, exc)
                 continue
@@ -284,7 +284,7 @@ class AlertEngine:
                 self._last_sent[rule.name] = max(max(sent), self._last_sent.get(rule.name, 0))
             pending = [r for r in recent if r.delivered is None]
             if not pending and len(recent) == 50:
-                pending = self.store.list_alerts(rule=rule.name, limit=1, undelivered=True)
+                pending = self.store.index.list_alerts(rule=rule.name, limit=1, undelivered=True)
             if pending:
                 oldest = min(r.created for r in pending)
                 self._schedule(rule, self._next_due(rule, oldest))
@@ -377,7 +377,7 @@ class AlertEngine:
 
     def deliver(self, rule: Rule) -> bool:
         """Send the rule's undelivered records now. True when nothing is left undelivered."""
-        pending = self.store.list_alerts(rule=rule.name, limit=PENDING_LIMIT, undelivered=True)
+        pending = self.store.index.list_alerts(rule=rule.name, limit=PENDING_LIMIT, undelivered=True)
         if not pending:
             return True
         pending.sort(key=lambda r: (r.created, r.story))
@@ -399,7 +399,7 @@ class AlertEngine:
     def _send(self, rule: Rule, records: list[AlertRecord]) -> tuple[bool, bool]:
         """One message per channel for `records`. Returns (every channel has them, any was sent)."""
         words = query_words(rule.query)
-        stories = {r.story: resolve(self.store, r, words) for r in records}
+        stories = {r.story: resolve(self.store.index, r, words) for r in records}
         ok_all, sent_any = True, not rule.notify
         errors: dict[str, str] = {}
         for channel in rule.notify:
@@ -433,14 +433,14 @@ class AlertEngine:
     def _update(self, rule: Rule, records: list[AlertRecord]) -> None:
         """Write delivery state, keeping copies that `extend_alert` added since the records were read."""
         with self._ledger:
-            current = {r.story: r for r in self.store.list_alerts(rule=rule.name, limit=PENDING_LIMIT,
+            current = {r.story: r for r in self.store.index.list_alerts(rule=rule.name, limit=PENDING_LIMIT,
                                                                  undelivered=True)}
             for record in records:
                 now = current.get(record.story)
                 if now is not None:
                     record.article_ids = list(dict.fromkeys(now.article_ids + record.article_ids))
                     record.sources = list(dict.fromkeys(now.sources + record.sources))
-                self.store.update_alert(record)
+                self.store.index.update_alert(record)
 
 
 def engine_for(settings, store, start: bool = True) -> AlertEngine | None:

@@ -245,7 +245,7 @@ def query_problem(query: str) -> str | None:
     """The problem with a rule's query as one line, or None: parsed, and compiled as SQLite would run it."""
     from ingest.errors import QueryError
     from ingest.query import parse
-    from ingest.store.sqlite_search import compile_sqlite
+    from ingest.store.sqlite.query import compile_sqlite
 
     try:
         compile_sqlite(parse(query))

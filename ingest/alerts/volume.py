@@ -25,10 +25,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest.alerts.rules import Rule
 from ingest.store.base import AlertRecord, SearchRequest
+
+if TYPE_CHECKING:
+    from ingest.store.protocols import Index
 
 log = logging.getLogger("ingest.alerts")
 TOP_STORIES = 5
@@ -70,15 +73,15 @@ def _request(rule: Rule, since: datetime, until: datetime, **kw) -> SearchReques
                          tags=list(rule.tags), since=since, until=until, **kw)
 
 
-def measure(store, rule: Rule, now: datetime | None = None) -> VolumeReading:
+def measure(index: Index, rule: Rule, now: datetime | None = None) -> VolumeReading:
     spec = rule.volume
     assert spec is not None, "measure() is for mode: volume rules"
     now = now or datetime.now(UTC)
     start = now - timedelta(seconds=spec.window)
     base_start = start - timedelta(seconds=spec.baseline)
-    window = store.search(_request(rule, start, now, limit=TOP_STORIES * 4))
-    window_count = store.search(_request(rule, start, now, limit=1)).total  # every copy counts as coverage
-    baseline_count = store.search(_request(rule, base_start, start, limit=1)).total
+    window = index.search(_request(rule, start, now, limit=TOP_STORIES * 4))
+    window_count = index.search(_request(rule, start, now, limit=1)).total  # every copy counts as coverage
+    baseline_count = index.search(_request(rule, base_start, start, limit=1)).total
     expected = baseline_count * spec.window / spec.baseline
     direction: Change | None = None
     if spec.direction in ("up", "both") and window_count >= spec.min_count and \
@@ -92,7 +95,7 @@ def measure(store, rule: Rule, now: datetime | None = None) -> VolumeReading:
                             top_ids=_one_per_story(window.hits)[:TOP_STORIES],
                             top_url=window.hits[0].url if window.hits else "")
     if direction == "up":
-        reading.keywords = over_represented(store, rule, start, now, base_start)
+        reading.keywords = over_represented(index, rule, start, now, base_start)
     return reading
 
 
@@ -107,10 +110,10 @@ def _one_per_story(hits) -> list[str]:
     return out
 
 
-def over_represented(store, rule: Rule, start: datetime, now: datetime, base_start: datetime) -> list[str]:
+def over_represented(index, rule: Rule, start: datetime, now: datetime, base_start: datetime) -> list[str]:
     """Keywords far more frequent in the window than in the baseline (smoothed ratio of shares)."""
-    recent = dict(store.facet(_request(rule, start, now), "keywords", 50))
-    before = dict(store.facet(_request(rule, base_start, start), "keywords", 500))
+    recent = dict(index.facet(_request(rule, start, now), "keywords", 50))
+    before = dict(index.facet(_request(rule, base_start, start), "keywords", 500))
     n_recent, n_before = sum(recent.values()) or 1, sum(before.values()) or 1
     scored = [((count / n_recent) / ((before.get(k, 0) + 1) / (n_before + 1)), k)
               for k, count in recent.items() if count >= 2]
@@ -121,26 +124,26 @@ def _slot(moment: datetime, seconds: float) -> int:
     return int(moment.timestamp() // seconds)
 
 
-def check(store, rule: Rule, now: datetime | None = None) -> AlertRecord | None:
+def check(index: Index, rule: Rule, now: datetime | None = None) -> AlertRecord | None:
     """Measure the rule and claim a new episode when its condition starts holding. Returns the record
     to deliver (a new spike or drop), or None (nothing, or an episode that goes on)."""
-    reading = measure(store, rule, now)
+    reading = measure(index, rule, now)
     if reading.direction is None:
         return None
     spec = rule.volume
     assert spec is not None  # measure() checked it
     slot = _slot(reading.now, spec.window)
     story = f"volume:{reading.direction}:{slot}"
-    ongoing = {r.story for r in store.list_alerts(rule=rule.name, limit=5)}
+    ongoing = {r.story for r in index.list_alerts(rule=rule.name, limit=5)}
     title = f"{rule.query}: {reading.describe(spec)}"
     record = AlertRecord(rule=rule.name, story=story, article_ids=reading.top_ids, sources=[], title=title[:300],
                          url=reading.top_url, created=reading.now.replace(microsecond=0))
     if f"volume:{reading.direction}:{slot - 1}" in ongoing:  # the same episode, one slot later: no new alert
         record.delivered = record.created
-        if store.claim_alert(record):
-            store.update_alert(record)
+        if index.claim_alert(record):
+            index.update_alert(record)
         return None
-    if store.claim_alert(record):
+    if index.claim_alert(record):
         log.warning("volume alert claimed: rule %s: %s", rule.name, title)
         return record
     return None

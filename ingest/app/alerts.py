@@ -151,19 +151,19 @@ class AlertsMixin(AppBase):
 
     def list_alerts(self, rule: str | None = None, limit: int = 50, undelivered: bool = False) -> list[AlertRecord]:
         """The ledger, newest first."""
-        return self.store.list_alerts(rule=rule, limit=limit, undelivered=undelivered)
+        return self.store.index.list_alerts(rule=rule, limit=limit, undelivered=undelivered)
 
     def rule_known(self, name: str) -> bool:
         """A rule of rules.yaml, or one the ledger still has alerts of."""
         views, _ = self.rule_views()
-        return name in {r.name for r in views} or bool(self.store.list_alerts(rule=name, limit=1))
+        return name in {r.name for r in views} or bool(self.store.index.list_alerts(rule=name, limit=1))
 
     def rule_atom(self, name: str, base_url: str) -> str:
         """The rule's Atom feed (`ingest.alerts.atom.rule_feed`), each entry with the passage that matched."""
         from ingest.alerts.atom import rule_feed
 
         view = next((r for r in self.rule_views()[0] if r.name == name), None)
-        return rule_feed(self.store, name, base_url=base_url, query=view.query if view else None)
+        return rule_feed(self.store.index, name, base_url=base_url, query=view.query if view else None)
 
     def preview_rule(self, query: str, days: int = 30, filters: Filters | None = None) -> RulePreview:
         """What a rule would have matched (see the module docstring for the bounds)."""
@@ -173,10 +173,10 @@ class AlertsMixin(AppBase):
         keys = day_keys(min(max(days, 1), MAX_PREVIEW_DAYS))
         req = (filters or Filters()).request(query)
         req.since, req.until = keys[0], keys[-1] + timedelta(days=1)
-        hist = dict(self.store.histogram(req, "day", "published"))
+        hist = dict(self.store.index.histogram(req, "day", "published"))
         req.limit, req.sort = PREVIEW_EXAMPLES, "date"
         return RulePreview(query=query, days=keys, counts=[hist.get(k, 0) for k in keys],
-                           examples=self.store.search(req).hits)
+                           examples=self.store.index.search(req).hits)
 
     def test_rule(self, rule: Rule, days: int, limit: int) -> tuple[int, list[dict]]:
         """(matching stories indexed in the last `days` days, one row per story shown): its filters passed
@@ -184,12 +184,12 @@ class AlertsMixin(AppBase):
         from ingest.alerts.engine import story_of
 
         now = datetime.now(UTC)
-        result = self.store.search(SearchRequest(query=rule.query, limit=limit, sort="date", collapse=True,
+        result = self.store.index.search(SearchRequest(query=rule.query, limit=limit, sort="date", collapse=True,
                                                  indexed_since=now - timedelta(days=days)))
-        alerted = {r.story for r in self.store.list_alerts(rule=rule.name, limit=10_000)}
+        alerted = {r.story for r in self.store.index.list_alerts(rule=rule.name, limit=10_000)}
         rows = []
         for hit in result.hits:
-            article = self.store.get_article(hit.id)
+            article = self.store.index.get_article(hit.id)
             if article is None:
                 continue
             rows.append({"id": hit.id, "title": hit.title, "url": hit.url, "source": hit.source,
@@ -202,7 +202,7 @@ class AlertsMixin(AppBase):
         """A volume rule now: the window's count against its baseline."""
         from ingest.alerts.volume import measure
 
-        return measure(self.store, rule)
+        return measure(self.store.index, rule)
 
     def deliver_alerts(self, rule: str | None = None) -> tuple[int, int]:
         """Send undelivered alerts now (of one rule, or all), digests and rate limits included, in this
@@ -216,6 +216,6 @@ class AlertsMixin(AppBase):
         for r in engine.rules:
             if rule in (None, r.name):
                 engine.deliver(r)
-        left = len(self.store.list_alerts(rule=rule, undelivered=True, limit=10_000))
+        left = len(self.store.index.list_alerts(rule=rule, undelivered=True, limit=10_000))
         return engine.delivered, left
 

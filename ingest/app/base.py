@@ -14,11 +14,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from ingest.config import Settings
 from ingest.errors import IngestError
-from ingest.store import Store, open_store
+from ingest.store import Backends, open_backends
+from ingest.store.protocols import OutboxHook
 
 if TYPE_CHECKING:  # the pipeline pulls in trafilatura, feedparser, scipy: imported when a command needs it
     from ingest.alerts.engine import AlertEngine
@@ -32,7 +33,7 @@ log = logging.getLogger("ingest")
 class AppBase:
     shard: tuple[int, int] | None = None  # (i, n): this ingester polls only its share of the feeds
 
-    def __init__(self, settings: Settings, store: Store | None = None):
+    def __init__(self, settings: Settings, store: Backends | None = None):
         self.settings = settings
         self._store = store
         self._site_profiles: dict[str, SiteProfile] | None = None
@@ -43,10 +44,10 @@ class AppBase:
     # -- resources -------------------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
+    def store(self) -> Backends:
         """The store, opened on first use. For `ingest.app` and tests only: interfaces call methods."""
         if self._store is None:
-            self._store = open_store(self.settings.store)
+            self._store = open_backends(self.settings.store)
         return self._store
 
     @property
@@ -146,20 +147,19 @@ class AppBase:
 
     # -- optional store abilities (Elasticsearch/OpenSearch: the local outbox) -------------------------
 
-    def _outbox(self) -> Any:
-        """The store when it keeps an outbox for a search engine, else None."""
-        store = self.store
-        return store if callable(getattr(store, "flush_outbox", None)) else None
+    def _outbox(self) -> OutboxHook | None:
+        """The index's outbox hook when its writes wait locally for a search engine, else None."""
+        return self.store.index.outbox
 
     def has_outbox(self) -> bool:
         return self._outbox() is not None
 
     def outbox_size(self) -> int | None:
         """Documents waiting in the local outbox for the search engine; None without an outbox."""
-        store = self._outbox()
-        return None if store is None else int(store.outbox_size())
+        outbox = self._outbox()
+        return None if outbox is None else int(outbox.size())
 
     def flush_outbox(self) -> int:
         """Send what waits in the outbox now (a no-op without one); returns how many were sent."""
-        store = self._outbox()
-        return 0 if store is None else int(store.flush_outbox())
+        outbox = self._outbox()
+        return 0 if outbox is None else int(outbox.flush())

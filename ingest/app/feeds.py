@@ -78,14 +78,14 @@ class FeedsMixin(AppBase):
 
     def feed_state(self, url: str) -> FeedState | None:
         """The polling state of one feed (None before its first poll)."""
-        return self.store.get_feed_state(url)
+        return self.store.state.get_feed_state(url)
 
     def feed_states(self) -> list[FeedState]:
-        return self.store.list_feed_states()
+        return self.store.state.list_feed_states()
 
     def known_feed_urls(self) -> list[str]:
         """Feeds with polling state, then the configured ones (duplicates possible)."""
-        return [s.url for s in self.store.list_feed_states()] + [f.url for f in self.feeds()]
+        return [s.url for s in self.store.state.list_feed_states()] + [f.url for f in self.feeds()]
 
     def retry_feed(self, url: str | None = None) -> int:
         """Reset the failure state of one feed (or all failing ones)."""
@@ -94,13 +94,13 @@ class FeedsMixin(AppBase):
 
         with Fetcher(self.settings.fetch) as fetcher:
             poller = Poller(self.settings.polling, self.store, fetcher)
-            targets = [url] if url else [s.url for s in self.store.list_feed_states() if s.status in FAILING]
+            targets = [url] if url else [s.url for s in self.store.state.list_feed_states() if s.status in FAILING]
             return sum(1 for u in targets if poller.retry(u))
 
     def unconfigured_feeds(self) -> list[str]:
         """Feeds with polling state in the store that are no longer in feeds.yaml (removed, or a demo's)."""
         configured = {f.url for f in feedlist.load_feeds(self.settings.feeds_file)}
-        return [s.url for s in self.store.list_feed_states() if s.url not in configured]
+        return [s.url for s in self.store.state.list_feed_states() if s.url not in configured]
 
     def forget_feeds(self, urls: list[str], articles: bool = False) -> dict[str, int]:
         """Drop the polling state, seen entries and raw pages of feeds (and with `articles`, the articles
@@ -113,7 +113,7 @@ class FeedsMixin(AppBase):
         for url in urls:
             if articles:
                 totals["articles"] += self.store.delete_articles(ArticleSelection(feeds=[url]))
-            done = self.store.forget_feed(url)
+            done = self.store.state.forget_feed(url)
             totals["feeds"] += done["feed_state"]
             totals["entries"] += done["entries"]
             totals["raw_pages"] += done["raw_pages"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from ingest.app.base import AppBase
 from ingest.app.feeds import FeedsMixin
@@ -14,13 +14,14 @@ from ingest.app.search import SearchMixin
 from ingest.app.sites import SitesMixin
 from ingest.errors import IngestError
 from ingest.models import Article, FeedConfig, utcnow
-from ingest.store import open_store
+from ingest.store import open_backends
 from ingest.store.base import ArticleSelection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ingest.pipeline import Progress, RunReport
+    from ingest.store.elasticsearch.index import ElasticsearchIndex
 
 RETAG_BATCH = 200
 
@@ -63,10 +64,10 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
     def reindex(self, batch_size: int = 200, restart: bool = False) -> Iterator[tuple[int, int]]:
         """Rebuild the token views (stems, compound parts) of every stored article from its stored text,
         resumably: yields (done, total) after each committed batch."""
-        return self.store.reindex(batch_size=batch_size, restart=restart)
+        return self.store.index.reindex(batch_size=batch_size, restart=restart)
 
     def purge_raw(self) -> int:
-        return self.store.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
+        return self.store.state.purge_raw(utcnow() - timedelta(days=self.settings.extract.raw_retention_days))
 
     # -- retention and deletion ------------------------------------------------------------------
 
@@ -90,7 +91,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
         only the article counts (nothing is deleted)."""
         counts = {"articles": 0}
         for _label, selection in self.retention_plan():
-            counts["articles"] += (self.store.count_selected(selection) if dry_run
+            counts["articles"] += (self.store.index.count_selected(selection) if dry_run
                                    else self.store.delete_articles(selection))
         if dry_run:
             return counts
@@ -98,7 +99,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
         counts["raw_pages"] = self.purge_raw()
         days = self.settings.store.retention_days
         keep_sightings = max(self.learned_boilerplate().window_days, ex.raw_retention_days)
-        counts.update(self.store.prune_bookkeeping(
+        counts.update(self.store.index.prune_bookkeeping(
             ledger_before=now - timedelta(days=days) if days else None,
             sightings_before=now - timedelta(days=keep_sightings)))
         return counts
@@ -109,7 +110,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
         if not full_ids and not sources:
             raise IngestError("nothing to delete: give article ids or --source NAME")
         selection = ArticleSelection(ids=full_ids, sources=sources or [])
-        return self.store.count_selected(selection) if dry_run else self.store.delete_articles(selection)
+        return self.store.index.count_selected(selection) if dry_run else self.store.delete_articles(selection)
 
     # -- backend migration -----------------------------------------------------------------------
 
@@ -122,33 +123,32 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
             raise IngestError(f"the store is already {to}; copy goes to the other backend")
         target_settings = self.settings.model_copy(deep=True)
         target_settings.store.backend = to  # type: ignore[assignment]
-        target = open_store(target_settings.store)
+        target = open_backends(target_settings.store)
         counts = {"articles": 0, "skipped": 0, "alerts": 0}
         try:
             pending: list[Article] = []
 
             def send() -> None:
-                have = target.known_ids(a.id for a in pending)
+                have = {a.id for a in target.index.get_articles([a.id for a in pending])}
                 new = [a for a in pending if a.id not in have]
                 if new:
-                    target.upsert_articles(new)
-                    flush = getattr(target, "flush_outbox", None)
-                    if flush is not None:
-                        flush()
+                    target.index.upsert_articles(new)
+                    if target.index.outbox is not None:
+                        target.index.outbox.flush()
                 counts["articles"] += len(new)
                 counts["skipped"] += len(pending) - len(new)
                 if progress:
                     progress("article", len(pending))
                 pending.clear()
 
-            for article in self.store.iter_articles():
+            for article in self.store.index.iter_articles():
                 pending.append(article)
                 if len(pending) >= batch:
                     send()
             send()
-            for record in self.store.iter_alerts():
-                if target.claim_alert(record):
-                    target.update_alert(record)
+            for record in self.store.index.iter_alerts():
+                if target.index.claim_alert(record):
+                    target.index.update_alert(record)
                     counts["alerts"] += 1
         finally:
             target.close()
@@ -164,7 +164,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
         watchlist = self.watchlist()
         changed: list[Article] = []
         total = 0
-        for article in self.store.iter_articles():
+        for article in self.store.index.iter_articles():
             before = (list(article.places), list(article.entities))
             tag_articles([article], watchlist)
             if (article.places, article.entities) != before:
@@ -172,9 +172,9 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
             if progress:
                 progress("article", 1)
             if len(changed) >= RETAG_BATCH:
-                total += self.store.upsert_articles(changed)
+                total += self.store.index.upsert_articles(changed)
                 changed = []
-        total += self.store.upsert_articles(changed) if changed else 0
+        total += self.store.index.upsert_articles(changed) if changed else 0
         self.flush_outbox()
         return total
 
@@ -182,7 +182,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
 
     def backup(self, target: Path) -> int:
         """An online copy of the SQLite file (the whole store on SQLite; the local state on Elasticsearch)."""
-        from ingest.store.sqlite import SQLiteStore
+        from ingest.store import open_sqlite
 
         target = Path(target)
         if target.exists():
@@ -190,55 +190,56 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
         source = Path(self.settings.store.sqlite_path)
         if not source.exists():
             raise IngestError(f"{source}: no such store")
-        store = SQLiteStore(str(source))
+        store = open_sqlite(source)
         try:
-            return store.backup(target)
+            return store.state.backup(target)
         finally:
             store.close()
 
     # -- the search cluster (Elasticsearch, OpenSearch) -------------------------------------------------
 
-    def _cluster(self) -> Any:
-        store = self.store
-        if not callable(getattr(store, "setup", None)):
+    def _cluster(self) -> ElasticsearchIndex:
+        """The search-cluster index (Elasticsearch, or its OpenSearch subclass); an error on SQLite."""
+        if self.store.backend == "sqlite":
             raise IngestError(f"the {self.settings.store.backend} store has no search cluster")
-        return store
+        return cast("ElasticsearchIndex", self.store.index)
 
     def cluster_setup(self) -> dict:
         """Templates, the write alias and the side indices (idempotent). With KIBANA_PASSWORD set on
         Elasticsearch (docker compose), Kibana's system user gets that password."""
-        store = self._cluster()
-        result = store.setup()
+        index = self._cluster()
+        result = index.setup()
         kibana_password = os.environ.get("KIBANA_PASSWORD")
-        if kibana_password and store.backend == "elasticsearch":
-            store.client.security.change_password(username="kibana_system", password=kibana_password)
+        if kibana_password and index.backend == "elasticsearch":
+            index.client.security.change_password(username="kibana_system", password=kibana_password)
         return result
 
     def cluster_rollover(self, max_docs: int | None = None, max_age: str | None = None,
                          force: bool = False) -> dict:
         """Roll the write index over when due (or now, with force)."""
-        from ingest.store.es_setup import rollover
+        from ingest.store.elasticsearch.schema import rollover
 
-        store = self._cluster()
-        store.setup()
-        return rollover(store, max_docs, max_age, force)
+        index = self._cluster()
+        index.setup()
+        return rollover(index, max_docs, max_age, force)
 
     def rollover_if_due(self) -> dict | None:
         """The daemon's hourly check (None without a search cluster)."""
         if self._outbox() is None:
             return None
-        from ingest.store.es_setup import rollover
+        from ingest.store.elasticsearch.schema import rollover
 
-        return rollover(self.store)
+        return rollover(self._cluster())
 
     def cluster_status(self) -> dict:
         """Backend, URL, outbox, rejected documents; cluster name, health and article count when reachable."""
-        store = self._cluster()
-        info = {"backend": store.backend, "url": store.url, "outbox": store.outbox_size(),
-                "rejected": len(store.rejected())}
+        index = self._cluster()
+        outbox = index.outbox
+        info = {"backend": index.backend, "url": index.url, "outbox": outbox.size() if outbox else 0,
+                "rejected": len(outbox.rejected()) if outbox else 0}
         try:
-            health = store.client.cluster.health()
-            info.update(cluster=health["cluster_name"], health=health["status"], articles=store.count_articles())
+            health = index.client.cluster.health()
+            info.update(cluster=health["cluster_name"], health=health["status"], articles=index.count_articles())
         except Exception as exc:  # noqa: BLE001 - status reports an unreachable cluster, never crashes
             info.update(health="unreachable", error=type(exc).__name__)
         return info

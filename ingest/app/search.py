@@ -37,27 +37,27 @@ class Page:
 
 class SearchMixin(AppBase):
     def search(self, query: str, limit: int = 20, **filters) -> SearchResult:
-        return self.store.search(SearchRequest(query=query, limit=limit, **filters))
+        return self.store.index.search(SearchRequest(query=query, limit=limit, **filters))
 
     def filtered_search(self, query: str, filters: Filters, limit: int = 20, offset: int = 0,
                         sort: SortOrder = "relevance", collapse: bool = False) -> SearchResult:
         """The API's search: `offset + limit` never beyond MAX_OFFSET."""
         limit = min(limit, MAX_OFFSET - offset)
-        return self.store.search(filters.request(query, limit=limit, offset=offset, sort=sort, collapse=collapse))
+        return self.store.index.search(filters.request(query, limit=limit, offset=offset, sort=sort, collapse=collapse))
 
     def article(self, article_id: str) -> Article | None:
         """One stored article by its full id (None when there is none)."""
-        return self.store.get_article(article_id)
+        return self.store.index.get_article(article_id)
 
     def articles(self, ids: list[str]) -> list[Article]:
         """The stored articles of these ids (missing ones left out)."""
-        return self.store.get_articles(ids)
+        return self.store.index.get_articles(ids)
 
     def show(self, article_id: str) -> Article:
         """One article by id or unique id prefix; unknown or ambiguous ids raise IngestError."""
-        article = self.store.get_article(article_id)
+        article = self.store.index.get_article(article_id)
         if article is None:
-            candidates = self.store.ids_with_prefix(article_id.lower(), limit=6)
+            candidates = self.store.index.ids_with_prefix(article_id.lower(), limit=6)
             if len(candidates) > 1:
                 shown = ", ".join(candidates[:5]) + (", ..." if len(candidates) > 5 else "")
                 raise IngestError(f"{article_id!r} is ambiguous: it starts {len(candidates)}"
@@ -69,8 +69,8 @@ class SearchMixin(AppBase):
         """The other copies of this article's syndication cluster: the original first, then newest first."""
         if not article.cluster_id:
             return []
-        hits = self.store.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
-        found = {a.id: a for a in self.store.get_articles([h.id for h in hits if h.id != article.id])}
+        hits = self.store.index.search(SearchRequest(clusters=[article.cluster_id], sort="date", limit=limit + 1)).hits
+        found = {a.id: a for a in self.store.index.get_articles([h.id for h in hits if h.id != article.id])}
         others = [found[h.id] for h in hits if h.id in found]
         return [a for a in others if a.is_original] + [a for a in others if not a.is_original]
 
@@ -102,7 +102,7 @@ class SearchMixin(AppBase):
         max_page = max(1, MAX_OFFSET // per_page)
         page = min(max(page, 1), max_page)
         offset = (page - 1) * per_page
-        result = self.store.search(filters.request(query, limit=per_page, offset=offset, sort=sort_order(sort),
+        result = self.store.index.search(filters.request(query, limit=per_page, offset=offset, sort=sort_order(sort),
                                                    collapse=collapse))
         pages = max(1, -(-result.total // per_page))
         return Page(result=result, page=page, per_page=per_page, offset=offset, last_page=min(pages, max_page),
@@ -110,14 +110,14 @@ class SearchMixin(AppBase):
 
     def export_rows(self, query: str, filters: Filters, sort: SortOrder, limit: int) -> SearchResult:
         limit = min(max(limit, 1), MAX_EXPORT)
-        return self.store.search(filters.request(query, limit=limit, sort=sort))
+        return self.store.index.search(filters.request(query, limit=limit, sort=sort))
 
     def sidebar_facets(self, query: str, f: Filters, size: int = 12) -> list[dict]:
         """Sidebar facets; each counts with the other filters applied but not its own (so choices stay
         visible), the chosen values listed even when they count 0."""
         out = []
         for field, label, param, own in SIDEBAR:
-            values = self.store.facet(f.without(own).request(query), field, size)
+            values = self.store.index.facet(f.without(own).request(query), field, size)
             chosen = getattr(f, own)
             known = {k for k, _ in values}
             values += [(c, 0) for c in chosen if c not in known]
@@ -140,8 +140,8 @@ class SearchMixin(AppBase):
             interval = self._auto_interval(base, since, until, date_field)
         if interval not in INTERVALS:
             raise InputError(f"interval must be auto or one of {', '.join(INTERVALS)}")
-        totals = dict(self.store.histogram(base, interval, date_field))
-        per_query = [dict(self.store.histogram(filters.request(q), interval, date_field)) for q in queries]
+        totals = dict(self.store.index.histogram(base, interval, date_field))
+        per_query = [dict(self.store.index.histogram(filters.request(q), interval, date_field)) for q in queries]
         found = sorted({k for h in [totals, *per_query] for k in h})
         # a range without an end runs to now, so 'last 7 days' shows the quiet days up to today
         keys = bucket_keys(found, since, until or (utcnow() if since else None), interval)
@@ -160,7 +160,7 @@ class SearchMixin(AppBase):
     def _auto_interval(self, base: SearchRequest, since, until, date_field: str) -> str:
         if since is not None and until is not None:
             return choose_interval(since, until)
-        days = self.store.histogram(base, "day", date_field)
+        days = self.store.index.histogram(base, "day", date_field)
         start = since or (days[0][0] if days else None)
         end = until or (days[-1][0] + timedelta(days=1) if days else None)
         return choose_interval(start, end)
@@ -171,8 +171,8 @@ class SearchMixin(AppBase):
             raise InputError(f"field must be one of {', '.join(FACET_FIELDS)}")
         size = min(max(size, 1), 100)
         query = combine(queries)
-        buckets = self.store.facet(filters.request(query), field_name, size)
-        total = self.store.search(filters.request(query, limit=0)).total
+        buckets = self.store.index.facet(filters.request(query), field_name, size)
+        total = self.store.index.search(filters.request(query, limit=0)).total
         if field_name == "places":  # country codes get their names; cities are names already
             from ingest.enrich.places import country_name
 

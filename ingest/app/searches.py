@@ -52,7 +52,7 @@ class SavedMixin(AppBase):
         return self.saved_hits(self.saved_search(name), limit=limit, offset=offset)
 
     def saved_hits(self, search: SavedSearch, limit: int = 50, offset: int = 0) -> SearchResult:
-        return self.store.search(search.request(limit=limit, offset=offset))
+        return self.store.index.search(search.request(limit=limit, offset=offset))
 
     def saved_to_rule(self, name: str, notify: list[str] | None = None) -> str:
         """Append an alert rule with the saved search's query and filters to rules.yaml (the rule gets

@@ -17,23 +17,23 @@ if TYPE_CHECKING:
 class SitesMixin(AppBase):
     def list_domains(self) -> list[tuple[str, int]]:
         """(domain, stored articles) per site."""
-        return self.store.list_domains()
+        return self.store.index.list_domains()
 
     def learned_boilerplate(self) -> LearnedBoilerplate:
         """Learned per-site boilerplate over this store: the threshold, window and is-learned rule."""
         from ingest.extract.learned import LearnedBoilerplate
 
-        return LearnedBoilerplate(self.settings.extract, self.store)
+        return LearnedBoilerplate(self.settings.extract, self.store.index)
 
     def site_blocks(self, domain: str) -> list[BlockStat]:
         """The site's repeated blocks counted in the learning window (`learned_blocks` tells which are learned)."""
-        return self.store.block_stats(domain, since=self.learned_boilerplate().since())
+        return self.store.index.block_stats(domain, since=self.learned_boilerplate().since())
 
     def learned_blocks(self, domain: str) -> tuple[list[BlockStat], list[BlockStat]]:
         """(every block of the site in the window, the learned ones among them)."""
         boilerplate = self.learned_boilerplate()
-        stats = self.store.block_stats(domain, since=boilerplate.since())
+        stats = self.store.index.block_stats(domain, since=boilerplate.since())
         return stats, [s for s in stats if boilerplate.is_learned(s)]
 
     def set_block(self, domain: str, fingerprint: str, status: BlockStatus | None) -> bool:
-        return self.store.set_block_status(domain, fingerprint, status)
+        return self.store.index.set_block_status(domain, fingerprint, status)

@@ -50,9 +50,9 @@ class FeedStatus:
 class StatusMixin(FeedsMixin, AppBase):
     def status(self) -> list[FeedStatus]:
         """Every configured feed, then feeds polled earlier that are no longer (or never were) configured."""
-        states = {s.url: s for s in self.store.list_feed_states()}
-        counts = self.store.article_counts_by_feed()
-        queues = self.store.queue_summary()
+        states = {s.url: s for s in self.store.state.list_feed_states()}
+        counts = self.store.index.article_counts_by_feed()
+        queues = self.store.state.queue_summary()
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -86,7 +86,7 @@ class StatusMixin(FeedsMixin, AppBase):
             if row.articles:
                 urls = [row.url] + ([row.resolved_url] if row.resolved_url else [])
                 req = SearchRequest(feeds=urls, since=keys[0], until=keys[-1] + timedelta(days=1))
-                hist = dict(self.store.histogram(req, "day", "published"))
+                hist = dict(self.store.index.histogram(req, "day", "published"))
                 activity = [hist.get(k, 0) for k in keys]
             data["source"] = row.name if activity is not None else None
             data["activity"] = activity
@@ -108,24 +108,24 @@ class StatusMixin(FeedsMixin, AppBase):
         return [{"source": q.source, "articles": q.articles, "fallback_share": q.fallback_share,
                  "median_body_chars": q.median_body_chars, "boilerplate_share": q.boilerplate_share,
                  "access": q.access}
-                for q in self.store.source_quality()]
+                for q in self.store.index.source_quality()]
 
     def count_articles(self) -> int:
-        return self.store.count_articles()
+        return self.store.index.count_articles()
 
     def reindex_pending(self) -> bool:
         """An interrupted `ingest reindex` (or an upgrade) left articles without their token views."""
-        return self.store.reindex_pending()
+        return self.store.index.reindex_pending()
 
     def extraction_counts(self) -> list[tuple[str, int]]:
         """Articles by where their text came from (page, feed, none)."""
-        return self.store.facet(SearchRequest(), "extraction", 20)
+        return self.store.index.facet(SearchRequest(), "extraction", 20)
 
     def alert_outcomes(self, scan: int) -> dict[str, int]:
         """The latest `scan` alerts of the ledger by delivery outcome: delivered, pending, failed."""
         retry_max = self.settings.alerts.retry_max
         counts = {"delivered": 0, "pending": 0, "failed": 0}
-        for rec in self.store.list_alerts(limit=scan):
+        for rec in self.store.index.list_alerts(limit=scan):
             if rec.delivered is not None:
                 counts["delivered"] += 1
             elif rec.attempts > retry_max:
@@ -151,7 +151,7 @@ class StatusMixin(FeedsMixin, AppBase):
 
         problems = []
         try:
-            self.store.count_articles()
+            self.store.index.count_articles()
         except Exception as exc:  # noqa: BLE001 - any failure to read is the answer here
             problems.append(f"store: {exc}")
         beat = self.heartbeat_file
@@ -164,6 +164,6 @@ class StatusMixin(FeedsMixin, AppBase):
     def probe(self) -> tuple[int | None, str | None]:
         """(articles, None) when the store answers, (None, the exception's type name) when not (/healthz)."""
         try:
-            return self.store.count_articles(), None
+            return self.store.index.count_articles(), None
         except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
             return None, type(exc).__name__

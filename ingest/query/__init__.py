@@ -4,8 +4,8 @@
     node = parse('(Iran OR Teheran) AND Drohne* NOT lang:en')
     to_text(node)   # canonical text: '(Iran OR Teheran) AND Drohne* AND NOT lang:en'
 
-Compilers live beside their adapters: `ingest.store.sqlite_search.compile_sqlite` and
-`ingest.store.es_query.compile_es`. The language is documented in docs/query-language.md.
+Compilers live beside their adapters: `ingest.store.sqlite.query.compile_sqlite` and
+`ingest.store.elasticsearch.query.compile_es`. The language is documented in docs/query-language.md.
 """
 
 from ingest.query.ast import (

@@ -22,7 +22,7 @@ dropped silently: every state carries its reason (`last_error`) and the time of 
   max-age, Expires, Retry-After) and jittered. A fixed per-feed interval replaces the observed
   rate but is still raised to the publisher's ask.
 - Crash safety: a poll that found entries saves the feed's new state (validators, body hash)
-  in the same store transaction that queues its new entries (`Store.save_poll`, the pending
+  in the same local-state transaction that queues its new entries (`LocalState.save_poll`, the pending
   queue). Until then nothing of the poll is kept, so a crash either loses the whole poll (the
   next poll sees the same entries) or nothing: never validators that hide unstored entries.
   The pipeline takes entries off that queue only once their article is stored or they are dead.
@@ -216,8 +216,10 @@ class OutageDetector:
 
 class Poller:
     def __init__(self, settings: PollingSettings, store, fetcher: FeedFetcher):
+        # `store`: the (state, index) pair of ingest.store (untyped here: sources sits below store)
         self.settings = settings
-        self.store = store
+        self.state = store.state  # feed state, entries, the queue (ingest.store.protocols.LocalState)
+        self.index = store.index  # an article reached through one more feed gains it
         self.fetcher = fetcher
         self.outage = OutageDetector(settings.outage_share)
         self.rng = random.Random()
@@ -234,7 +236,7 @@ class Poller:
             outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, error=f"internal error: {type(exc).__name__}: {exc}",
                                   error_kind="internal", feed_name=feed.name or feed.url, host=host_key(feed.url))
             try:
-                state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+                state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
                 outcome.previous_error_count, outcome.previous_status = state.error_count, state.status
                 self._fail(state, outcome, "hard", utcnow())
             except Exception:  # noqa: BLE001 - the store itself failing: report, do not raise
@@ -243,7 +245,7 @@ class Poller:
 
     def _poll(self, feed: FeedConfig) -> PollOutcome:
         now = utcnow()
-        state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
         state.name = feed.name or state.name
         state.category = feed.category
         outcome = PollOutcome(feed=feed, status=PollStatus.ERROR, previous_error_count=state.error_count,
@@ -251,7 +253,7 @@ class Poller:
                               feed_name=state.name or feed.url, host=host_key(state.resolved_url or feed.url))
         if not feed.enabled:
             state.status, state.last_error, state.next_poll = FeedStatus.DISABLED, "disabled by user", None
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             outcome.status = PollStatus.SKIPPED
             return outcome
         if state.not_before and state.not_before > time.time():
@@ -294,7 +296,7 @@ class Poller:
         state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
         queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
-        self.store.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        self.state.save_poll(state, queued, seen)  # state and queued entries: one transaction
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
@@ -308,7 +310,7 @@ class Poller:
         if not entries:
             return [], [], []
         keyed = [(e, entry_keys(e)) for e in entries]
-        known = self.store.known_entries(k for _, keys in keyed for k in keys)
+        known = self.state.known_entries(k for _, keys in keyed for k in keys)
         queued: list[PendingEntry] = []
         seen: list[tuple[str, str, str]] = []
         also: list[tuple[str, str]] = []
@@ -330,7 +332,7 @@ class Poller:
 
     def _add_feed_url(self, aid: str, feed_url: str) -> None:
         try:
-            self.store.add_feed_url(aid, feed_url)
+            self.index.add_feed_url(aid, feed_url)
         except StoreUnavailable as exc:  # the search engine down: the article keeps its other feeds for now
             log.warning("feed %s not added to article %s: %s", feed_url, aid, exc)
 
@@ -415,7 +417,7 @@ class Poller:
             state.last_error = f"waiting for the host: {exc}"
             state.not_before = float(math.ceil(time.time() + wait))  # whole seconds, as the store keeps times
             state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             return outcome
         self.outage.record(outcome.host, outcome.network_failure)
         self._fail(state, outcome, classify(kind, status), now, status, retry_after)
@@ -428,7 +430,7 @@ class Poller:
         if outcome.network_failure and self.outage.in_outage():
             state.last_error = f"suspected local connectivity problem (most hosts failing): {outcome.error}"
             state.next_poll = now + timedelta(seconds=s.min_interval)
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
             return
         state.error_count += WEIGHTS[weight_class]
         state.consecutive_404 = state.consecutive_404 + 1 if status == 404 else 0
@@ -450,7 +452,7 @@ class Poller:
         if gone or retry_after:  # the same instant for the scheduler and for `run --once`
             state.not_before = float(math.ceil(time.time() + delay))
             state.next_poll = datetime.fromtimestamp(state.not_before, UTC)
-        self.store.save_feed_state(state)
+        self.state.save_feed_state(state)
 
     def _next_interval(self, feed: FeedConfig, state: FeedState, outcome: PollOutcome, resp: FetchResponse,
                        parsed: ParsedFeed | None, previous_success: datetime | None, now: datetime
@@ -509,7 +511,7 @@ class Poller:
         now = utcnow()
         failed = [o for o in polled if o.network_failure]
         for o in failed:
-            state = self.store.get_feed_state(o.feed.url)
+            state = self.state.get_feed_state(o.feed.url)
             if state is None:
                 continue
             state.error_count = o.previous_error_count
@@ -518,21 +520,21 @@ class Poller:
             state.last_error = f"suspected local connectivity problem (most hosts failing): {o.error}"
             state.next_poll = now + timedelta(seconds=self.settings.min_interval)
             state.not_before = None
-            self.store.save_feed_state(state)
+            self.state.save_feed_state(state)
         log.warning("%d of %d hosts failed with network errors: treating it as our own outage",
                     sum(hosts.values()), len(hosts))
         return True
 
     def retry(self, url: str) -> bool:
         """User reset (`ingest feeds retry`): clear failures and poll at the next opportunity."""
-        state = self.store.get_feed_state(url)
+        state = self.state.get_feed_state(url)
         if state is None:
             return False
         state.error_count, state.consecutive_404 = 0.0, 0
         state.status = FeedStatus.WORKING if state.last_success else FeedStatus.NEW
         state.last_error, state.next_poll, state.not_before = None, utcnow(), None
         state.validators_trusted = True
-        self.store.save_feed_state(state)
+        self.state.save_feed_state(state)
         return True
 
 

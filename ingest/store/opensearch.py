@@ -1,18 +1,18 @@
-"""OpenSearch store: the Elasticsearch adapter, over the opensearch-py client.
+"""OpenSearch index: the Elasticsearch index adapter, over the opensearch-py client.
 
 Why a client of its own: the Elasticsearch 9 client refuses any server that does not say it is
 Elasticsearch ("The client noticed that the server is not Elasticsearch"), so OpenSearch needs
 opensearch-py. Everything else is shared, not forked: the mapping and query compiler
-(`es_query`), search (`es_search` and the adapter's search/aggregate methods), the outbox, setup
-(`es_setup`) and alert evaluation (`es_percolate`, which percolates here: OpenSearch's percolator
+(`elasticsearch/query.py`), search and aggregates (`elasticsearch/search.py`, `aggregates.py`), the
+outbox, setup (`elasticsearch/schema.py`) and alert evaluation (`elasticsearch/rules.py`, which percolates here: OpenSearch's percolator
 module is small and on Maven Central, so scripts/opensearch-node.sh has it).
 
-The seam (overridden methods of `ElasticsearchStore`):
+The seam (overridden methods of `ElasticsearchIndex`):
     _conf            the `store.opensearch` section (same keys as `store.elasticsearch`)
     _connect         an opensearch-py client wrapped in `ESStyleClient` (below)
-    _api_status      HTTP status of an opensearch-py error
+    api_status       HTTP status of an opensearch-py error
     _down            the connection-level errors of opensearch-py
-    _try_lifecycle   an ISM rollover policy where the cluster has the ISM plugin (ILM is Elasticsearch's)
+    try_lifecycle    an ISM rollover policy where the cluster has the ISM plugin (ILM is Elasticsearch's)
     helpers          opensearch-py's bulk/scan helpers
     setup            also checks the server is OpenSearch (opensearch-py would talk to Elasticsearch too)
 
@@ -32,7 +32,7 @@ from opensearchpy.exceptions import TransportError as OSTransportError
 
 from ingest.config import ElasticsearchSettings, StoreSettings
 from ingest.errors import StoreError
-from ingest.store.elasticsearch import ElasticsearchStore, _secret
+from ingest.store.elasticsearch.index import ElasticsearchIndex, read_secret
 
 log = logging.getLogger("ingest.store.opensearch")
 
@@ -94,7 +94,7 @@ class ESStyleClient:
         self.raw.close()
 
 
-class OpenSearchStore(ElasticsearchStore):
+class OpenSearchIndex(ElasticsearchIndex):
     backend = "opensearch"
     product = "OpenSearch"
     helpers = helpers
@@ -104,7 +104,7 @@ class OpenSearchStore(ElasticsearchStore):
         return settings.opensearch
 
     @staticmethod
-    def _api_status(exc: Exception) -> int | None:
+    def api_status(exc: Exception) -> int | None:
         if isinstance(exc, OSTransportError) and not isinstance(exc, OSConnectionError):
             return exc.status_code if isinstance(exc.status_code, int) else None
         return None
@@ -123,7 +123,7 @@ class OpenSearchStore(ElasticsearchStore):
             raise StoreError("store.opensearch.api_key_env: OpenSearch has no API keys; "
                              "set store.opensearch.username and the password (INGEST_OS_PASSWORD)")
         kwargs: dict = {"timeout": conf.timeout, "retry_on_timeout": True, "max_retries": 2}
-        password = _secret(conf.password_env, conf.password_file, self.product)
+        password = read_secret(conf.password_env, conf.password_file, self.product)
         if conf.username and password:
             kwargs["http_auth"] = (conf.username, password)
         if conf.ca_file:
@@ -137,18 +137,18 @@ class OpenSearchStore(ElasticsearchStore):
     def _check_server(self) -> None:
         """opensearch-py talks to Elasticsearch too (and some calls would half work): refuse that clearly."""
         try:
-            version = self._call(self.client.info).get("version", {})
+            version = self.call(self.client.info).get("version", {})
         except Exception as exc:
-            if self._api_status(exc) is None:
+            if self.api_status(exc) is None:
                 raise
-            version = {"number": f"(HTTP {self._api_status(exc)} on GET /)"}
+            version = {"number": f"(HTTP {self.api_status(exc)} on GET /)"}
         if version.get("distribution") != "opensearch":
             raise StoreError(f"{self.url} is not OpenSearch (it answers as "
                              f"{version.get('build_flavor') or 'Elasticsearch'} {version.get('number', '?')}); "
                              "use store.backend: elasticsearch for it, or point store.opensearch.url elsewhere")
         log.info("OpenSearch %s at %s", version.get("number"), self.url)
 
-    def _try_lifecycle(self) -> bool:
+    def try_lifecycle(self) -> bool:
         """An ISM policy that rolls the write index over, where the cluster has the ISM plugin (the official
         image; the test node has none, so there this returns False and the daemon rolls over hourly)."""
         name = f"{self.prefix}-articles"
@@ -162,7 +162,7 @@ class OpenSearchStore(ElasticsearchStore):
         try:
             self.client.transport.perform_request("PUT", f"/_plugins/_ism/policies/{name}", body=policy)
         except Exception as exc:
-            status = self._api_status(exc)
+            status = self.api_status(exc)
             if status is None:
                 raise
             if status != 409:  # 409: the policy is there already; anything else: no ISM on this cluster

@@ -36,9 +36,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ingest.errors import QueryError
+from ingest.query import parse
+from ingest.query.presearch import (
+    Presearcher,
+    decide,
+    document_columns,
+    mask_ids,
+    parse_rule_queries,
+    split_tokens,
+)
+from ingest.store.elasticsearch.query import compile_es
+from ingest.store.elasticsearch.schema import article_doc, doc_article
+
+if TYPE_CHECKING:
+    from ingest.store.elasticsearch.index import ElasticsearchIndex
 
 log = logging.getLogger("ingest.store.es")
 PAGE = 10_000  # index.max_result_window: each page runs the whole percolation again
@@ -51,22 +67,27 @@ RELATIVE_PROBE = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2002, 2, 2, tzinfo=
 COMPILED_KEPT = 200_000   # compiled rule queries kept between batches
 
 
+@dataclass(slots=True)
+class RuleCache:
+    """What matching keeps per index between batches."""
+
+    rules_hash: str | None = None                    # the rule set in the percolator index
+    relative_rules: list[str] = field(default_factory=list)  # its rules with relative dates
+    presearch: tuple[str, Presearcher] | None = None  # (rule set hash, its presearcher)
+    compiled: dict[str, dict] = field(default_factory=dict)  # query -> compiled query
+
+
 def _rules_hash(rules: dict[str, str]) -> str:
     return hashlib.sha1(json.dumps(sorted(rules.items())).encode()).hexdigest()
 
 
 def _compile(query: str, combined: bool = False) -> dict:
-    from ingest.query import parse
-    from ingest.store.es_query import compile_es
-
     return compile_es(parse(query), combined=combined)
 
 
 def compile_rules(rules: dict[str, str], combined: bool = False) -> dict[str, dict]:
     """Each rule's query DSL; a rule that does not parse is left out with a warning, as on SQLite.
     `combined`: for the percolator index, whose documents also carry title and body tokens together."""
-    from ingest.errors import QueryError
-
     out = {}
     for name, query in rules.items():
         try:
@@ -78,7 +99,6 @@ def compile_rules(rules: dict[str, str], combined: bool = False) -> dict[str, di
 
 def _is_relative(query: str) -> bool:
     """Whether the rule's dates depend on when it is evaluated (`published:>now-7d`)."""
-    from ingest.query import parse
 
     return parse(query, now=RELATIVE_PROBE[0]) != parse(query, now=RELATIVE_PROBE[1])
 
@@ -88,17 +108,17 @@ def _rule_action(index: str, name: str, query: str, compiled: dict) -> dict:
             "_source": {"rule_name": name, "rule_query": query, "query": compiled}}
 
 
-def sync_rules(store, rules: dict[str, str]) -> None:
+def sync_rules(store: ElasticsearchIndex, rules: dict[str, str]) -> None:
     """Store each rule's compiled query in the percolator index; drop rules that are gone.
     Rules with relative dates are compiled again for every batch, so `now` is the evaluation's."""
     index = store.name("rules")
     digest = _rules_hash(rules)
-    if store._rules_hash == digest:
-        relative = getattr(store, "_relative_rules", [])
+    if store.rule_cache.rules_hash == digest:
+        relative = store.rule_cache.relative_rules
         if relative:
             compiled = compile_rules({n: rules[n] for n in relative}, combined=True)
             actions = [_rule_action(index, n, rules[n], q) for n, q in compiled.items()]
-            store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
+            store.call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
         return
     compiled = compile_rules(rules, combined=True)
     actions = [_rule_action(index, name, rules[name], query) for name, query in compiled.items()]
@@ -106,26 +126,24 @@ def sync_rules(store, rules: dict[str, str]) -> None:
     stale = [h["_id"] for h in store.helpers.scan(store.client, index=index, query={"query": {"match_all": {}}},
                                                   _source=False) if h["_id"] not in wanted]
     actions += [{"_op_type": "delete", "_index": index, "_id": rid} for rid in stale]
-    store._call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
-    store._relative_rules = [n for n in compiled if _is_relative(rules[n])]
-    store._rules_hash = digest
+    store.call(store.helpers.bulk, store.client, actions, chunk_size=500, refresh=True)
+    store.rule_cache.relative_rules = [n for n in compiled if _is_relative(rules[n])]
+    store.rule_cache.rules_hash = digest
 
 
-def _documents(store, article_ids: list[str]) -> list[dict]:
+def _documents(store: ElasticsearchIndex, article_ids: list[str]) -> list[dict]:
     """The batch's documents as percolated: from the outbox, the adapter's recently written documents,
     or else the cluster (with the analysed fields made again), minus the fields no rule reads."""
-    queued = store._outbox_docs(article_ids)
-    recent = getattr(store, "recent_docs", {})
+    queued = store.outbox.docs(article_ids)
+    recent = store.recent_docs
     docs = [queued.get(i) or recent.get(i) for i in article_ids]
     rest = [i for i, d in zip(article_ids, docs, strict=True) if d is None]
-    docs = [d for d in docs if d is not None]
+    found = [d for d in docs if d is not None]
     if rest:
-        resp = store._call(store.client.search, index=store.articles_alias, size=len(rest),
+        resp = store.call(store.client.search, index=store.articles_alias, size=len(rest),
                            query={"ids": {"values": rest}})
-        from ingest.store.elasticsearch import article_doc, doc_article
-
-        docs += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
-    return [_percolated(d) for d in docs]
+        found += [article_doc(doc_article(h["_source"])) for h in resp["hits"]["hits"]]
+    return [_percolated(d) for d in found]
 
 
 def _percolated(doc: dict) -> dict:
@@ -137,7 +155,7 @@ def _percolated(doc: dict) -> dict:
     return out
 
 
-def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:
+def _percolate(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:
     sync_rules(store, rules)
     out: dict[str, list[str]] = {}
     search_after = None
@@ -146,7 +164,7 @@ def _percolate(store, rules: dict[str, str], docs: list[dict]) -> dict[str, list
                 "_source": ["rule_name"], "sort": [{"rule_name": "asc"}]}
         if search_after:
             body["search_after"] = search_after
-        resp = store._call(store.client.search, index=store.name("rules"), **body)
+        resp = store.call(store.client.search, index=store.name("rules"), **body)
         hits = resp["hits"]["hits"]
         for h in hits:
             slots = h.get("fields", {}).get("_percolator_document_slot", [])
@@ -165,24 +183,20 @@ def _column(field: str, view: str) -> str:
     return f"{field}_{'folded' if view == 'exact' else view}"
 
 
-def _presearcher(store, rules: dict[str, str]):
+def _presearcher(store: ElasticsearchIndex, rules: dict[str, str]) -> Presearcher:
     """The rule set's presearcher, kept while the rules stay the same."""
-    from ingest.query.presearch import Presearcher, parse_rule_queries, split_tokens
-
     digest = _rules_hash(rules)
-    cached = getattr(store, "_presearch", None)
+    cached = store.rule_cache.presearch
     if cached is None or cached[0] != digest:
-        cached = store._presearch = (digest, Presearcher(parse_rule_queries(rules), split_tokens, columns=_column))
+        cached = store.rule_cache.presearch = (digest, Presearcher(parse_rule_queries(rules), split_tokens, columns=_column))
     return cached[1]
 
 
-def _candidates(store, rules: dict[str, str], article_ids: list[str]
+def _candidates(store: ElasticsearchIndex, rules: dict[str, str], article_ids: list[str]
                 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(rules answered from the batch's own tokens: rule -> matching ids, rules to search: rule -> the
     batch articles it may match). Read before the outbox is flushed: no round trip for queued
     articles. When an article is found nowhere (being flushed right now) every rule is searched."""
-    from ingest.query.presearch import decide, document_columns, mask_ids
-
     docs = _documents(store, article_ids)
     ids = [d["id"] for d in docs]
     if set(article_ids) - set(ids):
@@ -194,11 +208,11 @@ def _candidates(store, rules: dict[str, str], article_ids: list[str]
             {name: mask_ids(mask, ids) for name, mask in rest.items()})
 
 
-def _compiled(store, query: str) -> dict:
+def _compiled(store: ElasticsearchIndex, query: str) -> dict:
     """`_compile`, kept between batches except for queries with relative dates (`now` moves)."""
-    cache = getattr(store, "_compiled_rules", None)
-    if cache is None or len(cache) > COMPILED_KEPT:
-        cache = store._compiled_rules = {}
+    cache = store.rule_cache.compiled
+    if len(cache) > COMPILED_KEPT:
+        cache = store.rule_cache.compiled = {}
     compiled = cache.get(query)
     if compiled is None:
         compiled = _compile(query)
@@ -207,7 +221,7 @@ def _compiled(store, query: str) -> dict:
     return compiled
 
 
-def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
+def _msearch(store: ElasticsearchIndex, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
     """Each rule in `scopes` restricted to its articles, in `_msearch` requests of MSEARCH_CHUNK."""
     out: dict[str, list[str]] = {}
     items = list(scopes.items())
@@ -223,7 +237,7 @@ def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict
                 query = {"match_none": {}}
             searches.append({"query": {"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
                              "size": len(ids), "_source": False})
-        resp = store._call(store.client.msearch, searches=searches)
+        resp = store.call(store.client.msearch, searches=searches)
         for (name, _ids), result in zip(chunk, resp["responses"], strict=True):
             ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
             if ids:
@@ -231,12 +245,12 @@ def _msearch(store, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict
     return out
 
 
-def match_rules(store, rules: dict[str, str], article_ids: list[str], presearch: bool = True
+def match_rules(store: ElasticsearchIndex, rules: dict[str, str], article_ids: list[str], presearch: bool = True
                 ) -> dict[str, list[str]]:
     """rule -> matching article ids. `presearch=False` sends every rule (the reference)."""
     if not rules or not article_ids:
         return {}
-    store._ensure()
+    store.ensure()
     store.flush_outbox(wait=True)  # never a best-effort view: written means refreshed
     if store.percolator:
         docs = _documents(store, article_ids)
@@ -245,7 +259,7 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], presearch:
     return _search_scoped(store, rules, article_ids, presearch)
 
 
-def _search_scoped(store, rules: dict[str, str], article_ids: list[str], presearch: bool = True
+def _search_scoped(store: ElasticsearchIndex, rules: dict[str, str], article_ids: list[str], presearch: bool = True
                    ) -> dict[str, list[str]]:
     """`_msearch` over the presearcher's candidates (or every rule), plus the rules it answered."""
     answered, scopes = (_candidates(store, rules, article_ids) if presearch
@@ -254,14 +268,12 @@ def _search_scoped(store, rules: dict[str, str], article_ids: list[str], presear
     return {name: found[name] for name in rules if name in found}
 
 
-def match_batch(store, rules: dict[str, str], articles: list) -> tuple[dict[str, list[str]], set[str]]:
+def match_batch(store: ElasticsearchIndex, rules: dict[str, str], articles: list) -> tuple[dict[str, list[str]], set[str]]:
     """(matches, ids evaluated) for a freshly stored batch; see the module note."""
-    from ingest.store.elasticsearch import article_doc
-
     ids = {a.id for a in articles}
     if not rules or not articles:
         return {}, ids
-    store._ensure()
+    store.ensure()
     if store.percolator:  # the batch's own documents, shaped as the percolator index reads them
         return _percolate(store, rules, [_percolated(article_doc(a)) for a in articles]), ids
     ready = store.searchable(articles)

@@ -7,7 +7,8 @@ from datetime import datetime
 from statistics import median
 
 from ingest.store.base import FACET_FIELDS, SearchRequest, SourceQuality
-from ingest.store.sqlite_filters import request_condition
+from ingest.store.dates import from_iso
+from ingest.store.sqlite.filters import request_condition
 
 BUCKETS = {  # SQLite expressions truncating an ISO timestamp to the bucket start
     "hour": "substr({c}, 1, 13) || ':00:00Z'",
@@ -19,7 +20,6 @@ BUCKETS = {  # SQLite expressions truncating an ISO timestamp to the bucket star
 
 def histogram(store, request: SearchRequest, interval: str = "day", field: str = "published"
               ) -> list[tuple[datetime, int]]:
-    from ingest.store.sqlite import from_iso
 
     if interval not in BUCKETS:
         raise ValueError(f"interval must be one of {', '.join(BUCKETS)}")
@@ -29,7 +29,7 @@ def histogram(store, request: SearchRequest, interval: str = "day", field: str =
     bucket = BUCKETS[interval].format(c=f"a.{field}")
     rows = store.query(f"SELECT {bucket} AS b, count(*) AS n FROM articles a WHERE {cond} AND a.{field} IS NOT NULL "
                        f"GROUP BY b ORDER BY b", params)
-    return [(from_iso(r["b"]), r["n"]) for r in rows]
+    return [(when, r["n"]) for r in rows if (when := from_iso(r["b"])) is not None]
 
 
 def facet(store, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]:

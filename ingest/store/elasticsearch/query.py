@@ -40,7 +40,7 @@ WS = {"type": "text", "analyzer": "whitespace"}
 WS_PREFIXED = {**WS, "index_prefixes": {"min_chars": 2, "max_chars": 5}}
 CI_KEYWORD = {"type": "keyword"}  # compared with case_insensitive term/prefix queries (no normalizer needed)
 
-# The mapping the Elasticsearch adapter uses verbatim (ingest.store.es_setup.text_mapping):
+# The mapping the Elasticsearch adapter uses verbatim (ingest.store.elasticsearch.schema.text_mapping):
 # "settings" go into the index settings, "properties" into the mappings.
 ES_TEXT_MAPPING = {
     "settings": {},

@@ -1,4 +1,4 @@
-"""Elasticsearch store: the same `Store` interface over a cluster, for users who outgrow one machine.
+"""Elasticsearch index: the `Index` seam over a cluster, for users who outgrow one machine.
 
 Layout (prefix `ingest` by default):
     ingest-articles           write alias over ingest-articles-000001, -000002 ... (rollover)
@@ -7,12 +7,15 @@ Layout (prefix `ingest` by default):
     ingest-alerts             alert ledger, doc id = hash(rule|story), claimed with op_type=create
     ingest-rules              percolator index holding the compiled alert rules
 
-What stays local (an SQLite file beside the ingester, `store.sqlite_path`): feed polling state,
-seen entry keys, the queue of pending entries (and page retries), kept raw pages, and the outbox.
-A poll's state and its queued entries are one local transaction; a stored batch puts its articles
-into the outbox and takes its entries off the queue in one local transaction too. Every article write goes to the outbox first
-and is flushed with bulk requests; while the cluster is down articles wait there, and a crash
-mid-flush re-sends them (idempotent by id), so nothing is lost or duplicated.
+The local state (feed polling state, seen entry keys, the pending queue, raw pages, signatures,
+pending alert evaluations) is the SQLite `LocalState` beside the ingester (`store.sqlite_path`),
+opened separately (`ingest.store.open_backends`). This adapter only writes its `Outbox` there: a
+stored batch puts its articles into the outbox and takes its entries off the queue in one local
+transaction, and the outbox is flushed with bulk requests after that commit (`ingest.store.outbox`).
+
+Beside this module: `schema.py` (templates, indices, rollover), `query.py` (the query compiler),
+`filters.py` (request and selection filters), `search.py`, `aggregates.py` and `rules.py`
+(percolator/_msearch alert matching), twins of `ingest.store.sqlite`'s files.
 """
 
 from __future__ import annotations
@@ -23,61 +26,45 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from elasticsearch import ConnectionError as ESConnectionError
 
 from ingest.config import ElasticsearchSettings, StoreSettings
-from ingest.enrich.compounds import parts_text
 from ingest.errors import StoreError, StoreUnavailable
-from ingest.models import Article, FeedState, PendingEntry, SearchHit, SearchResult, local_time
+from ingest.models import Article, SearchResult
 from ingest.redact import install as redact_install
 from ingest.redact import redact_url, register_secret, register_url
 from ingest.store.base import (
-    FACET_FIELDS,
     AlertRecord,
     ArticleSelection,
     BlockStat,
-    ClusterCandidate,
     SearchRequest,
     SourceQuality,
 )
-from ingest.store.sqlite import SQLiteStore, from_iso, to_iso
-from ingest.text import folded_text, make_snippet, stem_text
+from ingest.store.dates import from_iso, required_iso, to_iso
+from ingest.store.elasticsearch import aggregates
+from ingest.store.elasticsearch.filters import selection_query
+from ingest.store.elasticsearch.rules import RuleCache
+from ingest.store.elasticsearch.rules import match_batch as rules_batch
+from ingest.store.elasticsearch.rules import match_rules as rules_match
+from ingest.store.elasticsearch.schema import article_doc, doc_article
+from ingest.store.elasticsearch.search import run_search
+from ingest.store.outbox import Outbox
+from ingest.store.protocols import ClusterUpdate
+from ingest.store.sqlite.state import SQLiteState
 
 log = logging.getLogger("ingest.store.es")
 REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
-ARTICLE_FIELDS = [f.name for f in fields(Article)]
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
 RECENT_DOCS = 500  # documents kept after writing, for alert percolation (ten pipeline batches, ~10 MB)
-KEYWORD_FACETS = {"source": "source", "domain": "domain", "language": "language", "tags": "tags",
-                  "keywords": "keywords", "places": "places", "entities": "entities", "extraction": "extraction",
-                  "is_original": "is_original", "access": "access"}
-OUTBOX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS es_outbox (
-    id TEXT PRIMARY KEY,
-    doc TEXT NOT NULL,
-    queued TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS es_rejected (
-    id TEXT PRIMARY KEY,
-    url TEXT,
-    doc TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    rejected TEXT NOT NULL
-);
-"""
 
-
-def _secret(env_name: str | None, file: str | None, product: str = "Elasticsearch") -> str | None:
+def read_secret(env_name: str | None, file: str | None, product: str = "Elasticsearch") -> str | None:
     if file:
         try:
             return Path(file).read_text(encoding="utf-8").strip()
@@ -86,38 +73,7 @@ def _secret(env_name: str | None, file: str | None, product: str = "Elasticsearc
     return os.environ.get(env_name) if env_name else None
 
 
-def article_doc(a: Article) -> dict:
-    """The indexed document: the article plus the precomputed stem fields the query compiler uses."""
-    doc = {name: getattr(a, name) for name in ARTICLE_FIELDS}
-    doc["published"] = to_iso(a.published)
-    doc["indexed"] = to_iso(a.indexed)
-    doc["title_folded"] = folded_text(a.title)
-    doc["body_folded"] = folded_text(a.body)
-    doc["title_stem"] = stem_text(a.title, a.language)
-    doc["body_stem"] = stem_text(a.body, a.language)
-    doc["title_parts"] = parts_text(a.title, a.language)
-    doc["body_parts"] = parts_text(a.body, a.language)
-    doc["body_chars"] = len(a.body)
-    doc["mentions"] = [{"term": k, "count": v} for k, v in a.mentions.items()]
-    return doc
-
-
-def doc_article(doc: dict) -> Article:
-    data = {k: doc.get(k) for k in ARTICLE_FIELDS}
-    data["published"] = from_iso(doc.get("published"))
-    data["indexed"] = from_iso(doc.get("indexed")) or datetime.now(UTC)
-    data["mentions"] = {m["term"]: m["count"] for m in doc.get("mentions") or []}
-    for key in ("feed_urls", "tags", "keywords", "captions", "places", "entities"):
-        data[key] = data[key] or []
-    for key, default in (("title", ""), ("body", ""), ("source", ""), ("domain", ""), ("content_hash", ""),
-                         ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True),
-                         ("access", "unknown")):
-        if data[key] is None:
-            data[key] = default
-    return Article(**data)
-
-
-class ElasticsearchStore:
+class ElasticsearchIndex:
     """The cluster adapter. Everything that differs between cluster products sits in the client seam
     below (client, error classes, helpers, lifecycle policy); `ingest.store.opensearch` overrides only that."""
 
@@ -125,17 +81,15 @@ class ElasticsearchStore:
     product = "Elasticsearch"
     helpers = helpers  # bulk/scan helpers of this product's client library
 
-    def __init__(self, settings: StoreSettings, client=None):
+    def __init__(self, settings: StoreSettings, state: SQLiteState, client=None):
         self.settings = settings
         self.conf = self._conf(settings)
         self.prefix = self.conf.index_prefix
-        self.local = SQLiteStore(settings.sqlite_path)
-        self.local.ensure_schema(OUTBOX_SCHEMA)
+        self.outbox = Outbox(state, self.flush_outbox)  # in the local state's file and transactions
         self.client = client or self._connect()
         self._ready = False
         self._flush_lock = threading.Lock()
-        self._in_batch = threading.local()  # this thread is inside batch(): article writes are flushed after it
-        self._rules_hash: str | None = None
+        self.rule_cache = RuleCache()  # what alert matching keeps between batches (rules.py)
         self.percolator = False  # set by setup(): whether the cluster has the percolator module
         # The last documents written, with their analysed fields (not in _source): alert percolation
         # reads the batch just stored from here instead of fetching and analysing it again.
@@ -149,7 +103,7 @@ class ElasticsearchStore:
         return settings.elasticsearch
 
     @staticmethod
-    def _api_status(exc: Exception) -> int | None:
+    def api_status(exc: Exception) -> int | None:
         """HTTP status of an error the cluster answered with; None for anything else."""
         return exc.meta.status if isinstance(exc, ApiError) else None
 
@@ -158,9 +112,9 @@ class ElasticsearchStore:
         """The cluster did not answer at all (refused, timed out, reset)."""
         return isinstance(exc, ESConnectionError | TransportError) and not isinstance(exc, ApiError)
 
-    def _try_lifecycle(self) -> bool:
+    def try_lifecycle(self) -> bool:
         """Attach the rollover policy where the cluster can (ILM); else `ingest es rollover` does it."""
-        from ingest.store.es_setup import try_ilm
+        from ingest.store.elasticsearch.schema import try_ilm
 
         return try_ilm(self.client, self.prefix, self.conf.rollover_max_docs, self.conf.rollover_max_age)
 
@@ -169,11 +123,11 @@ class ElasticsearchStore:
         """The cluster URL for messages: credentials masked."""
         return redact_url(self.conf.url) or ""
 
-    def _connect(self) -> Elasticsearch:
+    def _connect(self) -> Any:  # Elasticsearch, or a client taking its calls (OpenSearch: ESStyleClient)
         es = self.conf
         kwargs: dict = {"request_timeout": es.timeout, "retry_on_timeout": True, "max_retries": 2}
-        api_key = _secret(es.api_key_env, None)
-        password = _secret(es.password_env, es.password_file)
+        api_key = read_secret(es.api_key_env, None)
+        password = read_secret(es.password_env, es.password_file)
         redact_install()  # client debug logging (elastic_transport, urllib3) is scrubbed too
         register_url(es.url)
         register_secret(api_key, password)
@@ -194,13 +148,14 @@ class ElasticsearchStore:
 
     def setup(self) -> dict:
         """Create templates, the first backing index with its write alias and the side indices. Idempotent."""
-        from ingest.store.es_setup import ensure_indices
+        from ingest.store.elasticsearch.schema import ensure_indices
 
         result = ensure_indices(self)
+        self.percolator = result["percolator"]
         self._ready = True
         return result
 
-    def _ensure(self) -> None:
+    def ensure(self) -> None:
         if self._ready:
             return
         try:
@@ -210,7 +165,7 @@ class ElasticsearchStore:
                 raise StoreUnavailable(f"{self.product} at {self.url} is not reachable: {exc}") from None
             raise
 
-    def _call(self, func, *args, **kwargs):
+    def call(self, func, *args, **kwargs):
         """Run a client call, turning connection trouble into StoreUnavailable."""
         try:
             return func(*args, **kwargs)
@@ -221,110 +176,12 @@ class ElasticsearchStore:
             raise
 
     def close(self) -> None:
+        """Send what waits (when the cluster answers) and close the client; the local state closes its file."""
         try:
             self.flush_outbox()
         except StoreUnavailable:
             pass
         self.client.close()
-        self.local.close()
-
-    # -- local state (delegated) -----------------------------------------------------------------
-
-    def get_feed_state(self, url: str) -> FeedState | None:
-        return self.local.get_feed_state(url)
-
-    def save_feed_state(self, state: FeedState) -> None:
-        self.local.save_feed_state(state)
-
-    def list_feed_states(self) -> list[FeedState]:
-        return self.local.list_feed_states()
-
-    def delete_feed_state(self, url: str) -> None:
-        self.local.delete_feed_state(url)
-
-    def forget_feed(self, url: str) -> dict[str, int]:
-        return self.local.forget_feed(url)
-
-    def known_entries(self, keys: Iterable[str]) -> dict[str, str]:
-        return self.local.known_entries(keys)
-
-    def record_entries(self, feed_url: str, pairs: Iterable[tuple[str, str]]) -> None:
-        self.local.record_entries(feed_url, pairs)
-
-    def save_poll(self, state: FeedState, queued: list[PendingEntry], seen: list[tuple[str, str, str]]) -> None:
-        self.local.save_poll(state, queued, seen)
-
-    def pending_entries(self, due: datetime | None = None, per_feed: int | None = None) -> list[PendingEntry]:
-        return self.local.pending_entries(due, per_feed)
-
-    def settle_entries(self, done: list[PendingEntry], retry: list[PendingEntry],
-                       dead: list[tuple[PendingEntry, str]]) -> None:
-        self.local.settle_entries(done, retry, dead)
-
-    def queue_summary(self) -> dict[str, dict]:
-        return self.local.queue_summary()
-
-    def dead_entries(self, feed_url: str | None = None, limit: int = 100) -> list[dict]:
-        return self.local.dead_entries(feed_url, limit)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Local writes (articles into the outbox, entries seen and taken off the queue, raw pages) in one
-        commit; the outbox is flushed to the cluster after that commit, not inside it."""
-        outer = not getattr(self._in_batch, "on", False)
-        self._in_batch.on = True
-        try:
-            with self.local.batch():
-                yield
-        finally:
-            if outer:
-                self._in_batch.on = False
-        if outer:
-            self._flush_quietly()
-
-    def _flush_quietly(self) -> None:
-        try:
-            self.flush_outbox()
-        except StoreUnavailable as exc:
-            log.warning("%s; %d articles wait in the outbox", exc, self.outbox_size())
-
-    def save_raw(self, article_id: str, html: bytes, content_type: str | None = None) -> None:
-        self.local.save_raw(article_id, html, content_type)
-
-    def get_raw(self, article_id: str) -> tuple[bytes, str | None] | None:
-        return self.local.get_raw(article_id)
-
-    def purge_raw(self, older_than: datetime) -> int:
-        return self.local.purge_raw(older_than)
-
-    # -- outbox ----------------------------------------------------------------------------------
-
-    def outbox_size(self) -> int:
-        return self.local.query("SELECT count(*) FROM es_outbox")[0][0]
-
-    def rejected(self) -> list[dict]:
-        return [dict(r) for r in self.local.query("SELECT id, url, reason, rejected FROM es_rejected")]
-
-    def _queue(self, docs: list[dict], alert_pending: bool = False) -> None:
-        now = to_iso(datetime.now(UTC))
-        with self.local.transaction() as db:
-            db.executemany("INSERT INTO es_outbox(id, doc, queued) VALUES (?, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                           [(d["id"], json.dumps(d, ensure_ascii=False), now) for d in docs])
-            if alert_pending:  # same commit as the outbox rows: a crash cannot keep one without the other
-                self.local.add_pending_alerts(d["id"] for d in docs)
-
-    def _outbox_docs(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
-        if ids is None:
-            rows = self.local.query("SELECT id, doc FROM es_outbox")
-        else:
-            ids = list(ids)
-            rows = []
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                rows += self.local.query(f"SELECT id, doc FROM es_outbox WHERE id IN ({','.join('?' * len(chunk))})",
-                                         chunk)
-        return {r["id"]: json.loads(r["doc"]) for r in rows}
 
     def flush_outbox(self, wait: bool = False) -> int:
         """Send queued articles with bulk requests; returns how many were written. Safe to call anytime.
@@ -333,17 +190,15 @@ class ElasticsearchStore:
         if not self._flush_lock.acquire(blocking=wait):
             return 0
         try:
-            self._ensure()
+            self.ensure()
             written = 0
             size = self.conf.bulk_size
             while True:
-                rows = self.local.query("SELECT id, doc FROM es_outbox ORDER BY queued LIMIT ?",
-                                        (size * FLUSH_THREADS,))
-                if not rows:
+                docs = self.outbox.oldest(size * FLUSH_THREADS)
+                if not docs:
                     return written
-                docs = [json.loads(r["doc"]) for r in rows]
                 written += self._bulk_write_parallel(docs)
-                self._call(self.client.indices.refresh, index=self.articles_alias)  # searchable for alerts
+                self.call(self.client.indices.refresh, index=self.articles_alias)  # searchable for alerts
         finally:
             self._flush_lock.release()
 
@@ -362,7 +217,7 @@ class ElasticsearchStore:
         """Backing index that already holds each id (so an update never makes a second copy after rollover)."""
         if not ids:
             return {}
-        resp = self._call(self.client.search, index=f"{self.articles_alias}", query={"ids": {"values": ids}},
+        resp = self.call(self.client.search, index=f"{self.articles_alias}", query={"ids": {"values": ids}},
                           size=len(ids), source=False)
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 
@@ -401,12 +256,11 @@ class ElasticsearchStore:
             if self._down(exc):
                 raise StoreUnavailable(f"{self.product} at {self.url} is not reachable") from None
             raise
-        with self.local.transaction() as db:
-            db.executemany("DELETE FROM es_outbox WHERE id = ?", [(i,) for i in ok_ids])
+        self.outbox.remove(ok_ids)
         written = set(ok_ids)
         self._remember([a["_source"] for a in actions if a["_id"] in written])
         if conflicts and attempt < 5:
-            self._call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
+            self.call(self.client.indices.refresh, index=self.articles_alias)  # let _locate see them
             ok_ids += [None] * self._bulk_write([d for d in docs if d["id"] in set(conflicts)], attempt + 1)
         return len(ok_ids)
 
@@ -421,7 +275,7 @@ class ElasticsearchStore:
         """The stored versions (source, seq_no, primary_term) of ids known to exist."""
         if not where:
             return {}
-        resp = self._call(self.client.mget, docs=[{"_index": idx, "_id": i} for i, idx in where.items()])
+        resp = self.call(self.client.mget, docs=[{"_index": idx, "_id": i} for i, idx in where.items()])
         return {d["_id"]: d for d in resp["docs"] if d.get("found")}
 
     def _reject(self, doc_id: str, docs: list[dict], error) -> None:
@@ -429,39 +283,24 @@ class ElasticsearchStore:
         doc = next((d for d in docs if d["id"] == doc_id), {})
         reason = json.dumps(error)[:2000]
         log.error("%s rejected %s: %s", self.product, doc.get("url"), reason)
-        with self.local.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO es_rejected VALUES (?, ?, ?, ?, ?)",
-                       (doc_id, doc.get("url"), json.dumps(doc, ensure_ascii=False), reason, to_iso(datetime.now(UTC))))
-            db.execute("DELETE FROM es_outbox WHERE id = ?", (doc_id,))
+        self.outbox.reject(doc_id, doc, reason)
 
     # -- articles --------------------------------------------------------------------------------
 
     def upsert_articles(self, articles: list[Article], alert_pending: bool = False) -> int:
         if not articles:
+            self.outbox.flush_after_batch()
             return 0
-        self._queue([article_doc(a) for a in articles], alert_pending)
-        if not getattr(self._in_batch, "on", False):  # inside batch(): flushed once the batch is committed
-            self._flush_quietly()
+        # sent once the outermost local transaction (a pipeline batch, or this write) has committed
+        self.outbox.queue([article_doc(a) for a in articles], alert_pending, send=True)
         return len(articles)
 
-    def known_ids(self, ids: Iterable[str]) -> set[str]:
-        ids = list(dict.fromkeys(ids))
-        found = set(self._outbox_docs(ids))
-        rest = [i for i in ids if i not in found]
-        try:
-            self._ensure()
-            for i in range(0, len(rest), 1000):
-                found.update(self._locate(rest[i:i + 1000]))
-        except StoreUnavailable:
-            pass
-        return found
-
     def add_feed_url(self, article_id: str, feed_url: str) -> None:
-        queued = self._outbox_docs([article_id]).get(article_id)
+        queued = self.outbox.docs([article_id]).get(article_id)
         if queued is not None:
             if feed_url not in queued["feed_urls"]:
                 queued["feed_urls"].append(feed_url)
-                self._queue([queued])
+                self.outbox.queue([queued])
             return
         article = self.get_article(article_id)
         if article and feed_url not in article.feed_urls:
@@ -469,11 +308,11 @@ class ElasticsearchStore:
             self.upsert_articles([article])
 
     def get_article(self, article_id: str) -> Article | None:
-        queued = self._outbox_docs([article_id]).get(article_id)
+        queued = self.outbox.docs([article_id]).get(article_id)
         if queued is not None:
             return doc_article(queued)
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=2,
+        self.ensure()
+        resp = self.call(self.client.search, index=self.articles_alias, size=2,
                           query={"bool": {"should": [{"ids": {"values": [article_id]}},
                                                      {"prefix": {"id": article_id}}]}})
         hits = resp["hits"]["hits"]
@@ -484,60 +323,39 @@ class ElasticsearchStore:
 
     # -- retention and deletion -------------------------------------------------------------------
 
-    @staticmethod
-    def _selection_query(sel: ArticleSelection) -> dict:
-        filters: list[dict] = []
-        if sel.older_than is not None:
-            cutoff = to_iso(sel.older_than)
-            filters.append({"bool": {"should": [
-                {"range": {"published": {"lt": cutoff}}},
-                {"bool": {"must_not": {"exists": {"field": "published"}}, "filter": {"range": {"indexed": {"lt": cutoff}}}}},
-            ], "minimum_should_match": 1}})
-        if sel.sources:
-            filters.append({"bool": {"should": [{"terms": {"source": sel.sources}}, {"terms": {"domain": sel.sources}}],
-                                     "minimum_should_match": 1}})
-        if sel.ids:
-            filters.append({"ids": {"values": sel.ids}})
-        if sel.feeds:
-            filters.append({"terms": {"feed_urls": sel.feeds}})
-        must_not = ([{"terms": {"source": sel.exclude_sources}}, {"terms": {"domain": sel.exclude_sources}}]
-                    if sel.exclude_sources else [])
-        return {"bool": {"filter": filters, "must_not": must_not}}
-
     def count_selected(self, selection: ArticleSelection) -> int:
-        self._ensure()
-        return self._call(self.client.count, index=self.articles_alias, query=self._selection_query(selection))["count"]
+        self.ensure()
+        return self.call(self.client.count, index=self.articles_alias, query=selection_query(selection))["count"]
 
     def _delete_matching(self, index: str, query: dict) -> list[str]:
         """Delete every document matching `query` with bulk deletes aimed at each backing index (scan +
         bulk, not delete-by-query: that needs the reindex module, which minimal distributions lack)."""
-        if not self._call(self.client.indices.exists, index=index):
+        if not self.call(self.client.indices.exists, index=index):
             return []
         hits = [(h["_index"], h["_id"]) for h in self.helpers.scan(self.client, index=index, query={"query": query},
                                                                size=1000, _source=False)]
         for start in range(0, len(hits), 1000):
             actions = [{"_op_type": "delete", "_index": i, "_id": d} for i, d in hits[start:start + 1000]]
-            self._call(self.helpers.bulk, self.client, actions, refresh=True, raise_on_error=False)
+            self.call(self.helpers.bulk, self.client, actions, refresh=True, raise_on_error=False)
         return [d for _, d in hits]
 
-    def delete_articles(self, selection: ArticleSelection) -> int:
+    def delete_articles(self, selection: ArticleSelection,
+                        on_deleted: Callable[[list[str]], None] | None = None) -> int:
         """Delete the selected articles from every backing index (after the outbox is flushed, so a queued
-        copy cannot bring one back), their block sightings, and what this ingester keeps locally about
-        them (raw pages, signatures)."""
-        self._ensure()
+        copy cannot bring one back) and their block sightings; `on_deleted` gets each chunk of ids (the
+        local state forgets their raw pages and signatures)."""
+        self.ensure()
         self.flush_outbox()
-        ids = self._delete_matching(self.articles_alias, self._selection_query(selection))
+        ids = self._delete_matching(self.articles_alias, selection_query(selection))
         for start in range(0, len(ids), 1000):
             chunk = ids[start:start + 1000]
             self._delete_matching(self.name("block-articles"), {"terms": {"article_id": chunk}})
-            marks = ",".join("?" * len(chunk))
-            with self.local.transaction() as db:
-                db.execute(f"DELETE FROM raw_pages WHERE article_id IN ({marks})", chunk)
-                db.execute(f"DELETE FROM signatures WHERE article_id IN ({marks})", chunk)
+            if on_deleted is not None:
+                on_deleted(chunk)
         return len(ids)
 
     def prune_bookkeeping(self, ledger_before: datetime | None, sightings_before: datetime) -> dict[str, int]:
-        self._ensure()
+        self.ensure()
         cutoff = to_iso(sightings_before)
         ledger = [] if ledger_before is None else self._delete_matching(self.name("alerts"), {"bool": {"filter": [
             {"range": {"created": {"lt": to_iso(ledger_before)}}}, {"exists": {"field": "delivered"}}]}})
@@ -549,19 +367,19 @@ class ElasticsearchStore:
     def ids_with_prefix(self, prefix: str, limit: int = 5) -> list[str]:
         if not prefix:
             return []
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=limit, source=False,
+        self.ensure()
+        resp = self.call(self.client.search, index=self.articles_alias, size=limit, source=False,
                           query={"prefix": {"id": prefix}}, sort=[{"id": "asc"}])
         return [h["_id"] for h in resp["hits"]["hits"]]
+
     # -- re-indexing -----------------------------------------------------------------------------
 
     def mark_reindex_pending(self) -> None:
-        with self.local.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES (?, '')", (REINDEX_KEY,))
+        self.outbox.set_mark(REINDEX_KEY, "", keep=True)
 
     def reindex_pending(self) -> bool:
-        self._ensure()
-        return bool(self.local.query("SELECT 1 FROM meta WHERE key = ?", (REINDEX_KEY,)))
+        self.ensure()
+        return self.outbox.get_mark(REINDEX_KEY) is not None
 
     def reindex(self, batch_size: int = 200, restart: bool = False) -> Iterator[tuple[int, int]]:
         """Rebuild every article's token views from its stored text (`_source`), in id order.
@@ -570,22 +388,21 @@ class ElasticsearchStore:
         resumes there. Each document is rewritten in the backing index that holds it, guarded by its
         sequence number: an article updated meanwhile (it got fresh views then) is left alone.
         """
-        self._ensure()
+        self.ensure()
         self.flush_outbox()
-        with self.local.transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (REINDEX_KEY,)).fetchone()
-            cursor = "" if restart or row is None else row[0]
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REINDEX_KEY, cursor))
+        mark = self.outbox.get_mark(REINDEX_KEY)
+        cursor = "" if restart or mark is None else mark
+        self.outbox.set_mark(REINDEX_KEY, cursor)
         alias = self.articles_alias
-        total = self._call(self.client.count, index=alias)["count"]
-        done = self._call(self.client.count, index=alias, query={"range": {"id": {"lte": cursor}}})["count"] \
+        total = self.call(self.client.count, index=alias)["count"]
+        done = self.call(self.client.count, index=alias, query={"range": {"id": {"lte": cursor}}})["count"] \
             if cursor else 0
         yield done, total
         while True:
             body: dict = {"size": batch_size, "sort": [{"id": "asc"}], "seq_no_primary_term": True}
             if cursor:
                 body["search_after"] = [cursor]
-            hits = self._call(self.client.search, index=alias, **body)["hits"]["hits"]
+            hits = self.call(self.client.search, index=alias, **body)["hits"]["hits"]
             if not hits:
                 break
             actions = [{"_op_type": "index", "_index": h["_index"], "_id": h["_id"],
@@ -597,30 +414,28 @@ class ElasticsearchStore:
                 if not ok and info.get("status") != 409:
                     raise StoreUnavailable(f"re-indexing {info.get('_id')} failed with status {info.get('status')}")
             cursor = hits[-1]["sort"][0]
-            with self.local.transaction() as db:
-                db.execute("UPDATE meta SET value = ? WHERE key = ?", (cursor, REINDEX_KEY))
+            self.outbox.set_mark(REINDEX_KEY, cursor)
             done += len(hits)
             yield done, max(total, done)
-        self._call(self.client.indices.refresh, index=alias)
-        with self.local.transaction() as db:
-            db.execute("DELETE FROM meta WHERE key = ?", (REINDEX_KEY,))
+        self.call(self.client.indices.refresh, index=alias)
+        self.outbox.clear_mark(REINDEX_KEY)
 
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]:
-        self._ensure()
+        self.ensure()
         query = {"term": {"domain": domain}} if domain else {"match_all": {}}
         for hit in self.helpers.scan(self.client, index=self.articles_alias, query={"query": query}, size=500):
             yield doc_article(hit["_source"])
 
     def count_articles(self, feed_url: str | None = None) -> int:
-        self._ensure()
+        self.ensure()
         query = {"term": {"feed_urls": feed_url}} if feed_url else {"match_all": {}}
-        return self._call(self.client.count, index=self.articles_alias, query=query)["count"] + (
-            0 if feed_url else self.outbox_size())
+        return self.call(self.client.count, index=self.articles_alias, query=query)["count"] + (
+            0 if feed_url else self.outbox.size())
 
     def article_counts_by_feed(self) -> dict[str, int]:
         try:
-            self._ensure()
-            resp = self._call(self.client.search, index=self.articles_alias, size=0,
+            self.ensure()
+            resp = self.call(self.client.search, index=self.articles_alias, size=0,
                               aggs={"f": {"terms": {"field": "feed_urls", "size": 10000}}})
         except StoreUnavailable:
             return {}
@@ -629,7 +444,7 @@ class ElasticsearchStore:
     def find_same_bodies(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         wanted = set(keys)
         found: dict[tuple[str, str], str] = {}
-        for doc in self._outbox_docs().values():
+        for doc in self.outbox.docs().values():
             key = (doc.get("domain"), doc.get("content_hash"))
             if key in wanted:
                 found.setdefault(key, doc["id"])
@@ -637,10 +452,10 @@ class ElasticsearchStore:
         if not rest:
             return found
         try:
-            self._ensure()
+            self.ensure()
             for i in range(0, len(rest), 500):  # one search per 500 keys, not one per article
                 chunk = rest[i:i + 500]
-                resp = self._call(self.client.search, index=self.articles_alias, size=10 * len(chunk),
+                resp = self.call(self.client.search, index=self.articles_alias, size=10 * len(chunk),
                                   source=["domain", "content_hash"],
                                   query={"bool": {"filter": [{"terms": {"content_hash": [h for _, h in chunk]}},
                                                              {"terms": {"domain": list({d for d, _ in chunk})}}]}})
@@ -652,23 +467,16 @@ class ElasticsearchStore:
             pass
         return found
 
-    # Signatures for syndication clustering stay with the ingester that clusters (local SQLite).
-    def cluster_candidates(self, since: datetime) -> list[ClusterCandidate]:
-        return self.local.cluster_candidates(since)
-
-    def save_signature(self, article_id: str, domain: str, published: datetime | None,
-                       cluster_id: str | None, signature: bytes) -> None:
-        self.local.save_signature(article_id, domain, published, cluster_id, signature)
-
-    def set_clusters(self, updates: list[tuple[list[str], str, str]]) -> None:
+    def set_clusters(self, updates: list[ClusterUpdate]) -> None:
+        """The articles' side of a cluster change (signatures are local state): queued documents carry
+        the new cluster, stored ones are updated in place."""
         if not updates:
             return
-        self.local.set_clusters(updates)
         changes = {aid: {"cluster_id": cid, "is_original": aid == original}
                    for ids, cid, original in updates for aid in ids}
-        queued = self._outbox_docs(list(changes))
+        queued = self.outbox.docs(list(changes))
         if queued:  # not sent yet: the queued document carries the new cluster
-            self._queue([{**doc, **changes[aid]} for aid, doc in queued.items()])
+            self.outbox.queue([{**doc, **changes[aid]} for aid, doc in queued.items()])
         rest = [aid for aid in changes if aid not in queued]
         try:
             where = {}
@@ -677,114 +485,35 @@ class ElasticsearchStore:
             actions = [{"_op_type": "update", "_index": index, "_id": aid, "doc": changes[aid]}
                        for aid, index in where.items()]
             if actions:
-                self._call(self.helpers.bulk, self.client, actions)
+                self.call(self.helpers.bulk, self.client, actions)
         except StoreUnavailable:
             log.warning("clusters of %d articles not updated: %s unavailable", len(rest), self.product)
 
     # -- search and aggregates -------------------------------------------------------------------
 
-    def _query(self, request: SearchRequest) -> dict:
-        from ingest.store.es_search import request_query
-
-        return request_query(request)
-
     def search(self, request: SearchRequest) -> SearchResult:
-        self._ensure()
-        query = self._query(request)
-        from ingest.query import parse, positive_words
-
-        words = positive_words(parse(request.query)) if request.query.strip() else []
-        body: dict = {"query": query, "from": request.offset, "size": request.limit,
-                      "track_total_hits": True,
-                      "_source": ["id", "url", "title", "source", "published", "body", "language", "domain",
-                                  "cluster_id", "access", "published_precision", "published_tz"]}
-        if request.sort == "date" or not request.query.strip():
-            body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-        else:
-            body["sort"] = ["_score", {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-        if request.collapse:  # a story is shown by its original (the earliest copy), whichever copy ranked best
-            body["collapse"] = {"field": "cluster_id", "inner_hits": {
-                "name": "original", "size": 1, "_source": body["_source"],
-                "sort": [{"is_original": "desc"}, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]}}
-            body["aggs"] = {"clusters": {"cardinality": {"field": "cluster_id"}}}
-        resp = self._call(self.client.search, index=self.articles_alias, **body)
-        total = resp["hits"]["total"]["value"]
-        if request.collapse:
-            total = resp["aggregations"]["clusters"]["value"]
-        hits = []
-        for h in resp["hits"]["hits"]:
-            inner = ((h.get("inner_hits") or {}).get("original") or {}).get("hits", {}).get("hits") or []
-            s = inner[0]["_source"] if inner else h["_source"]
-            hits.append(SearchHit(id=s["id"], url=s["url"], title=s["title"], source=s["source"],
-                                  published=local_time(from_iso(s.get("published")), s.get("published_tz")),
-                                  access=s.get("access"), published_precision=s.get("published_precision"),
-                                  score=round(h.get("_score") or 0.0, 4),
-                                  snippet=make_snippet(s.get("body", ""), words), language=s.get("language"),
-                                  domain=s.get("domain"), cluster_id=s.get("cluster_id")))
-        if request.collapse and hits:
-            sizes = self._cluster_sizes([h.cluster_id for h in hits if h.cluster_id], query)
-            for h in hits:
-                h.cluster_size = sizes.get(h.cluster_id, 1)
-        return SearchResult(total=total, hits=hits)
-
-    def _cluster_sizes(self, cluster_ids: list[str], query: dict) -> dict[str, int]:
-        if not cluster_ids:
-            return {}
-        resp = self._call(self.client.search, index=self.articles_alias, size=0,
-                          query={"bool": {"must": [query], "filter": [{"terms": {"cluster_id": cluster_ids}}]}},
-                          aggs={"c": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}})
-        return {b["key"]: b["doc_count"] for b in resp["aggregations"]["c"]["buckets"]}
+        self.ensure()
+        return run_search(self, request)
 
     def histogram(self, request: SearchRequest, interval: str = "day", field: str = "published"
                   ) -> list[tuple[datetime, int]]:
-        if interval not in ("hour", "day", "week", "month"):
-            raise ValueError("interval must be one of hour, day, week, month")
-        if field not in ("published", "indexed"):
-            raise ValueError("field must be published or indexed")
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=0, query=self._query(request),
-                          aggs={"h": {"date_histogram": {"field": field, "calendar_interval": interval,
-                                                         "min_doc_count": 1}}})
-        return [(datetime.fromtimestamp(b["key"] / 1000, UTC), b["doc_count"])
-                for b in resp["aggregations"]["h"]["buckets"]]
+        self.ensure()
+        return aggregates.histogram(self, request, interval, field)
 
     def facet(self, request: SearchRequest, field: str, size: int = 10) -> list[tuple[str, int]]:
-        if field not in FACET_FIELDS:
-            raise ValueError(f"field must be one of {', '.join(FACET_FIELDS)}")
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=0, query=self._query(request),
-                          aggs={"f": {"terms": {"field": KEYWORD_FACETS[field], "size": size,
-                                                "order": [{"_count": "desc"}, {"_key": "asc"}]}}})
-        buckets = resp["aggregations"]["f"]["buckets"]
-        if field == "is_original":
-            return [("original" if b["key"] else "copy", b["doc_count"]) for b in buckets]
-        return [(b.get("key_as_string", str(b["key"])), b["doc_count"]) for b in buckets]
+        self.ensure()
+        return aggregates.facet(self, request, field, size)
 
     def source_quality(self) -> list[SourceQuality]:
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=0, aggs={"s": {
-            "terms": {"field": "source", "size": 10000, "order": {"_key": "asc"}},
-            "aggs": {"fallback": {"filter": {"bool": {"must_not": {"term": {"extraction": "page"}}}}},
-                     "median": {"percentiles": {"field": "body_chars", "percents": [50]}},
-                     "kept": {"sum": {"field": "body_chars"}},
-                     "stripped": {"sum": {"field": "boilerplate_chars"}},
-                     "access": {"terms": {"field": "access", "size": 10, "missing": "unknown"}}}}})
-        out = []
-        for b in resp["aggregations"]["s"]["buckets"]:
-            n, kept, stripped = b["doc_count"], b["kept"]["value"], b["stripped"]["value"]
-            out.append(SourceQuality(
-                source=b["key"], articles=n, fallback_share=round(b["fallback"]["doc_count"] / n, 3),
-                median_body_chars=int(next(iter(b["median"]["values"].values())) or 0),
-                boilerplate_share=round(stripped / (kept + stripped), 3) if kept + stripped else 0.0,
-                access=dict(sorted((a["key"], a["doc_count"]) for a in b["access"]["buckets"]))))
-        return out
+        self.ensure()
+        return aggregates.source_quality(self)
 
     # -- learned boilerplate (shared by all ingesters) -------------------------------------------
 
     def record_blocks(self, domain: str, sightings: list[tuple[str, list[tuple[str, str]]]]) -> None:
         if not any(blocks for _, blocks in sightings):
             return
-        self._ensure()
+        self.ensure()
         now = to_iso(datetime.now(UTC))
         actions = []
         for article_id, blocks in sightings:
@@ -796,18 +525,18 @@ class ElasticsearchStore:
                 actions.append({"_op_type": "index", "_index": self.name("block-articles"),
                                 "_id": f"{domain}|{fp}|{article_id}",
                                 "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
-        self._call(self.helpers.bulk, self.client, actions, refresh=True)
+        self.call(self.helpers.bulk, self.client, actions, refresh=True)
 
     def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
-        self._ensure()
+        self.ensure()
         filters: list[dict] = [{"term": {"domain": domain}}]
         if since:
             filters.append({"range": {"seen": {"gte": to_iso(since)}}})
-        resp = self._call(self.client.search, index=self.name("block-articles"), size=0,
+        resp = self.call(self.client.search, index=self.name("block-articles"), size=0,
                           query={"bool": {"filter": filters}},
                           aggs={"fp": {"terms": {"field": "fingerprint", "size": 10000}}})
         counts = {b["key"]: b["doc_count"] for b in resp["aggregations"]["fp"]["buckets"]}
-        blocks = self._call(self.client.search, index=self.name("blocks"), size=10000,
+        blocks = self.call(self.client.search, index=self.name("blocks"), size=10000,
                             query={"term": {"domain": domain}})["hits"]["hits"]
         out = []
         for h in blocks:
@@ -820,38 +549,34 @@ class ElasticsearchStore:
         return out
 
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
-        self._ensure()
+        self.ensure()
         query = {"bool": {"filter": [{"term": {"domain": domain}}, {"terms": {"fingerprint": sorted(fingerprints)}}]}}
         return {h["_source"]["article_id"] for h in self.helpers.scan(self.client, index=self.name("block-articles"),
                                                                  query={"query": query}, _source=["article_id"])}
 
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool:
-        self._ensure()
-        hits = self._call(self.client.search, index=self.name("blocks"), size=10,
+        self.ensure()
+        hits = self.call(self.client.search, index=self.name("blocks"), size=10,
                           query={"bool": {"filter": [{"term": {"domain": domain}},
                                                      {"prefix": {"fingerprint": fingerprint}}]}})["hits"]["hits"]
         for h in hits:
-            self._call(self.client.index, index=h["_index"], id=h["_id"], document={**h["_source"], "status": status},
+            self.call(self.client.index, index=h["_index"], id=h["_id"], document={**h["_source"], "status": status},
                        refresh=True)
         return bool(hits)
 
     def list_domains(self) -> list[tuple[str, int]]:
-        self._ensure()
-        resp = self._call(self.client.search, index=self.articles_alias, size=0,
+        self.ensure()
+        resp = self.call(self.client.search, index=self.articles_alias, size=0,
                           aggs={"d": {"terms": {"field": "domain", "size": 10000, "order": {"_key": "asc"}}}})
         return [(b["key"], b["doc_count"]) for b in resp["aggregations"]["d"]["buckets"]]
 
     # -- alerts ----------------------------------------------------------------------------------
 
     def match_rules(self, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
-        from ingest.store.es_percolate import match_rules
-
-        return match_rules(self, rules, article_ids)
+        return rules_match(self, rules, article_ids)
 
     def match_batch(self, rules: dict[str, str], articles: list[Article]) -> tuple[dict[str, list[str]], set[str]]:
-        from ingest.store.es_percolate import match_batch
-
-        return match_batch(self, rules, articles)
+        return rules_batch(self, rules, articles)
 
     def searchable(self, articles: list[Article]) -> set[str]:
         """Ids of `articles` a search sees now, in the version given (same content hash). Waits for any
@@ -860,11 +585,11 @@ class ElasticsearchStore:
         if not articles:
             return set()
         self.flush_outbox(wait=True)
-        queued = set(self._outbox_docs(a.id for a in articles))
+        queued = set(self.outbox.docs(a.id for a in articles))
         wanted = {a.id: a.content_hash for a in articles if a.id not in queued}
         visible = self._visible(wanted)
         if len(visible) < len(wanted):
-            self._call(self.client.indices.refresh, index=self.articles_alias)
+            self.call(self.client.indices.refresh, index=self.articles_alias)
             visible = self._visible(wanted, any_version=True)  # refreshed: what is there now is current
             gone = set(wanted) - visible
             if gone:  # rejected for a mapping reason (see `es status`) or deleted: nothing to match
@@ -877,7 +602,7 @@ class ElasticsearchStore:
         found: set[str] = set()
         for i in range(0, len(ids), 1000):
             chunk = ids[i:i + 1000]
-            resp = self._call(self.client.search, index=self.articles_alias, query={"ids": {"values": chunk}},
+            resp = self.call(self.client.search, index=self.articles_alias, query={"ids": {"values": chunk}},
                               size=len(chunk), source=["content_hash"])
             found.update(h["_id"] for h in resp["hits"]["hits"]
                          if any_version or (h.get("_source") or {}).get("content_hash", "") == wanted[h["_id"]])
@@ -886,31 +611,22 @@ class ElasticsearchStore:
     def get_articles(self, ids: list[str]) -> list[Article]:
         """The current version of each id that exists (exact ids; the outbox first). A written but not
         yet refreshed article is found too: one refresh when some are missing."""
-        queued = self._outbox_docs(ids)
+        queued = self.outbox.docs(ids)
         docs = dict(queued)
         rest = [i for i in ids if i not in queued]
         for attempt in range(2):
             if not rest:
                 break
-            self._ensure()
+            self.ensure()
             for i in range(0, len(rest), 1000):
                 chunk = rest[i:i + 1000]
-                resp = self._call(self.client.search, index=self.articles_alias, size=len(chunk),
+                resp = self.call(self.client.search, index=self.articles_alias, size=len(chunk),
                                   query={"ids": {"values": chunk}})
                 docs.update((h["_id"], h["_source"]) for h in resp["hits"]["hits"])
             rest = [i for i in rest if i not in docs]
             if rest and attempt == 0:
-                self._call(self.client.indices.refresh, index=self.articles_alias)
+                self.call(self.client.indices.refresh, index=self.articles_alias)
         return [doc_article(docs[i]) for i in ids if i in docs]
-
-    def add_pending_alerts(self, article_ids: Iterable[str]) -> None:
-        self.local.add_pending_alerts(article_ids)
-
-    def pending_alert_ids(self, limit: int = 500, older_than: datetime | None = None) -> list[str]:
-        return self.local.pending_alert_ids(limit, older_than)
-
-    def clear_pending_alerts(self, article_ids: Iterable[str]) -> None:
-        self.local.clear_pending_alerts(article_ids)
 
     @staticmethod
     def _ledger_id(rule: str, story: str) -> str:
@@ -922,13 +638,13 @@ class ElasticsearchStore:
                 "attempts": r.attempts, "last_error": r.last_error, "channels_done": r.channels_done}
 
     def claim_alert(self, record: AlertRecord) -> bool:
-        self._ensure()
+        self.ensure()
         try:
-            self._call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
+            self.call(self.client.create, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
                        document=self._ledger_doc(record), refresh=True)
             return True
         except Exception as exc:
-            if self._api_status(exc) == 409:
+            if self.api_status(exc) == 409:
                 return False
             raise
 
@@ -936,45 +652,45 @@ class ElasticsearchStore:
                      lead: tuple[str, str] | None = None) -> None:
         """Add a syndicated copy to an alert record (read-modify-write guarded by sequence numbers);
         with `lead`, the copy is the story's original and leads the record while it is undelivered."""
-        self._ensure()
+        self.ensure()
         doc_id = self._ledger_id(rule, story)
         for _ in range(5):
             try:
-                cur = self._call(self.client.get, index=self.name("alerts"), id=doc_id)
+                cur = self.call(self.client.get, index=self.name("alerts"), id=doc_id)
             except Exception as exc:
-                if self._api_status(exc) == 404:
+                if self.api_status(exc) == 404:
                     return
                 raise
             src = cur["_source"]
             promote = bool(lead) and not src.get("delivered") and article_id not in src["article_ids"]
             if article_id in src["article_ids"] and source in src["sources"] and not promote:
                 return
-            if promote:
+            if promote and lead:
                 src["title"], src["url"] = lead
                 src["article_ids"] = [article_id] + src["article_ids"]
                 src["sources"] = [source] + src["sources"]
             src["article_ids"] = list(dict.fromkeys(src["article_ids"] + [article_id]))
             src["sources"] = list(dict.fromkeys(src["sources"] + [source]))
             try:
-                self._call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
+                self.call(self.client.index, index=self.name("alerts"), id=doc_id, document=src,
                            if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 return
             except Exception as exc:
-                if self._api_status(exc) != 409:
+                if self.api_status(exc) != 409:
                     raise
 
     def update_alert(self, record: AlertRecord) -> None:
-        self._ensure()
-        self._call(self.client.index, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
+        self.ensure()
+        self.call(self.client.index, index=self.name("alerts"), id=self._ledger_id(record.rule, record.story),
                    document=self._ledger_doc(record), refresh=True)
 
     def list_alerts(self, rule: str | None = None, limit: int = 100, undelivered: bool = False) -> list[AlertRecord]:
-        self._ensure()
+        self.ensure()
         filters: list[dict] = []
         if rule:
             filters.append({"term": {"rule": rule}})
         must_not = [{"exists": {"field": "delivered"}}] if undelivered else []
-        resp = self._call(self.client.search, index=self.name("alerts"), size=limit,
+        resp = self.call(self.client.search, index=self.name("alerts"), size=limit,
                           query={"bool": {"filter": filters, "must_not": must_not}},
                           sort=[{"created": "desc"}, {"story": "asc"}])
         return [self._ledger_record(h["_source"]) for h in resp["hits"]["hits"]]
@@ -982,14 +698,14 @@ class ElasticsearchStore:
     @staticmethod
     def _ledger_record(s: dict) -> AlertRecord:
         return AlertRecord(rule=s["rule"], story=s["story"], article_ids=s["article_ids"], sources=s["sources"],
-                           title=s["title"], url=s["url"], created=from_iso(s["created"]),
+                           title=s["title"], url=s["url"], created=required_iso(s["created"]),
                            delivered=from_iso(s.get("delivered")), attempts=s.get("attempts", 0),
                            last_error=s.get("last_error"), channels_done=s.get("channels_done") or [])
 
     def iter_alerts(self) -> Iterator[AlertRecord]:
         """Every ledger row (scroll: the ledger can outgrow a search window)."""
-        self._ensure()
-        if not self._call(self.client.indices.exists, index=self.name("alerts")):
+        self.ensure()
+        if not self.call(self.client.indices.exists, index=self.name("alerts")):
             return
         for hit in self.helpers.scan(self.client, index=self.name("alerts"), query={"query": {"match_all": {}}}, size=1000):
             yield self._ledger_record(hit["_source"])

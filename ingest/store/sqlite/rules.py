@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ingest.errors import QueryError
 from ingest.query.presearch import (  # noqa: F401 - anchor_* re-exported
     ColumnVocabulary,
     Presearcher,
@@ -36,15 +37,25 @@ from ingest.query.presearch import (  # noqa: F401 - anchor_* re-exported
     mask_ids,
 )
 from ingest.store.base import SearchRequest
-from ingest.store.sqlite_filters import request_condition
+from ingest.store.sqlite.filters import request_condition
+from ingest.store.sqlite.query import MATCH
 
-log = logging.getLogger("ingest.store.sqlite_rules")
+log = logging.getLogger("ingest.store.sqlite.rules")
 
 FTS_FROM = "FROM articles_fts WHERE articles_fts MATCH"
 BATCH_FROM = "FROM alert_batch WHERE alert_batch MATCH"
 UNION_CHUNK = 40           # rules per SQL statement
 CACHE_SIZE = 200_000       # compiled rules kept
 PER_DOCUMENT_AT = 2_000    # rule sets this large are presearched per document of the batch
+
+
+@dataclass(slots=True)
+class RuleCache:
+    """What the matcher keeps per index (its connection's temp tables, the FTS table's DDL)."""
+
+    batch_ready: bool = False        # temp.alert_tok and its vocabulary exist on this connection
+    fts_body: str | None = None      # `(columns..., tokenize = ...)` of articles_fts
+    fts_columns: str | None = None   # its column list
 
 
 def match_rules_naive(store, rules: dict[str, str], article_ids: list[str]) -> dict[str, list[str]]:
@@ -133,8 +144,6 @@ def _compile(query: str) -> Compiled:
 
 
 def _match_sql() -> str:
-    from ingest.store.sqlite_search import MATCH
-
     return MATCH
 
 
@@ -142,13 +151,13 @@ def _match_sql() -> str:
 
 def _ensure_temp(store) -> None:
     """temp.alert_batch: `articles_fts` as DDL'd (columns, tokenizer), plus its vocabulary views."""
-    if getattr(store, "_alert_batch_ready", False):
+    if store.rule_cache.batch_ready:
         return
     body = _fts_body(store)
     store.query(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_tok USING fts5{body}")
     store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_tok_vocab "
                 "USING fts5vocab('temp', 'alert_tok', 'instance')")
-    store._alert_batch_ready = True
+    store.rule_cache.batch_ready = True
 
 
 def _fts_body(store) -> str:
@@ -160,9 +169,9 @@ def _fts_body(store) -> str:
 def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
     """A fresh temp.alert_batch holding the batch's index rows (dropped and re-created: deleting
     from an FTS5 table leaves tombstones that slow every later query). Returns rowid -> article id."""
-    body = getattr(store, "_alert_fts_body", None)
+    body = store.rule_cache.fts_body
     if body is None:
-        body = store._alert_fts_body = _fts_body(store)
+        body = store.rule_cache.fts_body = _fts_body(store)
     store.query("DROP TABLE IF EXISTS temp.alert_batch")
     store.query(f"CREATE VIRTUAL TABLE temp.alert_batch USING fts5{body}")
     store.query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.alert_batch_vocab "
@@ -177,9 +186,9 @@ def _fill_batch(store, article_ids: list[str]) -> dict[int, str]:
         rowids.update((r[0], r[1]) for r in store.query(f"SELECT rowid, id FROM articles WHERE id IN ({marks})", chunk))
     keys = list(rowids)
     for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
+        part = keys[i:i + 500]
         store.query(f"INSERT INTO temp.alert_batch(rowid, {cols}) SELECT rowid, {cols} FROM articles_fts "
-                    f"WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+                    f"WHERE rowid IN ({','.join('?' * len(part))})", part)
     return rowids
 
 
@@ -189,7 +198,7 @@ def _tokenise(store, strings: list[str]) -> dict[str, list[str]]:
     for i in range(0, len(strings), 5000):
         chunk = strings[i:i + 5000]
         store.query("DELETE FROM temp.alert_tok")
-        store._db.executemany("INSERT INTO temp.alert_tok(rowid, title) VALUES (?, ?)",
+        store.db.conn.executemany("INSERT INTO temp.alert_tok(rowid, title) VALUES (?, ?)",
                               [(j + 1, s) for j, s in enumerate(chunk)])
         rows = store.query("SELECT doc, term, offset FROM temp.alert_tok_vocab ORDER BY doc, offset")
         for r in rows:
@@ -209,10 +218,8 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
         if cached_rules == rules:
             return cached, []
     compiled: dict[str, Compiled] = {}
-    nodes = {}
+    nodes: dict = {}
     broken: list[str] = []
-    from ingest.errors import QueryError
-
     for name, query in rules.items():
         try:
             compiled[name] = _compile(query)
@@ -228,7 +235,7 @@ def _index(store, rules: dict[str, str]) -> tuple[_Index, list[str]]:
 
 def _tuples(store, sql: str):
     """Rows as plain tuples (tens of thousands per batch: sqlite3.Row objects cost ~10% more)."""
-    cursor = store._db.cursor()
+    cursor = store.db.conn.cursor()
     cursor.row_factory = None
     return cursor.execute(sql)
 
@@ -273,7 +280,7 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dic
     `presearch=False` evaluates every rule on the batch table (the reference for the presearcher)."""
     if not article_ids or not rules:
         return {}
-    with store._lock:  # the temp tables belong to this connection: one batch at a time
+    with store.db.lock:  # the temp tables belong to this connection: one batch at a time
         _ensure_temp(store)
         index, _broken = _index(store, rules)
         rowids = _fill_batch(store, list(dict.fromkeys(article_ids)))
@@ -310,8 +317,7 @@ def match_rules(store, rules: dict[str, str], article_ids: list[str], stats: dic
 
 
 def _fts_columns(store) -> str:
-    cols = getattr(store, "_alert_fts_columns", None)
+    cols = store.rule_cache.fts_columns
     if cols is None:
-        cols = ", ".join(r[1] for r in store.query("PRAGMA table_info(articles_fts)"))
-        store._alert_fts_columns = cols
+        cols = store.rule_cache.fts_columns = ", ".join(r[1] for r in store.query("PRAGMA table_info(articles_fts)"))
     return cols

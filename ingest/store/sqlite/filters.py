@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from ingest.query import parse
 from ingest.store.base import ArticleSelection, SearchRequest
+from ingest.store.dates import to_iso
+from ingest.store.sqlite.query import compile_sqlite
 
 
 def in_list(expr: str, values: list) -> tuple[str, list]:
@@ -18,7 +21,6 @@ def any_feed(table: str, feeds: list[str]) -> tuple[str, list]:
 
 def selection_condition(sel: ArticleSelection) -> tuple[str, list]:
     """ArticleSelection (retention, delete) -> SQL condition over `articles`; "1" selects every article."""
-    from ingest.store.sqlite import to_iso
 
     parts: list[tuple[str, list]] = []
     if sel.older_than is not None:
@@ -37,9 +39,6 @@ def selection_condition(sel: ArticleSelection) -> tuple[str, list]:
 
 def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
     """Pass the parsed query as `node` when the caller already has it."""
-    from ingest.query import parse
-    from ingest.store.sqlite import to_iso
-    from ingest.store.sqlite_search import compile_sqlite
 
     where: list[str] = []
     params: list = []
@@ -52,8 +51,8 @@ def request_condition(request: SearchRequest, node=None) -> tuple[str, list]:
     if request.sources:
         where.append(f"a.source IN ({','.join('?' * len(request.sources))})")
         params += request.sources
-    for cond, values in (any_feed("a", request.feeds) if request.feeds else (None, None),
-                         in_list("a.cluster_id", request.clusters) if request.clusters else (None, None)):
+    for cond, values in (any_feed("a", request.feeds) if request.feeds else ("", []),
+                         in_list("a.cluster_id", request.clusters) if request.clusters else ("", [])):
         if cond:
             where.append(cond)
             params += values

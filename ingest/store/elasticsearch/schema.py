@@ -1,20 +1,31 @@
-"""Index templates, the write alias with rollover, and the side indices. Idempotent (`ingest es setup`).
+"""The cluster layout: index templates, the write alias with rollover, and the side indices; idempotent
+(`ingest es setup`). Also the document shape: an Article as indexed (`article_doc`) and back (`doc_article`).
 
 Shared by Elasticsearch and OpenSearch: client calls are written in the Elasticsearch 9 client's keyword
 style (the OpenSearch adapter's client takes the same), and errors are read through the store's seam
-(`store._api_status`), never by the client library's exception classes.
+(`index.api_status`), never by the client library's exception classes.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.enrich.compounds import parts_text
+from ingest.models import Article
+from ingest.store.dates import from_iso, to_iso
+from ingest.text import folded_text, stem_text
+
+ARTICLE_FIELDS = [f.name for f in fields(Article)]
 
 
 def text_mapping() -> tuple[dict, dict]:
     """(analysis settings, field properties) shared by the article index and the percolator index."""
-    from ingest.store.es_query import ES_TEXT_MAPPING
+    from ingest.store.elasticsearch.query import ES_TEXT_MAPPING
 
-    mapping = copy.deepcopy(ES_TEXT_MAPPING)
+    mapping: dict = copy.deepcopy(ES_TEXT_MAPPING)
     return mapping.get("settings", {}), mapping.get("mappings", {}).get("properties", mapping.get("properties", {}))
 
 
@@ -23,7 +34,7 @@ def has_analyzer(store, name: str) -> bool:
         store.client.indices.analyze(analyzer=name, text="probe")
         return True
     except Exception as exc:
-        if store._api_status(exc) is None:
+        if store.api_status(exc) is None:
             raise
         return False
 
@@ -81,7 +92,7 @@ def ensure_indices(store) -> dict:
                                   aliases={alias: {"is_write_index": True}})
             created[alias] = True
         except Exception as exc:
-            if store._api_status(exc) != 400 or "already_exists" not in str(exc):
+            if store.api_status(exc) != 400 or "already_exists" not in str(exc):
                 raise
     else:  # indices made before these fields existed get them (adding a field to a live mapping is allowed)
         client.indices.put_mapping(index=alias, properties={k: props[k] for k in ADDED_FIELDS})
@@ -105,11 +116,11 @@ def ensure_indices(store) -> dict:
                                   mappings={"dynamic": "false", "properties": properties})
             created[name] = True
         except Exception as exc:
-            if store._api_status(exc) is None or "already_exists" not in str(exc):
+            if store.api_status(exc) is None or "already_exists" not in str(exc):
                 raise
-    store.percolator = _ensure_rules_index(store, props, created)
-    ilm = store._try_lifecycle()
-    return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": store.percolator}
+    percolator = _ensure_rules_index(store, props, created)
+    ilm = store.try_lifecycle()
+    return {"created": sorted(created), "alias": alias, "ilm": ilm, "percolator": percolator}
 
 
 # Added after the first release: existing indices get them here. The token view needs a re-index pass;
@@ -126,7 +137,7 @@ def _add_new_fields(store, props: dict) -> None:
         mappings = client.indices.get_mapping(index=f"{store.prefix}-articles-*,{store.name('rules')}",
                                               ignore_unavailable=True, allow_no_indices=True)
     except Exception as exc:  # noqa: BLE001 - the client's ApiError (either engine): nothing to upgrade
-        if store._api_status(exc) is None:
+        if store.api_status(exc) is None:
             raise
         return
     missing = {name: [f for f in NEW_FIELDS if f not in m["mappings"].get("properties", {})]
@@ -141,7 +152,7 @@ def _add_new_fields(store, props: dict) -> None:
 
 def _ensure_rules_index(store, props: dict, created: dict) -> bool:
     """Alert rules as percolator queries where the cluster has the percolator module."""
-    from ingest.store.es_query import COMBINED_MAPPING
+    from ingest.store.elasticsearch.query import COMBINED_MAPPING
 
     client, name = store.client, store.name("rules")
     if client.indices.exists(index=name):
@@ -161,7 +172,7 @@ def _ensure_rules_index(store, props: dict, created: dict) -> bool:
         created[name] = True
         return True
     except Exception as exc:
-        if store._api_status(exc) is None or ("percolator" not in str(exc) and "already_exists" not in str(exc)):
+        if store.api_status(exc) is None or ("percolator" not in str(exc) and "already_exists" not in str(exc)):
             raise
         if "already_exists" in str(exc):  # made meanwhile by another ingester: read what it made
             return _ensure_rules_index(store, props, created)
@@ -189,3 +200,34 @@ def rollover(store, max_docs: int | None = None, max_age: str | None = None, for
     conditions = {} if force else {"max_docs": max_docs or es.rollover_max_docs, "max_age": max_age or es.rollover_max_age}
     resp = store.client.indices.rollover(alias=store.articles_alias, conditions=conditions or None)
     return {"rolled_over": resp["rolled_over"], "old_index": resp["old_index"], "new_index": resp["new_index"]}
+
+
+def article_doc(a: Article) -> dict:
+    """The indexed document: the article plus the precomputed stem fields the query compiler uses."""
+    doc = {name: getattr(a, name) for name in ARTICLE_FIELDS}
+    doc["published"] = to_iso(a.published)
+    doc["indexed"] = to_iso(a.indexed)
+    doc["title_folded"] = folded_text(a.title)
+    doc["body_folded"] = folded_text(a.body)
+    doc["title_stem"] = stem_text(a.title, a.language)
+    doc["body_stem"] = stem_text(a.body, a.language)
+    doc["title_parts"] = parts_text(a.title, a.language)
+    doc["body_parts"] = parts_text(a.body, a.language)
+    doc["body_chars"] = len(a.body)
+    doc["mentions"] = [{"term": k, "count": v} for k, v in a.mentions.items()]
+    return doc
+
+
+def doc_article(doc: dict) -> Article:
+    data: dict[str, Any] = {k: doc.get(k) for k in ARTICLE_FIELDS}
+    data["published"] = from_iso(doc.get("published"))
+    data["indexed"] = from_iso(doc.get("indexed")) or datetime.now(UTC)
+    data["mentions"] = {m["term"]: m["count"] for m in doc.get("mentions") or []}
+    for key in ("feed_urls", "tags", "keywords", "captions", "places", "entities"):
+        data[key] = data[key] or []
+    for key, default in (("title", ""), ("body", ""), ("source", ""), ("domain", ""), ("content_hash", ""),
+                         ("extraction", "page"), ("boilerplate_chars", 0), ("raw_chars", 0), ("is_original", True),
+                         ("access", "unknown")):
+        if data[key] is None:
+            data[key] = default
+    return Article(**data)
