@@ -151,7 +151,8 @@ def queue(store: Store, state: CoverageState, urls: list[SitemapURL], source: So
     """Queue what is neither stored nor seen through a feed; one transaction. Returns entries now queued."""
     pending = [to_pending(u, source) for u in urls]
     local, index = seams(store)
-    stored = index.known_ids(p.article_id for p in pending)
+    ids = list(dict.fromkeys(p.article_id for p in pending))
+    stored = {a.id for i in range(0, len(ids), 500) for a in index.get_articles(ids[i:i + 500])}
     known = local.known_entries(k for p in pending for k in p.keys)
     fresh = [p for p in pending if p.article_id not in stored and not any(k in known for k in p.keys)]
     report.already_stored = len(pending) - len(fresh)

@@ -104,7 +104,7 @@ def configure(settings, site: NewsSite, rules: str | None = None):
 
 
 def stored_urls(app: Ingest) -> list[str]:
-    return [a.url for a in app.store.iter_articles()]
+    return [a.url for a in app.store.index.iter_articles()]
 
 
 # -- sitemaps ---------------------------------------------------------------------------------------
@@ -149,13 +149,13 @@ def test_backfill_stores_the_in_range_articles_once(settings, site):
         assert report.undated == 1 and report.other_site == 1
         urls = stored_urls(app)
         assert sorted(urls) == sorted(site.expected)
-        article = app.store.get_article(app.search("Dispatch 3 Zeppelinhafen").hits[0].id)
+        article = app.store.index.get_article(app.search("Dispatch 3 Zeppelinhafen").hits[0].id)
         assert article.feed_urls == [site.feed] and article.source == "Harbour Times"
         assert all(n == 1 for n in site.page_requests().values())
         site.srv.requests.clear()
         again = app.backfill("Harbour Times", SINCE)  # nothing new: nothing fetched, nothing stored
         assert (again.already_stored, again.queued, again.stored) == (IN_RANGE, 0, 0)
-        assert site.page_requests() == {} and app.store.count_articles() == IN_RANGE
+        assert site.page_requests() == {} and app.store.index.count_articles() == IN_RANGE
 
 
 def test_backfill_until_and_limit_pick_the_newest_in_range(settings, site):
@@ -182,11 +182,11 @@ def test_backfill_alerts_only_when_asked(settings, site, tmp_path):
     with Ingest(configure(settings, site, rules)) as app:
         assert app.backfill("Harbour Times", SINCE, limit=10).stored == 10
         assert app.search("Zeppelinhafen").total == 1  # searchable like any article
-        assert list(app.store.iter_alerts()) == [] and app.store.pending_alert_ids() == []
+        assert list(app.store.index.iter_alerts()) == [] and app.store.state.pending_alert_ids() == []
     settings.store.sqlite_path = str(tmp_path / "other.db")
     with Ingest(settings) as app:
         app.backfill("Harbour Times", SINCE, limit=10, alerts=True)
-        assert [a.rule for a in app.store.iter_alerts()] == ["wreck"]
+        assert [a.rule for a in app.store.index.iter_alerts()] == ["wreck"]
 
 
 def test_backfill_cli_errors_are_one_line(settings, site, capsys):
@@ -244,4 +244,4 @@ def test_backfill_on_every_backend(backend_settings, site):
         assert app.backfill("Harbour Times", SINCE, limit=10).stored == 10
         assert app.search("Zeppelinhafen").total == 1
         again = app.backfill("Harbour Times", SINCE, limit=10)
-        assert (again.already_stored, again.stored) == (10, 0) and app.store.count_articles() == 10
+        assert (again.already_stored, again.stored) == (10, 0) and app.store.index.count_articles() == 10

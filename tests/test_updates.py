@@ -69,13 +69,13 @@ def make_app(settings, site: Site) -> Ingest:
 
 def alerts_by_rule(app: Ingest) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for record in app.store.iter_alerts():
+    for record in app.store.index.iter_alerts():
         out.setdefault(record.rule, []).append(record.story)
     return out
 
 
 def story_id(app: Ingest, url: str) -> str:
-    return next(a.id for a in app.store.iter_articles() if a.url == url)
+    return next(a.id for a in app.store.index.iter_articles() if a.url == url)
 
 
 def test_changed_page_gets_a_version_reindexes_and_alerts_once(backend_settings, site):

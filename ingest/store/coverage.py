@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest.models import PendingEntry
-from ingest.store.sqlite import from_iso, to_iso
+from ingest.store.dates import from_iso, to_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS update_checks (
