@@ -42,7 +42,7 @@ from ingest.store.coverage import CoverageState, seams
 if TYPE_CHECKING:
     from ingest.config import Settings
     from ingest.pipeline import Pipeline
-    from ingest.store import Store
+    from ingest.store import Backends as Store
 
 log = logging.getLogger("ingest.backfill")
 QUEUE_PREFIX = "backfill:"
