@@ -79,8 +79,9 @@ class PollingSettings(_Section):
 
 class ExtractSettings(_Section):
     favor_precision: bool = True
-    recall_pass: bool = Field(True, description="also run trafilatura's recall mode and keep its body when it "
-                              "adds little beyond the precision pass (see ingest/extract/extractor.py)")
+    recall_pass: bool = Field(True, description="also run trafilatura's recall mode: its body when the two "
+                              "passes disagree or it adds little, else the precision body with the long "
+                              "paragraphs it dropped (see ingest/extract/container.py)")
     include_comments: bool = False
     fallback_min_chars: int = Field(200, ge=0)
     keep_raw: bool = True
@@ -143,6 +144,34 @@ class WebSettings(_Section):
     write_token_env: str = "INGEST_WEB_TOKEN"
 
 
+class WebSubSettings(_Section):
+    callback_url: str | None = Field(None, description="public base URL the hubs reach the daemon's callback "
+                                     "listener at (e.g. https://ingest.example.org/websub); none = no push")
+    listen: str = Field("127.0.0.1:8081", description="host:port the daemon's callback listener binds to "
+                        "(put a TLS reverse proxy in front that maps callback_url to it)")
+    lease_seconds: int = Field(864000, ge=60, description="lease asked of the hub (the hub may grant another)")
+    renew_before: float = Field(86400, gt=0, description="seconds before a lease ends that it is renewed "
+                                "(at most half the lease)")
+    poll_interval: float = Field(21600, gt=0, description="seconds between fallback polls of a feed with an "
+                                 "active subscription")
+    max_body_bytes: int = Field(5_000_000, ge=1024, description="cap on a pushed body")
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:8081")
+        return value
+
+
 class AlertSettings(_Section):
     retry_max: int = Field(5, ge=0)
     retry_base: float = Field(30, gt=0)
@@ -172,6 +201,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     updates: UpdateSettings = Field(default_factory=UpdateSettings)
+    websub: WebSubSettings = Field(default_factory=WebSubSettings)
 
     @property
     def feeds_file(self) -> Path:

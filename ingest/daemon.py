@@ -4,6 +4,9 @@ Under the run lock (one daemon or `run --once` per store and shard). At start th
 left by an interrupted run is stored first; page retries that fall due are taken every minute,
 independently of their feed's schedule. SIGTERM/SIGINT set the pipeline's stop flag: running jobs
 finish the batch they are writing (seconds, not the rest of the cycle) and the rest stays queued.
+
+With `websub.callback_url` set, the daemon also listens for WebSub hubs (`ingest.websub`):
+polls subscribe feeds that declare a hub, a job renews the leases, pushes are stored at once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ingest.app import Ingest
 from ingest.models import FeedConfig
 from ingest.pipeline import Pipeline
 from ingest.sources.scheduler import FeedScheduler
+from ingest.websub import WebSub
 
 log = logging.getLogger("ingest.daemon")
 VOLUME_CHECK_EVERY = 300.0  # seconds between two checks of the volume rules (spikes and drops)
@@ -22,26 +26,39 @@ VOLUME_CHECK_EVERY = 300.0  # seconds between two checks of the volume rules (sp
 def run_daemon(app: Ingest, wait: bool = False) -> None:
     """Poll every feed on its own schedule until SIGINT/SIGTERM."""
     with app.run_lock(wait):
-        scheduler, pipeline = build_daemon(app)
-        # what an interrupted run left (and page retries now due) comes first
-        pipeline.process_queue(f.url for f in app.feeds() if f.enabled)
-        app.beat()
-        log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()),
-                    app.settings.store.backend)
+        scheduler, pipeline, websub = build_daemon_with_push(app)
         try:
+            if websub is not None:
+                websub.start()
+            # what an interrupted run left (and page retries now due) comes first
+            pipeline.process_queue(f.url for f in app.feeds() if f.enabled)
+            app.beat()
+            log.warning("ingest daemon: %d feeds, backend %s; Ctrl-C to stop", len(app.feeds()),
+                        app.settings.store.backend)
             scheduler.run_forever()
         finally:
+            if websub is not None:
+                websub.stop()
             pipeline.close()
 
 
 def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
     """The daemon's scheduler (poll jobs on a thread pool, housekeeping jobs) and the pipeline it drives;
     `scheduler.start()` / `stop()` run it without signal handling (tests)."""
+    scheduler, pipeline, _websub = build_daemon_with_push(app)
+    return scheduler, pipeline
+
+
+def build_daemon_with_push(app: Ingest) -> tuple[FeedScheduler, Pipeline, WebSub | None]:
+    """`build_daemon`, plus the WebSub service when websub.callback_url is set (its listener not started)."""
     pipeline = app.pipeline()
+    websub = WebSub(app.settings, pipeline, app.feeds) if app.settings.websub.callback_url else None
     pending_reclean: dict[str, set[str]] = {}
 
     def poll(feed: FeedConfig) -> None:
         report = pipeline.poll_and_process(feed)
+        if websub is not None:
+            websub.on_polls(report.polls)
         for domain, blocks in report.reclean_blocks.items():
             pending_reclean.setdefault(domain, set()).update(blocks)
         for p in report.polls:
@@ -73,10 +90,10 @@ def build_daemon(app: Ingest) -> tuple[FeedScheduler, Pipeline]:
         app.settings.polling, app.feeds, poll, app.feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
         extra_jobs=[(queued, 60.0), (reclean, 60.0), (updates, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
-        + _alert_jobs(app),
+        + _alert_jobs(app) + ([(websub.renew, 60.0)] if websub is not None else []),
         on_stop=app.stopping.set,
     )
-    return scheduler, pipeline
+    return scheduler, pipeline, websub
 
 
 def _alert_jobs(app: Ingest) -> list:

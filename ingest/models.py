@@ -59,6 +59,7 @@ class FeedConfig:
     interval: float | None = None
     category: str | None = None
     enabled: bool = True
+    profile: Any = None  # ingest.sources.profile.RequestProfile: how its feed and pages are requested
 
 
 FEED_STATES = ("new", "working", "backing_off", "failing", "gone", "disabled")
@@ -177,6 +178,8 @@ class ParsedFeed:
     entries: list[FeedEntry]
     ttl_seconds: float | None = None
     bozo: str | None = None
+    hub: str | None = None        # WebSub hub the feed declares (<link rel="hub">)
+    self_url: str | None = None   # the feed's own URL it declares (<link rel="self">): the WebSub topic
 
 
 @dataclass(slots=True)

@@ -423,7 +423,8 @@ class Pipeline:
                   done: queue.SimpleQueue[PageJob], halt: threading.Event) -> None:
         """Hand pages to fetch threads, one host queue after the other, each when its host may be asked."""
         fetch = self.settings.fetch
-        hosts = HostQueues(fetch.per_host_concurrency, fetch.per_host_min_interval)
+        hosts = HostQueues(fetch.per_host_concurrency, fetch.per_host_min_interval,
+                           overrides=self.fetcher.politeness)
         for job in jobs:
             hosts.put(host_key(job.entry.link), job)
         free = threading.Semaphore(fetch.concurrency)
@@ -478,8 +479,11 @@ class Pipeline:
         if self.stop.is_set():
             job.skipped = True
             return
+        if not self.fetcher.profiles.fetch_pages(job.pending.feed_url, job.entry.link):
+            self.progress("page", 1)
+            return  # the feed's profile says `fetch_pages: false`: its own text is the article (`_fallback`)
         try:
-            resp = self.fetcher.get(job.entry.link, check_robots=True)
+            resp = self.fetcher.get(job.entry.link, check_robots=True, feed=job.pending.feed_url)
             job.html, job.final_url = resp.content, resp.final_url
             job.content_type = resp.header("content-type")
             job.validators = (resp.header("etag"), resp.header("last-modified"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.app.base import AppBase
 from ingest.errors import IngestError
@@ -11,6 +12,10 @@ from ingest.models import FeedConfig, FeedState
 from ingest.sources import feedlist
 from ingest.sources.urls import check_url
 from ingest.store.base import ArticleSelection
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Pipeline, Progress
+    from ingest.sources.profile import ProfileBook
 
 FAILING = ("backing_off", "failing", "gone")  # feed states `ingest feeds retry` resets
 
@@ -26,6 +31,19 @@ class FeedProbe:
 
 
 class FeedsMixin(AppBase):
+    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
+        """`AppBase.pipeline`, its fetcher given the request profiles of the feeds and sites."""
+        pipeline = super().pipeline(progress, on_stored, alerts)
+        pipeline.fetcher.profiles = self.request_profiles()
+        return pipeline
+
+    def request_profiles(self) -> ProfileBook:
+        """Request profiles (ingest.sources.profile): config/sites `request:` sections and feeds.yaml `profile:`s."""
+        from ingest.sources.profile import ProfileBook
+
+        sites = {domain: p.request for domain, p in self.site_profiles().items() if p.request is not None}
+        return ProfileBook(sites, [(f.url, f.profile) for f in self.feeds()])
+
     def feeds(self) -> list[FeedConfig]:
         feeds = feedlist.load_feeds(self.settings.feeds_file)
         if self.shard:
@@ -49,6 +67,7 @@ class FeedsMixin(AppBase):
 
         url = check_url(url)
         with Fetcher(self.settings.fetch) as fetcher:
+            fetcher.profiles = self.request_profiles()
             resp = fetcher.get(url)
             try:
                 parsed = parse_feed(resp.content, resp.final_url, resp.header("content-type"))

@@ -12,6 +12,7 @@ from ingest.app.feeds import FeedsMixin
 from ingest.app.timeline import day_keys
 from ingest.models import FeedConfig
 from ingest.store import SearchRequest
+from ingest.store.websub import subscriptions_by_feed
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ class FeedStatus:
     dead: int = 0                    # entries recorded dead (404/410/451, or retries used up): no article
     next_retry: datetime | None = None
     last_retry_error: str | None = None
+    websub: dict | None = None       # the feed's WebSub subscription (state, hub, expires, pushes), if any
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -53,6 +55,7 @@ class StatusMixin(FeedsMixin, AppBase):
         states = {s.url: s for s in self.store.state.list_feed_states()}
         counts = self.store.index.article_counts_by_feed()
         queues = self.store.state.queue_summary()
+        pushes = subscriptions_by_feed(self.settings.store.sqlite_path)
         configured = self.feeds()
         urls = {f.url for f in configured}
         others = [FeedConfig(url=s.url, name=s.name, category=s.category) for s in states.values() if s.url not in urls]
@@ -69,7 +72,8 @@ class StatusMixin(FeedsMixin, AppBase):
                 validators_trusted=s.validators_trusted if s else True,
                 articles=counts.get(feed.url, 0) + (counts.get(resolved, 0) if resolved else 0),
                 page_errors=s.page_errors if s else 0, last_page_error=s.last_page_error if s else None,
-                configured=feed.url in urls, resolved_url=resolved, **queues.get(feed.url, {}),
+                configured=feed.url in urls, resolved_url=resolved, websub=pushes.get(feed.url),
+                **queues.get(feed.url, {}),
             ))
         return out
 

@@ -310,6 +310,7 @@ def cmd_status(args) -> int:
         for r in rows:
             state = label(FEED_LABELS, r.status) + ("" if r.validators_trusted else " (validators untrusted)")
             state += "" if r.configured else " (not in feeds.yaml)"
+            state += f" (push: {r.websub['state']})" if r.websub else ""
             problem = r.error or ""
             if r.page_errors:
                 problem += ("; " if problem else "") + f"{r.page_errors} page error(s), last: {r.last_page_error}"
@@ -346,7 +347,7 @@ def _feeds_list(app: Ingest, args) -> None:
     if args.json:
         for f in feeds:
             emit_json({"url": f.url, "name": f.name, "category": f.category, "interval": f.interval,
-                       "enabled": f.enabled})
+                       "enabled": f.enabled, "profile": f.profile.shown() if f.profile else None})
         return
     for f in feeds:
         out.print(f"{f.url}  {f.name or ''}  {('[' + f.category + ']') if f.category else ''}".rstrip())

@@ -26,6 +26,7 @@ from ingest.config import ExtractSettings
 from ingest.errors import IngestError
 from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
+from ingest.extract.container import choose_body, fill_from_wide
 from ingest.extract.lead import already_in, find_lead
 from ingest.extract.pagetags import is_credit, page_tag_blocks
 from ingest.fetch.charset import decode_page
@@ -232,25 +233,6 @@ def recover_headings(candidates: list[tuple[str, str | None, str | None]], block
     return blocks
 
 
-# The recall pass's body is kept unless it is this much longer than a substantial precision pass:
-# then the extra is, on most pages, a comment thread, a link list or a sidebar, not more article.
-RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
-
-
-def choose_body(precise, wide):
-    """trafilatura's precision mode drops real paragraphs at the edges of many articles (leads, last
-    paragraphs, lists), its recall mode takes comments and sidebars on others: the recall body unless
-    it grows a substantial precision body by more than `RECALL_GROWTH` (or is shorter than it)."""
-    if wide is None:
-        return precise
-    if precise is None:
-        return wide
-    short, long_ = len("".join(precise.itertext())), len("".join(wide.itertext()))
-    if long_ < short:  # the recall pass chose a smaller container
-        return precise
-    return precise if short >= PRECISION_SUBSTANTIAL and long_ > RECALL_GROWTH * short else wide
-
-
 @dataclass(slots=True)
 class PageParts:
     blocks: list[Block]
@@ -391,6 +373,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         include_comments=settings.include_comments, include_tables=True, with_metadata=True,
     )
     body = doc.body if doc is not None else None
+    wide_body = None
     if settings.recall_pass:
         wide = _bare_extraction(
             tree, url=url, favor_recall=True, include_comments=settings.include_comments, include_tables=True,
@@ -398,11 +381,15 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         )
         if doc is None or doc.body is None:
             doc = wide
-        body = choose_body(body, wide.body if wide is not None else None)
+        wide_body = wide.body if wide is not None else None
+        body = choose_body(body, wide_body)  # ingest.extract.container
     if doc is None or body is None:
         blocked = blocked_page(tree, html, "")
         return PageParts(blocks=[], blocked=blocked, raw_chars=len(html)) if blocked else None
-    blocks = recover_headings(headings, blocks_from_body(body))
+    blocks = blocks_from_body(body)
+    if settings.recall_pass and wide_body is not None and body is not wide_body:
+        blocks = fill_from_wide(blocks, blocks_from_body(wide_body))  # paragraphs the precision pass dropped
+    blocks = recover_headings(headings, blocks)
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])])
     if lead:
         blocks.insert(0, Block(kind="p", text=lead))

@@ -7,6 +7,12 @@ r"""Per-site cleaning rules from `config/sites/*.yaml`, on top of the built-in r
       - "aside.related, div#promo"             # or simple CSS: tag, .class, #id, [attr], [attr=v]
     strip_text:                    # regular expressions (case-insensitive); a body block they match is removed
       - "^Lesen Sie auch:"
+    request:                       # how this site's feeds and pages are requested (ingest/sources/profile.py)
+      user_agent: "Mozilla/5.0 ..."
+      cookies: {consent: "yes"}
+      politeness: {min_interval: 2}
+
+A feed's own `profile:` in feeds.yaml wins over the site's `request:` key by key.
 
 `strip_text` patterns are untrusted input to a backtracking engine, so they are checked when
 loaded and bounded when run: a pattern with a repetition inside an unbounded repetition
@@ -36,13 +42,14 @@ from lxml import etree
 
 from ingest.config import read_yaml
 from ingest.errors import ConfigError
+from ingest.sources.profile import RequestProfile, parse_profile
 
 log = logging.getLogger(__name__)
 PATTERN_TIMEOUT = 0.05      # seconds one site pattern may spend on one block
 PATTERN_MAX_CHARS = 10_000  # characters of a block a site pattern reads (rules target short blocks)
 REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)
 KEYS = {"domain": "domain", "strip": "strip", "prune_xpaths": "strip", "strip_text": "strip_text",
-        "drop_patterns": "strip_text", "notes": "notes"}
+        "drop_patterns": "strip_text", "notes": "notes", "request": "request"}
 # one compound selector: tag, .class, #id and [attr], [attr=v], [attr^=v], [attr$=v], [attr*=v], [attr~=v]
 COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:\.[\w-]+|#[\w-]+|\[[^\]]+\])*)$")
 PART = re.compile(r"\.(?P<cls>[\w-]+)|#(?P<id>[\w-]+)|\[(?P<attr>[\w:-]+)\s*(?:(?P<op>[~^$*]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]*))?\s*\]")
@@ -58,6 +65,7 @@ class SiteProfile:
     drop_patterns: list = field(default_factory=list)  # re.Pattern or SitePattern (time-budgeted)
     learned: set[str] = field(default_factory=set)
     source: str | None = None  # the config file it came from
+    request: RequestProfile | None = None  # the file's `request:` section (ingest.sources.profile)
 
 
 def _literal(value: str) -> str:
@@ -232,7 +240,8 @@ def parse_site(data: Any, file: str, prefix: str = "") -> list[SiteProfile]:
     unknown = [k for k in data if k not in KEYS]
     if unknown:
         raise ConfigError(file, prefix + str(unknown[0]),
-                          "unknown key (known: domain, strip or prune_xpaths, strip_text or drop_patterns, notes)")
+                          "unknown key (known: domain, strip or prune_xpaths, strip_text or drop_patterns, "
+                          "request, notes)")
     domains = data.get("domain")
     domains = [domains] if isinstance(domains, str) else domains
     if not domains or not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
@@ -247,7 +256,9 @@ def parse_site(data: Any, file: str, prefix: str = "") -> list[SiteProfile]:
     text_key, texts = _list(data, ["strip_text", "drop_patterns"], file, prefix)
     xpaths = [_xpath(x, file, f"{prefix}{strip_key}[{i}]") for i, x in enumerate(strip)]
     patterns = [_pattern(x, file, f"{prefix}{text_key}[{i}]") for i, x in enumerate(texts)]
-    return [SiteProfile(domain=k, prune_xpaths=list(xpaths), drop_patterns=list(patterns), source=file) for k in keys]
+    request = parse_profile(data.get("request"), file, prefix + "request", scope=tuple(keys))
+    return [SiteProfile(domain=k, prune_xpaths=list(xpaths), drop_patterns=list(patterns), source=file,
+                        request=request) for k in keys]
 
 
 def load_site_profiles(sites_dir: Path) -> dict[str, SiteProfile]:

@@ -4,6 +4,9 @@
 `HostQueues` decides which page to fetch next: one FIFO queue per host, served round-robin, and
 a page is handed out only when its host may be asked now. So fetch threads never sit in one
 host's slot while other hosts are free: N hosts give N times one host's polite rate.
+
+Both take `overrides`: a host's own (concurrency, min_interval) from a request profile
+(`ingest.sources.profile`: a feed's or a site's `politeness:`), else the global settings.
 """
 
 from __future__ import annotations
@@ -11,14 +14,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+Overrides = Callable[[str], tuple[int, float] | None]  # host -> (concurrency, min_interval) from a request profile
+
+
+def _no_overrides(_host: str) -> None:
+    return None
 
 
 class HostLimiter:
-    def __init__(self, concurrency: int = 2, min_interval: float = 0.5, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, concurrency: int = 2, min_interval: float = 0.5, clock=time.monotonic, sleep=time.sleep,
+                 overrides: Overrides | None = None):
         self.concurrency = concurrency
         self.min_interval = min_interval
+        self.overrides = overrides or _no_overrides
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
@@ -41,14 +52,15 @@ class HostLimiter:
 
         The start is claimed when the thread actually runs, not reserved ahead: a thread that wakes
         late from its wait (a busy machine) must not end up right behind the next one."""
+        concurrency, min_interval = self.overrides(host) or (self.concurrency, self.min_interval)
         with self._lock:
-            sem = self._slots.setdefault(host, threading.Semaphore(self.concurrency))
+            sem = self._slots.setdefault(host, threading.Semaphore(concurrency))
         sem.acquire()
         try:
             while True:
                 with self._lock:
                     now = self._clock()
-                    start = max(self._last_start.get(host, float("-inf")) + self.min_interval,
+                    start = max(self._last_start.get(host, float("-inf")) + min_interval,
                                 self._blocked_until.get(host, 0.0))
                     if start <= now:
                         self._last_start[host] = now
@@ -72,8 +84,9 @@ class HostQueues:
     still guards the actual requests). Not thread-safe: one dispatcher thread takes, any thread
     may call `finished`."""
 
-    def __init__(self, concurrency: int, min_interval: float, clock=time.monotonic):
+    def __init__(self, concurrency: int, min_interval: float, clock=time.monotonic, overrides: Overrides | None = None):
         self.concurrency, self.min_interval, self._clock = concurrency, min_interval, clock
+        self.overrides = overrides or _no_overrides
         self._queues: dict[str, deque] = {}
         self._order: list[str] = []
         self._next = 0
@@ -100,9 +113,10 @@ class HostQueues:
                 host = self._order[(self._next + i) % n]
                 if not self._queues[host]:
                     continue
-                if self._out.get(host, 0) >= self.concurrency:
+                concurrency, min_interval = self.overrides(host) or (self.concurrency, self.min_interval)
+                if self._out.get(host, 0) >= concurrency:
                     continue  # a slot frees when one of its requests finishes: `finished` wakes nobody, poll
-                ready = self._last.get(host, float("-inf")) + self.min_interval
+                ready = self._last.get(host, float("-inf")) + min_interval
                 if ready > now:
                     wait = min(wait, ready - now)
                     continue

@@ -6,27 +6,45 @@ long, not http(s)) is an error naming the file and the entry. In a hand-edited f
 URL is logged (file and entry) and kept, so that one bad line never stops the other feeds: its poll
 fails with the same reason, recorded on that feed (`ingest status`). `strict=True` raises instead. OPML files are read by expat with
 any DOCTYPE internal subset refused, so no entity can be declared whatever the file's encoding.
+
+A feed's `profile:` (user agent, headers, cookies, proxy, fetch_pages, politeness) is parsed by
+`ingest.sources.profile`; an error in it names the file, the entry, its URL and the key. Saving the
+list (`feeds add/remove/import-opml`) never rewrites an existing entry's profile. OPML carries the
+user agent, cookies, headers and proxy in FreshRSS's namespace (`frss:CURLOPT_USERAGENT`,
+`CURLOPT_COOKIE`, `CURLOPT_HTTPHEADER` one `Name: value` per line, `CURLOPT_PROXY`), written as in
+feeds.yaml (a `${VAR}` reference, never its value); `fetch_pages` and `politeness` have no OPML
+convention and stay in feeds.yaml.
 """
 
 from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from xml.parsers import expat
 
 from ingest.config import parse_flag, read_yaml
 from ingest.errors import ConfigError
 from ingest.models import FeedConfig
+from ingest.sources.profile import (
+    OPML_NS,
+    feed_scope,
+    from_opml_attributes,
+    parse_profile,
+    to_opml_attributes,
+)
 from ingest.sources.urls import InvalidURL, check_url
 
 log = logging.getLogger("ingest.sources")
-KNOWN_KEYS = {"url", "name", "interval", "category", "enabled"}
+KNOWN_KEYS = {"url", "name", "interval", "category", "enabled", "profile"}
 
 
-def load_feeds(path: Path, strict: bool = False) -> list[FeedConfig]:
-    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?}). Missing file: no feeds.
-    A URL that can never be polled is kept and logged (strict: a ConfigError naming the entry)."""
+def load_feeds(path: Path, strict: bool = False, env: Mapping[str, str] | None = None) -> list[FeedConfig]:
+    """Read feeds.yaml (`feeds:` list of {url, name?, interval?, category?, enabled?, profile?}). Missing
+    file: no feeds. A URL that can never be polled is kept and logged (strict: a ConfigError naming the
+    entry). `profile` is a request profile (`ingest.sources.profile`); its `${VAR}` secrets come from
+    `env` (default: the process environment)."""
     if not path.exists():
         return []
     data = read_yaml(path) or {}
@@ -69,8 +87,9 @@ def load_feeds(path: Path, strict: bool = False) -> list[FeedConfig]:
         if url in seen:
             continue
         seen.add(url)
+        profile = parse_profile(item.get("profile"), str(path), f"{key} ({url}).profile", env, feed_scope(url))
         feeds.append(FeedConfig(url=url, name=texts["name"], interval=interval, category=texts["category"],
-                                enabled=enabled))
+                                enabled=enabled, profile=profile))
     return feeds
 
 
@@ -88,7 +107,18 @@ def _item(feed: FeedConfig) -> dict:
         item["interval"] = feed.interval
     if not feed.enabled:
         item["enabled"] = False
+    if feed.profile is not None and feed.profile.raw:
+        item["profile"] = _quoted(feed.profile.raw)
     return item
+
+
+def _quoted(value):
+    """Texts double-quoted when written: the writer speaks YAML 1.2, the loader 1.1 (`yes` stays a text)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: _quoted(v) for k, v in value.items()}
+    return DoubleQuotedScalarString(value) if isinstance(value, str) else value
 
 
 def _url_of(item) -> str | None:
@@ -200,7 +230,10 @@ def parse_opml(data: bytes) -> list[FeedConfig]:
                     continue
                 seen.add(url)
                 name = text if text and text.strip() != raw.strip() else None
-                feeds.append(FeedConfig(url=url, name=name, category=_category(outline.get("category")) or category))
+                key = f"outline {text!r}" if text else "outline"
+                profile = parse_profile(from_opml_attributes(outline.attrib), "OPML", key, scope=feed_scope(url))
+                feeds.append(FeedConfig(url=url, name=name, category=_category(outline.get("category")) or category,
+                                        profile=profile))
             else:
                 walk(outline, text or category)
 
@@ -237,6 +270,7 @@ def _category(value: str | None) -> str | None:
 
 
 def to_opml(feeds: list[FeedConfig], title: str = "ingest feeds") -> str:
+    ET.register_namespace("frss", OPML_NS)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
@@ -251,6 +285,8 @@ def to_opml(feeds: list[FeedConfig], title: str = "ingest feeds") -> str:
         attrs = {"type": "rss", "text": feed.name or feed.url, "xmlUrl": feed.url}
         if feed.name:
             attrs["title"] = feed.name
+        if feed.profile is not None:
+            attrs.update(to_opml_attributes(feed.profile))
         ET.SubElement(parent, "outline", attrs)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -239,8 +239,21 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedParseError(f"{url}: malformed feed: {bozo}")
     if not entries and not feed and not parsed.get("version"):
         raise FeedParseError(f"{url}: not a recognizable RSS/Atom/JSON feed")
+    hub, self_url = _links(feed, url)
     return ParsedFeed(title=feed.get("title"), site_url=feed.get("link"), language=feed.get("language"),
-                      entries=entries, ttl_seconds=_ttl_seconds(feed), bozo=bozo)
+                      entries=entries, ttl_seconds=_ttl_seconds(feed), bozo=bozo, hub=hub, self_url=self_url)
+
+
+def _links(feed: dict, url: str) -> tuple[str | None, str | None]:
+    """(WebSub hub, self URL) a feed declares with <link rel="hub"> / <link rel="self"> (Atom, or atom:link in RSS)."""
+    found: dict[str, str] = {}
+    for link in feed.get("links") or []:
+        rel = str(link.get("rel") or "").lower()
+        if rel in ("hub", "self") and rel not in found:
+            href = _http_link(url, link.get("href"))
+            if href:
+                found[rel] = href
+    return found.get("hub"), found.get("self")
 
 
 def _http_link(base: str, link) -> str | None:
@@ -339,6 +352,12 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     cut = len(items) - MAX_ENTRIES
     if cut > 0:
         log.warning("%s: %d entries beyond the first %d not read (entry cap)", url, cut, MAX_ENTRIES)
+    hubs = doc.get("hubs")
+    hubs = hubs if isinstance(hubs, list) else []
+    hub = next((_http_link(url, h.get("url")) for h in hubs
+                if isinstance(h, dict) and str(h.get("type", "")).lower() == "websub" and _http_link(url, h.get("url"))),
+               None)  # JSON Feed 1.1: hubs: [{"type": "WebSub", "url": ...}]
     return ParsedFeed(title=_str(doc.get("title")), site_url=_http_link(url, doc.get("home_page_url")),
                       language=feed_language, entries=entries,
-                      bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None)
+                      bozo=f"{cut} entries beyond the first {MAX_ENTRIES} not read (entry cap)" if cut > 0 else None,
+                      hub=hub, self_url=_http_link(url, doc.get("feed_url")) if hub else None)

@@ -44,7 +44,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -65,6 +65,7 @@ from ingest.models import (
     utcnow,
 )
 from ingest.sources.parse import NotAFeed, parse_feed
+from ingest.sources.profile import ProfileBook, RequestProfile
 from ingest.sources.urls import host_key, normalize_url
 
 log = logging.getLogger("ingest.poller")
@@ -75,7 +76,11 @@ class FeedFetcher(Protocol):
     is one; the caller hands it in, so this earlier stage never imports the later one.
     Raises `ingest.errors.FetchError` (with `kind`, `status`, `retry_after`) for every failure."""
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> FetchResponse: ...
+    profiles: ProfileBook  # request profiles: the feed's (and its site's) apply to its requests
+
+    def get(self, url: str, headers: dict[str, str] | None = None, *, feed: str | None = None,
+            profile: RequestProfile | None = None) -> FetchResponse: ...
+
 
 WeightClass = Literal["hard", "soft", "temporary"]
 WEIGHTS: dict[WeightClass, float] = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
@@ -111,6 +116,8 @@ class PollOutcome:
     previous_status: FeedStatus = FeedStatus.NEW
     previous_404: int = 0
     host: str = ""
+    hub: str | None = None      # the WebSub hub the parsed feed declares
+    topic: str | None = None    # its WebSub topic (rel=self URL, else the URL polled)
 
     @property
     def network_failure(self) -> bool:
@@ -223,6 +230,8 @@ class Poller:
         self.fetcher = fetcher
         self.outage = OutageDetector(settings.outage_share)
         self.rng = random.Random()
+        # WebSub (ingest.websub): a feed pushed to us is polled at most this often (None: as usual)
+        self.push_floor: Callable[[str], float | None] = lambda _url: None
 
     def poll(self, feed: FeedConfig) -> PollOutcome:
         """Poll one feed and persist its new state (and queue its new entries). Raises only StoreError:
@@ -260,6 +269,7 @@ class Poller:
             outcome.status = PollStatus.SKIPPED
             outcome.error = f"not polled before {_fmt_epoch(state.not_before)}: {state.last_error or state.status}"
             return outcome
+        self.fetcher.profiles.remember(feed.url, feed.profile)  # its pages are fetched with it too
         state.polls += 1
         state.last_poll = now
         state.not_before = None
@@ -268,12 +278,12 @@ class Poller:
         url = state.resolved_url or feed.url
         try:
             try:
-                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators)
+                resp, parsed, requests = self._fetch_and_parse(url, state, check_validators, feed)
             except NotAFeed as exc:
                 if url != feed.url:  # the discovered feed turned into a page: discover anew next time
                     state.resolved_url = None
                     raise
-                resp, parsed, requests = self._discover(feed.url, state, exc)
+                resp, parsed, requests = self._discover(feed, state, exc)
         except (FetchError, FeedParseError) as exc:
             if url != feed.url and isinstance(exc, FetchError) and exc.status in (404, 410):
                 state.resolved_url = None  # the site moved its feed: look for it on the page again
@@ -289,14 +299,36 @@ class Poller:
         else:
             outcome.status = PollStatus.NEW
             outcome.entries = parsed.entries
+            outcome.hub, outcome.topic = parsed.hub, parsed.self_url or url
             state.name = feed.name or state.name or parsed.title
             state.site_url = parsed.site_url or state.site_url
             outcome.feed_name = state.name or feed.url
         state.interval, floor = self._next_interval(feed, state, outcome, resp, parsed, previous_success, now)
-        state.next_poll = now + timedelta(seconds=self._jittered(state.interval, floor))
+        pushed = self.push_floor(feed.url)
+        wait = max(state.interval, pushed) if pushed else state.interval
+        state.next_poll = now + timedelta(seconds=self._jittered(wait, floor))
         queued, seen, also = self._triage(outcome.entries, outcome.feed_name, feed.url)
         outcome.new_entries = len(queued)
         self.state.save_poll(state, queued, seen)  # state and queued entries: one transaction
+        for aid, feed_url in also:
+            self._add_feed_url(aid, feed_url)
+        return outcome
+
+    def accept_push(self, feed: FeedConfig, data: bytes, content_type: str | None = None) -> PollOutcome:
+        """A feed document pushed by a WebSub hub: its new entries are queued like a poll's (one
+        transaction with the feed's state); validators and the polling schedule are left alone.
+        Raises FeedParseError when the body is not a feed."""
+        now = utcnow()
+        parsed = parse_feed(data, feed.url, content_type)
+        state = self.state.get_feed_state(feed.url) or FeedState(url=feed.url, name=feed.name)
+        outcome = PollOutcome(feed=feed, status=PollStatus.NEW, entries=parsed.entries, feed_name=state.name or feed.url,
+                              host=host_key(feed.url))
+        dates = [min(e.published, now) for e in parsed.entries if e.published]
+        if dates and (state.last_new is None or max(dates) > state.last_new):
+            state.last_new = max(dates)
+        queued, seen, also = self._triage(parsed.entries, outcome.feed_name, feed.url)
+        outcome.new_entries = len(queued)
+        self.state.save_poll(state, queued, seen)
         for aid, feed_url in also:
             self._add_feed_url(aid, feed_url)
         return outcome
@@ -336,8 +368,10 @@ class Poller:
         except StoreUnavailable as exc:  # the search engine down: the article keeps its other feeds for now
             log.warning("feed %s not added to article %s: %s", feed_url, aid, exc)
 
-    def _discover(self, url: str, state: FeedState, exc: NotAFeed) -> tuple[FetchResponse, ParsedFeed | None, int]:
+    def _discover(self, feed: FeedConfig, state: FeedState, exc: NotAFeed
+                  ) -> tuple[FetchResponse, ParsedFeed | None, int]:
         """The configured URL is a web page: use the first feed it links to that parses."""
+        url = feed.url
         if not exc.candidates:
             raise exc
         last: Exception = exc
@@ -346,7 +380,7 @@ class Poller:
             if candidate == url:
                 continue
             try:
-                resp, parsed, n = self._fetch_and_parse(candidate, state, False)
+                resp, parsed, n = self._fetch_and_parse(candidate, state, False, feed)
             except (FetchError, FeedParseError) as inner:
                 last = inner
                 requests += 1
@@ -365,16 +399,17 @@ class Poller:
             headers["If-Modified-Since"] = state.last_modified
         return headers
 
-    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool
+    def _fetch_and_parse(self, url: str, state: FeedState, check_validators: bool, feed: FeedConfig
                          ) -> tuple[FetchResponse, ParsedFeed | None, int]:
-        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified."""
+        """Conditional GET (unless validators are untrusted); on a validator check a 304 is verified.
+        The feed's request profile (and its site's) applies."""
         headers = self._conditional_headers(state) if state.validators_trusted else {}
-        resp = self.fetcher.get(url, headers=headers)
+        resp = self.fetcher.get(url, headers=headers, feed=feed.url, profile=feed.profile)
         requests = 1
         if check_validators and headers and resp.not_modified:
             # Is that 304 true? Fetch unconditionally and compare with the body we hold.
             self._store_validators(state, resp)
-            resp = self.fetcher.get(url)
+            resp = self.fetcher.get(url, feed=feed.url, profile=feed.profile)
             requests += 1
             if not resp.not_modified and state.body_hash and body_hash(resp.content) != state.body_hash:
                 state.validators_trusted = False

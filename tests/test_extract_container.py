@@ -1,0 +1,125 @@
+"""Container choice between trafilatura's precision and recall bodies (ingest/extract/container.py).
+
+Examples and counter-examples for each decision: the two passes disagree (the precision pass took a
+footer or an event box: the recall body is the article), they agree (the recall body's extra is a
+comment thread: the precision body stays), and which dropped paragraphs are filled back.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from ingest.extract.blocks import Block
+from ingest.extract.container import choose_body, fill_from_wide, is_fill_paragraph, passes_agree
+
+ARTICLE = [
+    "The regional court acquitted the former police chief of all corruption charges on Thursday morning, "
+    "ending the longest trial of the decade.",
+    "He was sentenced only for threatening the officers who arrested him ten years ago at his family home, "
+    "a sentence he has already served in custody.",
+    "The prosecutor had argued for years that a fuel mafia paid officers for confidential information about "
+    "raids, wiretaps and witnesses.",
+    "The judges found that the indictment contained embarrassing errors and that no such group had ever been "
+    "shown to exist in the region.",
+]
+FOOTER = [
+    "All rights to the materials on this site are protected by law, including copyright and related rights.",
+    "Any use of these materials in electronic media requires a link; printed use needs written permission.",
+    "Registration certificate issued by the federal service for the supervision of mass communications.",
+    "Advertising department: call us on weekdays from nine to six, or write to the address given below.",
+]
+COMMENTS = [f"Reader {n} wrote on 30.12.11 that this is the best news of the year and deserves a toast tonight."
+            for n in range(12)]
+
+
+def body(paragraphs: list[str]):
+    root = etree.Element("body")
+    for text in paragraphs:
+        etree.SubElement(root, "p").text = text
+    return root
+
+
+def p(text: str, kind: str = "p") -> Block:
+    return Block(kind=kind, text=text)
+
+
+# -- passes_agree / choose_body ---------------------------------------------------------------------
+
+def test_passes_agree_when_the_precision_body_is_inside_the_recall_body():
+    assert passes_agree(" ".join(ARTICLE[:2]), " ".join(ARTICLE + COMMENTS))
+
+
+def test_passes_disagree_when_the_precision_body_is_elsewhere_on_the_page():
+    assert not passes_agree(" ".join(FOOTER), " ".join(ARTICLE + FOOTER[:1]))
+
+
+def test_passes_agree_on_unspaced_scripts_by_the_same_measure():
+    article = "中国科学家发现了一种新的抗疟疾抗原，可能用于疫苗。研究团队经过多年实验，结果令人鼓舞，论文已经发表。"
+    assert passes_agree(article, "导航，首页，新闻。" + article)
+    assert not passes_agree("版权所有，未经许可，不得转载，联系我们，广告服务，网站地图。", article)
+
+
+def test_disagreeing_passes_take_the_recall_body():
+    precise, wide = body(FOOTER), body(ARTICLE + FOOTER[:1] + COMMENTS[:2])
+    assert choose_body(precise, wide) is wide
+
+
+def test_agreeing_passes_keep_the_precision_body_when_the_recall_body_adds_a_comment_thread():
+    precise, wide = body(ARTICLE), body(ARTICLE + COMMENTS)
+    assert choose_body(precise, wide) is precise
+
+
+def test_the_recall_body_is_kept_when_it_adds_little():
+    precise, wide = body(ARTICLE[:3]), body(ARTICLE)
+    assert choose_body(precise, wide) is wide
+
+
+def test_a_smaller_recall_body_inside_the_precision_body_does_not_replace_it():
+    precise, wide = body(ARTICLE), body(ARTICLE[1:3])
+    assert choose_body(precise, wide) is precise
+    assert choose_body(None, wide) is wide and choose_body(precise, None) is precise
+
+
+def test_a_smaller_recall_body_elsewhere_on_the_page_does():
+    precise, wide = body(FOOTER + COMMENTS[:3]), body(ARTICLE[:2])  # the precision pass took the footer
+    assert choose_body(precise, wide) is wide
+
+
+# -- fill_from_wide ---------------------------------------------------------------------------------
+
+def test_fill_paragraph_examples_and_counter_examples():
+    assert is_fill_paragraph(p(ARTICLE[1]))
+    assert is_fill_paragraph(p("Przed godziną 12 złotówka zaczęła gwałtownie tracić do głównych walut. Na euro "
+                               "osiągnęła poziom 4,45 zł, a na dolarze doszła do 3,45."))
+    assert is_fill_paragraph(p("Η μελέτη δημοσιεύθηκε στο περιοδικό και δείχνει ότι οι χιμπαντζήδες σε "
+                               "αιχμαλωσία ζουν περισσότερο από τους ελεύθερους συγγενείς τους."))
+    assert not is_fill_paragraph(p("Comments (25)"))  # short
+    assert not is_fill_paragraph(p("~Pan z Łódki\n[2011-12-29 21:09]\nSpadek wartości złotówki to najlepsza "
+                                   "z możliwych informacji, wszak gospodarka eksportowa na tym zyska."))  # comment
+    assert not is_fill_paragraph(p(ARTICLE[0], kind="item"))  # a list item: teasers, menus
+    assert not is_fill_paragraph(p(ARTICLE[0], kind="head"))
+    assert not is_fill_paragraph(p("Everblades get physical, run over Express in a game that went to overtime "
+                                   "and ended with two penalty shots and a standing ovation 8:13 AM"))  # no end
+
+
+def test_fill_puts_dropped_paragraphs_back_in_the_recall_order():
+    wide = [p("Saturday 14 January"), p(ARTICLE[0]), p(ARTICLE[1]), p("Comments (25)"), p(ARTICLE[2]),
+            p("Reader 1\n30.12.11\nNice."), p(COMMENTS[0], kind="item"), p(COMMENTS[1], kind="row")]
+    precise = [p(ARTICLE[0]), p("Comments (25)"), p(ARTICLE[2])]
+    out = [b.text for b in fill_from_wide(precise, wide)]
+    assert out == [ARTICLE[0], ARTICLE[1], "Comments (25)", ARTICLE[2]]
+
+
+def test_fill_matches_blocks_by_their_words_and_adds_no_text_twice():
+    precise = [p(ARTICLE[0]), p(ARTICLE[1].replace(", a", ",\na")), p(ARTICLE[2])]
+    wide = [p(ARTICLE[0]), p(ARTICLE[1]), p(ARTICLE[2] + " " + ARTICLE[3][:40] + ".")]
+    # the same paragraph with a line break is one block; a longer copy of a kept paragraph is not added
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[1], ARTICLE[2]]
+
+
+def test_fill_keeps_precision_blocks_the_recall_body_lacks_and_needs_a_shared_block():
+    precise = [p(ARTICLE[0]), p(ARTICLE[3])]
+    wide = [p(ARTICLE[0]), p(ARTICLE[1])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[1], ARTICLE[3]]
+    assert fill_from_wide(precise, [p(FOOTER[0]), p(FOOTER[1])]) is precise  # nothing in common: unchanged
+    assert fill_from_wide(precise, []) is precise
