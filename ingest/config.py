@@ -183,6 +183,19 @@ class AlertSettings(_Section):
     retry_base: float = Field(30, gt=0)
 
 
+class BackfillSettings(_Section):
+    max_sitemaps: int = Field(200, ge=1, description="sitemap documents read per `ingest backfill` (indexes included)")
+    max_depth: int = Field(3, ge=0, description="levels of sitemap indexes followed below the first sitemaps")
+    max_sitemap_bytes: int = Field(50_000_000, gt=0, description="cap on one sitemap's size after decompression")
+
+
+class UpdateSettings(_Section):
+    window: float = Field(86400, ge=0, description="seconds after an article is first stored during which its "
+                          "page is re-checked for updates")
+    checks: int = Field(3, ge=0, description="re-checks within the window, at growing intervals; 0 = off")
+    batch: int = Field(200, ge=1, description="re-checks done per pass (the daemon passes every minute)")
+
+
 class Settings(_Section):
     config_dir: str = DEFAULT_CONFIG_DIR
     fetch: FetchSettings = Field(default_factory=FetchSettings)
@@ -192,6 +205,8 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    updates: UpdateSettings = Field(default_factory=UpdateSettings)
     websub: WebSubSettings = Field(default_factory=WebSubSettings)
 
     @property

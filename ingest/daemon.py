@@ -80,10 +80,16 @@ def build_daemon_with_push(app: Ingest) -> tuple[FeedScheduler, Pipeline, WebSub
             n = pipeline.reclean(domain, blocks=blocks)
             log.info("re-cleaned %d articles of %s", n, domain)
 
+    def updates() -> None:
+        # Article re-checks now due (ingest.updates): durable rows, so a restart finds them again.
+        report = app.check_updates(pipeline)
+        if report.updated:
+            log.info("updates: %d checked, %d articles changed", report.checked, len(report.updated))
+
     scheduler = FeedScheduler(
         app.settings.polling, app.feeds, poll, app.feed_state,
         workers=min(16, max(2, app.settings.fetch.concurrency)),
-        extra_jobs=[(queued, 60.0), (reclean, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
+        extra_jobs=[(queued, 60.0), (reclean, 60.0), (updates, 60.0), (app.beat, 60.0), (app.prune, 86400.0)] + _extra_jobs(app)
         + _alert_jobs(app) + ([(websub.renew, 60.0)] if websub is not None else []),
         on_stop=app.stopping.set,
     )

@@ -130,6 +130,7 @@ class PageJob:
     html: bytes | None = None
     content_type: str | None = None
     final_url: str | None = None
+    validators: tuple[str | None, str | None] = (None, None)  # the page's (ETag, Last-Modified): update re-checks
     error: str | None = None
     failure: PageFailure | None = None
     retry_after: float | None = None
@@ -250,6 +251,9 @@ class Pipeline:
         self.access = AccessJudge(store.index.source_quality)             # enrich: free or teaser by the median
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # article ids being processed (daemon: several jobs at once)
+        # Called inside each batch's transaction with (jobs written, articles stored): the update
+        # re-check schedule (ingest.updates) is written with the articles it watches.
+        self.batch_hooks: list[Callable[[list[PageJob], list[Article]], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -496,6 +500,7 @@ class Pipeline:
             resp = self.fetcher.get(job.entry.link, check_robots=True, feed=job.pending.feed_url)
             job.html, job.final_url = resp.content, resp.final_url
             job.content_type = resp.header("content-type")
+            job.validators = (resp.header("etag"), resp.header("last-modified"))
         except FetchError as exc:
             job.error, job.failure, job.retry_after = str(exc), classify_page_error(exc), exc.retry_after
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile URL fails this entry, not the run
@@ -565,6 +570,8 @@ class Pipeline:
             self.stories.assign(articles)
             self.index.upsert_articles(articles, alert_pending=self.on_stored is not None)  # rules: alerts/engine
             self._remember(writing, articles)
+            for hook in self.batch_hooks:
+                hook(writing, articles)
             self._settle(jobs)
             self._record_page_errors(jobs)
             learned = self.learned.learn((domain_of(j.entry.link), j.article_id, j.extracted) for j in writing)

@@ -17,7 +17,8 @@
 - `searches`: saved searches and dashboards;
 - `alerts`: rules as pages show them, adding, previewing and testing rules, the ledger, Atom, delivery;
 - `sites`: learned boilerplate per site (the rule is `ingest.extract.learned`) and the operator's pin/reject;
-- `maintenance`: run, reclean, reindex, prune, delete, copy, backup, retag, cluster housekeeping.
+- `maintenance`: run, reclean, reindex, prune, delete, copy, backup, retag, cluster housekeeping;
+- `coverage`: backfill from sitemaps, article update re-checks and versions (issue 19).
 
 Interfaces (`ingest.cli`, `ingest.web`, `ingest.daemon`, `ingest.demo`) only parse input and format
 output: they never reach the store (`app.store`); tests/test_architecture.py checks that.
@@ -26,6 +27,7 @@ output: they never reach the store (`app.store`); tests/test_architecture.py che
 from __future__ import annotations
 
 from ingest.app.alerts import AlertsMixin, RulePreview, RuleView
+from ingest.app.coverage import CoverageMixin
 from ingest.app.feeds import FeedProbe
 from ingest.app.filters import Filters, InputError
 from ingest.app.maintenance import MaintenanceMixin
@@ -37,7 +39,7 @@ from ingest.choices import SortOrder
 from ingest.models import BlockStatus
 
 
-class Ingest(StatusMixin, MaintenanceMixin, SavedMixin, AlertsMixin, SitesMixin):
+class Ingest(StatusMixin, MaintenanceMixin, SavedMixin, AlertsMixin, SitesMixin, CoverageMixin):
     """The application over one settings tree (and one store, opened on first use)."""
 
 

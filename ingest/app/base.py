@@ -93,8 +93,10 @@ class AppBase:
 
         return load_watchlist(self.settings.entities_file)
 
-    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
-        """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`."""
+    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True,
+                 updates: bool = True) -> Pipeline:
+        """A pipeline whose stored batches go to the alert engine (unless alerts=False) and `on_stored`;
+        articles stored from their page are watched for updates (unless updates=False; `ingest.updates`)."""
         from ingest.pipeline import Pipeline
 
         engine = self.alerts() if alerts else None
@@ -104,8 +106,13 @@ class AppBase:
                 _engine.on_stored(articles)
                 if _extra is not None:
                     _extra(articles)
-        return Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
+        pipe = Pipeline(self.settings, self.store, site_profiles=self.site_profiles(), progress=progress,
                         on_stored=hook, watchlist=self.watchlist(), stop=self.stopping)
+        if updates and self.settings.updates.checks:
+            from ingest.updates import UpdateScheduler, coverage_state
+
+            pipe.batch_hooks.append(UpdateScheduler(self.settings.updates, coverage_state(self.store)))
+        return pipe
 
     @contextmanager
     def run_lock(self, wait: bool = False) -> Iterator[None]:

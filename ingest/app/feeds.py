@@ -31,9 +31,10 @@ class FeedProbe:
 
 
 class FeedsMixin(AppBase):
-    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True) -> Pipeline:
+    def pipeline(self, progress: Progress | None = None, on_stored=None, alerts: bool = True,
+                 updates: bool = True) -> Pipeline:
         """`AppBase.pipeline`, its fetcher given the request profiles of the feeds and sites."""
-        pipeline = super().pipeline(progress, on_stored, alerts)
+        pipeline = super().pipeline(progress, on_stored, alerts, updates)
         pipeline.fetcher.profiles = self.request_profiles()
         return pipeline
 

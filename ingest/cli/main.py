@@ -230,6 +230,8 @@ def cmd_search(args) -> int:
 def cmd_show(args) -> int:
     with open_app(args, reads_only=True) as app:
         article = app.show(args.id)
+        if args.versions:
+            return show_versions(app.versions(article), args.json)
         if args.json:
             emit_json(article.to_dict())
             return 0
@@ -244,6 +246,18 @@ def cmd_show(args) -> int:
         out.print()
         out.print(article.body, markup=False)
         return 0
+
+
+def show_versions(versions: list[dict], as_json: bool) -> int:
+    """`show ID --versions`: oldest first, the current version last (JSON: one object a line, with the text)."""
+    for v in versions:
+        if as_json:
+            emit_json(v)
+            continue
+        mark = "current" if v["current"] else f"replaced {v['replaced'][:16].replace('T', ' ')}: {v['change']}"
+        out.print(f"v{v['version']}  {v['seen'][:16].replace('T', ' ')}  {v['text_hash'][:12]}  {v['title']}  "
+                  f"({mark})", markup=False)
+    return 0
 
 
 @command("extract")
@@ -640,6 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", parents=[common, jsonflag], help="show one stored article")
     p.add_argument("id")
+    p.add_argument("--versions", action="store_true", help="list the article's versions (updates seen since)")
 
     p = sub.add_parser("extract", parents=[common, jsonflag], help="extract and clean local HTML files")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -733,7 +748,7 @@ def _extensions():
     import importlib
 
     for module in ("ingest.cli.es", "ingest.cli.alerts", "ingest.cli.saved", "ingest.cli.entities",
-                   "ingest.cli.serve"):
+                   "ingest.cli.serve", "ingest.cli.coverage"):
         mod = importlib.import_module(module)  # a broken module fails loudly, never a silently missing command
         COMMANDS.update(mod.COMMANDS)
         yield mod.register

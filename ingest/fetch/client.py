@@ -211,6 +211,7 @@ class Fetcher:
                 request = client.build_request(method, pinned, headers={**headers, **extra_headers},
                                                extensions=extensions, content=body)
                 response = client.send(request, stream=True)
+                self.limiter.sent(host)  # politeness gaps count from when the server had the request
             except httpx.TimeoutException:
                 raise FetchError(url, "timeout", "timed out waiting for the server" + _via(proxy)) from None
             except httpx.HTTPError as exc:

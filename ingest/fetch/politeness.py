@@ -70,6 +70,13 @@ class HostLimiter:
         finally:
             sem.release()
 
+    def sent(self, host: str) -> None:
+        """The request has reached the server (its response began): the next one waits `min_interval`
+        from now, not only from this one's start. So the gap holds as the server sees it, even when a
+        busy client sends a request late in its slot."""
+        with self._lock:
+            self._last_start[host] = max(self._last_start.get(host, float("-inf")), self._clock())
+
 
 class HostQueues:
     """Per-host FIFO queues served round-robin, each host at most `concurrency` items out at once and

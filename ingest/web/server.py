@@ -11,6 +11,7 @@ instead of FastAPI's Swagger UI (which loads from a CDN).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from ingest.web.limits import RequestLimits
 from ingest.web.security import HEADERS, check_write, token_from_env
 
 HERE = Path(__file__).parent
+log = logging.getLogger("ingest.web")
 STATIC = HERE / "static"
 MAX_FORM_BYTES = 64 * 1024
 Many = Annotated[list[str], Query()]
@@ -93,6 +95,15 @@ def _num(value) -> str:
 def _safe_url(value: str | None) -> str:
     """Links to stored URLs only when they are http(s): never a javascript: or data: URL from a feed."""
     return value if value and value.lower().startswith(("http://", "https://")) else "#"
+
+
+def earlier_versions(app: Ingest, article) -> list[dict]:
+    """The versions an update replaced (ingest.updates), oldest first; none when the store cannot say."""
+    try:
+        return [v for v in app.versions(article) if not v["current"]]
+    except Exception:  # noqa: BLE001 - a page view never fails on its history
+        log.warning("versions of %s not read", article.id, exc_info=True)
+        return []
 
 
 @dataclass(slots=True)
@@ -217,7 +228,8 @@ def _search_routes(web: FastAPI, site: Site) -> None:
             copies = app.story(article)
         except StoreUnavailable:
             copies = []
-        return render(request, "article.html", "search", article=article, paragraphs=paragraphs, copies=copies)
+        return render(request, "article.html", "search", article=article, paragraphs=paragraphs, copies=copies,
+                      versions=earlier_versions(app, article))
 
     @web.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
     def story_page(request: Request, story_id: str):
