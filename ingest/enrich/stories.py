@@ -33,6 +33,7 @@ languages only through names and places (documented limit).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter, defaultdict
@@ -253,6 +254,7 @@ class StoryGrouper:
 
 # -- the pipeline's side ----------------------------------------------------------------------------
 
+log = logging.getLogger("ingest.enrich")
 MAX_LOAD = 10_000    # reports of the window read from the index at start (the latest ones; a search page)
 
 
@@ -274,9 +276,14 @@ class Stories:
     def _loaded(self) -> StoryGrouper:
         window = timedelta(days=self.settings.story_window_days)
         if self._grouper is None:
-            self._grouper = StoryGrouper.from_settings(self.settings)
-            for a in self._ledger.story_candidates(utcnow() - window, MAX_LOAD):
-                self._grouper.add(StoryDoc.of(a))
+            grouper = StoryGrouper.from_settings(self.settings)
+            try:
+                for a in self._ledger.story_candidates(utcnow() - window, MAX_LOAD):
+                    grouper.add(StoryDoc.of(a))
+            except Exception as exc:  # noqa: BLE001 - index down: never lose the batch; read the window next time
+                log.warning("stories: stored reports not readable (%s); this batch is grouped on its own", exc)
+                return grouper
+            self._grouper = grouper
         if time.monotonic() - self._pruned > FORGET_EVERY:
             self._pruned = time.monotonic()
             self._grouper.forget_before(utcnow() - window)
