@@ -57,6 +57,20 @@ def test_search_collapses_by_story(app):
         assert by_id["s1"].cluster_size == 4 and by_id["t1"].cluster_size == 1
 
 
+def test_web_search_page_collapses_by_story(app):
+    from ingest.web import create_app
+
+    q = "Hafen OR Hafenarbeiter OR Hafenstreik"
+    with TestClient(create_app(app)) as web:
+        every = web.get("/search", params={"q": q}, headers={"Accept": "text/html"})
+        stories = web.get("/search", params={"q": q, "story": "1"}, headers={"Accept": "text/html"})
+    assert every.status_code == stories.status_code == 200
+    shown = lambda html: {i for i in ("s1", "s1copy", "s2", "s3", "t1") if f'href="/articles/{i}"' in html}  # noqa: E731
+    assert shown(every.text) == {"s1", "s1copy", "s2", "s3", "t1"}
+    assert shown(stories.text) == {"s1", "t1"}  # one hit per story, shown by its first report
+    assert 'name="story" value="1" checked' in stories.text
+
+
 def test_story_page_shows_timeline_outlets_first_and_latest(app):
     from ingest.web import create_app
 

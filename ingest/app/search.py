@@ -126,14 +126,14 @@ class SearchMixin(AppBase):
     # -- pages --------------------------------------------------------------------------------------
 
     def search_page(self, query: str, filters: Filters, sort: str = "relevance", page: int = 1,
-                    per_page: int = 20, collapse: bool = False) -> Page:
+                    per_page: int = 20, collapse: bool = False, collapse_story: bool = False) -> Page:
         """One page of results; page and size clamped to what can be shown (deep paging capped)."""
         per_page = min(max(per_page, 1), MAX_PAGE_SIZE)
         max_page = max(1, MAX_OFFSET // per_page)
         page = min(max(page, 1), max_page)
         offset = (page - 1) * per_page
         result = self.store.index.search(filters.request(query, limit=per_page, offset=offset, sort=sort_order(sort),
-                                                   collapse=collapse))
+                                                   collapse=collapse, collapse_story=collapse_story))
         pages = max(1, -(-result.total // per_page))
         return Page(result=result, page=page, per_page=per_page, offset=offset, last_page=min(pages, max_page),
                     capped=pages > max_page)

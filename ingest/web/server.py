@@ -192,12 +192,12 @@ def _search_routes(web: FastAPI, site: Site) -> None:
     @web.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: str = "", since: str = "", until: str = "", source: Many = [],  # noqa: B006
                     lang: Many = [], tag: Many = [], sort: str = "relevance", page: str = "1",  # noqa: B006
-                    per_page: str = "20", collapse: str = ""):
+                    per_page: str = "20", collapse: str = "", story: str = ""):
         ctx: dict = {"q": q, "since": since, "until": until, "sort": sort, "selected": {
-            "source": source, "lang": lang, "tag": tag}, "collapse": bool(collapse)}
+            "source": source, "lang": lang, "tag": tag}, "collapse": bool(collapse), "collapse_story": bool(story)}
         try:
             f = Filters.make(since, until, source, lang, tag)
-            pg = app.search_page(q, f, sort, _int(page, 1), _int(per_page, 20), bool(collapse))
+            pg = app.search_page(q, f, sort, _int(page, 1), _int(per_page, 20), bool(collapse), bool(story))
             ctx["facets"] = app.sidebar_facets(q, f)
         except QueryError as exc:
             ctx["query_error"] = _query_error(exc)
@@ -208,7 +208,7 @@ def _search_routes(web: FastAPI, site: Site) -> None:
         except StoreUnavailable as exc:
             return site.store_down(request, "search", exc)
         params = [("q", q)] * bool(q) + f.params() + [("sort", sort)] * (sort != "relevance")
-        params += [("collapse", "1")] * bool(collapse)
+        params += [("collapse", "1")] * bool(collapse) + [("story", "1")] * bool(story)
         ctx.update(result=pg.result, pg=pg, export_qs=urlencode(params),
                    page_url=lambda n: "/search?" + urlencode([*params, ("page", n), ("per_page", pg.per_page)]),
                    pages=_page_window(pg.page, pg.last_page))
