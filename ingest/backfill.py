@@ -160,7 +160,7 @@ def queue(store: Store, state: CoverageState, urls: list[SitemapURL], source: So
     return state.queue_counts(source.queue_key)[0]
 
 
-def process(pipe: Pipeline, source: Source, report: BackfillReport) -> None:
+def process(pipe: Pipeline, store: Store, source: Source, report: BackfillReport) -> None:
     """Store the source's queue, pass after pass, until nothing due is left (or the run stops)."""
     while not pipe.stop.is_set():
         run = pipe.process_queue([source.queue_key])
@@ -170,7 +170,7 @@ def process(pipe: Pipeline, source: Source, report: BackfillReport) -> None:
         report.page_errors += run.page_errors
         if not (run.stored or run.dead or run.duplicates or run.retrying):
             break
-    report.retrying = CoverageState(pipe.store).queue_counts(source.queue_key)[0]
+    report.retrying = CoverageState(store).queue_counts(source.queue_key)[0]
 
 
 def backfill(settings: Settings, store: Store, pipe: Pipeline, source: Source, since: datetime,
@@ -186,5 +186,5 @@ def backfill(settings: Settings, store: Store, pipe: Pipeline, source: Source, s
     report.queued = queue(store, CoverageState(store), wanted, source, report)
     if progress is not None:
         progress(completed=0, total=report.queued)
-    process(pipe, source, report)
+    process(pipe, store, source, report)
     return report

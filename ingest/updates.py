@@ -42,6 +42,7 @@ from ingest.store.coverage import CoverageState, UpdateCheck, Version, seams
 if TYPE_CHECKING:
     from ingest.config import UpdateSettings
     from ingest.pipeline import Pipeline
+    from ingest.store import Backends
 
 log = logging.getLogger("ingest.updates")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -114,11 +115,11 @@ class UpdateReport:
 class UpdateChecker:
     """Due re-checks, done with a pipeline's fetcher, extraction settings, site rules and alert hook."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, store: Backends):
         self.pipe = pipeline
         self.settings = pipeline.settings
-        self.state = CoverageState(pipeline.store)
-        self.local, self.index = seams(pipeline.store)  # the same store object until the store has seams
+        self.state = CoverageState(store)
+        self.local, self.index = seams(store)
         self.offsets = check_offsets(self.settings.updates.window, self.settings.updates.checks)
 
     def run_due(self, now: datetime | None = None) -> UpdateReport:

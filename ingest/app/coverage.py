@@ -41,7 +41,7 @@ class CoverageMixin(AppBase):
         own = pipe is None
         pipeline = pipe or self.pipeline()
         try:
-            return UpdateChecker(pipeline).run_due(now)
+            return UpdateChecker(pipeline, self.store).run_due(now)
         finally:
             if own:
                 pipeline.close()

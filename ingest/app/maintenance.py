@@ -45,7 +45,7 @@ class MaintenanceMixin(SearchMixin, SitesMixin, FeedsMixin, AppBase):
                 pipe.reclean(domain, blocks=blocks)
             from ingest.updates import UpdateChecker
 
-            UpdateChecker(pipe).run_due()  # article re-checks now due (ingest.updates)
+            UpdateChecker(pipe, self.store).run_due()  # article re-checks now due (ingest.updates)
             if self._alerts is not None:  # one-shot run: rules on anything left pending, volume rules
                 self._alerts.evaluate_backlog()  # checked, what is due sent, then return
                 self._alerts.check_volume()

@@ -21,9 +21,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 from ingest.models import PendingEntry
 from ingest.store.dates import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from ingest.store import Backends
+    from ingest.store.protocols import Index, LocalState
+    from ingest.store.sqlite.state import SQLiteState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS update_checks (
@@ -83,25 +89,20 @@ class Version:
         return data
 
 
-def local_state(store):
-    """The local SQLite state of any store (`transaction()` and `query()`): a search-engine store's local
-    file, the local-state seam of a store split into seams, or the SQLite store itself."""
-    for name in ("local", "state"):
-        found = getattr(store, name, None)
-        if found is not None and hasattr(found, "transaction") and hasattr(found, "query"):
-            return found
-    return store
+def local_state(store: Backends) -> SQLiteState:
+    """The local SQLite state (`transaction()` and `query()`) of the store pair."""
+    return cast("SQLiteState", store.state)
 
 
-def seams(store) -> tuple:
-    """(local state, index) of a store: the seams when it has them, else the store for both."""
-    return getattr(store, "state", store), getattr(store, "index", store)
+def seams(store: Backends) -> tuple[LocalState, Index]:
+    """(local state, index) of the store pair."""
+    return store.state, store.index
 
 
 class CoverageState:
-    def __init__(self, store):
+    def __init__(self, store: Backends):
         self.db = local_state(store)
-        if not getattr(self.db, "read_only", False):
+        if not self.db.db.read_only:
             with self.db.transaction() as db:  # statement by statement: executescript would end the transaction
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
