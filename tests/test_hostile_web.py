@@ -295,3 +295,13 @@ def test_xss_payloads_are_escaped_under_a_strict_csp(fuzz_client):
             assert "script-src 'self'" in r.headers["content-security-policy"]
             assert "<script>alert" not in r.text and "<img src=x" not in r.text and "<svg onload" not in r.text
             assert 'href="javascript:' not in r.text
+
+
+def test_very_long_keyword_values_never_fail_a_search(fuzz_client):
+    """Case-insensitive keyword matching builds an automaton with a state per character; OpenSearch
+    answered a 5,000-character tag filter with a 500 ("input automaton is too large")."""
+    long = "a" * 5000
+    for params in ({"tag": long}, {"source": long}, {"q": f"tag:{long}"}, {"q": f"source:{long}*"},
+                   {"q": f"domain:{long}"}):
+        for path in ("/search", "/api/search"):
+            _no_500(fuzz_client, "GET", path, params=params)

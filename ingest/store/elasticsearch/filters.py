@@ -6,7 +6,7 @@ from __future__ import annotations
 from ingest.query import parse
 from ingest.store.base import ArticleSelection, SearchRequest
 from ingest.store.dates import to_iso
-from ingest.store.elasticsearch.query import compile_es
+from ingest.store.elasticsearch.query import ci_keyword, compile_es
 
 
 def request_query(request: SearchRequest) -> dict:
@@ -25,7 +25,7 @@ def request_query(request: SearchRequest) -> dict:
     if request.languages:
         filters.append({"terms": {"language": request.languages}})
     for tag in request.tags:
-        filters.append({"term": {"tags": {"value": tag, "case_insensitive": True}}})
+        filters.append(ci_keyword("term", "tags", tag))
     for field, value, op in (("published", request.since, "gte"), ("published", request.until, "lt"),
                              ("indexed", request.indexed_since, "gte")):
         if value is not None:

@@ -170,14 +170,28 @@ def _keyword(node: Node, field: str) -> dict:
         return {"bool": {"should": [_keyword(c, field) for c in node.children], "minimum_should_match": 1}}
     name = KEYWORD_FIELD[field]
     if isinstance(node, Prefix):
-        return {"prefix": {name: {"value": node.prefix, "case_insensitive": True}}}
+        return ci_keyword("prefix", name, node.prefix)
     if not isinstance(node, Term):
         raise TypeError(node)
-    term = {"term": {name: {"value": node.word, "case_insensitive": True}}}
+    term = ci_keyword("term", name, node.word)
     if field == "domain":  # the site and its subdomains
         pattern = "*." + node.word.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
-        return _any([term, {"wildcard": {name: {"value": pattern, "case_insensitive": True}}}])
+        return _any([term, ci_keyword("wildcard", name, pattern)])
     return term
+
+
+# Case-insensitive keyword queries become automata with a state per character; OpenSearch (Lucene)
+# refuses one beyond ~1,000 states ("input automaton is too large"), so a value that long (a pasted
+# paragraph, never a tag or a source name) is compared exactly instead of failing the whole search.
+CI_MAX_CHARS = 256
+
+
+def ci_keyword(kind: str, field: str, value: str) -> dict:
+    """A case-insensitive term/prefix/wildcard query on a keyword field; exact beyond CI_MAX_CHARS."""
+    body: dict = {"value": value}
+    if len(value) <= CI_MAX_CHARS:
+        body["case_insensitive"] = True
+    return {kind: {field: body}}
 
 
 def _range(node: Range) -> dict:
