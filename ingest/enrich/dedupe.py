@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from ingest.enrich.junk import content_lines
+from ingest.enrich.junk import folded_content_lines
 from ingest.limits import bounded
 from ingest.text import fold, tokens
 
@@ -54,9 +54,14 @@ class Signature:
         return self.words >= MIN_WORDS or (self.size == 0 and self.words == 0)
 
 
+def _folded_tokens(line: str, folded: str) -> list[str]:
+    """`fold` of each token of the line; an ASCII line's tokens are those of its folded form."""
+    return tokens(folded) if line.isascii() else [fold(t) for t in tokens(line)]
+
+
 def shingles(text: str) -> tuple[set[str], int]:
     """Word shingles of the content lines, and the number of content words."""
-    words = [fold(t) for line in content_lines(text) for t in tokens(line)]
+    words = [w for line, folded in folded_content_lines(text) for w in _folded_tokens(line, folded)]
     return {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1)) if words}, len(words)
 
 

@@ -22,6 +22,7 @@ from ingest.text import fold
 JUNK_FILE = Path(__file__).with_name("junk.txt")
 URL_STARTS = ("http://", "https://", "www.")
 SPACE_RUNS = re.compile(r"(\s+)")
+WORDS = re.compile(r"[^\W_]+")
 PROMO_MAX_WORDS = 30
 LABEL_MAX_WORDS = 4  # "Share this article", "Anzeige": labels, not sentences ("Anzeige gegen den Wirt erstattet")
 
@@ -56,20 +57,26 @@ def junk() -> Junk:
 
 def plain(text: str) -> str:
     """Folded words only: "Related articles:" -> "related articles"."""
-    return " ".join(re.findall(r"[^\W_]+", fold(text)))
+    return plain_folded(fold(text))
 
 
-def skip_line(line: str) -> bool:
-    """Credits, link-list entries and short promos are not article text."""
-    folded = fold(line)
+def plain_folded(folded: str) -> str:
+    """`plain` of a text folded already."""
+    return " ".join(WORDS.findall(folded))
+
+
+def skip_line(line: str, folded: str | None = None) -> bool:
+    """Credits, link-list entries and short promos are not article text. `folded`: `fold(line)`, when known."""
+    folded = fold(line) if folded is None else folded
     j = junk()
-    short = len(line.split()) <= LABEL_MAX_WORDS
-    for prefix in j.lines:
-        if folded.startswith(prefix):
-            rest = folded[len(prefix):len(prefix) + 1]
-            if prefix[-1] in ":©)" or (short and not rest.isalnum()):
-                return True
-    return len(line.split()) <= PROMO_MAX_WORDS and any(marker in folded for marker in j.promo)
+    n_words = len(line.split())
+    if folded.startswith(j.lines):  # one C-level test rejects most lines
+        for prefix in j.lines:
+            if folded.startswith(prefix):
+                rest = folded[len(prefix):len(prefix) + 1]
+                if prefix[-1] in ":©)" or (n_words <= LABEL_MAX_WORDS and not rest.isalnum()):
+                    return True
+    return n_words <= PROMO_MAX_WORDS and any(marker in folded for marker in j.promo)
 
 
 def _is_email(token: str) -> bool:
@@ -85,9 +92,22 @@ def _is_email(token: str) -> bool:
     return False
 
 
+def _may_have_urls(line: str) -> bool:
+    """False when `strip_urls` would change nothing: no URL start, no "@", no over-long token."""
+    if "@" in line or (len(line) > MAX_WORD_CHARS and max(map(len, line.split()), default=0) > MAX_WORD_CHARS):
+        return True
+    lower = line.lower()
+    return "www." in lower or "http://" in lower or "https://" in lower
+
+
 def strip_urls(line: str) -> str:
     """The line with URLs (from http://, https:// or www. to the end of the token), e-mail addresses
-    and runs too long to be words replaced by a space. Linear in the line's length."""
+    and runs too long to be words replaced by a space. Linear in the line's length.
+
+    Most lines have none of these: three substring tests and the longest token's length say so
+    without splitting the line (the result is then the line itself)."""
+    if not _may_have_urls(line):
+        return line
     parts = SPACE_RUNS.split(line)
     for i in range(0, len(parts), 2):  # even indexes: tokens; odd: the whitespace between them
         token = parts[i]
@@ -107,13 +127,20 @@ def strip_urls(line: str) -> str:
 
 def content_lines(text: str) -> Iterator[str]:
     """Non-empty lines of article text, URLs removed, until a "Related articles"-style heading."""
+    return (line for line, _ in folded_content_lines(text))
+
+
+def folded_content_lines(text: str) -> Iterator[tuple[str, str]]:
+    """`content_lines` with each line's `fold`: every line is folded once, whoever reads it next."""
     stops = junk().stop
     for raw in text.splitlines():
         raw = raw[:MAX_LINE_CHARS]
         line = strip_urls(raw).strip()
         if not line:
             continue
-        if plain(raw) in stops:  # a heading on its own ("Read more: https://…" is a link line: skipped)
+        folded_raw = fold(raw)
+        if plain_folded(folded_raw) in stops:  # a heading on its own ("Read more: https://…" is a link line: skipped)
             return
-        if not skip_line(line):
-            yield line
+        folded = folded_raw if line == raw else fold(line)
+        if not skip_line(line, folded):
+            yield line, folded

@@ -45,7 +45,7 @@ try:  # the Rust port: same scores, a fraction of the time
 except ImportError:  # pragma: no cover - platforms without a wheel fall back to pure Python
     yake_rust = None  # type: ignore[assignment]
 
-from ingest.enrich.junk import content_lines, junk, plain
+from ingest.enrich.junk import folded_content_lines, junk, plain, plain_folded
 from ingest.limits import MAX_TITLE_CHARS, bounded
 from ingest.text import fold, stem_words
 
@@ -64,6 +64,8 @@ EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,:;!?…*#|/\\–—-_=+~^
 URL_PART = re.compile(r"^www\.|\.(?:com|net|org|de|at|ch|uk|fr|it|es|html?|php|aspx?)$|/|@", re.I)
 SENTENCE_END = tuple(".!?…:;\"'»«“”)")
 HUMP = re.compile(r"[a-zäöüßà-ÿ][A-ZÄÖÜÀ-Þ]")
+DASHES = re.compile(r"[-–]")
+WORD_PARTS = re.compile(r"[-'’]")
 
 
 def _yake_code(language: str | None) -> str:
@@ -123,8 +125,8 @@ def keyword_text(text: str, title: str | None = None, max_chars: int = MAX_CHARS
     lines: list[str] = []
     size = 0
     headline = plain(title) if title else ""
-    for line in content_lines(text):
-        words = plain(line)
+    for line, folded in folded_content_lines(text):
+        words = plain_folded(folded)
         if headline and words and headline.endswith(words) and (words == headline or len(words.split()) >= 3):
             continue  # the headline, or the headline without its "Report:" prefix
         if not line.endswith(SENTENCE_END):
@@ -157,14 +159,14 @@ def _recase_title(title: str, body: str) -> str:
 
 
 def _is_number(word: str) -> bool:
-    return not any(c.isalpha() for c in word)
+    return not any(map(str.isalpha, word))
 
 
 def _fragment(word: str) -> bool:
     """Numbers, single letters, URL parts, tickers and codes ("7974.TO", "11.18.19")."""
     if _is_number(word) or len(word) == 1 or "_" in word or URL_PART.search(word):
         return True
-    return any(c.isdigit() for c in word) and ("." in word or "," in word)
+    return ("." in word or "," in word) and any(map(str.isdigit, word))
 
 
 def _glued(word: str, tag_keys: set[str]) -> bool:
@@ -180,7 +182,7 @@ def _glued(word: str, tag_keys: set[str]) -> bool:
 
 def _strip_edges(words: list[str], stops: frozenset[str]) -> list[str]:
     def edge(w: str) -> bool:  # "two-year": every part a stop word, date word or number ("F-16" is a name)
-        parts = [p for p in re.split(r"[-–]", w) if p]
+        parts = [p for p in DASHES.split(w) if p] if "-" in w or "–" in w else [w]
         words = [p for p in parts if not _is_number(p)]
         return all(fold(p) in stops for p in words) and (not words or all(len(p) > 1 for p in words))
 
@@ -233,7 +235,7 @@ def clean_phrase(phrase: str, language: str | None, *, tag: bool = False,
     if any(fold(a) == fold(b) for a, b in zip(words, words[1:], strict=False)):
         return None  # "News News"
     if not tag:
-        parts = {fold(p) for w in words for p in re.split(r"[-'’]", w) if p}
+        parts = {fold(p) for w in words for p in WORD_PARTS.split(w) if p}
         if parts & j.words or len(words) > NGRAM:
             return None
     return text
@@ -251,13 +253,15 @@ class _Doc:
 
     def __init__(self, text: str):
         self.text = text
-        self.spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
+        self.spans = [m.span() for m in WORD.finditer(text)]
         self.words = [text[a:b] for a, b in self.spans]
-        self.keys = [fold(w) for w in self.words]
+        self.keys = [w.lower() if w.isascii() else fold(w) for w in self.words]  # = fold(w), without the call
         self.index: dict[str, list[int]] = {}
         for i, key in enumerate(self.keys):
             self.index.setdefault(key, []).append(i)
-        self.starts = [self._sentence_start(i) for i in range(len(self.words))]
+        # Most words follow a single space: not a sentence start, no need to look closer.
+        self.starts = [i == 0 or (text[self.spans[i - 1][1]:a] != " " and self._sentence_start(i))
+                       for i, (a, _) in enumerate(self.spans)]
         self.names = {w for w, start in zip(self.words, self.starts, strict=True) if not start and w[:1].isupper()}
 
     def gap(self, i: int) -> str:
