@@ -334,3 +334,43 @@ def test_a_new_copy_joins_a_stored_story_only_within_the_cluster_window(store, w
     StoryClusters(EnrichSettings(cluster_window_days=window_days), store).assign(
         [copy], {"copy": to_bytes(minhash(copy.body))})
     assert (copy.cluster_id == "stored") is joins and copy.is_original is not joins
+
+
+def _sha1_signature(text: str) -> bytes:
+    """A signature as versions before `HASH_VERSION` 2 stored it: SHA-1 per shingle through datasketch,
+    the hash values then the shingle and word counts (no version field)."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from ingest.enrich.dedupe import NUM_PERM, SCHEME, SEED, shingles
+
+    found, words = shingles(text)
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    m.update_batch([s.encode("utf-8") for s in found])
+    extra = np.array([len(found), words], dtype=np.uint64)
+    return np.concatenate([m.hashvalues.astype(np.uint64), extra]).astype("<u8").tobytes()
+
+
+def test_a_signature_of_the_earlier_hash_function_is_made_again_and_still_matches(store):
+    """Upgrading changes the shingle hash (`HASH_VERSION`): a stored article's old signature is not
+    comparable with new ones, so it is made again from the stored text, saved, and a new copy still joins."""
+    from datetime import timedelta
+
+    from ingest.enrich.clusters import StoryClusters
+    from ingest.enrich.dedupe import from_bytes, stale, to_bytes
+    from ingest.models import Article, utcnow
+
+    forms = variants("tarif")
+    stored = Article(id="stored", url="https://stored.example/1", title="stored", body=forms["original"],
+                     source="stored", domain="stored.example", published=utcnow() - timedelta(days=1))
+    store.index.upsert_articles([stored])
+    old = _sha1_signature(stored.body)
+    assert stale(old) and from_bytes(old) is None
+    store.save_signature("stored", "stored.example", stored.published, "stored", old)
+
+    copy = Article(id="copy", url="https://copy.example/1", title="copy", body=forms["trimmed"], source="copy",
+                   domain="copy.example", published=utcnow())
+    StoryClusters(EnrichSettings(), store).assign([copy], {"copy": to_bytes(minhash(copy.body))})
+    assert copy.cluster_id == "stored" and not copy.is_original
+    saved = {c.id: c.signature for c in store.cluster_candidates(utcnow() - timedelta(days=7))}
+    assert not stale(saved["stored"]) and from_bytes(saved["stored"]) is not None  # saved: done once

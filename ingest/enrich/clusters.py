@@ -10,21 +10,28 @@ at `enrich.cluster_threshold` or starts its own; an article without text is a cl
 The original of a cluster is its earliest published member (ties: the first seen); stored members
 whose original changed are updated in the index in the same transaction as the new articles.
 
-The index is reached through `ClusterLedger`, the three methods this needs, so `enrich` imports no
+Signatures made with an earlier shingle hash function (`dedupe.stale`: before `HASH_VERSION` 2) are
+not comparable with new ones: on loading, they are made again from the stored texts and saved, once.
+
+The index is reached through `ClusterLedger`, the four methods this needs, so `enrich` imports no
 store.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from ingest.config import EnrichSettings
-from ingest.enrich.dedupe import Clusterer, from_bytes
+from ingest.enrich.dedupe import Clusterer, from_bytes, minhash, stale, to_bytes
 from ingest.models import Article, utcnow
 
 FORGET_EVERY = 3600.0  # seconds between two thinnings of the in-memory index
+RESIGN_CHUNK = 500     # stored articles read at once when old signatures are made again
+
+log = logging.getLogger(__name__)
 
 
 class ClusterCandidate(Protocol):
@@ -49,6 +56,7 @@ class ClusterLedger(Protocol):
     def save_signature(self, article_id: str, domain: str, published: datetime | None, cluster_id: str,
                        signature: bytes) -> None: ...
     def set_clusters(self, updates: list[tuple[list[str], str, str]]) -> None: ...
+    def article_texts(self, ids: list[str]) -> dict[str, str]: ...  # id -> stored body, for the ids found
 
 
 class StoryClusters:
@@ -63,10 +71,29 @@ class StoryClusters:
     def _loaded(self) -> Clusterer:
         if self._clusterer is None:
             self._clusterer = Clusterer(self.threshold)
-            for c in self._ledger.cluster_candidates(utcnow() - self.window):
-                self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, c.signature)
+            candidates = self._ledger.cluster_candidates(utcnow() - self.window)
+            fresh = self._resigned([c for c in candidates if stale(c.signature)])
+            for c in candidates:
+                signature = fresh.get(c.id, c.signature)
+                self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, signature)
         self._clusterer.forget_before(utcnow() - self.window, min_interval=FORGET_EVERY)
         return self._clusterer
+
+    def _resigned(self, old: list[ClusterCandidate]) -> dict[str, bytes]:
+        """Signatures of an earlier hash function (`dedupe.stale`) made again from the stored texts and
+        saved, once: without this, articles stored before an upgrade could not be matched."""
+        fresh: dict[str, bytes] = {}
+        for start in range(0, len(old), RESIGN_CHUNK):
+            chunk = old[start:start + RESIGN_CHUNK]
+            texts = self._ledger.article_texts([c.id for c in chunk])
+            for c in chunk:
+                if texts.get(c.id):
+                    fresh[c.id] = to_bytes(minhash(texts[c.id]))
+                    self._ledger.save_signature(c.id, c.domain, c.published, c.cluster_id or c.id, fresh[c.id])
+        if old:
+            log.info("made %d stored MinHash signatures again with the current hash function (%d without text)",
+                     len(fresh), len(old) - len(fresh))
+        return fresh
 
     def assign(self, articles: list[Article], signatures: dict[str, bytes | None]) -> None:
         """Set `cluster_id` and `is_original` of the new articles; save their signatures; update the

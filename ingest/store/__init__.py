@@ -50,6 +50,10 @@ class Backends:
                        signature: bytes) -> None:
         self.state.save_signature(article_id, domain, published, cluster_id, signature)
 
+    def article_texts(self, ids: list[str]) -> dict[str, str]:
+        """Stored bodies by id (the index), for signatures made again with a new hash function."""
+        return {a.id: a.body or "" for a in self.index.get_articles(ids)}
+
     def set_clusters(self, updates: list[ClusterUpdate]) -> None:
         """Cluster membership changed: the signatures (local) and the articles (index)."""
         self.state.set_clusters(updates)
