@@ -42,6 +42,17 @@ def test_places_in_many_forms(title, body, expected):
         assert set(find_places(title, body, language)) == expected
 
 
+def test_every_country_code_in_the_place_data_is_a_code():
+    """YAML reads an unquoted NO (Norway) as false: an article saying "Norwegian" then broke the store batch."""
+    import yaml
+
+    from ingest.enrich.places import DATA
+
+    codes = list(yaml.safe_load(DATA.read_text(encoding="utf-8")))
+    assert all(isinstance(c, str) and len(c) == 2 and c.isupper() for c in codes), [c for c in codes if not isinstance(c, str)]
+    assert find_places("Oil", "Norwegian officials met in the capital.", "en") == ["NO"]
+
+
 def test_no_places_in_look_alikes():
     assert find_places("Heirat im Dorf", "Der Rat tagte; in Indiana und bei den Indianern blieb es ruhig.", "de") == []
     assert find_places("Thanksgiving", "the turkey was cheap this year", "en") == []   # lower-case: the bird
