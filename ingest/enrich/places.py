@@ -53,6 +53,9 @@ class Gazetteer:
         self._countries()
         self._data()
         self._cities()
+        self.longest: dict[str, int] = {}        # a name's first word -> words of the longest such name
+        for words in self.names:
+            self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
 
     def _add(self, name: str, code: str, city: str | None = None) -> None:
         name = name.strip()
@@ -106,19 +109,20 @@ class Gazetteer:
     def find(self, text: str, language: str | None = None) -> list[str]:
         """Country codes, then city names, each once, in order of first mention. Adjective stems are
         those of the text's language when it is known (an English stem never reads German text)."""
-        tokens = [(m.group(), fold(m.group()).rstrip(".")) for m in WORD.finditer(text[:MAX_TEXT])]
+        raws = WORD.findall(text[:MAX_TEXT])
+        keys = [(w.lower() if w.isascii() else fold(w)).rstrip(".") for w in raws]  # fold, without the call
         found: dict[str, None] = {}
         i = 0
-        while i < len(tokens):
-            raw, folded = tokens[i]
+        while i < len(raws):
+            raw, folded = raws[i], keys[i]
             if raw in self.exact:
                 found[self.exact[raw]] = None
                 i += 1
                 continue
             matched = 0
-            if raw[:1].isupper():
-                for n in range(min(MAX_WORDS, len(tokens) - i), 0, -1):
-                    hit = self.names.get(tuple(t for _, t in tokens[i:i + n]))
+            if raw[:1].isupper() and folded in self.longest:  # only words that start a name are looked up
+                for n in range(min(self.longest[folded], len(raws) - i), 0, -1):
+                    hit = self.names.get(tuple(keys[i:i + n]))
                     if hit is not None:
                         code, city = hit
                         found[code] = None
