@@ -58,6 +58,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ DEAD_STATUSES = {404, 410, 451}
 STORE_BATCH = 50          # articles per store write (and per alert evaluation)
 STOP_GRACE = 3.0          # seconds a stopping run still collects pages already being extracted
 WINDOW_PER_WORKER = 32    # pages fetched but not yet stored, per extraction process
+RECLEAN_AHEAD = 4         # kept pages handed to each worker ahead of the one being written back
 Progress = Callable[[str, int], None]
 
 __all__ = ["Pipeline", "Progress", "RunReport"]
@@ -741,24 +743,83 @@ class Pipeline:
         """Re-extract stored articles from their kept raw pages with today's rules. Never re-fetches.
 
         With `blocks` (fingerprints a site just learned), only the articles those blocks were seen in.
+        When this pipeline's worker pool is running (after a cycle, in the daemon), the pages are
+        re-extracted and their keywords made there, `RECLEAN_AHEAD` per worker at a time, beside this
+        thread rather than in it; a page that fails there keeps its stored article as it is.
         """
         self.learned.forget()
-        changed: list[Article] = []
-        total = 0
+        pool = self._pool if self.workers > 1 else None  # a pool already started; none is started for this
+        ahead: deque[tuple[Article, Future]] = deque()
+        batch = _RecleanBatch(self)
         for article in self.learned.reclean_targets(domain, blocks):
             raw = self.state.get_raw(article.id)
             if raw is None or article.extraction != "page":
                 continue
-            ex = extract_article(raw[0], article.url, self.settings.extract, self._site(article.url),
-                                 article.tags, raw[1])
-            if ex.text and ex.text != article.body:
-                reanalyze(article, ex, self.settings.enrich, self.watchlist)
-                changed.append(article)
+            job = RecleanInput(raw[0], article.url, raw[1], self._site(article.url), article.tags, article.body,
+                               article.language)
+            if pool is None:
+                batch.add(article, _reclean_job(job, self.settings))
+            else:
+                ahead.append((article, pool.submit(_reclean_job, job)))
+                while len(ahead) > RECLEAN_AHEAD * self.workers:
+                    batch.add_future(*ahead.popleft())
             (progress or self.progress)("reclean", 1)
-            if len(changed) >= 200:
-                total += self.index.upsert_articles(changed)
-                changed = []
-        return total + self.index.upsert_articles(changed)
+        while ahead:
+            batch.add_future(*ahead.popleft())
+        return batch.flush()
+
+
+class _RecleanBatch:
+    """Re-cleaned articles whose text changed, written to the index 200 at a time."""
+
+    def __init__(self, pipe: Pipeline) -> None:
+        self.pipe, self.total = pipe, 0
+        self.changed: list[Article] = []
+
+    def add_future(self, article: Article, future: Future) -> None:
+        try:
+            self.add(article, future.result())
+        except Exception as exc:  # noqa: BLE001 - worker timeout, crash or panic: the stored article stays
+            log.warning("re-cleaning %s failed: %s", article.url, failure_text(exc))
+
+    def add(self, article: Article, result: tuple[Extracted, list[str] | None]) -> None:
+        ex, keywords = result
+        if keywords is None:  # the text did not change
+            return
+        reanalyze(article, ex, self.pipe.settings.enrich, self.pipe.watchlist, keywords)
+        self.changed.append(article)
+        if len(self.changed) >= 200:
+            self.flush()
+
+    def flush(self) -> int:
+        self.total += self.pipe.index.upsert_articles(self.changed)
+        self.changed = []
+        return self.total
+
+
+@dataclass(slots=True)
+class RecleanInput:
+    """A stored article's kept raw page and what re-cleaning it needs (sent to a worker process)."""
+
+    html: bytes
+    url: str
+    content_type: str | None
+    site: SiteProfile | None
+    tags: list[str]
+    body: str
+    language: str | None
+
+
+def _reclean_job(job: RecleanInput, settings: Settings | None = None) -> tuple[Extracted, list[str] | None]:
+    """Re-extraction of a kept page (in a worker when the pool runs), and the keywords of its new text;
+    None for the keywords when the text did not change (nothing to write)."""
+    settings = settings or _WORKER_SETTINGS
+    assert settings is not None, "worker not initialised"
+    ex = extract_article(job.html, job.url, settings.extract, job.site, job.tags, job.content_type)
+    if not ex.text or ex.text == job.body:
+        return ex, None
+    tags = list(dict.fromkeys(job.tags + ex.tags))
+    return ex, extract_keywords(ex.text, job.language, tags, settings.enrich.keywords)
 
 
 def release(semaphore: threading.Semaphore, n: int) -> None:

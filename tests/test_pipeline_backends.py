@@ -82,7 +82,11 @@ def test_ingest_search_show_rerun_restart(site, backend_settings):
             a.url for a in site.articles if a.syndication_group == "drones"}
 
 
-def test_learned_boilerplate_and_reclean(site, backend_settings):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_learned_boilerplate_and_reclean(site, backend_settings, workers):
+    """Blocks learned in a cycle are re-cleaned out of the articles stored before; with a worker pool the
+    kept pages are re-extracted (and their keywords made) in the pool's processes."""
+    backend_settings.extract.workers = workers
     with Ingest(backend_settings) as app:
         app.run_once(feeds=demo_feeds(site))
         domain = site.outlets[0].base_url.split("//")[1]

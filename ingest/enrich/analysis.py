@@ -130,12 +130,15 @@ class AccessJudge:
         return self._medians[1].get(source, (0, 0))
 
 
-def reanalyze(article: Article, ex: Extracted, settings: EnrichSettings, watchlist: Watchlist | None) -> None:
-    """A stored article whose page was cleaned again: its new text, and what is computed from it."""
+def reanalyze(article: Article, ex: Extracted, settings: EnrichSettings, watchlist: Watchlist | None,
+              keywords: list[str] | None = None) -> None:
+    """A stored article whose page was cleaned again: its new text, and what is computed from it
+    (`keywords`: made already, in the worker that re-extracted the page)."""
     article.body = ex.text
     article.captions = ex.captions or article.captions
     article.tags = list(dict.fromkeys(article.tags + ex.tags))
     article.boilerplate_chars = sum(len(r) for r in ex.removed)
     article.content_hash = content_hash(ex.text)
-    article.keywords = extract_keywords(ex.text, article.language, article.tags, settings.keywords)
+    article.keywords = keywords if keywords is not None else extract_keywords(ex.text, article.language, article.tags,
+                                                                              settings.keywords)
     tag_articles([article], watchlist)
