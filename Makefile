@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ES_PORT ?= 9200
 OS_PORT ?= 9201
 
-.PHONY: install demo test test-fast lint bench es-up es-down os-up os-down browser clean
+.PHONY: install demo test test-fast lint bench bench-quick es-up es-down os-up os-down browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,8 +34,14 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Every benchmark into bench/results/latest.md; Elasticsearch rows need a node (started here when possible).
+# BENCH_ARGS go to bench/run_all.py, e.g. `make bench BENCH_ARGS="--only pipeline,enrich"`.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH_ARGS)
+
+# The same benchmarks at smaller sizes (bench/run_all.py --quick): a few minutes.
+bench-quick: $(STAMP)
+	bash scripts/bench.sh --quick $(BENCH_ARGS)
 
 es-up:
 	ES_PORT=$(ES_PORT) bash scripts/es-node.sh up

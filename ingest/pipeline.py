@@ -7,7 +7,7 @@ politeness in `ingest.fetch`, cleaning and learned boilerplate in `ingest.extrac
 re-clean), per-article analysis, access and source naming in `ingest.enrich.analysis`, story
 clusters in `ingest.enrich.clusters`, stories (follow-ups across days) in `ingest.enrich.stories`, the alert rules behind the `on_stored` hook in `ingest.alerts`.
 The code reads in the order below; re-cleaning (stored raw pages -> extract -> enrich -> store) is
-the last section.
+the last section: it runs in the worker pool when one is running (after a cycle, in the daemon).
 
 One `Pipeline` per process, with one extraction pool (`ingest.workers`), started on first use.
 

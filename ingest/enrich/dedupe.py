@@ -3,7 +3,12 @@
 - `content_hash`: exact body identity (the same text under two URLs of one site is stored once).
 - `minhash`: a `Signature` of the article text: MinHash over word `SHINGLE`-shingles of its
   content lines (credits, promos and "Related articles" lists left out, see `junk.py`), plus the
-  number of distinct shingles and of words.
+  number of distinct shingles and of words. The shingles are hashed in one numpy pass over the
+  joined text's bytes (`shingle_hashes`: polynomial hash by prefix sums + MurmurHash3's finalizer,
+  64 bits; the top 32 feed datasketch's "affine32" permutations), not one SHA-1 call each (~700 per
+  article: 2.8 -> 1.0 ms with the cheaper text preparation). Stored signatures carry `HASH_VERSION`;
+  those of the SHA-1 era (`stale`) are made again from the stored text when clusters load them
+  (`clusters.py`), since hashes of two functions cannot be compared.
 - `similarity`: estimated containment, |A ∩ B| / min(|A|, |B|), from the MinHash Jaccard estimate
   and the two set sizes. Containment, not Jaccard, because outlets trim agency copy: a copy with
   the last third cut shares almost all of its shingles with the original but only ~60 % of the
@@ -42,7 +47,9 @@ LSH_THRESHOLD = 0.1     # candidate retrieval (Jaccard): a copy at containment 0
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha1(" ".join(fold(t) for t in tokens(text)).encode("utf-8")).hexdigest()
+    """SHA-1 of the folded tokens, space-joined (an ASCII text's tokens are those of its lower-cased form)."""
+    words = tokens(text.lower()) if text.isascii() else [fold(t) for t in tokens(text)]
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)

@@ -1,10 +1,12 @@
 """The junk list (`junk.txt`): page furniture, credits and filler, shared by keywords and clusters.
 
 `content_lines` is the body as both read it: without credit lines, short promos, URLs and e-mail
-addresses, and anything after a "Related articles" heading. Every line is cut to `MAX_LINE_CHARS`
+addresses, and anything after a "Related articles" heading (`folded_content_lines` also gives each
+line's `fold`, computed once for both the junk checks and the reader). Every line is cut to `MAX_LINE_CHARS`
 and runs longer than `MAX_WORD_CHARS` without a space are dropped; URLs are found token by token
 (`strip_urls`), in linear time whatever the text (a regex with "non-space runs" on both sides of `@` took
-seconds on one long run of letters). Trafilatura and per-site learning remove most of this before
+seconds on one long run of letters), and not at all when three substring tests and the longest
+token's length show the line has none. Trafilatura and per-site learning remove most of this before
 enrichment sees the text; the list catches what is left on a site's first articles.
 """
 

@@ -13,7 +13,8 @@ says "Caracas" or "venezolanische". Names match as whole words with their first 
 (so "turkey" the bird is not Turkey; all-caps forms such as USA must match exactly); adjective
 stems match a word that starts with the stem and adds at most three letters of inflection.
 Ambiguous names (Georgia the country and the US state, Jordan) are taken at their word: that is a
-known limit of a gazetteer without context, documented in the README.
+known limit of a gazetteer without context, documented in the README. Only capitalised words that
+start some name are looked up, for as many words as that name's longest form (`longest`).
 """
 
 from __future__ import annotations
