@@ -269,6 +269,7 @@ def language_agreement(settings: Settings) -> dict:
             ex = extract_article(html, None, settings.extract)
             texts.append((ex.text or ex.title or "", ex.language or declared_language(html)))
     shipped = lang_module.DETECT_CHARS
+    reconcile_language("Warm up the language model with a sentence.", None)  # its load is not timed
     rows = []
     try:
         for limit in [*PREFIXES, 10**9]:
