@@ -2,7 +2,7 @@
 """Run every benchmark and write one Markdown report (`make bench`).
 
     python bench/run_all.py                 # all benchmarks, report to bench/results/latest.md
-    python bench/run_all.py --quick         # smaller sizes (a few minutes)
+    python bench/run_all.py --quick         # smaller sizes, the 181-page extraction set only (make bench-quick)
     python bench/run_all.py --only search,extraction
 
 Each benchmark runs as its own process with `--json`; a failing or missing one is reported, not fatal.
@@ -27,10 +27,12 @@ from common import dataset_name, machine  # noqa: E402
 
 BENCHES = {
     # name: (script, full args, quick args)
-    "extraction": ("extraction.py", ["--workers", str(os.cpu_count() or 1)], ["--workers", str(os.cpu_count() or 1)]),
+    "extraction": ("extraction.py", ["--workers", str(os.cpu_count() or 1)],
+                   ["--workers", str(os.cpu_count() or 1), "--dataset", "article-extraction"]),  # quick: 181 pages
     "pipeline": ("pipeline.py", ["--sizes", "1000,10000"], ["--sizes", "500"]),
     "search": ("search.py", ["--articles", "100000", "--rounds", "2"], ["--articles", "10000", "--rounds", "1"]),
-    "enrich": ("enrich.py", ["--repeat", "2"], ["--repeat", "1"]),
+    "enrich": ("enrich.py", ["--repeat", "2", "--cpu"], ["--repeat", "1", "--cpu"]),
+    "main_process": ("main_process.py", ["--articles", "1000"], ["--articles", "300"]),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
     "cli_start": ("cli_start.py", ["--runs", "7"], ["--runs", "3"]),
     "alerts": ("alerts.py", ["--corpus", "10000", "--batches", "4"], ["--rules", "1000", "--corpus", "5000"]),

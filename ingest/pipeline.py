@@ -757,16 +757,27 @@ class Pipeline:
                 continue
             job = RecleanInput(raw[0], article.url, raw[1], self._site(article.url), article.tags, article.body,
                                article.language)
-            if pool is None:
+            future = _submit_reclean_to(pool, job)
+            if future is None:
                 batch.add(article, _reclean_job(job, self.settings))
             else:
-                ahead.append((article, pool.submit(_reclean_job, job)))
+                ahead.append((article, future))
                 while len(ahead) > RECLEAN_AHEAD * self.workers:
                     batch.add_future(*ahead.popleft())
             (progress or self.progress)("reclean", 1)
         while ahead:
             batch.add_future(*ahead.popleft())
         return batch.flush()
+
+
+def _submit_reclean_to(pool: WorkerPool | None, job: RecleanInput) -> Future | None:
+    """The job in the pool; None when there is no pool or it is shutting down (re-clean here instead)."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(_reclean_job, job)
+    except RuntimeError:
+        return None
 
 
 class _RecleanBatch:
