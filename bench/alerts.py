@@ -292,8 +292,8 @@ def main() -> None:
             reference = None
             for name, matcher in sqlite_matchers(args.impl):
                 warm_up = time.perf_counter()
-                matcher(store, rules, [corpus[0].id])  # compiles and indexes the rule set (cached)
-                r = run(store, rules, batches, matcher)
+                matcher(store.index, rules, [corpus[0].id])  # compiles and indexes the rule set (cached)
+                r = run(store.index, rules, batches, matcher)  # the SQLite matchers take the index
                 r.update(backend=name, mix=mix, setup_s=time.perf_counter() - warm_up - r["seconds"])
                 if reference is not None and r["_results"] != reference:
                     notes.append(f"MISMATCH between SQLite matchers at {n} {mix} rules")
