@@ -32,7 +32,7 @@ BENCHES = {
     "pipeline": ("pipeline.py", ["--sizes", "1000,10000"], ["--sizes", "500"]),
     "search": ("search.py", ["--articles", "100000", "--rounds", "2"], ["--articles", "10000", "--rounds", "1"]),
     "enrich": ("enrich.py", ["--repeat", "2", "--cpu"], ["--repeat", "1", "--cpu"]),
-    "main_process": ("main_process.py", ["--articles", "1000"], ["--articles", "300"]),
+    "main_process": ("main_process.py", ["--articles", "500"], ["--articles", "300"]),
     "polling": ("polling.py", [], ["--sizes", "1000"]),
     "cli_start": ("cli_start.py", ["--runs", "7"], ["--runs", "3"]),
     "alerts": ("alerts.py", ["--corpus", "10000", "--batches", "4"], ["--rules", "1000", "--corpus", "5000"]),
