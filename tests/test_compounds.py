@@ -20,18 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 
 @pytest.mark.parametrize("word, parts", [
-    ("Kampfdrohnen", ["kampf", "drohnen"]),
-    ("Drohnenexport", ["drohnen", "export"]),
-    ("Bundesnetzagentur", ["bundes", "netz", "agentur"]),
+    ("Kampfdrohnen", ["kampf", "drohne"]),          # parts in their base form (Drohnen: Drohne)
+    ("Drohnenexport", ["drohne", "export"]),
+    ("Bundesnetzagentur", ["bund", "netz", "agentur"]),
     ("Warnstreik", ["warn", "streik"]),
-    ("Strompreise", ["strom", "preise"]),
+    ("Strompreise", ["strom", "preis"]),
     ("Hafenarbeiter", ["hafen", "arbeiter"]),
-    ("Arbeitsmarkt", ["arbeits", "markt"]),           # linking -s-
-    ("Kinderarzt", ["kinder", "arzt"]),               # linking -er-
+    ("Arbeitsmarkt", ["arbeit", "markt"]),            # linking -s-
+    ("Kinderarzt", ["kind", "arzt"]),                 # linking -er-
     ("Schulbuch", ["schul", "buch"]),                 # dropped -e
-    ("Landtagswahl", ["land", "tags", "wahl"]),       # several levels
-    ("Shahed-Drohnen", ["shahed", "drohnen"]),        # hyphenated
-    ("US-Sanktionen", ["us", "sanktionen"]),
+    ("Landtagswahl", ["land", "tag", "wahl"]),        # several levels
+    ("Shahed-Drohnen", ["shahed", "drohne"]),         # hyphenated
+    ("US-Sanktionen", ["us", "sanktion"]),
 ])
 def test_compounds_split_into_known_words(word, parts):
     assert split_word(word, "de") == parts
@@ -64,14 +64,14 @@ def test_names_places_weekdays_and_loans_stay_whole(word):
     ("Gasnetz", ["gas", "netz"]),
     ("Radweg", ["rad", "weg"]),
     ("Schulbus", ["schul", "bus"]),
-    ("Bauarbeiten", ["bau", "arbeiten"]),
+    ("Bauarbeiten", ["bau", "arbeit"]),
     ("Skigebiet", ["ski", "gebiet"]),
     ("Torwart", ["tor", "wart"]),
     ("Parteivorsitzende", ["partei", "vorsitzende"]),  # -ende after a verb stem is a participle, not Ende
-    ("Kriegsende", ["kriegs", "ende"]),                # ... after a noun it is Ende
+    ("Kriegsende", ["krieg", "ende"]),                 # ... after a noun it is Ende
     ("EU-Kommissarin", ["eu", "kommissarin"]),         # a feminine splits as its masculine (not Kommis + Sarin)
-    ("Bundeskanzlerin", ["bundes", "kanzlerin"]),
-    ("Drohnenpilotin", ["drohnen", "pilotin"]),
+    ("Bundeskanzlerin", ["bund", "kanzlerin"]),
+    ("Drohnenpilotin", ["drohne", "pilotin"]),
 ])
 def test_short_modifiers_weekdays_participles_and_feminines(word, parts):
     assert split_word(word, "de") == parts
@@ -81,10 +81,10 @@ def test_short_modifiers_weekdays_participles_and_feminines(word, parts):
     ("nl", "zondagavond", ["zondag", "avond"]),
     ("nl", "Eindhoven", []),
     ("nl", "Amsterdammer", []),
-    ("da", "søndagsavis", ["søndags", "avis"]),
+    ("da", "søndagsavis", ["søndag", "avis"]),
     ("da", "Aalborg", []),
     ("sv", "Göteborg", []),
-    ("no", "oljeprisen", ["olje", "prisen"]),
+    ("no", "oljeprisen", ["olje", "pris"]),
 ])
 def test_other_languages_keep_places_and_weekdays_whole(lang, word, parts):
     assert split_word(word, lang) == parts
@@ -269,7 +269,7 @@ def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
     ("nl", "havenarbeider", ["haven", "arbeider"]),
     ("nl", "regeringsleider", ["regerings", "leider"]),
     ("sv", "hamnarbetare", ["hamn", "arbetare"]),
-    ("sv", "regeringschef", ["regerings", "chef"]),
+    ("sv", "regeringschef", ["regering", "chef"]),
     ("da", "vindmøllepark", ["vind", "mølle", "park"]),
     ("no", "droneangrep", ["drone", "angrep"]),
 ])

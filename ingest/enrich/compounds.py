@@ -146,9 +146,11 @@ WEEKDAYS = {
 LATIN_TAILS = frozenset({"tor"})
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
+# Inflection endings a part may carry (Busse, Zinsen, Opern, Kurse, Bundes): stripped when the rest is the lemma.
+BASE_ENDINGS = ("se", "en", "es", "er", "n", "e", "s")
 PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
 # a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
 FOREIGN = ("en", "fr", "cs", "sl")
@@ -195,7 +197,7 @@ class HashSet:
 class Lexicon(HashSet):
     """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
 
-    NOUN, WORD = 1, 2
+    NOUN, WORD, BASE = 1, 2, 4
 
     def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
         super().__init__(forms)
@@ -234,8 +236,11 @@ def _build(lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not form.isalpha() or len(form) > MAX_WORD:
             continue
         flag = (Lexicon.NOUN if form[0].isupper() else Lexicon.WORD) if cased else Lexicon.NOUN | Lexicon.WORD
+        lemma_text = value.decode("utf-8", "replace")
+        if cased and flag == Lexicon.WORD and lemma_text == form and not form.endswith("n"):
+            flag |= Lexicon.BASE  # a lower-case base form, no infinitive (-n): adjective, adverb (rund, mehr, selbst)
         h = _h(form.lower())
-        lemma = _h(value.decode("utf-8", "replace").lower())
+        lemma = _h(lemma_text.lower())
         old = entries.get(h)
         if old is None:
             entries[h] = (lemma, flag)
@@ -414,18 +419,31 @@ class Splitter:
             base = word[:len(word) - len(link)] if link else word
             if len(base) < MIN_PART or base in self.particles:
                 continue
-            if self._noun(base) and self._short_ok(base):
+            if self._noun(base) and self._short_ok(base) and not (nouns_only and self._nominalised(base)):
                 return len(base)
             flag = self.lex.flag(base)
             if not link and not nouns_only and flag & Lexicon.WORD and len(base) >= MIN_WORD \
                     and self._content(base, flag):
                 return len(base)
-        for end in self.dropped if len(word) >= MIN_WORD else ():
+        for end in self.dropped if len(word) >= MIN_WORD and not (nouns_only and self._other_class(word)) else ():
             if self._noun(word + end) and self._short_ok(word + end):
                 return len(word)
         if not nouns_only and len(word) >= MIN_WORD and self._verb_stem(word):  # wohn-, spreng-, liefer-
             return len(word)
         return 0
+
+    def _nominalised(self, word: str) -> bool:
+        """A noun entry that is an adjective or adverb used as a noun (das Rund, das Mehr, das Selbst): no plural."""
+        lemma = self.lex.lemma(word)
+        for end in ("", "s", "es"):  # its genitive too: Still-s-tand is still + Stand (or Stillstand), not Stills + Tand
+            base = word[:len(word) - len(end)]
+            if word.endswith(end) and self.lex.flag(base) & Lexicon.BASE and self.lex.lemma(base) == lemma:
+                return not self._plurals(base)
+        return False
+
+    def _other_class(self, stem: str) -> bool:
+        """The stem is a word of its own, adjective or verb (breit-, platt-, denk-), not a noun without its -e."""
+        return bool(self.lex.flag(stem) & Lexicon.BASE) or self._verb_stem(stem)
 
     def _verb_stem(self, stem: str) -> bool:
         for end in ("en", "n"):
@@ -594,10 +612,25 @@ class Splitter:
         latin = [word[:-2] + "en" for e in ("um", "us") if word.endswith(e)]  # Zentrum: Zentren
         return not self._plurals(word) and not any(self.lex.lemma(f) == lemma for f in latin if lemma is not None)
 
+    def base_form(self, part: str) -> str:
+        """The part's dictionary form where an inflection ending hides it (busse: Bus, zinsen: Zins, opern: Oper).
+
+        The stemmer does not undo every plural (Busse -> buss, Bus -> bus), so a part is indexed under
+        its base form too, and `Bus` finds *Ersatzbusse*. Only endings are stripped: a lemma that is
+        another word (Daten: Datum) is left alone.
+        """
+        lemma = self.lex.lemma(part)
+        if lemma is None or lemma == _h(part):
+            return part
+        for end in BASE_ENDINGS:
+            if part.endswith(end) and len(part) - len(end) >= MIN_PART and _h(part[:-len(end)]) == lemma:
+                return part[:-len(end)]
+        return part
+
     def remember(self, word: str) -> str:
         """The word's parts (`parts`), stemmed and space-joined: what the parts view holds for it."""
         parts = self.parts(word) if word.isalpha() else []
-        stems = " ".join(stem_words(parts, self.lang)) if parts else ""
+        stems = " ".join(dict.fromkeys(stem_words(parts, self.lang))) if parts else ""
         if len(self.memo) >= MEMO_SIZE:
             self.memo.clear()  # news vocabulary refills it quickly; a plain dict is the fastest lookup
         self.memo[word] = stems
@@ -610,6 +643,7 @@ class Splitter:
         if not leaves:
             return []
         out = list(leaves)
+        out += [b for b in map(self.base_form, leaves) if b not in leaves]
         pos = len(leaves[0])
         for leaf in leaves[1:-1]:
             out.append(lower[pos:])
@@ -656,9 +690,9 @@ def split_word(word: str, lang: str | None) -> list[str]:
     if len(pieces) > 1:
         out: list[str] = []
         for piece in pieces:
-            out += list(sp.leaves(piece.lower())) or [piece.lower()]
+            out += [sp.base_form(p) for p in sp.leaves(piece.lower()) or [piece.lower()]]
         return out
-    return list(sp.leaves(word.lower()))
+    return [sp.base_form(p) for p in sp.leaves(word.lower())]
 
 
 def parts_text(text: str, lang: str | None) -> str:
