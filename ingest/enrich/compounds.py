@@ -27,16 +27,28 @@ The splitter is careful rather than eager; a wrong split makes a query find unre
   Bau-, Rad-, -bus). A head -ende after a verb stem is a participle (Vorsitz|ende), and a feminine
   in -in splits as its masculine (Kommissar|in, not Kommis + Sarin).
 - **Several levels**: parts are split again (*Bundesnetzagentur* -> bund, netz, agentur) and the
-  right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it.
+  right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it. A part the
+  dictionary knows is split again only with a noun modifier: not with an adjective or adverb that
+  the list also has as a noun without a plural (das Rund, das Platt, das Mehr: *Rundfunk*,
+  *Plattform*, *Mehrwert* stay one part), nor with a stem that is an adjective or verb of its own
+  read as a noun without its -e (*Breitband* is no Breite + Band, *Denkmal* no Denke + Mal).
+- **Ambiguous links**: an -s- (or -e-) that may end the modifier or start the head is read the way
+  the word list's own compounds join that modifier (LinkUsage, learnt once from the list): Export
+  takes no -s- (74 compounds without, none with), so *Exportstopp* is Export|stopp, not Exports|topp;
+  Geburt takes it, so *Geburtstag* is Geburts|tag, not Geburt|stag. Only where both readings are words.
+- **Base forms**: a part is given in its dictionary form where only an ending hides it (*Linienbusse*
+  -> linie, bus), and the parts view holds both stems (the stemmer gives buss for Busse, bus for Bus),
+  so `Bus` and `Busse` both find it; a lemma that is another word (Daten: Datum) is left alone.
 - Hyphenated compounds (*Shahed-Drohnen*) are already separate tokens (the tokenizer splits at
   hyphens); each piece is split again (*Offshore-Windpark* -> windpark -> wind, park).
 
 Why no "index vocabulary": a split depends on the word lists only, never on what else the index
 holds, so the same article gives the same tokens on every backend, in every order, on re-index.
 
-What is left (bench/compounds.py --errors): lexicalised words whose parts no longer carry their
-meaning (Flugzeug, Rundfunk, Plattform) split like transparent ones (Kraftwerk, Bahnhof): the lists
-hold no signal that tells them apart (no frequencies; kept-whole-when-listed costs recall 0.94 -> 0.86).
+What is left (bench/compounds.py --errors): lexicalised words with noun modifiers (Flugzeug, Diebstahl,
+Kreuzfahrt, Friedhof) split like transparent ones (Kraftwerk, Raumfahrt, Bahnhof): the lists hold no
+signal that tells them apart (no frequencies; keeping every dictionary word whole as a part costs recall
+0.94 -> 0.89), and the adjective rule costs a few transparent ones (Mobilfunk, Freihandel, Nobelpreis).
 
 The word lists are compacted once into sorted 64-bit hashes of every form with its lemma's hash
 and a noun flag (about 18 MB for German instead of ~150 MB as Python strings), cached under
@@ -392,6 +404,7 @@ class LinkUsage(HashSet):
 
 @lru_cache(maxsize=8)
 def link_usage(lang: str) -> LinkUsage:
+    """Which linking elements each modifier takes, learnt from the language's word list and cached on disk."""
     with _lock:
         keys, table = _cached_arrays(f"links-{lang}", lambda: _build_links(lang))
     return LinkUsage(keys, table, LINKS[lang])
@@ -476,20 +489,26 @@ class Splitter:
             if len(base) < MIN_PART or base in self.particles:
                 continue
             if self._noun(base) and self._short_ok(base) and not (nouns_only and self._nominalised(base)):
-                return len(base)
+                return len(base)  # inside a dictionary word, not das Rund, das Mehr (Rundfunk, Mehrwert)
             flag = self.lex.flag(base)
             if not link and not nouns_only and flag & Lexicon.WORD and len(base) >= MIN_WORD \
                     and self._content(base, flag):
                 return len(base)
-        for end in self.dropped if len(word) >= MIN_WORD and not (nouns_only and self._other_class(word)) else ():
-            if self._noun(word + end) and self._short_ok(word + end):
+        # a noun that dropped its -e (Schul-buch); inside a dictionary word not where the stem is a word of
+        # its own (breit-, denk-: Breitband, Denkmal are no Breite- or Denke- compounds)
+        if len(word) >= MIN_WORD and not (nouns_only and self._other_class(word)):
+            if any(self._noun(word + end) and self._short_ok(word + end) for end in self.dropped):
                 return len(word)
         if not nouns_only and len(word) >= MIN_WORD and self._verb_stem(word):  # wohn-, spreng-, liefer-
             return len(word)
         return 0
 
     def _nominalised(self, word: str) -> bool:
-        """A noun entry that is an adjective or adverb used as a noun (das Rund, das Mehr, das Selbst): no plural."""
+        """A noun entry that is an adjective or adverb used as a noun (das Rund, das Mehr, das Selbst).
+
+        The word list has the adjective or adverb as a lower-case base form of its own, and the noun
+        has no plural: a real noun that is also an adjective or preposition has one (Kraft: Kräfte).
+        """
         lemma = self.lex.lemma(word)
         for end in ("", "s", "es"):  # its genitive too: Still-s-tand is still + Stand (or Stillstand), not Stills + Tand
             base = word[:len(word) - len(end)]
@@ -550,6 +569,7 @@ class Splitter:
         return False
 
     def usage(self) -> LinkUsage:
+        """The language's link usage table, loaded (or built, once) on the first ambiguous link."""
         if self._usage is None:
             self._usage = link_usage(self.lang)
         return self._usage
