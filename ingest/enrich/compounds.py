@@ -517,8 +517,11 @@ class Splitter:
         return False
 
     def _other_class(self, stem: str) -> bool:
-        """The stem is a word of its own, adjective or verb (breit-, platt-, denk-), not a noun without its -e."""
-        return bool(self.lex.flag(stem) & Lexicon.BASE) or self._verb_stem(stem)
+        """The stem is a word of its own, adjective or verb (breit-, platt-, denk-), not a noun without its -e.
+
+        German only: the other lists do not tell nouns from other words (every form may be either).
+        """
+        return self.cased and (bool(self.lex.flag(stem) & Lexicon.BASE) or self._verb_stem(stem))
 
     def _verb_stem(self, stem: str) -> bool:
         for end in ("en", "n"):
