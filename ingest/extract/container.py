@@ -86,21 +86,53 @@ def _key(text: str) -> str:
     return " ".join(WORD_RUN.findall(text.lower()))
 
 
+def _units(wide: list[Block], owner: dict[str, int]) -> list[Block]:
+    """The recall body's blocks, a multi-line paragraph that holds some of the precision body's lines
+    split into its lines: the recall pass often reads a post written as text and line breaks (`<div>`
+    text with `<br>`s) as one paragraph whose first lines the precision pass dropped. A multi-line
+    block without any precision line (a footer's legal notice, a comment) stays whole."""
+    units: list[Block] = []
+    for block in wide:
+        lines = block.text.split("\n")
+        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner \
+                and any(_key(line) in owner for line in lines):
+            units += [Block(kind="p", text=line) for line in lines]
+        else:
+            units.append(block)
+    return units
+
+
 def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
-    """The precision body's blocks with the recall body's long sentence-shaped paragraphs it dropped,
-    in the recall body's order; precision blocks the recall body lacks keep their place at the end.
-    Blocks are matched by their words (spacing and line breaks differ between the passes); a paragraph
-    whose text the precision body already holds for the most part (split differently) is not added.
+    """The precision body's blocks, in their order, with the recall body's long sentence-shaped
+    paragraphs it dropped, each put after the precision block that precedes it in the recall body.
+    Blocks are matched by their words (spacing and line breaks differ between the passes), and by
+    their lines (one recall paragraph may hold several precision blocks); a paragraph whose text the
+    precision body already holds for the most part (split differently) is not added.
     Unchanged when the two bodies share no block."""
-    kept = {_key(b.text) for b in precise}
-    if not wide or not any(_key(b.text) in kept for b in wide):
+    owner: dict[str, int] = {}  # words of a precision block, and of each of its lines -> its index
+    for i, block in enumerate(precise):
+        owner.setdefault(_key(block.text), i)
+        for line in block.text.split("\n") if "\n" in block.text else ():
+            owner.setdefault(_key(line), i)
+    units = _units(wide, owner)
+    if not any(_key(u.text) in owner for u in units):
         return precise
     have = shingles(" ".join(b.text for b in precise))
-
-    def new(block: Block) -> bool:
-        mine = shingles(block.text)
-        return is_fill_paragraph(block) and sum((mine & have).values()) < AGREE * sum(mine.values())
-
-    out = [b for b in wide if _key(b.text) in kept or new(b)]
-    in_wide = {_key(b.text) for b in wide}
-    return out + [b for b in precise if _key(b.text) not in in_wide]
+    after: dict[int, list[Block]] = {}  # precision index (-1: before the first) -> blocks to add after it
+    replace: dict[int, Block] = {}
+    last = -1
+    for unit in units:
+        i = owner.get(_key(unit.text))
+        if i is not None:
+            last = max(last, i)
+            if _key(unit.text) == _key(precise[i].text):
+                replace.setdefault(i, unit)  # the recall pass's copy of the same block (one line, no breaks)
+            continue
+        mine = shingles(unit.text)
+        if is_fill_paragraph(unit) and sum((mine & have).values()) < AGREE * sum(mine.values()):
+            after.setdefault(last, []).append(unit)
+            have += mine
+    out = after.get(-1, [])
+    for i, block in enumerate(precise):
+        out += [replace.get(i, block), *after.get(i, [])]
+    return out

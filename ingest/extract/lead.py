@@ -152,8 +152,9 @@ def find_lead(tree, body_first, title: str | None, hints: list[str]) -> str | No
             continue
         # a wrapper of other blocks is not the lead; its paragraphs are candidates of their own
         inner = {c.tag for c in el.iter() if c is not el}
-        if inner & {"script", "style", "noscript", "iframe", "form", "template"}:
-            continue  # text_content() would read code and widgets as text
+        if inner & {"script", "style", "noscript", "iframe", "form", "template", "select", "option", "button",
+                    "input", "textarea"}:
+            continue  # text_content() would read code and widgets (a month menu, a form) as text
         if inner & {"p", "div", "section", "h1", "h2", "h3", "ul", "ol", "figure", "table"} and not named:
             continue
         text = _text(el)
