@@ -36,6 +36,9 @@ WORD_RUN = re.compile(r"\w+", re.UNICODE)
 RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
 AGREE = 0.5  # share of the smaller body's shingles the other must hold for the passes to agree
 FILL_MIN_CHARS = 120
+# Paragraphs after everything the two bodies share are added only when the precision body is less
+# than this share of the recall body (it took a piece of the article; else the tail is comments, notices).
+TAIL_FILL_SHARE = 0.5
 SENTENCE_END = tuple('.!?:;"“”\'’»«)…。！？')
 
 
@@ -87,18 +90,24 @@ def _key(text: str) -> str:
 
 
 def _units(wide: list[Block], owner: dict[str, int]) -> list[Block]:
-    """The recall body's blocks, a multi-line paragraph that holds some of the precision body's lines
-    split into its lines: the recall pass often reads a post written as text and line breaks (`<div>`
-    text with `<br>`s) as one paragraph whose first lines the precision pass dropped. A multi-line
-    block without any precision line (a footer's legal notice, a comment) stays whole."""
+    """The recall body's blocks, a multi-line paragraph split into its lines when it holds some of the
+    precision body's lines or continues the article (it follows a block holding a precision paragraph,
+    or a split block that had paragraphs): the recall pass often reads a post written as text and line
+    breaks (`<div>` text with `<br>`s) as one paragraph whose lines the precision pass partly dropped.
+    In a block holding precision lines, the lines after the last of them are left out (a run of text
+    often goes on past the article into the page's notices and teasers). A multi-line block elsewhere
+    (a footer's legal notice, a comment, an address) stays whole."""
     units: list[Block] = []
+    continues = False  # the previous recall block was article text
     for block in wide:
-        lines = block.text.split("\n")
-        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner \
-                and any(_key(line) in owner for line in lines):
-            units += [Block(kind="p", text=line) for line in lines]
+        lines = [Block(kind="p", text=line) for line in block.text.split("\n")]
+        owned = [i for i, line in enumerate(lines) if _key(line.text) in owner]
+        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner and (owned or continues):
+            units += lines[:owned[-1] + 1] if owned else lines
         else:
             units.append(block)
+        continues = (bool(owned) or _key(block.text) in owner or continues and len(lines) > 1) \
+            and any(is_fill_paragraph(b) for b in lines)
     return units
 
 
@@ -121,7 +130,9 @@ def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
     after: dict[int, list[Block]] = {}  # precision index (-1: before the first) -> blocks to add after it
     replace: dict[int, Block] = {}
     last = -1
-    for unit in units:
+    final = max(n for n, u in enumerate(units) if _key(u.text) in owner)  # the last unit both bodies share
+    small = sum(len(b.text) for b in precise) < TAIL_FILL_SHARE * sum(len(b.text) for b in wide)
+    for n, unit in enumerate(units):
         i = owner.get(_key(unit.text))
         if i is not None:
             last = max(last, i)
@@ -129,7 +140,8 @@ def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
                 replace.setdefault(i, unit)  # the recall pass's copy of the same block (one line, no breaks)
             continue
         mine = shingles(unit.text)
-        if is_fill_paragraph(unit) and sum((mine & have).values()) < AGREE * sum(mine.values()):
+        if is_fill_paragraph(unit) and sum((mine & have).values()) < AGREE * sum(mine.values()) \
+                and (n < final or small):
             after.setdefault(last, []).append(unit)
             have += mine
     out = after.get(-1, [])
