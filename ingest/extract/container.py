@@ -85,6 +85,12 @@ def is_fill_paragraph(block: Block) -> bool:
             and text.endswith(SENTENCE_END))
 
 
+def _fill_item(block: Block) -> bool:
+    """A list item shaped like a fill paragraph: paragraphs set as a list ("- The ministry said ..."),
+    put back only between blocks both bodies share (at the edges, items are menus and teasers)."""
+    return block.kind == "item" and is_fill_paragraph(Block(kind="p", text=block.text))
+
+
 def _key(text: str) -> str:
     return " ".join(WORD_RUN.findall(text.lower()))
 
@@ -140,8 +146,8 @@ def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
                 replace.setdefault(i, unit)  # the recall pass's copy of the same block (one line, no breaks)
             continue
         mine = shingles(unit.text)
-        if is_fill_paragraph(unit) and sum((mine & have).values()) < AGREE * sum(mine.values()) \
-                and (n < final or small):
+        if (is_fill_paragraph(unit) or n < final and _fill_item(unit)) \
+                and sum((mine & have).values()) < AGREE * sum(mine.values()) and (n < final or small):
             after.setdefault(last, []).append(unit)
             have += mine
     out = after.get(-1, [])
