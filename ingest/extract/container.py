@@ -12,13 +12,21 @@ decisions, measured on the shared benchmarks (`bench/extraction.py`):
      `RECALL_GROWTH` (then the extra is, on most pages, a comment thread or a sidebar) or is shorter
      than it (the recall pass chose a smaller container inside the precision one);
   3. `fill_from_wide`: when the precision body is kept, the recall body's long, sentence-shaped
-     paragraphs that the precision pass dropped are put back in the recall body's order
-     (`is_fill_paragraph`: a paragraph of `FILL_MIN_CHARS` characters or more ending like a sentence,
-     on one line, whose text the precision body does not already hold). Short lines, list items, table
-     rows, headings and multi-line blocks (a comment's header, an address, a teaser with its date) stay
-     out: in the recall body's extra they are mostly comments, navigation and teasers (measured: table
-     rows and a lower or higher `RECALL_GROWTH` cost more precision than they bring recall). What is
-     added goes through the same cleaning as the rest of the body.
+     paragraphs that the precision pass dropped are put back, each after the precision block that
+     precedes it in the recall body, the precision body's own order kept (`is_fill_paragraph`: a
+     paragraph of `FILL_MIN_CHARS` characters or more ending like a sentence, on one line, whose text
+     the precision body does not already hold). Short lines, table rows, headings and multi-line
+     blocks (a comment's header, an address, a teaser with its date) stay out: in the recall body's
+     extra they are mostly comments, navigation and teasers (measured: table rows and a lower or
+     higher `RECALL_GROWTH` cost more precision than they bring recall). Three refinements, measured
+     on the large set: a multi-line recall paragraph is read line by line when it holds precision
+     lines or directly continues the article (blogs written as text with `<br>`s come out of the
+     recall pass as one paragraph whose first lines the precision pass dropped), but not past its
+     last precision line (the run goes on into the site's notices); a long list item is put back only
+     between blocks both bodies share ("- The ministry said ..." paragraphs set as a list); and after
+     everything the bodies share, paragraphs are put back only when the precision body is under
+     `TAIL_FILL_SHARE` of the recall body (it took a piece of the article, else the tail is comments
+     and notices). What is added goes through the same cleaning as the rest of the body.
 
 Texts are compared by 4-word shingles (runs of word characters), so CJK text without spaces and
 punctuation differences are handled alike.
@@ -139,11 +147,11 @@ def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
     final = max(n for n, u in enumerate(units) if _key(u.text) in owner)  # the last unit both bodies share
     small = sum(len(b.text) for b in precise) < TAIL_FILL_SHARE * sum(len(b.text) for b in wide)
     for n, unit in enumerate(units):
-        i = owner.get(_key(unit.text))
-        if i is not None:
-            last = max(last, i)
-            if _key(unit.text) == _key(precise[i].text):
-                replace.setdefault(i, unit)  # the recall pass's copy of the same block (one line, no breaks)
+        at = owner.get(_key(unit.text))
+        if at is not None:
+            last = max(last, at)
+            if _key(unit.text) == _key(precise[at].text):
+                replace.setdefault(at, unit)  # the recall pass's copy of the same block (one line, no breaks)
             continue
         mine = shingles(unit.text)
         if (is_fill_paragraph(unit) or n < final and _fill_item(unit)) \
