@@ -33,19 +33,28 @@ def doc(aid: str, title: str, body: str, lang: str = "de") -> dict:
 
 def test_boolean_word_rules_are_answered_exactly():
     docs = [doc("a", "Iran", "Drohnen über Teheran"), doc("b", "Iran und Venezuela", "Caracas"),
-            doc("c", "Venezuela", "Wahlen in Caracas")]
+            doc("c", "Venezuela", "Wahlen in Caracas", lang="es")]
     rules = {name: parse(q) for name, q in {
         "and": "Iran AND Venezuela", "not": "Venezuela AND NOT Iran", "or": "Teheran OR Wahl",
         "title": "title:Caracas OR title:Iran", "prefix": "Drohn* AND NOT Wahlen", "lone-not": "NOT Iran",
-        "phrase": '"Wahlen in Caracas"', "lang": "Iran AND lang:de"}.items()}
+        "phrase": '"Wahlen in Caracas"', "lang": "Iran AND lang:DE", "reversed": '"Caracas in Wahlen"',
+        "title-phrase": 'title:"Iran und"', "lang-es": "lang:es OR Teheran", "near": "Iran NEAR/2 Venezuela",
+        "sloppy": '"Wahlen Caracas"~2'}.items()}
     p = ps.Presearcher(rules, columns=lambda f, v: f"{f}_{'folded' if v == 'exact' else v}")
-    assert set(p.programs) == {"and", "not", "or", "title", "prefix", "lone-not"}   # no positions, no fields
+    # positions (NEAR, sloppy phrases) are left to the backend; exact phrases and lang: are answered
+    assert set(p.programs) == set(rules) - {"near", "sloppy"}
     cols = ps.document_columns(docs)
     answered, rest = ps.decide(p, p.select(cols.tokens(), cols.everyone), cols)
     ids = ["a", "b", "c"]
     assert {n: ps.mask_ids(m, ids) for n, m in answered.items()} == {
-        "and": ["b"], "not": ["c"], "or": ["a", "c"], "title": ["a", "b"], "prefix": ["a"], "lone-not": ["c"]}
-    assert {n: ps.mask_ids(m, ids) for n, m in rest.items()} == {"phrase": ["c"], "lang": ["a", "b"]}
+        "and": ["b"], "not": ["c"], "or": ["a", "c"], "title": ["a", "b"], "prefix": ["a"], "lone-not": ["c"],
+        "phrase": ["c"], "lang": ["a", "b"], "title-phrase": ["b"], "lang-es": ["a", "c"]}
+    assert {n: ps.mask_ids(m, ids) for n, m in rest.items()} == {"near": ["b"], "sloppy": ["c"]}
+    # a vocabulary without the documents' texts and languages (SQLite's, read from FTS5): those rules go
+    # to the backend, never answered as "no match"
+    bare = ps.ColumnVocabulary(cols.columns, cols.everyone)
+    answered, rest = ps.decide(p, p.select(bare.tokens(), bare.everyone), bare)
+    assert {"phrase", "lang", "title-phrase", "lang-es"} <= set(rest) and "phrase" not in answered
 
 
 def test_select_returns_the_documents_each_rule_may_match():
@@ -318,10 +327,84 @@ def test_elasticsearch_msearch_sends_only_candidates(backend_settings, monkeypat
         monkeypatch.setattr(es_percolate, "_msearch",
                             lambda st, rules, scopes: sent.extend(scopes) or original(st, rules, scopes))
         rules = {"hit": "Iran AND Venezuela", "miss": "Zeppelin", "lang": "lang:de AND NOT Iran",
-                 "phrase": '"Shahed Drohnen"', "near": "Drohne NEAR/5 Zeppelin"}
+                 "phrase": '"Shahed Drohnen"', "near": "Drohne NEAR/5 Zeppelin", "near-hit": "Iran NEAR/5 Venezuela"}
         got = store.index.match_rules(rules, ["d1"])
-        # a Boolean word rule is answered from the batch's tokens; absent words are never searched
-        assert got == {"hit": ["d1"], "phrase": ["d1"]} and sent == ["lang", "phrase"]
+        # word, exact-phrase and lang: rules are answered from the batch's own tokens; absent words are
+        # never searched; only positions (NEAR) go to the cluster
+        assert got == {"hit": ["d1"], "phrase": ["d1"], "near-hit": ["d1"]} and sent == ["near-hit"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_grouped_msearch_equals_one_search_per_rule(backend_settings, seed, monkeypatch):
+    """The `_msearch` fallback sends rules in groups (named clauses, `matched_queries`): the same
+    matches as one search per rule, on random rules from the whole grammar; a group the cluster
+    refuses is searched again rule by rule, nothing skipped."""
+    from ingest.store import open_backends
+    from ingest.store.elasticsearch import rules as es_rules
+
+    if backend_settings.store.backend == "sqlite":
+        pytest.skip("clusters only")
+    store = open_backends(backend_settings.store)
+    try:
+        stored = corpus_articles() + demo_articles()
+        words = sorted({w for a in stored for w in tokens(a.title + " " + a.body) if len(w) > 3 and not w.isdigit()})
+        stored += synthetic_articles(words, 60, seed, "s")
+        store.index.upsert_articles(stored)
+        store.index.flush_outbox(wait=True)
+        rules = RuleMaker(stored, seed).rules(300)
+        rng = random.Random(seed)
+        ids = [a.id for a in stored]
+        scopes = {name: rng.sample(ids, 30) for name in rules}
+        group = [(name, scope, es_rules._compiled(store.index, rules[name])) for name, scope in scopes.items()]
+        expected = {k: sorted(v) for k, v in es_rules._search_one_by_one(store.index, group).items()}
+        assert len(expected) > 20
+        monkeypatch.setattr(es_rules, "GROUP_RULES", 40)    # several groups, several per request
+        got = {k: sorted(v) for k, v in es_rules._msearch(store.index, rules, scopes).items()}
+        assert got == expected
+        original = es_rules._group_search
+        calls = []
+
+        def refuse_first(g):
+            calls.append(1)
+            body = original(g)
+            if len(calls) == 1:   # a query the cluster rejects: the first group must not be lost
+                body["query"]["bool"]["filter"][1]["bool"]["should"][0] = {"range": {"published": {"gte": "not a date"}}}
+            return body
+
+        monkeypatch.setattr(es_rules, "_group_search", refuse_first)
+        got = {k: sorted(v) for k, v in es_rules._msearch(store.index, rules, scopes).items()}
+        assert got == expected
+    finally:
+        store.close()
+
+
+def test_percolator_checks_only_candidates(backend_settings, monkeypatch):
+    """On a percolator cluster the presearcher runs first: rules the batch's tokens answer are never
+    percolated, and the percolate request is filtered to the remaining candidates."""
+    from ingest.store import open_backends
+    from ingest.store.elasticsearch import rules as es_rules
+
+    if backend_settings.store.backend == "sqlite":
+        pytest.skip("clusters only")
+    store = open_backends(backend_settings.store)
+    try:
+        store.index.upsert_articles(corpus_articles())
+        store.index.ensure()
+        if not store.index.percolator:
+            pytest.skip("the percolator module is on the OpenSearch node (the Elasticsearch test node lacks it)")
+        sent: list[list[str] | None] = []
+        original = es_rules._percolated_rules
+        monkeypatch.setattr(es_rules, "_percolated_rules",
+                            lambda st, rules, docs, cand: sent.append(cand) or original(st, rules, docs, cand))
+        rules = {"hit": "Iran AND Venezuela", "miss": "Zeppelin", "lang": "lang:de AND NOT Iran",
+                 "phrase": '"Shahed Drohnen"', "near": "Drohne NEAR/5 Zeppelin", "near-hit": "Iran NEAR/5 Venezuela",
+                 "near-miss": "Iran NEAR/1 Venezuela"}
+        got = store.index.match_rules(rules, ["d1"])
+        assert got == {"hit": ["d1"], "phrase": ["d1"], "near-hit": ["d1"]}
+        assert len(sent) == 1 and sent[0] is not None
+        assert set(sent[0]) == {es_rules._rule_id("near-hit"), es_rules._rule_id("near-miss")}
     finally:
         store.close()
 

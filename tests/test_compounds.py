@@ -20,18 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 
 @pytest.mark.parametrize("word, parts", [
-    ("Kampfdrohnen", ["kampf", "drohnen"]),
-    ("Drohnenexport", ["drohnen", "export"]),
-    ("Bundesnetzagentur", ["bundes", "netz", "agentur"]),
+    ("Kampfdrohnen", ["kampf", "drohne"]),          # parts in their base form (Drohnen: Drohne)
+    ("Drohnenexport", ["drohne", "export"]),
+    ("Bundesnetzagentur", ["bund", "netz", "agentur"]),
     ("Warnstreik", ["warn", "streik"]),
-    ("Strompreise", ["strom", "preise"]),
+    ("Strompreise", ["strom", "preis"]),
     ("Hafenarbeiter", ["hafen", "arbeiter"]),
-    ("Arbeitsmarkt", ["arbeits", "markt"]),           # linking -s-
-    ("Kinderarzt", ["kinder", "arzt"]),               # linking -er-
+    ("Arbeitsmarkt", ["arbeit", "markt"]),            # linking -s-
+    ("Kinderarzt", ["kind", "arzt"]),                 # linking -er-
     ("Schulbuch", ["schul", "buch"]),                 # dropped -e
-    ("Landtagswahl", ["land", "tags", "wahl"]),       # several levels
-    ("Shahed-Drohnen", ["shahed", "drohnen"]),        # hyphenated
-    ("US-Sanktionen", ["us", "sanktionen"]),
+    ("Landtagswahl", ["land", "tag", "wahl"]),        # several levels
+    ("Shahed-Drohnen", ["shahed", "drohne"]),         # hyphenated
+    ("US-Sanktionen", ["us", "sanktion"]),
 ])
 def test_compounds_split_into_known_words(word, parts):
     assert split_word(word, "de") == parts
@@ -64,27 +64,89 @@ def test_names_places_weekdays_and_loans_stay_whole(word):
     ("Gasnetz", ["gas", "netz"]),
     ("Radweg", ["rad", "weg"]),
     ("Schulbus", ["schul", "bus"]),
-    ("Bauarbeiten", ["bau", "arbeiten"]),
+    ("Bauarbeiten", ["bau", "arbeit"]),
     ("Skigebiet", ["ski", "gebiet"]),
     ("Torwart", ["tor", "wart"]),
     ("Parteivorsitzende", ["partei", "vorsitzende"]),  # -ende after a verb stem is a participle, not Ende
-    ("Kriegsende", ["kriegs", "ende"]),                # ... after a noun it is Ende
+    ("Kriegsende", ["krieg", "ende"]),                 # ... after a noun it is Ende
     ("EU-Kommissarin", ["eu", "kommissarin"]),         # a feminine splits as its masculine (not Kommis + Sarin)
-    ("Bundeskanzlerin", ["bundes", "kanzlerin"]),
-    ("Drohnenpilotin", ["drohnen", "pilotin"]),
+    ("Bundeskanzlerin", ["bund", "kanzlerin"]),
+    ("Drohnenpilotin", ["drohne", "pilotin"]),
 ])
 def test_short_modifiers_weekdays_participles_and_feminines(word, parts):
     assert split_word(word, "de") == parts
+
+
+# Words of none of the labelled lists (tests/fixtures/compounds/), so the rules are seen on words they were not made from.
+@pytest.mark.parametrize("word, parts", [
+    # A dictionary word inside a compound is not split again when its modifier is an adjective or adverb
+    # that the dictionary also lists as a noun without a plural (das Rund, das Platt, das Mehr, die Stille) ...
+    ("Rundfunkanstalt", ["rundfunk", "anstalt"]),
+    ("Plattformökonomie", ["plattform", "ökonomie"]),
+    ("Mehrwertsteuersatz", ["mehrwert", "steuer", "satz"]),
+    ("Halbleiterfabrik", ["halbleiter", "fabrik"]),
+    ("Supermarktregal", ["supermarkt", "regal"]),
+    ("Stillstandszeit", ["stillstand", "zeit"]),
+    # ... or a stem that is an adjective or verb of its own, read as a noun without its -e (Breite, Denke)
+    ("Breitbandnetz", ["breitband", "netz"]),
+    ("Denkmalpflege", ["denkmal", "pflege"]),
+    # counter-examples: a noun modifier inside a dictionary word still splits (Kraft has a plural) ...
+    ("Gaskraftwerk", ["gas", "kraft", "werk"]),
+    ("Windkraftanlage", ["wind", "kraft", "anlage"]),
+    # ... adjectives split off a word itself, and a noun's dropped -e is still read where the stem is no word
+    ("Großbrand", ["groß", "brand"]),
+    ("Schnellstraße", ["schnell", "straße"]),
+    ("Kirchturm", ["kirch", "turm"]),
+])
+def test_adjective_modifiers_inside_dictionary_words(word, parts):
+    assert split_word(word, "de") == parts
+
+
+@pytest.mark.parametrize("word, parts", [
+    # An -s- that may link or start the head is read the way the word list's compounds join the modifier:
+    ("Importstopp", ["import", "stopp"]),         # Import- never takes -s-: not Imports + Topp
+    ("Konzertsaales", ["konzert", "saal"]),       # not Konzerts + Aales
+    # counter-examples: modifiers that take -s-/-es- keep it (not Arbeit + Samt, Geburt + Stag, Bund + Samt)
+    ("Arbeitsamt", ["arbeit", "amt"]),
+    ("Geburtstagskind", ["geburt", "tag", "kind"]),
+    ("Bundesamt", ["bund", "amt"]),
+    # ... and where the other reading is no word, the split stays (Einkommen takes -s-, but *teuer* is no noun)
+    ("Einkommensteuer", ["einkommen", "steuer"]),
+])
+def test_ambiguous_linking_s_follows_the_modifiers_usage(word, parts):
+    assert split_word(word, "de") == parts
+
+
+def test_link_usage_is_learnt_from_the_word_list():
+    from ingest.enrich.compounds import splitter
+
+    usage = splitter("de").usage()
+    assert usage.prefers("export", "", "s") and usage.prefers("staat", "s", "") and usage.prefers("bund", "es", "")
+    assert not usage.prefers("export", "s", "") and not usage.prefers("keinwortdavon", "", "s")
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("Linienbusse", ["linie", "bus"]),       # Busse stems to buss, Bus to bus: the part is given as Bus
+    ("Leitzinsen", ["leit", "zins"]),
+    ("Datenschutz", ["daten", "schutz"]),    # counter-example: the lemma Datum is another word, Daten stays
+])
+def test_parts_in_their_base_form(word, parts):
+    assert split_word(word, "de") == parts
+
+
+def test_parts_view_holds_base_form_and_inflected_stems():
+    """`Bus` and `Busse` both find *Linienbusse*: the view holds the stems of both forms of the part."""
+    assert parts_text("Nach dem Importstopp fehlen Linienbusse.", "de").split() == ["import", "stopp", "lini", "buss", "bus"]
 
 
 @pytest.mark.parametrize("lang, word, parts", [
     ("nl", "zondagavond", ["zondag", "avond"]),
     ("nl", "Eindhoven", []),
     ("nl", "Amsterdammer", []),
-    ("da", "søndagsavis", ["søndags", "avis"]),
+    ("da", "søndagsavis", ["søndag", "avis"]),
     ("da", "Aalborg", []),
     ("sv", "Göteborg", []),
-    ("no", "oljeprisen", ["olje", "prisen"]),
+    ("no", "oljeprisen", ["olje", "pris"]),
 ])
 def test_other_languages_keep_places_and_weekdays_whole(lang, word, parts):
     assert split_word(word, lang) == parts
@@ -107,10 +169,10 @@ def test_labelled_lists_quality_floor():
 
     result = score()
     assert result["compounds"] >= 600 and result["whole_words"] >= 300
-    assert result["precision"] >= 0.96 and result["recall"] >= 0.93 and result["whole_left_whole"] >= 0.99
+    assert result["precision"] >= 0.97 and result["recall"] >= 0.93 and result["whole_left_whole"] >= 0.99
     for half in "AB":  # each half of the lists (a fixed hash of the word) holds the floor too
         part = score(only=half)
-        assert part["precision"] >= 0.95 and part["recall"] >= 0.90 and part["whole_left_whole"] >= 0.99
+        assert part["precision"] >= 0.965 and part["recall"] >= 0.90 and part["whole_left_whole"] >= 0.99
 
 
 # -- alerts, previews, re-indexing on both backends -------------------------------------------------------
@@ -269,7 +331,7 @@ def test_status_tells_when_a_reindex_is_pending(tmp_path, capsys):
     ("nl", "havenarbeider", ["haven", "arbeider"]),
     ("nl", "regeringsleider", ["regerings", "leider"]),
     ("sv", "hamnarbetare", ["hamn", "arbetare"]),
-    ("sv", "regeringschef", ["regerings", "chef"]),
+    ("sv", "regeringschef", ["regering", "chef"]),
     ("da", "vindmøllepark", ["vind", "mølle", "park"]),
     ("no", "droneangrep", ["drone", "angrep"]),
 ])

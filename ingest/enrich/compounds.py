@@ -27,16 +27,28 @@ The splitter is careful rather than eager; a wrong split makes a query find unre
   Bau-, Rad-, -bus). A head -ende after a verb stem is a participle (Vorsitz|ende), and a feminine
   in -in splits as its masculine (Kommissar|in, not Kommis + Sarin).
 - **Several levels**: parts are split again (*Bundesnetzagentur* -> bund, netz, agentur) and the
-  right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it.
+  right-hand sub-compounds are kept too (netzagentur), so `Netzagentur` finds it. A part the
+  dictionary knows is split again only with a noun modifier: not with an adjective or adverb that
+  the list also has as a noun without a plural (das Rund, das Platt, das Mehr: *Rundfunk*,
+  *Plattform*, *Mehrwert* stay one part), nor with a stem that is an adjective or verb of its own
+  read as a noun without its -e (*Breitband* is no Breite + Band, *Denkmal* no Denke + Mal).
+- **Ambiguous links**: an -s- (or -e-) that may end the modifier or start the head is read the way
+  the word list's own compounds join that modifier (LinkUsage, learnt once from the list): Export
+  takes no -s- (74 compounds without, none with), so *Exportstopp* is Export|stopp, not Exports|topp;
+  Geburt takes it, so *Geburtstag* is Geburts|tag, not Geburt|stag. Only where both readings are words.
+- **Base forms**: a part is given in its dictionary form where only an ending hides it (*Linienbusse*
+  -> linie, bus), and the parts view holds both stems (the stemmer gives buss for Busse, bus for Bus),
+  so `Bus` and `Busse` both find it; a lemma that is another word (Daten: Datum) is left alone.
 - Hyphenated compounds (*Shahed-Drohnen*) are already separate tokens (the tokenizer splits at
   hyphens); each piece is split again (*Offshore-Windpark* -> windpark -> wind, park).
 
 Why no "index vocabulary": a split depends on the word lists only, never on what else the index
 holds, so the same article gives the same tokens on every backend, in every order, on re-index.
 
-What is left (bench/compounds.py --errors): lexicalised words whose parts no longer carry their
-meaning (Flugzeug, Rundfunk, Plattform) split like transparent ones (Kraftwerk, Bahnhof): the lists
-hold no signal that tells them apart (no frequencies; kept-whole-when-listed costs recall 0.94 -> 0.86).
+What is left (bench/compounds.py --errors): lexicalised words with noun modifiers (Flugzeug, Diebstahl,
+Kreuzfahrt, Friedhof) split like transparent ones (Kraftwerk, Raumfahrt, Bahnhof): the lists hold no
+signal that tells them apart (no frequencies; keeping every dictionary word whole as a part costs recall
+0.94 -> 0.89), and the adjective rule costs a few transparent ones (Mobilfunk, Freihandel, Nobelpreis).
 
 The word lists are compacted once into sorted 64-bit hashes of every form with its lemma's hash
 and a noun flag (about 18 MB for German instead of ~150 MB as Python strings), cached under
@@ -146,9 +158,11 @@ WEEKDAYS = {
 LATIN_TAILS = frozenset({"tor"})
 LOAN_ENDINGS = ("ist", "isten", "istin", "ent", "enten", "entin", "ant", "anten", "ator", "atoren", "ion", "ionen",
                 "ität", "ismus")
+# Inflection endings a part may carry (Busse, Zinsen, Opern, Kurse, Bundes): stripped when the rest is the lemma.
+BASE_ENDINGS = ("se", "en", "es", "er", "n", "e", "s")
 PARTICIPLE_HEADS = frozenset({"ende", "enden", "ender", "endes", "endem"})
 UMLAUT = str.maketrans({"a": "ä", "o": "ö", "u": "ü"})
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 # A word that English, French, Czech or Slovene also have (Restaurant, Pullover, Instagram, Heidelberg, Volkswagen) is
 # a loan word or a name, not a compound of this language: it stays whole (costs Kindergarten, Autobahn).
 FOREIGN = ("en", "fr", "cs", "sl")
@@ -159,6 +173,7 @@ FOREIGN = ("en", "fr", "cs", "sl")
 PLACE_COUNTRIES = {"de": ("DE", "AT", "CH", "LI", "LU"), "nl": ("NL", "BE"), "sv": ("SE", "FI"), "da": ("DK",),
                    "no": ("NO",)}
 NAME_TOWN_POPULATION = 1000
+LINK_HEAD = 4  # the shortest head counted when learning which linking elements a modifier takes
 NAME_MIN = 4  # shortest name kept: Kiel (Kieler), Gera
 # Forms a name takes: genitive -s, inhabitants and adjectives -er (Heidelberger, Bremer, Kielerin).
 NAME_ENDINGS = ("erinnen", "erin", "ern", "ers", "er", "s")
@@ -195,7 +210,7 @@ class HashSet:
 class Lexicon(HashSet):
     """Word forms of one language as sorted hashes: is a form known, is it a noun, what is its lemma."""
 
-    NOUN, WORD = 1, 2
+    NOUN, WORD, BASE = 1, 2, 4
 
     def __init__(self, forms: np.ndarray, lemmas: np.ndarray, flags: np.ndarray, stops: frozenset[str]):
         super().__init__(forms)
@@ -234,8 +249,11 @@ def _build(lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not form.isalpha() or len(form) > MAX_WORD:
             continue
         flag = (Lexicon.NOUN if form[0].isupper() else Lexicon.WORD) if cased else Lexicon.NOUN | Lexicon.WORD
+        lemma_text = value.decode("utf-8", "replace")
+        if cased and flag == Lexicon.WORD and lemma_text == form and not form.endswith("n"):
+            flag |= Lexicon.BASE  # a lower-case base form, no infinitive (-n): adjective, adverb (rund, mehr, selbst)
         h = _h(form.lower())
-        lemma = _h(value.decode("utf-8", "replace").lower())
+        lemma = _h(lemma_text.lower())
         old = entries.get(h)
         if old is None:
             entries[h] = (lemma, flag)
@@ -337,6 +355,61 @@ def foreign() -> HashSet:
     return HashSet(forms)
 
 
+def _build_links(lang: str) -> tuple[np.ndarray, np.ndarray]:
+    """How often each modifier takes each linking element in the compounds the word list holds.
+
+    Every noun lemma that reads unambiguously as modifier + link + listed noun (of LINK_HEAD letters
+    or more) counts once for that modifier and link: Staat-s- 327 times and Staat- never, Export- 74
+    times and Export-s- never, Bund-es- 297 times. A reading is ambiguous, and not counted, when the
+    same letters also read with another link (Konzert|saal and Konzerts|aal).
+    """
+    from simplemma.strategies.dictionaries.dictionary_factory import _load_dictionary_from_disk
+
+    raw = _load_dictionary_from_disk(WORDLISTS[lang])
+    cased = lang == "de"
+    nouns: set[str] = set()
+    lemmas: set[str] = set()
+    for key, value in raw.items():
+        for text, out in ((key.decode("utf-8", "replace"), nouns), (value.decode("utf-8", "replace"), lemmas)):
+            if text.isalpha() and (text[0].isupper() or not cased):
+                out.add(text.lower())
+    links = LINKS[lang]
+    counts: dict[str, list[int]] = {}
+    for lemma in lemmas:
+        for i in range(MIN_PART, len(lemma) - LINK_HEAD + 1):
+            rest = lemma[i:]
+            readings = [j for j, link in enumerate(links)
+                        if rest.startswith(link) and len(rest) - len(link) >= LINK_HEAD and rest[len(link):] in nouns]
+            if len(readings) == 1:
+                counts.setdefault(lemma[:i], [0] * len(links))[readings[0]] += 1
+    keys = np.fromiter((_h(m) for m in counts), dtype=np.uint64, count=len(counts))
+    table = np.minimum(np.array(list(counts.values()), dtype=np.int64).reshape(-1, len(links)), 65535)
+    order = np.argsort(keys)
+    return keys[order], table[order].astype(np.uint16)
+
+
+class LinkUsage(HashSet):
+    """Modifier -> how often it takes each of the language's linking elements (see _build_links)."""
+
+    def __init__(self, keys: np.ndarray, table: np.ndarray, links: tuple[str, ...]):
+        super().__init__(keys)
+        self.table = table
+        self.column = {link: j for j, link in enumerate(links)}
+
+    def prefers(self, modifier: str, link: str, other: str) -> bool:
+        """The word list's compounds join `modifier` with `link` more often than with `other`."""
+        i = self._find(modifier)
+        return i >= 0 and int(self.table[i, self.column[link]]) > int(self.table[i, self.column[other]])
+
+
+@lru_cache(maxsize=8)
+def link_usage(lang: str) -> LinkUsage:
+    """Which linking elements each modifier takes, learnt from the language's word list and cached on disk."""
+    with _lock:
+        keys, table = _cached_arrays(f"links-{lang}", lambda: _build_links(lang))
+    return LinkUsage(keys, table, LINKS[lang])
+
+
 @lru_cache(maxsize=8)
 def lexicon(lang: str) -> Lexicon | None:
     """The language's lexicon, built from simplemma's list on first use and cached on disk."""
@@ -366,6 +439,7 @@ class Splitter:
         self.leaves = lru_cache(maxsize=1 << 16)(self._leaves)
         self._split2 = lru_cache(maxsize=1 << 16)(self._best_split)
         self.memo: dict[str, str] = {}  # word as typed -> its parts' stems (see `remember`)
+        self._usage: LinkUsage | None = None  # loaded on the first ambiguous link
 
     # -- what a piece may be ------------------------------------------------------------------------
 
@@ -414,18 +488,40 @@ class Splitter:
             base = word[:len(word) - len(link)] if link else word
             if len(base) < MIN_PART or base in self.particles:
                 continue
-            if self._noun(base) and self._short_ok(base):
-                return len(base)
+            if self._noun(base) and self._short_ok(base) and not (nouns_only and self._nominalised(base)):
+                return len(base)  # inside a dictionary word, not das Rund, das Mehr (Rundfunk, Mehrwert)
             flag = self.lex.flag(base)
             if not link and not nouns_only and flag & Lexicon.WORD and len(base) >= MIN_WORD \
                     and self._content(base, flag):
                 return len(base)
-        for end in self.dropped if len(word) >= MIN_WORD else ():
-            if self._noun(word + end) and self._short_ok(word + end):
+        # a noun that dropped its -e (Schul-buch); inside a dictionary word not where the stem is a word of
+        # its own (breit-, denk-: Breitband, Denkmal are no Breite- or Denke- compounds)
+        if len(word) >= MIN_WORD and not (nouns_only and self._other_class(word)):
+            if any(self._noun(word + end) and self._short_ok(word + end) for end in self.dropped):
                 return len(word)
         if not nouns_only and len(word) >= MIN_WORD and self._verb_stem(word):  # wohn-, spreng-, liefer-
             return len(word)
         return 0
+
+    def _nominalised(self, word: str) -> bool:
+        """A noun entry that is an adjective or adverb used as a noun (das Rund, das Mehr, das Selbst).
+
+        The word list has the adjective or adverb as a lower-case base form of its own, and the noun
+        has no plural: a real noun that is also an adjective or preposition has one (Kraft: Kräfte).
+        """
+        lemma = self.lex.lemma(word)
+        for end in ("", "s", "es"):  # its genitive too: Still-s-tand is still + Stand (or Stillstand), not Stills + Tand
+            base = word[:len(word) - len(end)]
+            if word.endswith(end) and self.lex.flag(base) & Lexicon.BASE and self.lex.lemma(base) == lemma:
+                return not self._plurals(base)
+        return False
+
+    def _other_class(self, stem: str) -> bool:
+        """The stem is a word of its own, adjective or verb (breit-, platt-, denk-), not a noun without its -e.
+
+        German only: the other lists do not tell nouns from other words (every form may be either).
+        """
+        return self.cased and (bool(self.lex.flag(stem) & Lexicon.BASE) or self._verb_stem(stem))
 
     def _verb_stem(self, stem: str) -> bool:
         for end in ("en", "n"):
@@ -459,6 +555,27 @@ class Splitter:
         if not self.cased or head not in PARTICIPLE_HEADS:
             return False  # the modifier may be a compound itself: Partei|vorsitz|ende
         return any(self._verb_stem(modifier[i:]) for i in range(len(modifier) - MIN_WORD + 1))
+
+    def _link_contradicted(self, modifier: str, head: str) -> bool:
+        """The letters between the parts may also be read the other way, and the word list says not this way.
+
+        Export|stopp or Exports|topp: Export takes no -s- in the word list's compounds (74 times without,
+        never with), so the -s- starts the head. Geburts|tag or Geburt|stag: Geburt takes it, so it links.
+        """
+        for link in self.links[1:]:
+            base = modifier[:len(modifier) - len(link)]
+            if modifier.endswith(link) and len(base) >= MIN_PART and self.head_base(link + head) \
+                    and self.usage().prefers(base, "", link):
+                return True
+            if head.startswith(link) and self.head_base(head[len(link):]) and self.usage().prefers(modifier, link, ""):
+                return True
+        return False
+
+    def usage(self) -> LinkUsage:
+        """The language's link usage table, loaded (or built, once) on the first ambiguous link."""
+        if self._usage is None:
+            self._usage = link_usage(self.lang)
+        return self._usage
 
     # -- false boundaries ---------------------------------------------------------------------------
 
@@ -537,7 +654,7 @@ class Splitter:
                 continue
             if derived is None:
                 derived = self._derived_stem(word)
-            if i <= derived or self._participle(modifier, head):
+            if i <= derived or self._participle(modifier, head) or self._link_contradicted(modifier, head):
                 continue
             short = bool(m and m < MIN_PART + 1 and modifier[:m] not in self.short_nouns) or bool(
                 h and h < MIN_HEAD + 1 and head not in self.short_nouns)
@@ -594,10 +711,25 @@ class Splitter:
         latin = [word[:-2] + "en" for e in ("um", "us") if word.endswith(e)]  # Zentrum: Zentren
         return not self._plurals(word) and not any(self.lex.lemma(f) == lemma for f in latin if lemma is not None)
 
+    def base_form(self, part: str) -> str:
+        """The part's dictionary form where an inflection ending hides it (busse: Bus, zinsen: Zins, opern: Oper).
+
+        The stemmer does not undo every plural (Busse -> buss, Bus -> bus), so a part is indexed under
+        its base form too, and `Bus` finds *Ersatzbusse*. Only endings are stripped: a lemma that is
+        another word (Daten: Datum) is left alone.
+        """
+        lemma = self.lex.lemma(part)
+        if lemma is None or lemma == _h(part):
+            return part
+        for end in BASE_ENDINGS:
+            if part.endswith(end) and len(part) - len(end) >= MIN_PART and _h(part[:-len(end)]) == lemma:
+                return part[:-len(end)]
+        return part
+
     def remember(self, word: str) -> str:
         """The word's parts (`parts`), stemmed and space-joined: what the parts view holds for it."""
         parts = self.parts(word) if word.isalpha() else []
-        stems = " ".join(stem_words(parts, self.lang)) if parts else ""
+        stems = " ".join(dict.fromkeys(stem_words(parts, self.lang))) if parts else ""
         if len(self.memo) >= MEMO_SIZE:
             self.memo.clear()  # news vocabulary refills it quickly; a plain dict is the fastest lookup
         self.memo[word] = stems
@@ -610,6 +742,7 @@ class Splitter:
         if not leaves:
             return []
         out = list(leaves)
+        out += [b for b in map(self.base_form, leaves) if b not in leaves]
         pos = len(leaves[0])
         for leaf in leaves[1:-1]:
             out.append(lower[pos:])
@@ -656,9 +789,9 @@ def split_word(word: str, lang: str | None) -> list[str]:
     if len(pieces) > 1:
         out: list[str] = []
         for piece in pieces:
-            out += list(sp.leaves(piece.lower())) or [piece.lower()]
+            out += [sp.base_form(p) for p in sp.leaves(piece.lower()) or [piece.lower()]]
         return out
-    return list(sp.leaves(word.lower()))
+    return [sp.base_form(p) for p in sp.leaves(word.lower())]
 
 
 def parts_text(text: str, lang: str | None) -> str:

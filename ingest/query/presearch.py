@@ -143,6 +143,8 @@ VIEWS: list[TokenView] = [
     TokenView("parts", parts_text),   # stems of compound parts (ingest.enrich.compounds)
 ]
 LANG_COLUMN = "lang"  # the document's language code as a column, for other-language stems
+MAX_TOKEN = 255      # Elasticsearch's whitespace tokenizer cuts longer tokens: such phrases go to the backend
+MAX_KEYWORD = 256    # lang: values compared case-insensitively by the backends up to this length (ci_keyword)
 
 
 def document_vocabulary(docs: Sequence[Mapping]) -> dict[str, int]:
@@ -296,23 +298,34 @@ def parse_rule_queries(rules: Mapping[str, str], on_error: Callable[[str, Except
 
 # -- exact answers for Boolean word rules ----------------------------------------------------------
 #
-# A rule made only of words and prefixes joined by AND/OR/NOT (optionally under title:/body:) needs no
-# positions and no stored values: whether a document matches it is decided by which tokens each of
+# A rule made only of words, prefixes, exact phrases and `lang:` joined by AND/OR/NOT (optionally under
+# title:/body:) is answered here when the vocabulary holds what its leaves need. Words and prefixes need
+# no positions and no stored values; whether a document matches it is decided by which tokens each of
 # its columns holds. Given the batch's per-column vocabulary (read from the index itself on SQLite,
 # the indexed fields on Elasticsearch), such rules are answered here, exactly as the backend's
 # compiler asks for them (a Term: any of its stems in a stem column; a Prefix: a token of an exact
 # column starting with one of its spellings); only the others go to the backend. A leaf string that
 # is not exactly one index token (which the backend would read as a phrase) leaves the rule to the
-# backend.
+# backend. An exact phrase is its exact-view token sequence found consecutively in a document's column
+# (what match_phrase finds on a whitespace-analysed field), and `lang:xx` the document's language
+# compared case-insensitively: both need the documents themselves (`document_columns` keeps their
+# texts and languages, as Elasticsearch's batch is held in memory); SQLite's vocabulary, read from
+# FTS5, has neither, so there `run` raises `Unanswerable` and the rule goes to SQL.
 
 def _program(node: Node, field: str | None = None) -> tuple | None:
-    from ingest.query.analysis import exact_prefixes, term_tokens
+    from ingest.query.analysis import exact_prefixes, exact_sequences, term_tokens
 
     if isinstance(node, Term):  # as both compilers: its stems in the stem view and (unless `=word`) the
         tokens = term_tokens(node.word)  # compound-parts view; other languages' stems in their articles
         return ("term", field, tuple(tokens.stems), tuple(tokens.by_language), bool(node.whole))
     if isinstance(node, Prefix):
         return ("prefix", field, tuple(exact_prefixes(node.prefix)))
+    if isinstance(node, Phrase) and node.slop is None:  # consecutive exact-view tokens: needs the texts
+        return ("phrase", field, tuple(" ".join(seq) for seq in exact_sequences(node.words)))
+    if isinstance(node, Field) and node.field == "lang":
+        word = node.node.word if isinstance(node.node, Term) else ""
+        ok = word.isascii() and 0 < len(word) <= MAX_KEYWORD and not any(c.isspace() for c in word)
+        return ("lang", word.lower()) if ok else None
     if isinstance(node, Field):
         return _program(node.node, node.field) if node.field in TEXT_FIELDS else None
     if isinstance(node, Not):
@@ -323,15 +336,17 @@ def _program(node: Node, field: str | None = None) -> tuple | None:
         if None in children:
             return None
         return ("and" if isinstance(node, And) else "or", tuple(children))
-    return None  # Phrase, Near (positions), Range and keyword fields (stored values)
+    return None  # sloppy phrases and NEAR (positions), Range and other keyword fields (stored values)
 
 
 def _program_strings(prog: tuple):
     if prog[0] == "term":
         yield from prog[2]
         yield from (stem for stem, _langs in prog[3])
-    elif prog[0] == "prefix":
+    elif prog[0] in ("prefix", "phrase"):
         yield from prog[2]
+    elif prog[0] == "lang":
+        return
     elif prog[0] == "not":
         yield from _program_strings(prog[1])
     else:
@@ -361,6 +376,13 @@ def _resolve(prog: tuple, tokens: Mapping[str, list[str]], columns: Columns) -> 
         if None in out:
             return None
         return (kind, tuple(columns(f, "exact") for f in fields), tuple(dict.fromkeys(out)))
+    if kind == "phrase":
+        seqs = [tokens.get(t) or [] for t in prog[2]]
+        if not all(seqs) or any(len(tok) > MAX_TOKEN for seq in seqs for tok in seq):
+            return None
+        return (kind, tuple(columns(f, "exact") for f in fields), tuple(dict.fromkeys(f" {' '.join(q)} " for q in seqs)))
+    if kind == "lang":
+        return prog
     if kind == "not":
         child = _resolve(prog[1], tokens, columns)
         return None if child is None else ("not", child)
@@ -371,9 +393,12 @@ def _resolve(prog: tuple, tokens: Mapping[str, list[str]], columns: Columns) -> 
 class ColumnVocabulary:
     """column -> token -> documents' bit mask, with prefix look-ups."""
 
-    def __init__(self, columns: dict[str, dict[str, int]], everyone: int):
+    def __init__(self, columns: dict[str, dict[str, int]], everyone: int,
+                 texts: dict[str, list[str]] | None = None, languages: dict[str, int] | None = None):
         self.columns = columns
         self.everyone = everyone
+        self.texts = texts            # column -> each document's tokens, " "-joined and padded (phrases)
+        self.languages = languages    # lower-cased language value -> documents' mask (lang:xx)
         self._sorted: dict[str, list[str]] = {}
         self._prefix: dict[tuple[str, str], int] = {}
 
@@ -417,6 +442,12 @@ class ColumnVocabulary:
             return mask
         if kind == "prefix":
             return _or(self.prefix(col, p) for col in prog[1] for p in prog[2])
+        if kind == "phrase":
+            return self._phrase(prog[1], prog[2])
+        if kind == "lang":
+            if self.languages is None:
+                raise Unanswerable
+            return self.languages.get(prog[1], 0)
         if kind == "not":
             return self.everyone & ~self.run(prog[1])
         if kind == "or":
@@ -427,6 +458,23 @@ class ColumnVocabulary:
             if not mask:
                 break
         return mask
+
+
+    def _phrase(self, cols: tuple[str, ...], needles: tuple[str, ...]) -> int:
+        """Documents whose column holds one of the token sequences consecutively (what match_phrase
+        on a whitespace-analysed field finds)."""
+        if self.texts is None:
+            raise Unanswerable
+        mask = 0
+        for col in cols:
+            for i, text in enumerate(self.texts.get(col) or ()):
+                if not mask >> i & 1 and any(n in text for n in needles):
+                    mask |= 1 << i
+        return mask
+
+
+class Unanswerable(Exception):
+    """The vocabulary lacks what a program needs (texts for phrases, values for lang:): the backend decides."""
 
 
 def _or(masks) -> int:
@@ -448,15 +496,22 @@ def decide(presearcher: Presearcher, selected: Mapping[str, int], vocab: ColumnV
         if prog is None:
             rest[name] = mask
         else:
-            hit = vocab.run(prog) & mask
+            try:
+                hit = vocab.run(prog) & mask
+            except Unanswerable:
+                rest[name] = mask
+                continue
             if hit:
                 answered[name] = hit
     return answered, rest
 
 
 def document_columns(docs: Sequence[Mapping]) -> ColumnVocabulary:
-    """`document_vocabulary` per column (`<field>_<view>`), for `decide`."""
+    """`document_vocabulary` per column (`<field>_<view>`), for `decide`; with each document's exact-view
+    tokens in order (phrases) and its language (lang:)."""
     columns: dict[str, dict[str, int]] = {}
+    texts: dict[str, list[str]] = {}
+    languages: dict[str, int] = {}
     for i, doc in enumerate(docs):
         bit = 1 << i
         for field in TEXT_FIELDS:
@@ -465,11 +520,15 @@ def document_columns(docs: Sequence[Mapping]) -> ColumnVocabulary:
                 analysed = doc.get(name)
                 if not isinstance(analysed, str):
                     analysed = view.make(doc.get(field) or "", doc.get("language"))
+                words = analysed.split()
                 col = columns.setdefault(name, {})
-                for token in set(analysed.split()):
+                for token in set(words):
                     col[token] = col.get(token, 0) | bit
+                if view.name == "folded":
+                    texts.setdefault(name, []).append(f" {' '.join(words)} ")
         lang = (doc.get("language") or "").lower()
         if lang:
             col = columns.setdefault(LANG_COLUMN, {})
             col[lang] = col.get(lang, 0) | bit
-    return ColumnVocabulary(columns, (1 << len(docs)) - 1)
+            languages[lang] = languages.get(lang, 0) | bit
+    return ColumnVocabulary(columns, (1 << len(docs)) - 1, texts, languages)

@@ -8,8 +8,13 @@ the articles the search box would find for the rule's query, and the same as SQL
 (tests/test_alerts_backends.py).
 
 What the percolator costs, and why the documents look as they do: with a batch of 50 articles the
-union of their terms is far above the percolator's clause limit, so nearly every rule is a candidate
-and is checked against the batch's in-memory index, one by one (~35 us each). So:
+union of their terms is far above the percolator's clause limit, so its own pre-selection lets nearly
+every rule through, and each is checked against the batch's in-memory index, one by one (~35 us
+each). So:
+- the presearcher (below) runs first, on the batch's own documents: rules it answers from their
+  tokens are not percolated, and the percolate query carries an `ids` filter of the remaining
+  candidates, so Lucene verifies only those (a filter leads the conjunction; the percolator's
+  per-rule check is the second, confirming phase);
 - the stored rule is compiled with `combined=True`: a word or prefix without a field is one query
   on `text_stem`/`text_folded`/`text_parts` (title and body tokens together, added to each percolated document)
   instead of one per field, the same matches with half the clauses (a third less CPU per batch);
@@ -58,7 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ingest.store.es")
 PAGE = 10_000  # index.max_result_window: each page runs the whole percolation again
-MSEARCH_CHUNK = 200
+GROUP_BUDGET, GROUP_RULES = 1_500, 250  # query objects and rules per grouped search (see _msearch)
+GROUPS_PER_REQUEST = 20  # grouped searches per `_msearch` request
 # Document fields no compiled rule reads (the query language searches the *_folded/*_stem copies and
 # keyword fields): left out of percolated documents, whose in-memory index is built per request.
 UNQUERIED = frozenset({"title", "body", "summary", "captions", "mentions", "feed_urls", "author", "url",
@@ -103,8 +109,13 @@ def _is_relative(query: str) -> bool:
     return parse(query, now=RELATIVE_PROBE[0]) != parse(query, now=RELATIVE_PROBE[1])
 
 
+def _rule_id(name: str) -> str:
+    """The rule's document id in the percolator index."""
+    return hashlib.sha1(name.encode()).hexdigest()
+
+
 def _rule_action(index: str, name: str, query: str, compiled: dict) -> dict:
-    return {"_op_type": "index", "_index": index, "_id": hashlib.sha1(name.encode()).hexdigest(),
+    return {"_op_type": "index", "_index": index, "_id": _rule_id(name),
             "_source": {"rule_name": name, "rule_query": query, "query": compiled}}
 
 
@@ -155,13 +166,33 @@ def _percolated(doc: dict) -> dict:
     return out
 
 
-def _percolate(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict]) -> dict[str, list[str]]:
+def _percolate(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict], presearch: bool = True
+               ) -> dict[str, list[str]]:
+    """rule -> matching ids by percolation. With `presearch`, rules the batch's own tokens answer are
+    not percolated, and the percolator checks only the presearcher's candidates (an `ids` filter on
+    the rules index: Lucene verifies a percolator query only where the filter matches)."""
     sync_rules(store, rules)
+    answered: dict[str, list[str]] = {}
+    candidates: list[str] | None = None
+    if presearch:
+        answered, scopes = _presearch_docs(store, rules, docs)
+        candidates = [_rule_id(name) for name, ids in scopes.items() if ids]
+        if not candidates:
+            return {name: answered[name] for name in rules if name in answered}
+    found = {**answered, **_percolated_rules(store, rules, docs, candidates)}
+    return {name: found[name] for name in rules if name in found}
+
+
+def _percolated_rules(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict],
+                      candidates: list[str] | None) -> dict[str, list[str]]:
+    """One percolate request over the batch (paged), restricted to the `candidates` rule ids if given."""
     out: dict[str, list[str]] = {}
     search_after = None
+    query: dict = {"percolate": {"field": "query", "documents": docs}}
+    if candidates is not None:
+        query = {"bool": {"must": [query], "filter": [{"ids": {"values": candidates}}]}}
     while True:
-        body = {"query": {"percolate": {"field": "query", "documents": docs}}, "size": PAGE,
-                "_source": ["rule_name"], "sort": [{"rule_name": "asc"}]}
+        body = {"query": query, "size": PAGE, "_source": ["rule_name"], "sort": [{"rule_name": "asc"}]}
         if search_after:
             body["search_after"] = search_after
         resp = store.call(store.client.search, index=store.name("rules"), **body)
@@ -198,9 +229,15 @@ def _candidates(store: ElasticsearchIndex, rules: dict[str, str], article_ids: l
     batch articles it may match). Read before the outbox is flushed: no round trip for queued
     articles. When an article is found nowhere (being flushed right now) every rule is searched."""
     docs = _documents(store, article_ids)
-    ids = [d["id"] for d in docs]
-    if set(article_ids) - set(ids):
+    if set(article_ids) - {d["id"] for d in docs}:
         return {}, dict.fromkeys(rules, article_ids)
+    return _presearch_docs(store, rules, docs)
+
+
+def _presearch_docs(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict]
+                    ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(answered: rule -> matching ids, rest: rule -> the ids it may match) for these documents."""
+    ids = [d["id"] for d in docs]
     presearcher = _presearcher(store, rules)
     columns = document_columns(docs)
     answered, rest = decide(presearcher, presearcher.select(columns.tokens(), columns.everyone), columns)
@@ -222,26 +259,79 @@ def _compiled(store: ElasticsearchIndex, query: str) -> dict:
 
 
 def _msearch(store: ElasticsearchIndex, rules: dict[str, str], scopes: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each rule in `scopes` restricted to its articles, in `_msearch` requests of MSEARCH_CHUNK."""
+    """Each rule in `scopes` restricted to its articles. Rules go in groups, one search per group: each
+    rule a named `should` clause with its own `ids` filter, and a hit's `matched_queries` say which rules
+    it matched (exact: the fetch phase checks every named clause against the hit). A group stays under
+    `GROUP_BUDGET` query objects, well inside Lucene's clause limit; a group the cluster refuses anyway
+    is searched again one rule per search, so no rule is skipped."""
+    groups = _groups(store, rules, scopes)
     out: dict[str, list[str]] = {}
-    items = list(scopes.items())
-    for i in range(0, len(items), MSEARCH_CHUNK):
-        chunk = items[i:i + MSEARCH_CHUNK]
+    failed: list[list[tuple[str, list[str], dict]]] = []
+    for i in range(0, len(groups), GROUPS_PER_REQUEST):
+        chunk = groups[i:i + GROUPS_PER_REQUEST]
         searches: list[dict] = []
-        for name, ids in chunk:
-            searches.append({"index": store.articles_alias})
-            try:
-                query = _compiled(store, rules[name])
-            except QueryError as exc:  # a broken rule is skipped with a warning, as on SQLite
-                log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
-                query = {"match_none": {}}
-            searches.append({"query": {"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
-                             "size": len(ids), "_source": False})
+        for group in chunk:
+            searches += [{"index": store.articles_alias}, _group_search(group)]
         resp = store.call(store.client.msearch, searches=searches)
-        for (name, _ids), result in zip(chunk, resp["responses"], strict=True):
-            ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
-            if ids:
-                out[name] = ids
+        for group, result in zip(chunk, resp["responses"], strict=True):
+            if "error" in result or result.get("_shards", {}).get("failed"):  # refused, or a shard failed
+                failed.append(group)
+                continue
+            for hit in result.get("hits", {}).get("hits", []):
+                for tag in hit.get("matched_queries") or ():
+                    out.setdefault(group[int(tag[1:])][0], []).append(hit["_id"])
+    for group in failed:
+        out.update(_search_one_by_one(store, group))
+    return out
+
+
+def _groups(store: ElasticsearchIndex, rules: dict[str, str], scopes: dict[str, list[str]]
+            ) -> list[list[tuple[str, list[str], dict]]]:
+    """(rule, its articles, its compiled query) packed into groups of at most GROUP_BUDGET query objects."""
+    groups: list[list[tuple[str, list[str], dict]]] = []
+    size = GROUP_BUDGET
+    for name, ids in scopes.items():
+        if not ids:
+            continue
+        try:
+            query = _compiled(store, rules[name])
+        except QueryError as exc:  # a broken rule is skipped with a warning, as on SQLite
+            log.warning("alert rule %s not evaluated: %s", name, str(exc).split("\n")[0])
+            continue
+        cost = json.dumps(query).count("{")
+        if size + cost > GROUP_BUDGET or len(groups[-1]) >= GROUP_RULES:
+            groups.append([])
+            size = 0
+        groups[-1].append((name, ids, query))
+        size += cost
+    return groups
+
+
+def _group_search(group: list[tuple[str, list[str], dict]]) -> dict:
+    everyone = sorted({i for _name, ids, _query in group for i in ids})
+    should = [{"bool": {"must": [query], "filter": [{"ids": {"values": ids}}], "_name": f"r{j}"}}
+              for j, (_name, ids, query) in enumerate(group)]
+    return {"query": {"bool": {"filter": [{"ids": {"values": everyone}},
+                                          {"bool": {"should": should, "minimum_should_match": 1}}]}},
+            "size": len(everyone), "_source": False, "track_total_hits": False}
+
+
+def _search_one_by_one(store: ElasticsearchIndex, group: list[tuple[str, list[str], dict]]) -> dict[str, list[str]]:
+    """The rules of a refused group, one search each; a rule the cluster refuses is logged, not dropped silently."""
+    searches: list[dict] = []
+    for _name, ids, query in group:
+        searches += [{"index": store.articles_alias},
+                     {"query": {"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
+                      "size": len(ids), "_source": False}]
+    resp = store.call(store.client.msearch, searches=searches)
+    out: dict[str, list[str]] = {}
+    for (name, _ids, _query), result in zip(group, resp["responses"], strict=True):
+        if "error" in result:
+            log.warning("alert rule %s not evaluated: %s", name, str(result["error"])[:200])
+            continue
+        ids = [h["_id"] for h in result.get("hits", {}).get("hits", [])]
+        if ids:
+            out[name] = ids
     return out
 
 
@@ -254,7 +344,7 @@ def match_rules(store: ElasticsearchIndex, rules: dict[str, str], article_ids: l
     store.flush_outbox(wait=True)  # never a best-effort view: written means refreshed
     if store.percolator:
         docs = _documents(store, article_ids)
-        return _percolate(store, rules, docs) if docs else {}
+        return _percolate(store, rules, docs, presearch) if docs else {}
     article_ids = list(dict.fromkeys(article_ids))
     return _search_scoped(store, rules, article_ids, presearch)
 

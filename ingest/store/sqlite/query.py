@@ -97,7 +97,9 @@ def fts(node: Node, field: str | None = None) -> str | None:
         if not pos or len(pos_known) < len(pos) or len(neg_known) < len(neg):
             return None
         expr = "(" + " AND ".join(pos_known) + ")"
-        return expr + (f" NOT {_any(neg_known)}" if neg_known else "")
+        # FTS5's NOT is a left-associative binary operator: the whole `x NOT y` is bracketed, or under a
+        # parent NOT it would read `a NOT (x) NOT y` (= a AND NOT x AND NOT y) instead of `a NOT (x NOT y)`.
+        return f"({expr} NOT {_any(neg_known)})" if neg_known else expr
     return None
 
 
