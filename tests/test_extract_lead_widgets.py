@@ -40,3 +40,33 @@ def test_a_month_menu_between_headline_and_post_is_not_the_lead():
     for para in PARAS:
         assert para in result.text
     assert result.text.startswith(PARAS[0])
+
+
+BODY = [
+    "Łapówki wynosiły średnio około stu złotych i były przekazywane za odstąpienie od kontroli celnej lub jej "
+    "przyspieszenie, mówi prokurator prowadzący sprawę od początku.",
+    "Wszyscy celnicy wskazani przez oskarżonego zostali już skazani przez sąd okręgowy, a wobec dwóch z nich "
+    "toczy się jeszcze osobne postępowanie.",
+    "Oskarżony przyznał się do zarzucanych mu czynów i złożył wniosek o skazanie go bez przeprowadzania "
+    "rozprawy, na co prokuratura się zgodziła.",
+]
+LEAD = ("Prokuratura oskarżyła byłego piłkarza i akcjonariusza klubu o korupcję. Mężczyzna przyznał się do "
+        "wręczenia celnikom co najmniej 90 tys. zł i poprosił o wyrok w zawieszeniu.")
+CAPTION = "Akcjonariusz klubu przyznał się do wręczania łapówek"
+CAPTION_PAGE = f"""<html lang="pl"><head><title>Akcjonariusz klubu z zarzutami o korupcję</title>
+<meta name="description" content="{LEAD[:120]}"></head><body>
+<div class="article"><h1>Akcjonariusz klubu z zarzutami o korupcję</h1>
+<div class="fotoK2 ramka"><img src="/f.jpg" alt="">
+<p class="podpisZdjecia"><span>{CAPTION}</span> (&copy; Agencja/archiwum)</p></div>
+<section class="zajawka">{LEAD}</section>
+<section id="tresc" class="row">{''.join(f'<p>{t}</p>' for t in BODY)}</section>
+</div></body></html>"""
+
+
+def test_a_caption_above_the_lead_is_a_caption_and_the_lead_after_it_is_kept():
+    # "podpisZdjecia" (Polish: the picture's caption) is a camelCase class: its words are read one by one
+    result = extract_article(CAPTION_PAGE.encode(), "https://news.example.pl/artykul/1.html", ExtractSettings())
+    assert result.text.startswith(LEAD)
+    assert CAPTION not in result.text and any(c.startswith(CAPTION) for c in result.captions)
+    for para in BODY:
+        assert para in result.text
