@@ -14,8 +14,10 @@ signals agree, never on one alone:
 
 A candidate needs two of the three (position and a long, sentence-shaped text without links counts as
 two), and is never a copy of the title, a kicker (a short label without a sentence), a date line or a
-byline, nor text inside a figure, navigation, aside or footer. The lead is added once: if the body
-already starts with it (or holds it) nothing is added.
+byline, nor text inside a figure, navigation, aside or footer, nor a block holding scripts or form
+controls (an archive widget's month menu in a `<select>` reads as one long line of text). The body's
+first paragraph is searched for past a figure caption printed above the lead. The lead is added once:
+if the body already starts with it (or holds it) nothing is added.
 """
 
 from __future__ import annotations
