@@ -118,8 +118,56 @@ def test_fill_matches_blocks_by_their_words_and_adds_no_text_twice():
 
 
 def test_fill_keeps_precision_blocks_the_recall_body_lacks_and_needs_a_shared_block():
-    precise = [p(ARTICLE[0]), p(ARTICLE[3])]
-    wide = [p(ARTICLE[0]), p(ARTICLE[1])]
-    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[1], ARTICLE[3]]
+    precise = [p(ARTICLE[0]), p(ARTICLE[2]), p(ARTICLE[3])]
+    wide = [p(ARTICLE[0]), p(ARTICLE[1]), p(ARTICLE[2])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == ARTICLE
     assert fill_from_wide(precise, [p(FOOTER[0]), p(FOOTER[1])]) is precise  # nothing in common: unchanged
     assert fill_from_wide(precise, []) is precise
+
+
+# -- a recall paragraph of several lines (a post written as text and <br>s) ---------------------------
+
+def test_dropped_first_lines_of_a_text_with_line_breaks_are_filled_back():
+    # The recall pass reads the post as one paragraph with line breaks; the precision pass kept only
+    # its later lines (as blocks of their own) and lost the first paragraph.
+    wide = [p("Tuesday, April 28"), p("\n".join(ARTICLE))]
+    precise = [p(ARTICLE[1]), p(ARTICLE[2]), p(ARTICLE[3])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == ARTICLE
+
+
+def test_a_multi_line_block_continuing_the_article_is_split_and_filled():
+    # the article goes on in a multi-line block right after the paragraph both bodies share
+    wide = [p(ARTICLE[0]), p("\n".join(ARTICLE[1:])), p("Reader 1\n30.12.11\n" + COMMENTS[0])]
+    precise = [p(ARTICLE[0]), p("Comments (25)")]
+    out = [b.text for b in fill_from_wide(precise, wide)]
+    assert out[:4] == ARTICLE and COMMENTS[0] not in " ".join(out)
+
+
+def test_lines_after_the_last_shared_line_and_footer_blocks_stay_out():
+    # the run of text goes on past the article into the site's notices; a legal footer is one
+    # multi-line block of its own: neither is article text
+    run = "\n".join([ARTICLE[0], ARTICLE[1], FOOTER[0]])
+    wide = [p(run), p(ARTICLE[2]), p("\n".join(FOOTER[1:]))]
+    precise = [p(ARTICLE[0]), p(ARTICLE[1]), p(ARTICLE[2]), p(ARTICLE[3])]
+    out = [b.text for b in fill_from_wide(precise, wide)]
+    assert out == [ARTICLE[0], ARTICLE[1], ARTICLE[2], ARTICLE[3]]
+
+
+def test_paragraphs_after_the_shared_part_need_a_precision_body_that_took_only_a_piece():
+    tail = [p(COMMENTS[0]), p(COMMENTS[1])]
+    # the precision body is the whole article: what follows it in the recall body is a comment thread
+    assert [b.text for b in fill_from_wide([p(t) for t in ARTICLE], [p(t) for t in ARTICLE] + tail)] == ARTICLE
+    # the precision body took the first paragraph of a long article: the rest is put back
+    wide = [p(t) for t in ARTICLE] + [p(t) for t in FOOTER[:2]]
+    out = [b.text for b in fill_from_wide([p(ARTICLE[0])], wide)]
+    assert out[:4] == ARTICLE
+
+
+def test_long_list_items_between_shared_blocks_are_filled_but_not_at_the_edges():
+    item = p("- " + ARTICLE[1], kind="item")
+    edge = p("- " + ARTICLE[3], kind="item")
+    wide = [p(ARTICLE[0]), item, p(ARTICLE[2]), edge]
+    precise = [p(ARTICLE[0]), p(ARTICLE[2])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], item.text, ARTICLE[2]]
+    menu = p("Home", kind="item")
+    assert [b.text for b in fill_from_wide(precise, [p(ARTICLE[0]), menu, p(ARTICLE[2])])] == [ARTICLE[0], ARTICLE[2]]

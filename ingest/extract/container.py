@@ -12,13 +12,21 @@ decisions, measured on the shared benchmarks (`bench/extraction.py`):
      `RECALL_GROWTH` (then the extra is, on most pages, a comment thread or a sidebar) or is shorter
      than it (the recall pass chose a smaller container inside the precision one);
   3. `fill_from_wide`: when the precision body is kept, the recall body's long, sentence-shaped
-     paragraphs that the precision pass dropped are put back in the recall body's order
-     (`is_fill_paragraph`: a paragraph of `FILL_MIN_CHARS` characters or more ending like a sentence,
-     on one line, whose text the precision body does not already hold). Short lines, list items, table
-     rows, headings and multi-line blocks (a comment's header, an address, a teaser with its date) stay
-     out: in the recall body's extra they are mostly comments, navigation and teasers (measured: table
-     rows and a lower or higher `RECALL_GROWTH` cost more precision than they bring recall). What is
-     added goes through the same cleaning as the rest of the body.
+     paragraphs that the precision pass dropped are put back, each after the precision block that
+     precedes it in the recall body, the precision body's own order kept (`is_fill_paragraph`: a
+     paragraph of `FILL_MIN_CHARS` characters or more ending like a sentence, on one line, whose text
+     the precision body does not already hold). Short lines, table rows, headings and multi-line
+     blocks (a comment's header, an address, a teaser with its date) stay out: in the recall body's
+     extra they are mostly comments, navigation and teasers (measured: table rows and a lower or
+     higher `RECALL_GROWTH` cost more precision than they bring recall). Three refinements, measured
+     on the large set: a multi-line recall paragraph is read line by line when it holds precision
+     lines or directly continues the article (blogs written as text with `<br>`s come out of the
+     recall pass as one paragraph whose first lines the precision pass dropped), but not past its
+     last precision line (the run goes on into the site's notices); a long list item is put back only
+     between blocks both bodies share ("- The ministry said ..." paragraphs set as a list); and after
+     everything the bodies share, paragraphs are put back only when the precision body is under
+     `TAIL_FILL_SHARE` of the recall body (it took a piece of the article, else the tail is comments
+     and notices). What is added goes through the same cleaning as the rest of the body.
 
 Texts are compared by 4-word shingles (runs of word characters), so CJK text without spaces and
 punctuation differences are handled alike.
@@ -36,6 +44,9 @@ WORD_RUN = re.compile(r"\w+", re.UNICODE)
 RECALL_GROWTH, PRECISION_SUBSTANTIAL = 1.2, 500
 AGREE = 0.5  # share of the smaller body's shingles the other must hold for the passes to agree
 FILL_MIN_CHARS = 120
+# Paragraphs after everything the two bodies share are added only when the precision body is less
+# than this share of the recall body (it took a piece of the article; else the tail is comments, notices).
+TAIL_FILL_SHARE = 0.5
 SENTENCE_END = tuple('.!?:;"“”\'’»«)…。！？')
 
 
@@ -82,25 +93,72 @@ def is_fill_paragraph(block: Block) -> bool:
             and text.endswith(SENTENCE_END))
 
 
+def _fill_item(block: Block) -> bool:
+    """A list item shaped like a fill paragraph: paragraphs set as a list ("- The ministry said ..."),
+    put back only between blocks both bodies share (at the edges, items are menus and teasers)."""
+    return block.kind == "item" and is_fill_paragraph(Block(kind="p", text=block.text))
+
+
 def _key(text: str) -> str:
     return " ".join(WORD_RUN.findall(text.lower()))
 
 
+def _units(wide: list[Block], owner: dict[str, int]) -> list[Block]:
+    """The recall body's blocks, a multi-line paragraph split into its lines when it holds some of the
+    precision body's lines or continues the article (it follows a block holding a precision paragraph,
+    or a split block that had paragraphs): the recall pass often reads a post written as text and line
+    breaks (`<div>` text with `<br>`s) as one paragraph whose lines the precision pass partly dropped.
+    In a block holding precision lines, the lines after the last of them are left out (a run of text
+    often goes on past the article into the page's notices and teasers). A multi-line block elsewhere
+    (a footer's legal notice, a comment, an address) stays whole."""
+    units: list[Block] = []
+    continues = False  # the previous recall block was article text
+    for block in wide:
+        lines = [Block(kind="p", text=line) for line in block.text.split("\n")]
+        owned = [i for i, line in enumerate(lines) if _key(line.text) in owner]
+        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner and (owned or continues):
+            units += lines[:owned[-1] + 1] if owned else lines
+        else:
+            units.append(block)
+        continues = (bool(owned) or _key(block.text) in owner or continues and len(lines) > 1) \
+            and any(is_fill_paragraph(b) for b in lines)
+    return units
+
+
 def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
-    """The precision body's blocks with the recall body's long sentence-shaped paragraphs it dropped,
-    in the recall body's order; precision blocks the recall body lacks keep their place at the end.
-    Blocks are matched by their words (spacing and line breaks differ between the passes); a paragraph
-    whose text the precision body already holds for the most part (split differently) is not added.
+    """The precision body's blocks, in their order, with the recall body's long sentence-shaped
+    paragraphs it dropped, each put after the precision block that precedes it in the recall body.
+    Blocks are matched by their words (spacing and line breaks differ between the passes), and by
+    their lines (one recall paragraph may hold several precision blocks); a paragraph whose text the
+    precision body already holds for the most part (split differently) is not added.
     Unchanged when the two bodies share no block."""
-    kept = {_key(b.text) for b in precise}
-    if not wide or not any(_key(b.text) in kept for b in wide):
+    owner: dict[str, int] = {}  # words of a precision block, and of each of its lines -> its index
+    for i, block in enumerate(precise):
+        owner.setdefault(_key(block.text), i)
+        for line in block.text.split("\n") if "\n" in block.text else ():
+            owner.setdefault(_key(line), i)
+    units = _units(wide, owner)
+    if not any(_key(u.text) in owner for u in units):
         return precise
     have = shingles(" ".join(b.text for b in precise))
-
-    def new(block: Block) -> bool:
-        mine = shingles(block.text)
-        return is_fill_paragraph(block) and sum((mine & have).values()) < AGREE * sum(mine.values())
-
-    out = [b for b in wide if _key(b.text) in kept or new(b)]
-    in_wide = {_key(b.text) for b in wide}
-    return out + [b for b in precise if _key(b.text) not in in_wide]
+    after: dict[int, list[Block]] = {}  # precision index (-1: before the first) -> blocks to add after it
+    replace: dict[int, Block] = {}
+    last = -1
+    final = max(n for n, u in enumerate(units) if _key(u.text) in owner)  # the last unit both bodies share
+    small = sum(len(b.text) for b in precise) < TAIL_FILL_SHARE * sum(len(b.text) for b in wide)
+    for n, unit in enumerate(units):
+        at = owner.get(_key(unit.text))
+        if at is not None:
+            last = max(last, at)
+            if _key(unit.text) == _key(precise[at].text):
+                replace.setdefault(at, unit)  # the recall pass's copy of the same block (one line, no breaks)
+            continue
+        mine = shingles(unit.text)
+        if (is_fill_paragraph(unit) or n < final and _fill_item(unit)) \
+                and sum((mine & have).values()) < AGREE * sum(mine.values()) and (n < final or small):
+            after.setdefault(last, []).append(unit)
+            have += mine
+    out = after.get(-1, [])
+    for i, block in enumerate(precise):
+        out += [replace.get(i, block), *after.get(i, [])]
+    return out

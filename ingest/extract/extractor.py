@@ -50,14 +50,20 @@ def _node_text(node) -> str:
 # Class-name words that mark a caption or a photo credit in common CMS markup
 # (wp-caption-text, image-caption, article__legend, bildunterschrift, field-pie, didascalia...).
 CAPTION_WORDS = {"caption", "figcaption", "legend", "legende", "légende", "bildunterschrift", "bu", "pie",
-                 "piefoto", "didascalia", "cutline", "epigrafe"}
+                 "piefoto", "didascalia", "cutline", "epigrafe", "podpis"}
 CREDIT_WORDS = {"credit", "credits", "copyright", "photographer", "fotograf", "byline", "signature", "source",
                 "quelle", "autor", "author", "firma"}
 CLASS_WORDS = re.compile(r"[a-zäöüé]+")
+CAMEL = re.compile(r"([a-zäöüé])([A-ZÄÖÜÉ])")
+
+
+def _words_of_class(cls: str) -> set[str]:
+    """Words of a class attribute, split at -, _, spaces and camelCase ("imageCaption", "podpisZdjecia")."""
+    return set(CLASS_WORDS.findall(CAMEL.sub(r"\1 \2", cls).lower()))
 
 
 def _class_words(node) -> set[str]:
-    return set(CLASS_WORDS.findall((node.get("class") or "").lower()))
+    return _words_of_class(node.get("class") or "")
 
 
 CLASS_HINT = re.compile("|".join(sorted(CAPTION_WORDS | CREDIT_WORDS, key=len, reverse=True)))
@@ -70,10 +76,9 @@ def _class_candidates(tree) -> tuple[list, list]:
         cls = el.get("class") if isinstance(el.tag, str) else None
         if not cls:
             continue
-        cls = cls.lower()
-        if not CLASS_HINT.search(cls):
+        if not CLASS_HINT.search(cls.lower()):
             continue
-        words = set(CLASS_WORDS.findall(cls))
+        words = _words_of_class(cls)
         if words & CAPTION_WORDS:
             captions.append(el)
         elif words & CREDIT_WORDS:
@@ -261,12 +266,15 @@ BODY_TEXT_WITH = etree.XPath("//body//text()[contains(., $probe)]")
 BODY_TEXT_WITH_SPACES = etree.XPath("//body//text()[contains(normalize-space(.), $probe)]")
 
 
-def body_start(tree, blocks: list[Block], title: str | None = None):
+def body_start(tree, blocks: list[Block], title: str | None = None, captions: tuple[str, ...] = ()):
     """The page element holding the start of the body's first paragraph (None when not found); a
-    headline trafilatura kept at the top is not the body."""
+    headline trafilatura kept at the top is not the body, nor is a figure's caption (the picture often
+    sits above the lead)."""
     for block in blocks[:4]:
         probe = block.text.split("\n")[0][:30]
         if len(probe) < 12 or block.kind == "head" or title and block.text.strip() == title.strip():
+            continue
+        if any(len(c) >= 20 and block.text.startswith(c[:60]) for c in captions):
             continue
         hits = BODY_TEXT_WITH(tree, probe=probe) or BODY_TEXT_WITH_SPACES(tree, probe=probe)
         if hits and hits[0].getparent() is not None:
@@ -274,9 +282,10 @@ def body_start(tree, blocks: list[Block], title: str | None = None):
     return None
 
 
-def recover_lead(tree, blocks: list[Block], title: str | None, hints: list[str]) -> str | None:
+def recover_lead(tree, blocks: list[Block], title: str | None, hints: list[str],
+                 captions: tuple[str, ...] = ()) -> str | None:
     """The lead printed outside the body container (`ingest.extract.lead`), unless the body has it."""
-    lead = find_lead(tree, body_start(tree, blocks, title), title, [h for h in hints if h])
+    lead = find_lead(tree, body_start(tree, blocks, title, captions), title, [h for h in hints if h])
     if lead and not already_in(lead, [b.text for b in blocks]):
         return lead
     return None
@@ -390,7 +399,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if settings.recall_pass and wide_body is not None and body is not wide_body:
         blocks = fill_from_wide(blocks, blocks_from_body(wide_body))  # paragraphs the precision pass dropped
     blocks = recover_headings(headings, blocks)
-    lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])])
+    lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])],
+                        tuple(text for text, _ in figures))
     if lead:
         blocks.insert(0, Block(kind="p", text=lead))
     for block in blocks:

@@ -14,8 +14,10 @@ signals agree, never on one alone:
 
 A candidate needs two of the three (position and a long, sentence-shaped text without links counts as
 two), and is never a copy of the title, a kicker (a short label without a sentence), a date line or a
-byline, nor text inside a figure, navigation, aside or footer. The lead is added once: if the body
-already starts with it (or holds it) nothing is added.
+byline, nor text inside a figure, navigation, aside or footer, nor a block holding scripts or form
+controls (an archive widget's month menu in a `<select>` reads as one long line of text). The body's
+first paragraph is searched for past a figure caption printed above the lead. The lead is added once:
+if the body already starts with it (or holds it) nothing is added.
 """
 
 from __future__ import annotations
@@ -152,8 +154,9 @@ def find_lead(tree, body_first, title: str | None, hints: list[str]) -> str | No
             continue
         # a wrapper of other blocks is not the lead; its paragraphs are candidates of their own
         inner = {c.tag for c in el.iter() if c is not el}
-        if inner & {"script", "style", "noscript", "iframe", "form", "template"}:
-            continue  # text_content() would read code and widgets as text
+        if inner & {"script", "style", "noscript", "iframe", "form", "template", "select", "option", "button",
+                    "input", "textarea"}:
+            continue  # text_content() would read code and widgets (a month menu, a form) as text
         if inner & {"p", "div", "section", "h1", "h2", "h3", "ul", "ol", "figure", "table"} and not named:
             continue
         text = _text(el)
