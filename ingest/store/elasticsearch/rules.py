@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ingest.store.es")
 PAGE = 10_000  # index.max_result_window: each page runs the whole percolation again
-GROUP_BUDGET, GROUP_RULES = 1_500, 250  # query objects and rules per grouped search (see _msearch)
+GROUP_BUDGET, GROUP_RULES = 1_000, 200  # query objects and rules per grouped search: well under 1,024 clauses
 GROUPS_PER_REQUEST = 20  # grouped searches per `_msearch` request
 # Document fields no compiled rule reads (the query language searches the *_folded/*_stem copies and
 # keyword fields): left out of percolated documents, whose in-memory index is built per request.
@@ -275,6 +275,8 @@ def _msearch(store: ElasticsearchIndex, rules: dict[str, str], scopes: dict[str,
         resp = store.call(store.client.msearch, searches=searches)
         for group, result in zip(chunk, resp["responses"], strict=True):
             if "error" in result or result.get("_shards", {}).get("failed"):  # refused, or a shard failed
+                log.info("a grouped alert search was refused (%s); its %d rules are searched one by one",
+                         str(result.get("error") or result.get("_shards"))[:200], len(group))
                 failed.append(group)
                 continue
             for hit in result.get("hits", {}).get("hits", []):
