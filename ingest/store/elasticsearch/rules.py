@@ -179,6 +179,10 @@ def _percolate(store: ElasticsearchIndex, rules: dict[str, str], docs: list[dict
         candidates = [_rule_id(name) for name, ids in scopes.items() if ids]
         if not candidates:
             return {name: answered[name] for name in rules if name in answered}
+        # only the documents some candidate may match: the in-memory index of the percolated documents
+        # is a fixed cost per request, paid per document
+        wanted = {i for ids in scopes.values() for i in ids}
+        docs = [d for d in docs if d["id"] in wanted]
     found = {**answered, **_percolated_rules(store, rules, docs, candidates)}
     return {name: found[name] for name in rules if name in found}
 
