@@ -425,7 +425,11 @@ class ColumnVocabulary:
             self._prefix[key] = mask
         return mask
 
-    def run(self, prog: tuple) -> int:
+    def run(self, prog: tuple, within: int | None = None) -> int:
+        """The documents matching `prog`; exact for the documents in `within` (default: all), the only
+        ones a caller reads (every step is per document, so the others may be left out: phrases are
+        only looked for there)."""
+        within = self.everyone if within is None else within
         kind = prog[0]
         if kind == "term":
             mask = 0
@@ -443,24 +447,23 @@ class ColumnVocabulary:
         if kind == "prefix":
             return _or(self.prefix(col, p) for col in prog[1] for p in prog[2])
         if kind == "phrase":
-            return self._phrase(prog[1], prog[2])
+            return self._phrase(prog[1], prog[2], within)
         if kind == "lang":
             if self.languages is None:
                 raise Unanswerable
             return self.languages.get(prog[1], 0)
         if kind == "not":
-            return self.everyone & ~self.run(prog[1])
+            return self.everyone & ~self.run(prog[1], within)
         if kind == "or":
-            return _or(self.run(c) for c in prog[1])
+            return _or(self.run(c, within) for c in prog[1])
         mask = self.everyone
         for child in prog[1]:
-            mask &= self.run(child)
+            mask &= self.run(child, within)
             if not mask:
                 break
         return mask
 
-
-    def _phrase(self, cols: tuple[str, ...], needles: tuple[str, ...]) -> int:
+    def _phrase(self, cols: tuple[str, ...], needles: tuple[str, ...], within: int) -> int:
         """Documents whose column holds one of the token sequences consecutively (what match_phrase
         on a whitespace-analysed field finds)."""
         if self.texts is None:
@@ -468,7 +471,7 @@ class ColumnVocabulary:
         mask = 0
         for col in cols:
             for i, text in enumerate(self.texts.get(col) or ()):
-                if not mask >> i & 1 and any(n in text for n in needles):
+                if within >> i & 1 and not mask >> i & 1 and any(n in text for n in needles):
                     mask |= 1 << i
         return mask
 
@@ -497,7 +500,7 @@ def decide(presearcher: Presearcher, selected: Mapping[str, int], vocab: ColumnV
             rest[name] = mask
         else:
             try:
-                hit = vocab.run(prog) & mask
+                hit = vocab.run(prog, mask) & mask
             except Unanswerable:
                 rest[name] = mask
                 continue
