@@ -71,19 +71,29 @@ def _class_words(node) -> set[str]:
 CLASS_HINT = re.compile("|".join(sorted(CAPTION_WORDS | CREDIT_WORDS, key=len, reverse=True)))
 
 
+def _class_kind(cls: str) -> int:
+    """1 when the class names a caption, 2 when it names a credit, 0 otherwise."""
+    if not CLASS_HINT.search(cls.lower()):
+        return 0
+    words = _words_of_class(cls)
+    return 1 if words & CAPTION_WORDS else 2 if words & CREDIT_WORDS else 0
+
+
 def _class_candidates(tree) -> tuple[list, list]:
-    """Elements whose class names a caption, and those whose class names a credit (one pass)."""
+    """Elements whose class names a caption, and those whose class names a credit (one pass). A page
+    repeats its class values many times: each distinct value is judged once."""
     captions, credits = [], []
-    for el in tree.iter():
-        cls = el.get("class") if isinstance(el.tag, str) else None
+    kinds: dict[str, int] = {}
+    for el in tree.iter(etree.Element):
+        cls = el.get("class")
         if not cls:
             continue
-        if not CLASS_HINT.search(cls.lower()):
-            continue
-        words = _words_of_class(cls)
-        if words & CAPTION_WORDS:
+        kind = kinds.get(cls)
+        if kind is None:
+            kind = kinds[cls] = _class_kind(cls)
+        if kind == 1:
             captions.append(el)
-        elif words & CREDIT_WORDS:
+        elif kind == 2:
             credits.append(el)
     return captions, credits
 
