@@ -134,12 +134,19 @@ def _json_title(tree) -> str:
     return ""
 
 
+def _challenge(title: str, html: str) -> bool:
+    """A bot challenge's title, or a challenge script's marker in the page's start."""
+    if CHALLENGE_TITLE.match(title):
+        return True
+    head = html[:200_000].lower()
+    return any(m in head for m in CHALLENGE_MARKERS)
+
+
 def blocked_page(tree, html: str, body_text: str) -> str | None:
     """Why this page is not an article (bot challenge, consent wall), or None."""
     title = " ".join((tree.findtext(".//title") or "").split())
-    head = html[:200_000].lower()
-    if (CHALLENGE_TITLE.match(title) or any(m in head for m in CHALLENGE_MARKERS)) and len(body_text) < 600 \
-            and not _json_title(tree):
+    # the body's length first: the page of an article is not scanned for challenge markers
+    if len(body_text) < 600 and _challenge(title, html) and not _json_title(tree):
         return f"bot challenge ({title or 'challenge script'})"
     words = len(body_text.split())
     if words < 80 and len(CONSENT_WORDS.findall(body_text)) >= 2 and ACCEPT_WORDS.search(body_text) \
