@@ -11,7 +11,10 @@ over every element does.
 from __future__ import annotations
 
 import random
+from copy import copy
 from pathlib import Path
+
+import pytest
 
 from lxml import html as lxml_html
 from trafilatura.utils import HTML_PARSER, load_html
@@ -19,7 +22,7 @@ from trafilatura.utils import HTML_PARSER, load_html
 from ingest.config import ExtractSettings
 from ingest.extract import extract_article
 from ingest.extract.access import PAYWALL_WORDS, page_access
-from ingest.extract.extractor import decode_html, parse_html
+from ingest.extract.extractor import MAX_DEPTH, MAX_ELEMENTS, PageTooComplex, check_bounds, decode_html, parse_html
 from ingest.models import Access
 
 PAGES = Path(__file__).parent / "fixtures" / "clean2" / "pages"
@@ -61,7 +64,9 @@ def test_a_page_with_form_controls_extracts_its_article_and_trafilatura_keeps_it
     # trafilatura's module-level parser still hands out lxml.html's form classes to other callers
     form = lxml_html.fromstring(FORM_PAGE, parser=HTML_PARSER).find(".//form")
     assert isinstance(form, lxml_html.FormElement)
-    assert isinstance(parse_html(FORM_PAGE).find(".//form"), lxml_html.HtmlElement)
+    ours = parse_html(FORM_PAGE)
+    assert type(ours.find(".//form")) is lxml_html.HtmlElement
+    assert type(copy(ours).find(".//form")) is lxml_html.HtmlElement  # trafilatura's copies keep our lookup
 
 
 def _walked_access_names(tree) -> bool:
@@ -95,3 +100,18 @@ def test_the_paywall_container_read_answers_as_a_walk_over_every_element():
         paywalled += expected
         assert (page_access(tree) == Access.PAYWALLED) == expected, page
     assert 40 < paywalled < 360  # both answers were tried often
+
+
+def test_a_page_over_both_bounds_names_the_one_met_first_in_document_order():
+    deep = "<div>" * (MAX_DEPTH + 5) + "x" + "</div>" * (MAX_DEPTH + 5)
+    flat = "<p>x</p>" * MAX_ELEMENTS
+    with pytest.raises(PageTooComplex, match="deeper than"):
+        check_bounds(parse_html(f"<html><body>{deep}{flat}</body></html>"))
+    with pytest.raises(PageTooComplex, match="more than 50,000 elements"):
+        check_bounds(parse_html(f"<html><body>{flat}{deep}</body></html>"))
+    at_both = "<p>x</p>" * (MAX_ELEMENTS - MAX_DEPTH) + "<div>" * (MAX_DEPTH - 2) + "x"  # html, body: 2 levels
+    check_bounds(parse_html(f"<html><body>{at_both}</body></html>"))
+    with pytest.raises(PageTooComplex, match="deeper than"):  # one level deeper, still 50,000 elements
+        check_bounds(parse_html(f"<html><body>{at_both[8:]}<div>y</div></body></html>"))
+    with pytest.raises(PageTooComplex, match="elements"):
+        check_bounds(parse_html(f"<html><body><p>x</p>{at_both}</body></html>"))
