@@ -15,14 +15,20 @@ from copy import copy
 from pathlib import Path
 
 import pytest
-
 from lxml import html as lxml_html
 from trafilatura.utils import HTML_PARSER, load_html
 
 from ingest.config import ExtractSettings
 from ingest.extract import extract_article
 from ingest.extract.access import PAYWALL_WORDS, page_access
-from ingest.extract.extractor import MAX_DEPTH, MAX_ELEMENTS, PageTooComplex, check_bounds, decode_html, parse_html
+from ingest.extract.extractor import (
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    PageTooComplex,
+    check_bounds,
+    decode_html,
+    parse_html,
+)
 from ingest.models import Access
 
 PAGES = Path(__file__).parent / "fixtures" / "clean2" / "pages"
