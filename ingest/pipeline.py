@@ -229,23 +229,28 @@ class StoryReports:
 
 
 MALLOC_ARENAS = 2  # glibc's default is 8 per core: each fetch thread's freed pages stay in its own arena
+MMAP_THRESHOLD = 128 * 1024  # bytes: a page-sized buffer is mapped and unmapped, never kept in a heap
 
 
 @functools.cache
-def fewer_malloc_arenas() -> bool:
-    """Cap glibc's malloc arenas for this process (once; not when MALLOC_ARENA_MAX is set, nor off glibc).
+def tune_malloc() -> bool:
+    """glibc malloc settings for a long cycle (once per process; nothing when MALLOC_ARENA_MAX or
+    MALLOC_MMAP_THRESHOLD_ is set, nor off glibc).
 
-    The fetch threads, the store writer and the workers' result readers each allocate ~170 KiB pages
-    and trafilatura documents; with an arena per thread the freed memory stays scattered and the
-    peak RSS of a 10,000-article cycle grew with every thousand articles though Python held little
-    of it (bench/pipeline.py). The application sets this when it builds its pipeline."""
-    if os.environ.get("MALLOC_ARENA_MAX"):
+    Every article passes through the main process as ~170 KiB of bytes and its decoded text. glibc
+    raises its mmap threshold to the largest block freed so far, so after the first page those
+    buffers come from the heaps, where the freed ones stay scattered between small objects that live
+    on: the peak RSS of a 10,000-article cycle grew with every thousand articles though Python held
+    little of it (bench/pipeline.py). A fixed threshold keeps them mapped (returned on free), and two
+    arenas instead of one per thread keep the rest together. The application sets this when it builds
+    its pipeline."""
+    if os.environ.get("MALLOC_ARENA_MAX") or os.environ.get("MALLOC_MMAP_THRESHOLD_"):
         return False
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-8, MALLOC_ARENAS))  # M_ARENA_MAX
+        return bool(libc.mallopt(-8, MALLOC_ARENAS) and libc.mallopt(-3, MMAP_THRESHOLD))  # M_ARENA_MAX, M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         return False
 
@@ -255,7 +260,7 @@ class Pipeline:
                  site_profiles: dict[str, SiteProfile] | None = None, progress: Progress | None = None,
                  on_stored: Callable[[list[Article]], None] | None = None, stop: threading.Event | None = None,
                  watchlist=None):
-        fewer_malloc_arenas()
+        tune_malloc()
         self.settings = settings
         self.watchlist = watchlist  # config/entities.yaml (ingest.enrich.entities.Watchlist), or None
         self.store = store  # both seams: the few writes that touch both (cluster changes)
