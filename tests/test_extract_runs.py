@@ -1,0 +1,89 @@
+"""Text set with line breaks straight in a block container (ingest/extract/container.py, break_leading_text).
+
+Pages written by the project in the way many regional news sites and blogs print an article: a
+standfirst in its own element, then the body as one run of text in a `<section>` or `<div>` with
+`<br><br>` between the paragraphs, its last paragraphs as `<p>`s. trafilatura drops the run before the first `<br>` (the body's
+first paragraph); `break_leading_text` gives it a break of its own. Counter-examples: a container
+whose text runs into links before its first break (a footer's notice), and a paragraph with a break.
+"""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree, html
+
+from ingest.config import ExtractSettings
+from ingest.extract import extract_article
+from ingest.extract.container import break_leading_text
+
+RUNS = [
+    "- We accuse the shareholder of handing at least ninety thousand in bribes to customs officers over four "
+    "years - says the spokesman of the appeal prosecutor's office.",
+    "The payments averaged one hundred a time and bought the waiving or the speeding up of border checks on "
+    "building materials brought in from abroad.",
+    "All the officers named in the indictment have already been sentenced by the district court, or their "
+    "trials are still going on there.",
+    "The accused admitted the charges and asked to be sentenced without a trial; the prosecution agreed to a "
+    "suspended sentence and a fine.",
+]
+STANDFIRST = ("The appeal prosecutor charged a former footballer and club shareholder with corruption; he admitted "
+              "paying customs officers and asked for a suspended sentence.")
+MORE = [
+    "The shareholder sat on the club's board for six years and was one of its best known figures in the city, "
+    "where he also ran a building materials business.",
+    "The club said in a statement that it had learned of the charges from the press and that the shareholder "
+    "had given up his seat on the board last spring.",
+    "The district court will set a date for the hearing on the prosecution's request next month, a court "
+    "spokeswoman said on Tuesday afternoon.",
+]
+RELATED = ["Customs officers in the dock again", "The club's new owner presents his plans",
+           "Border checks to be sped up next year"]
+
+
+def page(container: str) -> str:
+    related = "".join(f"<p class='related'><a href='/news/{n}.html'>{t}</a></p>" for n, t in enumerate(RELATED))
+    return f"""<html><head><title>Shareholder charged with corruption - Courier</title></head><body>
+<div id="menu"><a href="/">Home</a> | <a href="/news">News</a> | <a href="/sport">Sport</a></div>
+<div class="article"><h1>Shareholder charged with corruption</h1>
+<p class="date">2012-01-03 12:54</p>
+<p class="standfirst">{STANDFIRST}</p>
+<{container} id="text">
+      {RUNS[0]}<br><br>{RUNS[1]}<br><br>{RUNS[2]}<br><br>{RUNS[3]}
+</{container}>
+{"".join(f"<p>{m}</p>" for m in MORE)}
+<div class="see-also"><h3>See also</h3>{related}</div>
+</div>
+<div id="footer"><p>Copyright 2012 Courier Media. All rights reserved.</p></div></body></html>"""
+
+
+@pytest.mark.parametrize("container", ["section", "div", "article"])
+def test_the_first_run_of_a_text_set_with_line_breaks_is_kept(container):
+    result = extract_article(page(container).encode(), "https://courier.example.com/news/1.html", ExtractSettings())
+    for run in RUNS + MORE:
+        assert run in result.text
+    assert result.text.index(RUNS[0]) < result.text.index(RUNS[1])
+
+
+def test_the_break_adds_no_text_and_moves_none():
+    tree = html.fromstring(page("section"))
+    before = tree.text_content()
+    break_leading_text(tree)
+    section = tree.get_element_by_id("text")
+    assert section.text is None and section[0].tag == "br" and section[0].tail.strip() == RUNS[0]
+    assert tree.text_content() == before
+
+
+def test_a_container_whose_text_runs_into_links_before_its_break_is_left_alone():
+    notice = ('<div class="bottom">Owner of the <a href="/">Courier</a> site: Courier Media Ltd, version 5.0.<br>'
+              "Legal notice: the materials of this site may be quoted with a direct link to the page.</div>")
+    tree = html.fromstring(f"<html><body>{notice}</body></html>")
+    before = etree.tostring(tree)
+    break_leading_text(tree)
+    assert etree.tostring(tree) == before
+
+
+def test_a_paragraph_with_a_line_break_is_left_alone():
+    tree = html.fromstring("<html><body><p>First line of an address<br>Second line</p></body></html>")
+    before = etree.tostring(tree)
+    break_leading_text(tree)
+    assert etree.tostring(tree) == before
