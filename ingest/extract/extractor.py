@@ -398,7 +398,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         return PageParts(blocks=[], blocked=blocked, raw_chars=len(html)) if blocked else None
     blocks = blocks_from_body(body)
     if settings.recall_pass and wide_body is not None and body is not wide_body:
-        blocks = fill_from_wide(blocks, blocks_from_body(wide_body))  # paragraphs the precision pass dropped
+        # paragraphs the precision pass dropped
+        blocks = fill_from_wide(blocks, blocks_from_body(wide_body), doc.description)
     blocks = recover_headings(headings, blocks)
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])],
                         tuple(text for text, _ in figures))
