@@ -39,8 +39,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from lxml import etree
-
 from ingest.extract.blocks import Block
 
 WORD_RUN = re.compile(r"\w+", re.UNICODE)
@@ -180,25 +178,3 @@ def fill_from_wide(precise: list[Block], wide: list[Block], description: str | N
         out += [replace.get(i, block), *after.get(i, [])]
     return out
 
-
-# Block containers whose own leading text trafilatura drops when the text goes on in <br>-separated runs.
-RUN_CONTAINERS = frozenset({"div", "section", "article", "main"})
-
-
-def break_leading_text(tree) -> None:
-    """Give the first run of a text set with line breaks its own break, before trafilatura sees the tree.
-
-    A post written as text and `<br>`s straight in a block container (`<section>First paragraph.<br><br>
-    Second...`) comes out of trafilatura without its first run: each `<br>` becomes a paragraph made of
-    the text after it, and the container's own text before its first `<br>` is dropped (always in a
-    `<section>`, `<article>` or `<main>`, in a `<div>` when the page has paragraphs elsewhere). That run
-    is the article's first paragraph. An empty `<br>` put before it makes it one paragraph like the
-    others; the page's text is unchanged."""
-    for br in tree.iter("br"):
-        parent = br.getparent()
-        if parent is None or parent.tag not in RUN_CONTAINERS or parent[0] is not br:
-            continue
-        if parent.text and parent.text.strip():
-            first = etree.Element("br")
-            first.tail, parent.text = parent.text, None
-            parent.insert(0, first)

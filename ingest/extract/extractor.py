@@ -26,9 +26,10 @@ from ingest.config import ExtractSettings
 from ingest.errors import IngestError
 from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
-from ingest.extract.container import break_leading_text, choose_body, fill_from_wide
+from ingest.extract.container import choose_body, fill_from_wide
 from ingest.extract.lead import already_in, find_lead
 from ingest.extract.pagetags import is_credit, page_tag_blocks
+from ingest.extract.treefix import fix_tree
 from ingest.fetch.charset import decode_page
 from ingest.models import Precision
 
@@ -373,7 +374,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     check_bounds(tree)
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
-    break_leading_text(tree)  # the first run of a <br>-set text, which trafilatura drops
+    fix_tree(tree)  # markup trafilatura misreads (a <br>-set text's first run, counter badges)
     # trafilatura prunes figures and headings from the tree it is given: read them first.
     figures, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)

@@ -1,10 +1,14 @@
-"""Text set with line breaks straight in a block container (ingest/extract/container.py, break_leading_text).
+"""Page-tree fixes before trafilatura (ingest/extract/treefix.py).
 
-Pages written by the project in the way many regional news sites and blogs print an article: a
+`break_leading_text`: text set with line breaks straight in a block container. Pages written by the project in the way many regional news sites and blogs print an article: a
 standfirst in its own element, then the body as one run of text in a `<section>` or `<div>` with
 `<br><br>` between the paragraphs, its last paragraphs as `<p>`s. trafilatura drops the run before the first `<br>` (the body's
 first paragraph); `break_leading_text` gives it a break of its own. Counter-examples: a container
 whose text runs into links before its first break (a footer's notice), and a paragraph with a break.
+
+`drop_counter_badges`: a comment counter drawn as a badge before each paragraph ("0" glued to the
+paragraph's first word). Counter-examples: numbers that are text (a count followed by a space, a
+product name, a number inside the sentence).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from lxml import etree, html
 
 from ingest.config import ExtractSettings
 from ingest.extract import extract_article
-from ingest.extract.container import break_leading_text
+from ingest.extract.treefix import break_leading_text, drop_counter_badges
 
 RUNS = [
     "- We accuse the shareholder of handing at least ninety thousand in bribes to customs officers over four "
@@ -87,3 +91,45 @@ def test_a_paragraph_with_a_line_break_is_left_alone():
     before = etree.tostring(tree)
     break_leading_text(tree)
     assert etree.tostring(tree) == before
+
+
+BADGED = [
+    "A woman in the province of Walloon Brabant intends to sell a meteorite that fell near her house, a "
+    "Brussels radio station reported on Thursday.",
+    "To check whether the stone was a meteorite she used a magnet, which was attracted to it at once, she told "
+    "the station's reporter.",
+    "If an official examination confirms it, she will sell the stone to the highest bidder, the news agency "
+    "added in its report.",
+]
+
+
+def badge_page() -> str:
+    paras = "".join(f'<p id="p_{n}"><a name="p_{n}"></a><a class="comments_count" title="Leave a comment" '
+                    f'href="#c{n}">{n % 2}</a>{text}</p>' for n, text in enumerate(BADGED))
+    return f"""<html><head><title>Meteorite for sale</title></head><body><div id="menu"><a href="/">Home</a></div>
+<div class="article"><h1>Meteorite for sale</h1><div class="article-text">{paras}</div></div>
+<div id="footer"><p>Copyright 2012 Radio. All rights reserved.</p></div></body></html>"""
+
+
+def test_a_counter_badge_glued_to_each_paragraph_is_dropped():
+    result = extract_article(badge_page().encode(), "https://radio.example.com/2012/01/05/1", ExtractSettings())
+    assert result.text.split("\n\n") == BADGED
+
+
+@pytest.mark.parametrize("paragraph", [
+    '<p><a href="/c">3</a> readers asked the ministry about the new rules before the holidays.</p>',
+    '<p><a href="/apps/1password">1Password</a> keeps every password in one vault, its makers say.</p>',
+    '<p>The <a href="/sales">2</a>nd round of sales starts on Monday in every shop of the chain.</p>',
+    '<p>Prices rose again.<a href="#fn1">1</a>Analysts expect them to keep rising until spring.</p>',
+])
+def test_numbers_that_are_text_are_kept(paragraph):
+    tree = html.fromstring(f"<html><body>{paragraph}</body></html>")
+    before = etree.tostring(tree)
+    drop_counter_badges(tree)
+    assert etree.tostring(tree) == before
+
+
+def test_a_dropped_badge_keeps_the_text_after_it():
+    tree = html.fromstring('<html><body><p><a name="p1"></a><a href="#c">12</a>The minister said no.</p></body></html>')
+    drop_counter_badges(tree)
+    assert tree.find(".//p").text_content() == "The minister said no."

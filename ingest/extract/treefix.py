@@ -1,0 +1,72 @@
+"""Page-tree fixes before trafilatura: markup it misreads in ways that lose article text.
+
+Each fix is small, leaves the page's text as it reads in a browser, and is applied to the parsed
+tree once, before trafilatura and our readers (captions, headings, lead) see it (`fix_tree`):
+
+  - `break_leading_text`: a post written as text and `<br>`s straight in a block container
+    (`<section>First paragraph.<br><br>Second...`) comes out of trafilatura without its first run:
+    each `<br>` becomes a paragraph made of the text after it, and the container's own text before
+    its first `<br>` is dropped (always in a `<section>`, `<article>` or `<main>`, in a `<div>` when
+    the page has paragraphs elsewhere). That run is the article's first paragraph; an empty `<br>`
+    put before it makes it a paragraph like the others. Only when the `<br>` is the container's
+    first child: text that runs into links first (a footer's notice) is left as it is.
+  - `drop_counter_badges`: a link whose text is a number, first in its paragraph and glued to the
+    paragraph's first word (`<p><a class="comments_count">0</a>The minister said...`), is a comment
+    or like counter drawn as a badge; trafilatura keeps its text, so the paragraph would start with
+    "0The". The badge is dropped, its tail kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+# Block containers whose own leading text trafilatura drops when the text goes on in <br>-separated runs.
+RUN_CONTAINERS = frozenset({"div", "section", "article", "main"})
+COUNT = re.compile(r"\d{1,6}")
+WORD_START = re.compile(r"[^\W\d_]")
+
+
+def break_leading_text(tree) -> None:
+    """Give the first run of a text set with line breaks its own `<br>` (module docstring)."""
+    for br in tree.iter("br"):
+        parent = br.getparent()
+        if parent is None or parent.tag not in RUN_CONTAINERS or parent[0] is not br:
+            continue
+        if parent.text and parent.text.strip():
+            first = etree.Element("br")
+            first.tail, parent.text = parent.text, None
+            parent.insert(0, first)
+
+
+def _starts_paragraph(link) -> bool:
+    """Nothing but empty elements (anchors) before the link in its `<p>`, and no text."""
+    parent = link.getparent()
+    if parent is None or parent.tag != "p" or (parent.text or "").strip():
+        return False
+    for sibling in link.itersiblings(preceding=True):
+        if (sibling.tail or "").strip() or sibling.text_content().strip():
+            return False
+    return True
+
+
+def drop_counter_badges(tree) -> None:
+    """Drop number-only links glued to the first word of their paragraph (module docstring)."""
+    for link in list(tree.iter("a")):
+        text, tail = link.text or "", link.tail or ""
+        if len(link) or not COUNT.fullmatch(text) or not WORD_START.match(tail) or not _starts_paragraph(link):
+            continue
+        parent = link.getparent()
+        previous = link.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+        parent.remove(link)
+
+
+def fix_tree(tree) -> None:
+    """Apply every fix of the module to the parsed page, in place."""
+    break_leading_text(tree)
+    drop_counter_badges(tree)
