@@ -133,3 +133,24 @@ def test_a_dropped_badge_keeps_the_text_after_it():
     tree = html.fromstring('<html><body><p><a name="p1"></a><a href="#c">12</a>The minister said no.</p></body></html>')
     drop_counter_badges(tree)
     assert tree.find(".//p").text_content() == "The minister said no."
+
+
+
+def test_a_run_right_after_a_block_inside_the_text_gets_its_own_break():
+    # a related-links box inside a text set with <br>s: trafilatura may drop the box together with the text
+    # that follows it (its tail); the run after the box is moved into a <br> of its own, nothing else changes
+    box = "".join(f'<p class="links"><a href="/news/{n}.html">{t}</a></p>' for n, t in enumerate(RELATED))
+    tree = html.fromstring(f'<html><body><section id="text">{RUNS[0]}<br><br><div class="see-also">{box}</div>'
+                          f"{RUNS[1]}<br><br>{RUNS[2]}</section></body></html>")
+    before = tree.text_content()
+    break_leading_text(tree)
+    box_el = tree.find_class("see-also")[0]
+    assert not box_el.tail and box_el.getnext().tag == "br" and box_el.getnext().tail == RUNS[1]
+    assert tree.text_content() == before
+
+
+def test_a_run_after_an_inline_element_is_left_alone():
+    tree = html.fromstring(f'<html><body><div>{RUNS[0]} <b>in bold</b> {RUNS[1]}<br>{RUNS[2]}</div></body></html>')
+    before = etree.tostring(tree)
+    break_leading_text(tree)
+    assert etree.tostring(tree) == before

@@ -8,8 +8,10 @@ tree once, before trafilatura and our readers (captions, headings, lead) see it 
     each `<br>` becomes a paragraph made of the text after it, and the container's own text before
     its first `<br>` is dropped (always in a `<section>`, `<article>` or `<main>`, in a `<div>` when
     the page has paragraphs elsewhere). That run is the article's first paragraph; an empty `<br>`
-    put before it makes it a paragraph like the others. Only when the `<br>` is the container's
-    first child: text that runs into links first (a footer's notice) is left as it is.
+    put before it makes it a paragraph like the others. The same for a run that starts right after a
+    block inside the text (a related-links box: trafilatura drops a link-dense box with the text
+    after it). Only when the `<br>` comes right after the container's start or that block: text that
+    runs into links first (a footer's notice) is left as it is.
   - `drop_counter_badges`: a link whose text is a number, first in its paragraph and glued to the
     paragraph's first word (`<p><a class="comments_count">0</a>The minister said...`), is a comment
     or like counter drawn as a badge; trafilatura keeps its text, so the paragraph would start with
@@ -24,20 +26,28 @@ from lxml import etree
 
 # Block containers whose own leading text trafilatura drops when the text goes on in <br>-separated runs.
 RUN_CONTAINERS = frozenset({"div", "section", "article", "main"})
+# Block elements after which a text run starts afresh (a related-links box inside the text, a picture).
+BLOCKS = frozenset({"div", "p", "table", "ul", "ol", "dl", "section", "aside", "figure", "blockquote", "h1", "h2",
+                    "h3", "h4", "h5", "h6", "form", "center"})
 COUNT = re.compile(r"\d{1,6}")
 WORD_START = re.compile(r"[^\W\d_]")
 
 
 def break_leading_text(tree) -> None:
     """Give the first run of a text set with line breaks its own `<br>` (module docstring)."""
-    for br in tree.iter("br"):
+    for br in list(tree.iter("br")):
         parent = br.getparent()
-        if parent is None or parent.tag not in RUN_CONTAINERS or parent[0] is not br:
+        if parent is None or parent.tag not in RUN_CONTAINERS:
             continue
-        if parent.text and parent.text.strip():
+        before = br.getprevious()
+        if before is None and parent.text and parent.text.strip():
             first = etree.Element("br")
             first.tail, parent.text = parent.text, None
             parent.insert(0, first)
+        elif before is not None and before.tag in BLOCKS and before.tail and before.tail.strip():
+            first = etree.Element("br")
+            first.tail, before.tail = before.tail, None
+            before.addnext(first)
 
 
 def _starts_paragraph(link) -> bool:
