@@ -154,3 +154,23 @@ def test_a_run_after_an_inline_element_is_left_alone():
     before = etree.tostring(tree)
     break_leading_text(tree)
     assert etree.tostring(tree) == before
+
+
+def picture_page() -> str:
+    """A paper's site that opens each story's first paragraph with its picture box: `<p><div class="image">`
+    (a <div> cannot sit in a <p>, so the parser closes the <p> and the text becomes the box's tail)."""
+    first, *rest = MORE
+    picture = ('<div class="image"><table align="right"><caption>The club stadium on match day</caption>'
+               '<tr><td><img src="/getImage.do?id=1"></td></tr></table></div>')
+    return f"""<html><head><title>Shareholder charged - Courier</title></head><body>
+<div id="menu"><a href="/">Home</a> | <a href="/news">News</a> | <a href="/sport">Sport</a></div>
+<div class="story"><div class="title">Shareholder charged</div>
+<div class="story_body"><P>{picture}{first}</P>{"".join(f"<P>{t}</P>" for t in rest + RUNS)}</div></div>
+<div id="footer"><p>Copyright 2012 Courier Media. All rights reserved.</p></div></body></html>"""
+
+
+def test_the_first_paragraph_after_a_picture_box_is_kept():
+    result = extract_article(picture_page().encode(), "https://courier.example.com/news/3.html", ExtractSettings())
+    for para in MORE + RUNS:
+        assert para in result.text
+    assert result.text.index(MORE[0]) < result.text.index(MORE[1])

@@ -8,10 +8,11 @@ tree once, before trafilatura and our readers (captions, headings, lead) see it 
     each `<br>` becomes a paragraph made of the text after it, and the container's own text before
     its first `<br>` is dropped (always in a `<section>`, `<article>` or `<main>`, in a `<div>` when
     the page has paragraphs elsewhere). That run is the article's first paragraph; an empty `<br>`
-    put before it makes it a paragraph like the others. The same for a run that starts right after a
-    block inside the text (a related-links box: trafilatura drops a link-dense box with the text
-    after it). Only when the `<br>` comes right after the container's start or that block: text that
-    runs into links first (a footer's notice) is left as it is.
+    put before it makes it a paragraph like the others (only when the `<br>` is the container's first
+    child: text that runs into links first, a footer's notice, is left as it is). A run that starts
+    right after a block inside such a container (a related-links box, a picture's box: trafilatura
+    drops the box with the text after it, `<p><div class="image">…</div>First paragraph</p>` parses
+    that way) gets a `<br>` of its own when a `<br>` ends it, else a `<p>` up to the next block.
   - `drop_counter_badges`: a link whose text is a number, first in its paragraph and glued to the
     paragraph's first word (`<p><a class="comments_count">0</a>The minister said...`), is a comment
     or like counter drawn as a badge; trafilatura keeps its text, so the paragraph would start with
@@ -44,10 +45,30 @@ def break_leading_text(tree) -> None:
             first = etree.Element("br")
             first.tail, parent.text = parent.text, None
             parent.insert(0, first)
-        elif before is not None and before.tag in BLOCKS and before.tail and before.tail.strip():
-            first = etree.Element("br")
-            first.tail, before.tail = before.tail, None
-            before.addnext(first)
+    for block in list(tree.iter(*BLOCKS)):
+        parent = block.getparent()
+        if parent is not None and parent.tag in RUN_CONTAINERS and block.tail and WORD_START.search(block.tail):
+            _wrap_tail_run(block)
+
+
+def _wrap_tail_run(block) -> None:
+    """Give the text run after `block` a line of its own, where a browser shows it: a `<br>` before it when
+    a `<br>` ends it, else a `<p>` holding it (its tail and the inline elements up to the next block)."""
+    run = []
+    node = block.getnext()
+    while node is not None and not (isinstance(node.tag, str) and (node.tag == "br" or node.tag in BLOCKS)):
+        run.append(node)
+        node = node.getnext()
+    if node is not None and node.tag == "br":  # a run of a <br>-set text: a break of its own, like the others
+        first = etree.Element("br")
+        first.tail, block.tail = block.tail, None
+        block.addnext(first)
+        return
+    paragraph = etree.Element("p")
+    paragraph.text, block.tail = block.tail, None
+    block.addnext(paragraph)
+    for node in run:
+        paragraph.append(node)  # moves it, its tail with it
 
 
 def _starts_paragraph(link) -> bool:
