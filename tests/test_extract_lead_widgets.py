@@ -110,3 +110,17 @@ def test_the_excerpt_is_the_lead_when_a_list_item_or_table_cell_holds_the_whole_
     for para in POST:
         assert para in result.text
     assert TEASER not in result.text  # an excerpt in a list that does not hold the post stays out
+
+
+def test_a_lead_set_in_a_font_element_is_recovered():
+    # older CMSs set the lead and the body in <font> elements; the lead's itemprop names it
+    lead = ("The city's ambulance service had its busiest year of the decade, its chief said on Monday, with "
+            "almost seventy thousand calls.")
+    page = f"""<html><head><title>Ambulances' busiest year</title><meta name="description" content="{lead}"></head>
+<body><div id="menu"><a href="/">Home</a></div><div class="article"><h1>Ambulances' busiest year</h1>
+<font class="articleBody" itemprop="description">{lead}</font><br/>
+<font class="articleBody" itemprop="articleBody">{"".join(f"<p>{t}</p>" for t in POST)}</font></div></body></html>"""
+    result = extract_article(page.encode(), "https://news.example.ee/daily/ambulances", ExtractSettings())
+    assert result.text.startswith(lead)
+    for para in POST:
+        assert para in result.text

@@ -42,7 +42,7 @@ OUTSIDE_WORDS = {"nav", "navigation", "menu", "footer", "sidebar", "breadcrumb",
                  "comments", "comment", "share", "social", "newsletter", "cookie", "consent", "promo", "ad",
                  "ads", "advert", "caption", "byline", "author", "meta", "dateline", "kicker", "overline",
                  "eyebrow", "topline", "dachzeile", "occhiello", "antetitulo", "credit", "tags", "paywall"}
-CANDIDATE_TAGS = {"p", "div", "h2", "h3", "h4", "span", "section", "header", "strong", "b", "em", "summary"}
+CANDIDATE_TAGS = {"p", "div", "h2", "h3", "h4", "span", "section", "header", "strong", "b", "em", "summary", "font"}
 DATELINE = re.compile(r"^[\W\d_]*(\d{1,2}[./:-]\d{1,2}|\d{4}|updated|aktualisiert|publié|publicado|pubblicato)",
                       re.I)
 BYLINE = re.compile(r"^(by|von|par|por|di|de|da|przez|door|от|av|af)\s+\w+", re.I)
