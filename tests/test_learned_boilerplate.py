@@ -99,3 +99,44 @@ def test_sites_show_marks_what_is_learned_and_pin_reject_reset_change_it(capsys,
     assert show()[SHARED] == (4, False) and show()[SOMETIMES] == (2, True)
     assert main(["sites", "reset", domain, fingerprint(SHARED), *base]) == 0
     assert show()[SHARED] == (4, True)
+
+
+def test_counts_narrowed_to_a_batchs_blocks_agree_with_the_whole_site(store):
+    """`block_stats(fingerprints=...)` is the whole site's answer cut to those blocks, on every backend
+    (what `learn` reads after a batch instead of every block the site ever printed)."""
+    store.index.upsert_articles([article(n) for n in range(5)])
+    own = ["", "Die Kräne stehen still.", "Möwen kreisen über dem Kai.", "Ein Schiff legt ab.", "Der Lotse wartet."]
+    sightings = [(article(n).id, [(fingerprint(b), b) for b in (PROMO, NOTE, own[n]) if b]) for n in range(5)]
+    store.index.record_blocks(DOMAIN, sightings)
+    assert store.index.set_block_status(DOMAIN, fingerprint(own[3]), BlockStatus.PINNED)
+    since = LearnedBoilerplate(ExtractSettings(), store.index).since()
+    for min_articles in (1, 2):
+        whole = {(s.fingerprint, s.articles, s.status)
+                 for s in store.index.block_stats(DOMAIN, since=since, min_articles=min_articles)}
+        for fps in ({FP_PROMO}, {FP_NOTE, fingerprint(own[3]), fingerprint(own[4])}, set()):
+            narrowed = store.index.block_stats(DOMAIN, since=since, min_articles=min_articles, fingerprints=fps)
+            assert {(s.fingerprint, s.articles, s.status) for s in narrowed} == {w for w in whole if w[0] in fps}
+    counts = {s.fingerprint: s.articles for s in store.index.block_stats(DOMAIN, since=since, min_articles=2)}
+    assert counts == {FP_PROMO: 5, FP_NOTE: 5, fingerprint(own[3]): 1}  # pinned: listed whatever its count
+
+
+def test_an_editors_verdict_from_another_process_is_seen_once_the_cache_is_refreshed(store, monkeypatch):
+    """A running pipeline trusts its cached learned set for `REFRESH_EVERY` seconds, then reads the
+    ledger whole again; a batch's own blocks are recounted at once (a reject takes them out)."""
+    import ingest.extract.learned as learned_module
+
+    learned = LearnedBoilerplate(ExtractSettings(learn_min_articles=2), store.index)
+    store.index.upsert_articles([article(n) for n in range(4)])
+    own = ["Die Kräne stehen still.", "Möwen kreisen über dem Kai.", "Ein Schiff legt ab."]
+    assert learned.learn([(DOMAIN, article(n).id, page(PROMO, own[n])) for n in (0, 1)]) == {DOMAIN: {FP_PROMO}}
+    other = LearnedBoilerplate(ExtractSettings(learn_min_articles=2), store.index)  # `ingest sites` elsewhere
+    store.index.record_blocks(DOMAIN, [(article(3).id, [(FP_NOTE, NOTE)])])
+    assert store.index.set_block_status(DOMAIN, FP_NOTE, BlockStatus.PINNED)
+    assert other.for_site(DOMAIN) == {FP_PROMO, FP_NOTE}
+    assert learned.for_site(DOMAIN) == {FP_PROMO}  # cached
+    monkeypatch.setattr(learned_module, "REFRESH_EVERY", 0.0)
+    assert learned.for_site(DOMAIN) == {FP_PROMO, FP_NOTE}  # read whole again
+    monkeypatch.setattr(learned_module, "REFRESH_EVERY", 3600.0)
+    assert store.index.set_block_status(DOMAIN, FP_PROMO, BlockStatus.REJECTED)
+    assert learned.learn([(DOMAIN, article(2).id, page(PROMO, own[2]))]) == {}
+    assert learned.for_site(DOMAIN) == {FP_NOTE}  # the batch's PROMO recounted: rejected

@@ -13,7 +13,10 @@ days and nobody rejected it (`ingest sites reject`). The walker removes learned 
 lead, never the first block) and a deck line at the top only when it is learned.
 
 `LearnedBoilerplate` is the one owner of that rule: the per-site cache of learned fingerprints
-(`for_site`, read afresh after `learn` or `forget`), the predicate (`is_learned`), learning from a
+(`for_site`: read whole on first use, after `forget` and when older than `REFRESH_EVERY`, so an
+editor's pin or reject from another process and blocks ageing out of the window are seen within
+that time; `learn` updates it from the counts of the batch's own blocks only, so a stored batch
+costs the same on a site with ten thousand known blocks as on a new one), the predicate (`is_learned`), learning from a
 stored batch (`learn`, which returns the blocks each site newly learned so the caller can re-clean
 that site's earlier articles), and the re-clean plan (`reclean_targets`: only the articles a newly
 learned block was seen in, or every stored article of a site). The pipeline, the application layer
@@ -29,7 +32,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -39,6 +43,8 @@ from ingest.extract.sites import SiteProfile
 from ingest.models import Article, BlockStatus, Extracted, utcnow
 
 log = logging.getLogger("ingest.extract.learned")
+
+REFRESH_EVERY = 60.0  # seconds a site's learned set is trusted before it is read whole again
 
 
 class BlockSighting(Protocol):
@@ -56,8 +62,8 @@ class BlockLedger(Protocol):
     """The index methods learned boilerplate reads and writes."""
 
     def record_blocks(self, domain: str, sightings: list[tuple[str, list[tuple[str, str]]]]) -> None: ...
-    def block_stats(self, domain: str, since: datetime | None = None,
-                    min_articles: int = 1) -> Sequence[BlockSighting]: ...
+    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1,
+                    fingerprints: Collection[str] | None = None) -> Sequence[BlockSighting]: ...
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]: ...
     def get_article(self, article_id: str) -> Article | None: ...
     def iter_articles(self, domain: str | None = None) -> Iterator[Article]: ...
@@ -70,7 +76,7 @@ class LearnedBoilerplate:
         self.min_articles = settings.learn_min_articles
         self.window_days = settings.learn_window_days
         self._ledger = ledger
-        self._cache: dict[str, set[str]] = {}
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}  # domain -> (read at, learned fingerprints)
         self._lock = threading.Lock()
 
     def is_learned(self, block: BlockSighting) -> bool:
@@ -82,21 +88,35 @@ class LearnedBoilerplate:
         """The start of the learning window: sightings before it no longer count."""
         return utcnow() - timedelta(days=self.window_days)
 
-    def for_site(self, domain: str) -> set[str]:
+    def for_site(self, domain: str) -> frozenset[str]:
         """The fingerprints the site has learned (empty while the index is unavailable: rules alone)."""
         with self._lock:
             cached = self._cache.get(domain)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[0] < REFRESH_EVERY:
+            return cached[1]
         # The ledger is asked outside our lock: the store's own lock may be held by a thread
         # that is waiting for ours (the main thread writing a batch asks for learned blocks).
+        read_at = time.monotonic()
         try:
             stats = self._ledger.block_stats(domain, since=self.since(), min_articles=self.min_articles)
         except StoreUnavailable:  # search engine down: clean with the rules alone, ask again later
-            return set()
-        learned = {s.fingerprint for s in stats if self.is_learned(s)}
+            return frozenset()
+        learned = frozenset(s.fingerprint for s in stats if self.is_learned(s))
         with self._lock:
-            return self._cache.setdefault(domain, learned)
+            self._cache[domain] = (read_at, learned)
+        return learned
+
+    def _recount(self, domain: str, fingerprints: set[str]) -> frozenset[str]:
+        """The site's learned set after a batch: the cached set with the batch's own blocks counted
+        afresh (learned now, or no longer: rejected meanwhile)."""
+        before = self.for_site(domain)  # cached by `learn`
+        stats = self._ledger.block_stats(domain, since=self.since(), min_articles=self.min_articles,
+                                         fingerprints=fingerprints)
+        after = (before - fingerprints) | {s.fingerprint for s in stats if self.is_learned(s)}
+        with self._lock:
+            read_at = self._cache.get(domain, (time.monotonic(), before))[0]
+            self._cache[domain] = (read_at, after)
+        return after
 
     def forget(self, domain: str | None = None) -> None:
         """Drop the cache of one site (all sites: None); the next `for_site` reads the ledger."""
@@ -110,9 +130,9 @@ class LearnedBoilerplate:
         """What the walker knows about the site: its config profile (if any) plus its learned blocks."""
         learned = self.for_site(domain)
         if base is None:
-            return SiteProfile(domain=domain, learned=learned)
+            return SiteProfile(domain=domain, learned=set(learned))
         return SiteProfile(domain=domain, prune_xpaths=base.prune_xpaths, drop_patterns=base.drop_patterns,
-                           learned=learned | base.learned)
+                           learned=set(learned) | base.learned)
 
     def learn(self, pages: Iterable[tuple[str, str, Extracted | None]]) -> dict[str, set[str]]:
         """Record the paragraph fingerprints of stored pages [(domain, article id, extraction)]; return
@@ -123,16 +143,19 @@ class LearnedBoilerplate:
                 by_domain.setdefault(domain, []).append((article_id, ex.fingerprints))
         grown: dict[str, set[str]] = {}
         for domain, sightings in by_domain.items():
+            before = self.for_site(domain)  # what the batch was cleaned with (read before it counts)
             try:
                 self._ledger.record_blocks(domain, sightings)
             except StoreUnavailable:
                 log.warning("boilerplate sightings of %s not recorded: store unavailable", domain)
                 continue
-            before = self.for_site(domain)
-            self.forget(domain)
-            new = self.for_site(domain) - before
+            try:
+                new = self._recount(domain, {fp for _, blocks in sightings for fp, _ in blocks}) - before
+            except StoreUnavailable:
+                log.warning("boilerplate counts of %s not read: store unavailable", domain)
+                continue
             if new:
-                grown[domain] = new
+                grown[domain] = set(new)
         return grown
 
     def reclean_targets(self, domain: str | None, blocks: set[str] | None = None) -> Iterator[Article]:

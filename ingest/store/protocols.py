@@ -19,7 +19,7 @@ Operations that touch both seams (deleting articles, cluster updates) live on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -152,8 +152,10 @@ class LearnedBlocks(Protocol):
 
     # sightings: (article id, [(fingerprint, text)]) for a batch of articles of one site
     def record_blocks(self, domain: str, sightings: list[tuple[str, list[tuple[str, str]]]]) -> None: ...
-    # sightings since `since` per block; blocks seen on fewer than `min_articles` are left out unless pinned/rejected
-    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]: ...
+    # sightings since `since` per block; blocks seen on fewer than `min_articles` are left out unless pinned/rejected;
+    # `fingerprints`: only these blocks (what a stored batch just recorded)
+    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1,
+                    fingerprints: Collection[str] | None = None) -> list[BlockStat]: ...
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]: ...
     def set_block_status(self, domain: str, fingerprint: str, status: str | None) -> bool: ...
 

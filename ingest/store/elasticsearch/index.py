@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ from ingest.store.sqlite.state import SQLiteState
 log = logging.getLogger("ingest.store.es")
 REINDEX_KEY = "es_reindex_cursor"  # local meta: the last article id whose token views are current
 FLUSH_THREADS = 2  # bulk requests in flight at once (see `_bulk_write_parallel`)
+BLOCK_CHUNK = 5000  # fingerprints per block-count request (a search returns at most 10,000 hits)
 RECENT_DOCS = 500  # documents kept after writing, for alert percolation (ten pipeline batches, ~10 MB)
 
 def read_secret(env_name: str | None, file: str | None, product: str = "Elasticsearch") -> str | None:
@@ -527,17 +528,35 @@ class ElasticsearchIndex:
                                 "_source": {"domain": domain, "fingerprint": fp, "article_id": article_id, "seen": now}})
         self.call(self.helpers.bulk, self.client, actions, refresh=True)
 
-    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
+    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1,
+                    fingerprints: Collection[str] | None = None) -> list[BlockStat]:
+        """Counts from the sightings (only blocks seen `min_articles` times), then the blocks counted
+        or given a status: a site's many one-off paragraphs are never read, and `fingerprints`
+        narrows both to a batch's own blocks."""
         self.ensure()
-        filters: list[dict] = [{"term": {"domain": domain}}]
-        if since:
-            filters.append({"range": {"seen": {"gte": to_iso(since)}}})
-        resp = self.call(self.client.search, index=self.name("block-articles"), size=0,
-                          query={"bool": {"filter": filters}},
-                          aggs={"fp": {"terms": {"field": "fingerprint", "size": 10000}}})
-        counts = {b["key"]: b["doc_count"] for b in resp["aggregations"]["fp"]["buckets"]}
+        fps = sorted(fingerprints or ())
+        chunks = [None] if fingerprints is None else [fps[i:i + BLOCK_CHUNK] for i in range(0, len(fps), BLOCK_CHUNK)]
+        out: list[BlockStat] = []
+        for chunk in chunks:
+            out += self._block_stats(domain, since, min_articles, chunk)
+        out.sort(key=lambda b: (-b.articles, b.first_seen or datetime.min.replace(tzinfo=UTC)))
+        return out
+
+    def _block_stats(self, domain: str, since: datetime | None, min_articles: int,
+                     fps: list[str] | None) -> list[BlockStat]:
+        scope: list[dict] = [{"term": {"domain": domain}}]
+        if fps is not None:
+            scope.append({"terms": {"fingerprint": fps}})
+        counts = self._block_counts(scope, since, min_articles)
+        wanted: list[dict] = [{"exists": {"field": "status"}}]
+        if counts:
+            wanted.append({"terms": {"fingerprint": sorted(counts)}})
         blocks = self.call(self.client.search, index=self.name("blocks"), size=10000,
-                            query={"term": {"domain": domain}})["hits"]["hits"]
+                            query={"bool": {"filter": scope, "should": wanted, "minimum_should_match": 1}}
+                            )["hits"]["hits"]
+        decided = [h["_source"]["fingerprint"] for h in blocks if h["_source"]["fingerprint"] not in counts]
+        if decided:  # pinned or rejected blocks seen fewer times: listed with their own count
+            counts |= self._block_counts([*scope, {"terms": {"fingerprint": decided}}], since, 1)
         out = []
         for h in blocks:
             s = h["_source"]
@@ -545,8 +564,15 @@ class ElasticsearchIndex:
             if n >= min_articles or s.get("status"):
                 out.append(BlockStat(s["fingerprint"], s["text"], n, s.get("status"), from_iso(s.get("first_seen")),
                                      from_iso(s.get("last_seen"))))
-        out.sort(key=lambda b: (-b.articles, b.first_seen or datetime.min.replace(tzinfo=UTC)))
         return out
+
+    def _block_counts(self, scope: list[dict], since: datetime | None, min_articles: int) -> dict[str, int]:
+        seen = [*scope, {"range": {"seen": {"gte": to_iso(since)}}}] if since else scope
+        resp = self.call(self.client.search, index=self.name("block-articles"), size=0,
+                          query={"bool": {"filter": seen}},
+                          aggs={"fp": {"terms": {"field": "fingerprint", "size": 10000,
+                                                 "min_doc_count": max(min_articles, 1)}}})
+        return {b["key"]: b["doc_count"] for b in resp["aggregations"]["fp"]["buckets"]}
 
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
         self.ensure()

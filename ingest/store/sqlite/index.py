@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -264,14 +264,25 @@ class SQLiteIndex:
                     db.execute("INSERT OR IGNORE INTO block_articles VALUES (?, ?, ?, ?)",
                                (domain, fp, article_id, now))
 
-    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1) -> list[BlockStat]:
-        rows = self.query(
-            "SELECT b.fingerprint, b.text, b.status, b.first_seen, b.last_seen, "
-            "(SELECT count(*) FROM block_articles ba WHERE ba.domain = b.domain AND ba.fingerprint = b.fingerprint"
-            " AND ba.seen >= ?) AS n FROM blocks b WHERE b.domain = ? ORDER BY n DESC, b.first_seen",
-            (to_iso(since) or "", domain))
+    def block_stats(self, domain: str, since: datetime | None = None, min_articles: int = 1,
+                    fingerprints: Collection[str] | None = None) -> list[BlockStat]:
+        if fingerprints is None:
+            rows = self._block_rows(domain, since, "", [])
+        else:
+            fps, rows = list(fingerprints), []
+            for i in range(0, len(fps), 500):
+                chunk = fps[i:i + 500]
+                rows += self._block_rows(domain, since, f" AND b.fingerprint IN ({','.join('?' * len(chunk))})", chunk)
+            rows.sort(key=lambda r: (-r["n"], r["first_seen"]))
         return [BlockStat(r["fingerprint"], r["text"], r["n"], r["status"], from_iso(r["first_seen"]),
                           from_iso(r["last_seen"])) for r in rows if r["n"] >= min_articles or r["status"]]
+
+    def _block_rows(self, domain: str, since: datetime | None, where: str, params: list[str]) -> list:
+        return self.query(
+            "SELECT b.fingerprint, b.text, b.status, b.first_seen, b.last_seen, "
+            "(SELECT count(*) FROM block_articles ba WHERE ba.domain = b.domain AND ba.fingerprint = b.fingerprint"
+            f" AND ba.seen >= ?) AS n FROM blocks b WHERE b.domain = ?{where} ORDER BY n DESC, b.first_seen",
+            (to_iso(since) or "", domain, *params))
 
     def block_article_ids(self, domain: str, fingerprints: set[str]) -> set[str]:
         fps = list(fingerprints)
