@@ -174,3 +174,21 @@ def test_the_first_paragraph_after_a_picture_box_is_kept():
     for para in MORE + RUNS:
         assert para in result.text
     assert result.text.index(MORE[0]) < result.text.index(MORE[1])
+
+
+def test_a_leading_run_with_links_in_a_container_named_as_the_text_gets_a_paragraph():
+    run = ("According to the portal <a href='/tag/stilic'>Semir Stilic</a> is only one of the candidates, "
+           "with two other midfielders from the league.")
+    tree = html.fromstring(f'<html><body><section id="tresc" class="row">{run}<br><br>{RUNS[1]}<br><br>{RUNS[2]}'
+                           "</section></body></html>")
+    before = tree.text_content()
+    break_leading_text(tree)
+    first = tree.get_element_by_id("tresc")[0]
+    assert first.tag == "p" and first.text_content().startswith("According to the portal Semir Stilic is only")
+    assert first.getnext().tag == "br" and tree.text_content() == before
+    # the same run in a box not named as the text (a footer's notice) is left as it is
+    notice = html.fromstring(f'<html><body><div class="bot1 fl">{run}<br>Legal notice: quote with a link.</div>'
+                             "</body></html>")
+    kept = etree.tostring(notice)
+    break_leading_text(notice)
+    assert etree.tostring(notice) == kept

@@ -8,8 +8,9 @@ tree once, before trafilatura and our readers (captions, headings, lead) see it 
     each `<br>` becomes a paragraph made of the text after it, and the container's own text before
     its first `<br>` is dropped (always in a `<section>`, `<article>` or `<main>`, in a `<div>` when
     the page has paragraphs elsewhere). That run is the article's first paragraph; an empty `<br>`
-    put before it makes it a paragraph like the others (only when the `<br>` is the container's first
-    child: text that runs into links first, a footer's notice, is left as it is). A run that starts
+    put before it makes it a paragraph like the others. A first run that goes on in links before its
+    `<br>` is put in a `<p>` only when the container's class or id says it is the text (`TEXT_NAMES`:
+    "tresc", "article-body", "entry"...): elsewhere such a run is mostly a footer's notice. A run that starts
     right after a block inside such a container (a related-links box, a picture's box: trafilatura
     drops the box with the text after it, `<p><div class="image">…</div>First paragraph</p>` parses
     that way) gets a `<br>` of its own when a `<br>` ends it, else a `<p>` up to the next block.
@@ -30,6 +31,11 @@ RUN_CONTAINERS = frozenset({"div", "section", "article", "main"})
 # Block elements after which a text run starts afresh (a related-links box inside the text, a picture).
 BLOCKS = frozenset({"div", "p", "table", "ul", "ol", "dl", "section", "aside", "figure", "blockquote", "h1", "h2",
                     "h3", "h4", "h5", "h6", "form", "center"})
+# Class/id words of a container that holds the article's text (several languages), where a leading run
+# that goes on in links before its first <br> is still the first paragraph (elsewhere: a footer's notice).
+TEXT_NAMES = frozenset({"content", "text", "body", "article", "story", "entry", "post", "tresc", "tekst", "inhalt",
+                        "artikel", "contenu", "contenido", "testo", "conteudo", "texto", "corpo", "cuerpo"})
+NAME_TOKEN = re.compile(r"[a-z]+")
 COUNT = re.compile(r"\d{1,6}")
 WORD_START = re.compile(r"[^\W\d_]")
 
@@ -45,10 +51,34 @@ def break_leading_text(tree) -> None:
             first = etree.Element("br")
             first.tail, parent.text = parent.text, None
             parent.insert(0, first)
+        elif before is not None and _named_as_text(parent) and parent.text and WORD_START.search(parent.text) \
+                and _run_before(br, parent):
+            _wrap_leading_run(parent, br)
     for block in list(tree.iter(*BLOCKS)):
         parent = block.getparent()
         if parent is not None and parent.tag in RUN_CONTAINERS and block.tail and WORD_START.search(block.tail):
             _wrap_tail_run(block)
+
+
+def _named_as_text(node) -> bool:
+    """The element's class or id says it holds the article's text ("tresc", "article-body", "entry")."""
+    names = set(NAME_TOKEN.findall(" ".join((node.get("class") or "", node.get("id") or "")).lower()))
+    return bool(names & TEXT_NAMES)
+
+
+def _run_before(br, parent) -> bool:
+    """Only inline elements (no block, no other `<br>`) between the container's start and `br`."""
+    return all(not (isinstance(n.tag, str) and (n.tag == "br" or n.tag in BLOCKS)) for n in br.itersiblings(preceding=True))
+
+
+def _wrap_leading_run(parent, br) -> None:
+    """The container's own text and the inline elements before its first `<br>`, in a `<p>` of their own."""
+    run = list(br.itersiblings(preceding=True))[::-1]
+    paragraph = etree.Element("p")
+    paragraph.text, parent.text = parent.text, None
+    parent.insert(0, paragraph)
+    for node in run:
+        paragraph.append(node)
 
 
 def _wrap_tail_run(block) -> None:
