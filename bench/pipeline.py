@@ -6,6 +6,7 @@
     python bench/pipeline.py --hosts 10 --sizes 300   # spread over 10 hosts, default politeness
     python bench/pipeline.py --hosts 10 --sizes 300 --sigterm   # also: how fast a busy daemon stops
     INGEST_ES_URL=http://127.0.0.1:9200 python bench/pipeline.py   # also Elasticsearch (1,000; --es-sizes)
+    INGEST_OS_URL=http://127.0.0.1:9201 python bench/pipeline.py   # also OpenSearch (same sizes)
 
 A loopback site serves the 181 real pages of ../shared/benchmarks/article-extraction (the bundled
 sample site when absent) repeated under varied URLs: each repetition on its own port (its own
@@ -206,10 +207,11 @@ def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str,
         settings.fetch.per_host_min_interval = 0
         settings.fetch.per_host_concurrency = 8
         settings.fetch.concurrency = 16
-    if backend == "elasticsearch":
-        settings.store.elasticsearch.url = os.environ["INGEST_ES_URL"]
-        settings.store.elasticsearch.index_prefix = f"benchpipe{int(time.time())}"
-        settings.store.elasticsearch.bulk_size = 1000
+    cluster = {"elasticsearch": settings.store.elasticsearch, "opensearch": settings.store.opensearch}.get(backend)
+    if cluster is not None:
+        cluster.url = os.environ["INGEST_ES_URL" if backend == "elasticsearch" else "INGEST_OS_URL"]
+        cluster.index_prefix = f"benchpipe{int(time.time())}"
+        cluster.bulk_size = 1000
     with Ingest(settings) as app:
         before = _cpu()
         with Timer() as t:
@@ -217,8 +219,8 @@ def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str,
         main_cpu, worker_cpu = (after - b for after, b in zip(_cpu(), before, strict=True))
         with Timer() as t2:
             second = app.run_once(feeds=feeds)
-        if backend == "elasticsearch":
-            app.store.index.client.indices.delete(index=f"{settings.store.elasticsearch.index_prefix}-*")
+        if cluster is not None:
+            app.store.index.client.indices.delete(index=f"{cluster.index_prefix}-*")
     n = max(1, report.stored)
     return {"stored": report.stored, "seconds": t.seconds, "rate": report.stored / t.seconds,
             "cpu_ms_per_article_main": 1000 * main_cpu / n, "cpu_ms_per_article_workers": 1000 * worker_cpu / n,
@@ -229,7 +231,7 @@ def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
-    ap.add_argument("--es-sizes", default="1000", help="the sizes also run on Elasticsearch (INGEST_ES_URL)")
+    ap.add_argument("--es-sizes", default="1000", help="the sizes also run on Elasticsearch (INGEST_ES_URL) and OpenSearch (INGEST_OS_URL)")
     ap.add_argument("--diy-sizes", default="1000",
                     help="the sizes the DIY script (feedparser + httpx + trafilatura + FTS5) also runs at")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -240,7 +242,8 @@ def main() -> None:
     pages = real_pages()
     if args.hosts:
         return polite_hosts(pages, args)
-    backends = ["sqlite"] + (["elasticsearch"] if os.environ.get("INGEST_ES_URL") else [])
+    backends = (["sqlite"] + (["elasticsearch"] if os.environ.get("INGEST_ES_URL") else [])
+                + (["opensearch"] if os.environ.get("INGEST_OS_URL") else []))
     es_sizes = {int(s) for s in args.es_sizes.split(",") if s}
     diy_sizes = {int(s) for s in args.diy_sizes.split(",") if s}
     results, diy = [], {}
@@ -254,7 +257,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 diy[n] = diy_script(feeds, args.workers, Path(tmp))
         for backend in backends:
-            if backend == "elasticsearch" and n not in es_sizes:
+            if backend != "sqlite" and n not in es_sizes:
                 continue
             with tempfile.TemporaryDirectory() as tmp:
                 r = run_pipeline(feeds, args.workers, Path(tmp), backend)

@@ -56,6 +56,7 @@ from ingest.text import fold, stem_words
 log = logging.getLogger(__name__)
 
 NGRAM = 3                 # longest key phrase, in words
+TIE_MARGIN = 5  # extra phrases asked of the scorer so ties at the cut are decided by phrase, not hash order
 MAX_CHARS = 4000          # body characters YAKE reads (after the title)
 CANDIDATES = 4            # YAKE candidates asked for per keyword wanted (most are filtered out)
 MIN_CANDIDATES = 30
@@ -100,7 +101,10 @@ def is_panic(exc: BaseException) -> bool:
 def _score(lang: str, text: str, top: int) -> list[tuple[str, float]]:
     """YAKE's best `top` phrases; none when the native scorer panics (this article only)."""
     try:
-        return _scorer(lang, NGRAM)(text, top)
+        # The native scorer orders equal scores (and cuts among them) in hash order, which changes
+        # from process to process: ask for a few more, order ties by phrase, cut here.
+        found = _scorer(lang, NGRAM)(text, top + TIE_MARGIN)
+        return sorted(found, key=lambda pair: (pair[1], pair[0]))[:top]
     except BaseException as exc:
         if not is_panic(exc):
             raise

@@ -19,16 +19,50 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import product
+
+from lxml import etree
 
 from ingest.models import Access
 
 FREE_FALSE = re.compile(r'"isAccessibleForFree"\s*:\s*"?(false|False|FALSE|0|no)"?')
 FREE_TRUE = re.compile(r'"isAccessibleForFree"\s*:\s*"?(true|True|TRUE|1|yes)"?')
-PAYWALL_WORDS = re.compile(r"(?:^|[\s_-])(paywall|paywalled|pay-wall|regwall|registration-wall|meter-wall|"
-                           r"premium-?(?:content|article|wall|barrier|box)|subscriber-?only|subscription-?wall|"
-                           r"plus-?(?:content|paywall|teaser)|tp-container|piano-?(?:offer|paywall)|"
-                           r"article-?locked|locked-?content|content-?locked|abo-?(?:teaser|wall|box)|"
-                           r"offer-?wall|barrier-?page)(?:$|[\s_-])", re.I)
+# Names of paywall containers in class and id values (a whole word between spaces, "_" or "-").
+PAYWALL_NAMES = ("paywall", "paywalled", "pay-wall", "regwall", "registration-wall", "meter-wall",
+                 "premium-?(?:content|article|wall|barrier|box)", "subscriber-?only", "subscription-?wall",
+                 "plus-?(?:content|paywall|teaser)", "tp-container", "piano-?(?:offer|paywall)",
+                 "article-?locked", "locked-?content", "content-?locked", "abo-?(?:teaser|wall|box)",
+                 "offer-?wall", "barrier-?page")
+PAYWALL_WORDS = re.compile(rf"(?:^|[\s_-])({'|'.join(PAYWALL_NAMES)})(?:$|[\s_-])", re.I)
+NAME_TOKEN = re.compile(r"\(\?:[a-z|-]+\)|-\?|[a-z-]")  # (?:a|b), an optional "-", a letter or "-"
+
+
+def _spellings(name: str) -> list[str]:
+    """Every text a PAYWALL_NAMES entry matches (lower case): "abo-?(?:wall|box)" -> abo-wall, abowall, ..."""
+    tokens = NAME_TOKEN.findall(name)
+    assert "".join(tokens) == name, f"PAYWALL_NAMES: {name!r} uses more than letters, -, -? and (?:a|b)"
+    options = [t[3:-1].split("|") if t.startswith("(") else ["-", ""] if t == "-?" else [t] for t in tokens]
+    return ["".join(parts) for parts in product(*options)]
+
+
+# Each name's spellings under its plain start (the text before its first "-?" or "("): tested first.
+PAYWALL_SPELLINGS: dict[str, list[str]] = {}
+for _name in PAYWALL_NAMES:
+    PAYWALL_SPELLINGS.setdefault(re.split(r"-\?|\(", _name)[0], []).extend(_spellings(_name))
+# An IGNORECASE match takes four non-ASCII letters for ASCII ones (İ ı ſ K): folded before lower-casing,
+# so a plain substring test finds every spelling PAYWALL_WORDS could match.
+CASE_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def names_paywall(values: list[str]) -> bool:
+    """Whether some class or id value of `values` names a paywall: every value at once, by substring
+    tests for the names' spellings first (most pages hold none), PAYWALL_WORDS only when one is found."""
+    joined = "\n".join(values)  # a newline is a word boundary for PAYWALL_WORDS, and no name holds one
+    folded = joined.translate(CASE_FOLD).lower()
+    return any(start in folded and any(s in folded for s in spellings) for start, spellings in PAYWALL_SPELLINGS.items()) \
+        and PAYWALL_WORDS.search(joined) is not None
+
+
 CHALLENGE_TITLE = re.compile(r"^(just a moment|attention required|please wait|checking your browser|"
                              r"access denied|pardon our interruption|are you a (?:robot|human)|"
                              r"security check|one more step|bot verification|ddos-guard|verify you are human|"
@@ -52,6 +86,26 @@ def _meta(tree, *names: str) -> list[str]:
     return out
 
 
+# Every class and id value of the page as plain strings, in one C-level pass (no element proxies).
+CLASS_AND_ID_VALUES = etree.XPath("//@class | //@id", smart_strings=False)
+NOT_PAYWALL_HOLDERS = ("script", "style", "meta", "link", "html", "body")
+
+
+def _paywall_container(tree) -> bool:
+    """An element (not script, style, meta, link, html, body) whose class or id names a paywall.
+    Most pages name no paywall in any class or id value at all (`names_paywall`): only the others
+    are walked element by element."""
+    if not names_paywall(CLASS_AND_ID_VALUES(tree)):
+        return False
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in NOT_PAYWALL_HOLDERS:
+            continue
+        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if names.strip() and PAYWALL_WORDS.search(names):
+            return True
+    return False
+
+
 def page_access(tree) -> str:
     """What the page itself says about access (before its body is looked at): Access value."""
     scripts = " ".join(s.text or "" for s in tree.iter("script") if "ld+json" in (s.get("type") or ""))
@@ -61,12 +115,8 @@ def page_access(tree) -> str:
     tier = _meta(tree, "article:content_tier", "content_tier")
     if any(v in ("false", "0", "no") for v in micro) or any(v in ("locked", "metered", "premium") for v in tier):
         return Access.PAYWALLED
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "meta", "link", "html", "body"):
-            continue
-        names = f"{el.get('class') or ''} {el.get('id') or ''}"
-        if names.strip() and PAYWALL_WORDS.search(names):
-            return Access.PAYWALLED
+    if _paywall_container(tree):
+        return Access.PAYWALLED
     if FREE_TRUE.search(scripts) or any(v in ("true", "1", "yes") for v in micro) or "free" in tier:
         return Access.FREE
     return Access.UNKNOWN
@@ -84,12 +134,19 @@ def _json_title(tree) -> str:
     return ""
 
 
+def _challenge(title: str, html: str) -> bool:
+    """A bot challenge's title, or a challenge script's marker in the page's start."""
+    if CHALLENGE_TITLE.match(title):
+        return True
+    head = html[:200_000].lower()
+    return any(m in head for m in CHALLENGE_MARKERS)
+
+
 def blocked_page(tree, html: str, body_text: str) -> str | None:
     """Why this page is not an article (bot challenge, consent wall), or None."""
     title = " ".join((tree.findtext(".//title") or "").split())
-    head = html[:200_000].lower()
-    if (CHALLENGE_TITLE.match(title) or any(m in head for m in CHALLENGE_MARKERS)) and len(body_text) < 600 \
-            and not _json_title(tree):
+    # the body's length first: the page of an article is not scanned for challenge markers
+    if len(body_text) < 600 and _challenge(title, html) and not _json_title(tree):
         return f"bot challenge ({title or 'challenge script'})"
     words = len(body_text.split())
     if words < 80 and len(CONSENT_WORDS.findall(body_text)) >= 2 and ACCEPT_WORDS.search(body_text) \

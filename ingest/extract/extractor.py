@@ -8,6 +8,13 @@ bounded too.
 Real news pages stay far below (1,171 benchmark pages: at most 1.6 M characters, 8,124 elements,
 depth 51). A page over a bound raises `PageTooComplex` with the reason: the pipeline records it
 on the entry and falls back to the feed's text.
+
+CPU: the page is parsed once (`parse_html`, our own parser with a C-level element class lookup:
+lxml.html's Python lookup ran once per element proxy, 7 % of the extraction CPU) and trafilatura
+works on copies of that tree, which keep the cheap lookup. Our reads before trafilatura are whole-page
+walks or XPath counts, kept cheap where they run on every page (bounds counted in C, class values
+judged once per distinct value, paywall names looked for in all class and id values at once);
+trafilatura's two passes are most of the rest and are left as they are (tests/test_extract_parse_reads.py).
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from typing import Any
 
 import trafilatura
 from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
+from lxml.html import fromstring as html_fromstring
 from trafilatura.settings import Document
-from trafilatura.utils import load_html
+from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from ingest.config import ExtractSettings
 from ingest.errors import IngestError
@@ -70,19 +79,29 @@ def _class_words(node) -> set[str]:
 CLASS_HINT = re.compile("|".join(sorted(CAPTION_WORDS | CREDIT_WORDS, key=len, reverse=True)))
 
 
+def _class_kind(cls: str) -> int:
+    """1 when the class names a caption, 2 when it names a credit, 0 otherwise."""
+    if not CLASS_HINT.search(cls.lower()):
+        return 0
+    words = _words_of_class(cls)
+    return 1 if words & CAPTION_WORDS else 2 if words & CREDIT_WORDS else 0
+
+
 def _class_candidates(tree) -> tuple[list, list]:
-    """Elements whose class names a caption, and those whose class names a credit (one pass)."""
+    """Elements whose class names a caption, and those whose class names a credit (one pass). A page
+    repeats its class values many times: each distinct value is judged once."""
     captions, credits = [], []
-    for el in tree.iter():
-        cls = el.get("class") if isinstance(el.tag, str) else None
+    kinds: dict[str, int] = {}
+    for el in tree.iter(etree.Element):
+        cls = el.get("class")
         if not cls:
             continue
-        if not CLASS_HINT.search(cls.lower()):
-            continue
-        words = _words_of_class(cls)
-        if words & CAPTION_WORDS:
+        kind = kinds.get(cls)
+        if kind is None:
+            kind = kinds[cls] = _class_kind(cls)
+        if kind == 1:
             captions.append(el)
-        elif words & CREDIT_WORDS:
+        elif kind == 2:
             credits.append(el)
     return captions, credits
 
@@ -312,27 +331,63 @@ def _split_tags(values: list[str] | None) -> list[str]:
     return out
 
 
-def parse_html(html: str):
-    """Parse once; trafilatura gets the same tree (it works on a copy) and we read captions and headings."""
+def _page_parser() -> etree.HTMLParser:
+    """The HTML parser of our page trees: trafilatura's parser options (its `utils.HTML_PARSER`:
+    comments and processing instructions dropped, no ids collected, no default doctype) with a
+    C-level element class lookup. lxml.html's own parser looks every element proxy's class up in
+    Python (`HtmlElementClassLookup.lookup`, one call per proxy: 7 % of the extraction CPU), to hand
+    out form, input, select, textarea and label classes nothing in extraction uses. Every element is
+    an `HtmlElement` here all the same (trafilatura checks for it), and the copies trafilatura makes
+    of the tree keep the document's parser, so its passes get the cheap lookup too. Our own parser:
+    trafilatura's module-level one stays as it is for every other caller in the process."""
+    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
+                              remove_comments=True, remove_pis=True)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+    return parser
+
+
+PAGE_PARSER = _page_parser()
+
+
+def _parse_with(html: str | bytes):
     try:
-        return load_html(html)
-    except (ValueError, etree.ParserError):
+        return html_fromstring(html, parser=PAGE_PARSER)
+    except (ValueError, etree.LxmlError):  # a str with an encoding declaration; an empty document
         return None
 
 
+def parse_html(html: str):
+    """Parse once; trafilatura gets the same tree (it works on a copy) and we read captions and headings.
+    The same steps as trafilatura's `load_html` for a decoded page (its repair of the page start, a
+    second parse from UTF-8 bytes when the text one fails or comes out empty, a page not starting
+    like HTML refused when it parses to less than two children), with `PAGE_PARSER`."""
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree = _parse_with(html)
+    if tree is None or len(tree) < 1:
+        tree = _parse_with(html.encode("utf-8", "surrogatepass"))
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    return tree
+
+
+ELEMENTS = etree.XPath("count(descendant-or-self::*)")
+# The first element deeper than MAX_DEPTH levels (the root is level 1), in document order
+TOO_DEEP = etree.XPath("(" + "/".join(["*"] * MAX_DEPTH) + ")[1]")
+PLACE = etree.XPath("count(preceding::*) + count(ancestor-or-self::*)")  # an element's number in document order
+
+
 def check_bounds(tree) -> None:
-    """Raise PageTooComplex when the tree has more than `MAX_ELEMENTS` elements or `MAX_DEPTH` levels."""
-    elements = depth = 0
-    for event, _node in etree.iterwalk(tree, events=("start", "end")):
-        if event == "end":
-            depth -= 1
-            continue
-        elements += 1
-        depth += 1
-        if elements > MAX_ELEMENTS:
-            raise PageTooComplex(f"page has more than {MAX_ELEMENTS:,} elements; not extracted")
-        if depth > MAX_DEPTH:
-            raise PageTooComplex(f"page nests elements deeper than {MAX_DEPTH} levels; not extracted")
+    """Raise PageTooComplex when the tree has more than `MAX_ELEMENTS` elements or `MAX_DEPTH` levels;
+    when it has both, the bound an element-by-element walk meets first. Counted in C (XPath): a walk in
+    Python cost more than the rest of our reads of the page together."""
+    elements = int(ELEMENTS(tree))
+    deep = TOO_DEEP(tree)
+    if deep and (elements <= MAX_ELEMENTS or PLACE(deep[0]) <= MAX_ELEMENTS):
+        raise PageTooComplex(f"page nests elements deeper than {MAX_DEPTH} levels; not extracted")
+    if elements > MAX_ELEMENTS:
+        raise PageTooComplex(f"page has more than {MAX_ELEMENTS:,} elements; not extracted")
 
 
 def prune_tree(tree, xpaths: list[str]):
