@@ -397,3 +397,14 @@ def test_any_short_header_over_teaser_links_goes_with_them(header):
 def test_a_subheading_over_paragraphs_is_not_a_teaser_header():
     blocks = [p(LEAD), Block("head", "Was jetzt geplant ist"), p(P1), p(P2)]
     assert texts(clean_blocks(blocks, None)) == [LEAD, "Was jetzt geplant ist", P1, P2]
+
+
+def test_a_short_subscription_stem_ends_a_word():
+    """"abo" (German: subscription) is a subscription word in compounds and on its own, not inside "about"."""
+    from ingest.extract.rulepack import load_promo
+
+    words = load_promo()
+    for text in ("jetzt abo sichern", "alle abos im überblick", "das jahresabo kostet", "für digitalabo-kunden"):
+        assert words.subscription.search(text), text
+    for text in ("tell us about it", "see above", "the abortion law", "abolish the tax"):
+        assert not words.subscription.search(text), text

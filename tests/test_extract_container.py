@@ -171,3 +171,20 @@ def test_long_list_items_between_shared_blocks_are_filled_but_not_at_the_edges()
     assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], item.text, ARTICLE[2]]
     menu = p("Home", kind="item")
     assert [b.text for b in fill_from_wide(precise, [p(ARTICLE[0]), menu, p(ARTICLE[2])])] == [ARTICLE[0], ARTICLE[2]]
+
+
+def test_a_multi_line_block_opening_with_the_page_description_is_the_article():
+    # the precision pass kept the comment thread under the article; the recall pass has the article as
+    # one run of lines (text set with <br>s) between the photo credit and the tag line both passes kept
+    credit, tags = p("(photo: Agency)"), p("TAGS: court, police, fuel")
+    article = p("\n".join([*ARTICLE, "MORE ON THIS STORY »"]))
+    precise = [credit, tags, *map(p, COMMENTS[:4])]
+    wide = [credit, article, tags, *map(p, COMMENTS[:4])]
+    description = ARTICLE[0][:150] + "..."
+    out = [b.text for b in fill_from_wide(precise, wide, description)]
+    assert out == [credit.text, *ARTICLE, tags.text, *COMMENTS[:4]]  # the short link line stays out
+    # counter-examples: no description, or one that is not how the block opens (a site's legal notice)
+    assert [b.text for b in fill_from_wide(precise, wide)] == [b.text for b in precise]
+    notice = p("\n".join(FOOTER))
+    wide = [credit, notice, tags, *map(p, COMMENTS[:4])]
+    assert [b.text for b in fill_from_wide(precise, wide, description)] == [b.text for b in precise]

@@ -8,6 +8,8 @@ controls is a widget, not a standfirst.
 
 from __future__ import annotations
 
+import pytest
+
 from ingest.config import ExtractSettings
 from ingest.extract import extract_article
 
@@ -69,4 +71,56 @@ def test_a_caption_above_the_lead_is_a_caption_and_the_lead_after_it_is_kept():
     assert result.text.startswith(LEAD)
     assert CAPTION not in result.text and any(c.startswith(CAPTION) for c in result.captions)
     for para in BODY:
+        assert para in result.text
+
+
+POST = [
+    "Ahead of the election, all eyes are on jobs and taxes, but the choices voters make on Tuesday could also "
+    "shape the rules for every network in the country for years.",
+    "As a general rule, one result would most benefit the incumbent carriers, according to a report out on "
+    "Friday from an investment bank that follows the sector.",
+    "The other would favour the newer wireless carriers and the smaller rivals, the same report says, although "
+    "its authors expect the differences to be modest.",
+]
+EXCERPT = ("The presidential election will have big impacts on tax policies and spending plans over the next four "
+           "years, but it will also play a role in telecoms policy.")
+TEASER = ("Our guide to every other race on the ballot this year, from the governors' contests to the local "
+          "measures on school funding and transit.")
+
+
+def post_page(wrapper: str) -> str:
+    """A blog that sets its post in a list item of a widget list (or a table cell): the excerpt box sits in
+    the same item as the post; a related post's teaser sits in a list of its own."""
+    post = (f'<h2 class="entry-title">How the election affects telecoms</h2>'
+            f'<div class="post-sub-head"><div class="excerpt"><p>{EXCERPT}</p></div></div>'
+            f'<div class="post-content">{"".join(f"<p>{t}</p>" for t in POST)}</div>')
+    related = f'<ul class="more"><li><div class="excerpt"><p>{TEASER}</p></div></li></ul>'
+    wrapped = (f'<ul class="widgets"><li class="full-post widget">{post}</li></ul>' if wrapper == "li"
+               else f'<table><tr><td class="main">{post}</td></tr></table>')
+    return f"""<html><head><title>How the election affects telecoms</title>
+<meta property="og:description" content="{EXCERPT}"></head><body>
+<div id="menu"><a href="/">Home</a></div>{related}{wrapped}</body></html>"""
+
+
+@pytest.mark.parametrize("wrapper", ["li", "td"])
+def test_the_excerpt_is_the_lead_when_a_list_item_or_table_cell_holds_the_whole_post(wrapper):
+    result = extract_article(post_page(wrapper).encode(), "https://blog.example.com/2012/11/telecoms/",
+                             ExtractSettings())
+    assert result.text.startswith(EXCERPT)
+    for para in POST:
+        assert para in result.text
+    assert TEASER not in result.text  # an excerpt in a list that does not hold the post stays out
+
+
+def test_a_lead_set_in_a_font_element_is_recovered():
+    # older CMSs set the lead and the body in <font> elements; the lead's itemprop names it
+    lead = ("The city's ambulance service had its busiest year of the decade, its chief said on Monday, with "
+            "almost seventy thousand calls.")
+    page = f"""<html><head><title>Ambulances' busiest year</title><meta name="description" content="{lead}"></head>
+<body><div id="menu"><a href="/">Home</a></div><div class="article"><h1>Ambulances' busiest year</h1>
+<font class="articleBody" itemprop="description">{lead}</font><br/>
+<font class="articleBody" itemprop="articleBody">{"".join(f"<p>{t}</p>" for t in POST)}</font></div></body></html>"""
+    result = extract_article(page.encode(), "https://news.example.ee/daily/ambulances", ExtractSettings())
+    assert result.text.startswith(lead)
+    for para in POST:
         assert para in result.text

@@ -3,7 +3,8 @@
     from ingest.extract import extract_article
     result = extract_article(html_bytes, url, settings.extract)
 
-The modules, in the order a page meets them: `extractor.py` (bounds, trafilatura, lead and headings
+The modules, in the order a page meets them: `extractor.py` (bounds, `treefix.py` markup fixes,
+trafilatura and `container.py` choosing and filling its body, lead and headings
 recovered, access, page tags via `pagetags.py`), `blocks.py` (the body as typed blocks and their
 fingerprints), `walker.py` (the block walker removing boilerplate, its steps an ordered list) over
 `rulepack.py` (rules as data, `rules/*.yaml`), `sites.py` (per-site config) and `learned.py` (the

@@ -18,11 +18,13 @@ decisions, measured on the shared benchmarks (`bench/extraction.py`):
      the precision body does not already hold). Short lines, table rows, headings and multi-line
      blocks (a comment's header, an address, a teaser with its date) stay out: in the recall body's
      extra they are mostly comments, navigation and teasers (measured: table rows and a lower or
-     higher `RECALL_GROWTH` cost more precision than they bring recall). Three refinements, measured
+     higher `RECALL_GROWTH` cost more precision than they bring recall). Refinements, measured
      on the large set: a multi-line recall paragraph is read line by line when it holds precision
      lines or directly continues the article (blogs written as text with `<br>`s come out of the
      recall pass as one paragraph whose first lines the precision pass dropped), but not past its
-     last precision line (the run goes on into the site's notices); a long list item is put back only
+     last precision line (the run goes on into the site's notices), or when it opens with the page's
+     description (the article's lead: the precision pass dropped the whole article and kept, say, the
+     comments under it); a long list item is put back only
      between blocks both bodies share ("- The ministry said ..." paragraphs set as a list); and after
      everything the bodies share, paragraphs are put back only when the precision body is under
      `TAIL_FILL_SHARE` of the recall body (it took a piece of the article, else the tail is comments
@@ -103,20 +105,32 @@ def _key(text: str) -> str:
     return " ".join(WORD_RUN.findall(text.lower()))
 
 
-def _units(wide: list[Block], owner: dict[str, int]) -> list[Block]:
+def _opens_with(text: str, lead: str) -> bool:
+    """The text starts like the page's description (`lead`, its words), over at least 40 characters
+    (a description is often the article's first sentences, cut short)."""
+    if len(lead) < 40:
+        return False
+    key = _key(text)
+    n = min(len(lead), 80)
+    return key[:n] == lead[:n] or len(key) >= 40 and lead.startswith(key)
+
+
+def _units(wide: list[Block], owner: dict[str, int], lead: str = "") -> list[Block]:
     """The recall body's blocks, a multi-line paragraph split into its lines when it holds some of the
     precision body's lines or continues the article (it follows a block holding a precision paragraph,
     or a split block that had paragraphs): the recall pass often reads a post written as text and line
     breaks (`<div>` text with `<br>`s) as one paragraph whose lines the precision pass partly dropped.
     In a block holding precision lines, the lines after the last of them are left out (a run of text
     often goes on past the article into the page's notices and teasers). A multi-line block elsewhere
-    (a footer's legal notice, a comment, an address) stays whole."""
+    (a footer's legal notice, a comment, an address) stays whole, unless it opens with the page's
+    description (`lead`): then it is the article, which the precision pass dropped whole."""
     units: list[Block] = []
     continues = False  # the previous recall block was article text
     for block in wide:
         lines = [Block(kind="p", text=line) for line in block.text.split("\n")]
         owned = [i for i, line in enumerate(lines) if _key(line.text) in owner]
-        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner and (owned or continues):
+        if block.kind == "p" and len(lines) > 1 and _key(block.text) not in owner \
+                and (owned or continues or _opens_with(lines[0].text, lead)):
             units += lines[:owned[-1] + 1] if owned else lines
         else:
             units.append(block)
@@ -125,19 +139,20 @@ def _units(wide: list[Block], owner: dict[str, int]) -> list[Block]:
     return units
 
 
-def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
+def fill_from_wide(precise: list[Block], wide: list[Block], description: str | None = None) -> list[Block]:
     """The precision body's blocks, in their order, with the recall body's long sentence-shaped
     paragraphs it dropped, each put after the precision block that precedes it in the recall body.
     Blocks are matched by their words (spacing and line breaks differ between the passes), and by
     their lines (one recall paragraph may hold several precision blocks); a paragraph whose text the
     precision body already holds for the most part (split differently) is not added.
+    A multi-line recall paragraph opening with the page's `description` is read line by line (`_units`).
     Unchanged when the two bodies share no block."""
     owner: dict[str, int] = {}  # words of a precision block, and of each of its lines -> its index
     for i, block in enumerate(precise):
         owner.setdefault(_key(block.text), i)
         for line in block.text.split("\n") if "\n" in block.text else ():
             owner.setdefault(_key(line), i)
-    units = _units(wide, owner)
+    units = _units(wide, owner, _key(description or ""))
     if not any(_key(u.text) in owner for u in units):
         return precise
     have = shingles(" ".join(b.text for b in precise))
@@ -162,3 +177,4 @@ def fill_from_wide(precise: list[Block], wide: list[Block]) -> list[Block]:
     for i, block in enumerate(precise):
         out += [replace.get(i, block), *after.get(i, [])]
     return out
+

@@ -38,6 +38,7 @@ from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
 from ingest.extract.container import choose_body, fill_from_wide
 from ingest.extract.lead import already_in, find_lead
 from ingest.extract.pagetags import is_credit, page_tag_blocks
+from ingest.extract.treefix import fix_tree
 from ingest.fetch.charset import decode_page
 from ingest.models import Precision
 
@@ -428,6 +429,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     check_bounds(tree)
     if prune_xpaths:
         prune_tree(tree, prune_xpaths)
+    fix_tree(tree)  # markup trafilatura misreads (a <br>-set text's first run, counter badges)
     # trafilatura prunes figures and headings from the tree it is given: read them first.
     figures, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)
@@ -452,7 +454,8 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
         return PageParts(blocks=[], blocked=blocked, raw_chars=len(html)) if blocked else None
     blocks = blocks_from_body(body)
     if settings.recall_pass and wide_body is not None and body is not wide_body:
-        blocks = fill_from_wide(blocks, blocks_from_body(wide_body))  # paragraphs the precision pass dropped
+        # paragraphs the precision pass dropped
+        blocks = fill_from_wide(blocks, blocks_from_body(wide_body), doc.description)
     blocks = recover_headings(headings, blocks)
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])],
                         tuple(text for text, _ in figures))

@@ -14,7 +14,8 @@ signals agree, never on one alone:
 
 A candidate needs two of the three (position and a long, sentence-shaped text without links counts as
 two), and is never a copy of the title, a kicker (a short label without a sentence), a date line or a
-byline, nor text inside a figure, navigation, aside or footer, nor a block holding scripts or form
+byline, nor text inside a figure, navigation, aside or footer (unless that element holds the body too: a
+page laid out in a table), nor a block holding scripts or form
 controls (an archive widget's month menu in a `<select>` reads as one long line of text). The body's
 first paragraph is searched for past a figure caption printed above the lead. The lead is added once:
 if the body already starts with it (or holds it) nothing is added.
@@ -41,7 +42,7 @@ OUTSIDE_WORDS = {"nav", "navigation", "menu", "footer", "sidebar", "breadcrumb",
                  "comments", "comment", "share", "social", "newsletter", "cookie", "consent", "promo", "ad",
                  "ads", "advert", "caption", "byline", "author", "meta", "dateline", "kicker", "overline",
                  "eyebrow", "topline", "dachzeile", "occhiello", "antetitulo", "credit", "tags", "paywall"}
-CANDIDATE_TAGS = {"p", "div", "h2", "h3", "h4", "span", "section", "header", "strong", "b", "em", "summary"}
+CANDIDATE_TAGS = {"p", "div", "h2", "h3", "h4", "span", "section", "header", "strong", "b", "em", "summary", "font"}
 DATELINE = re.compile(r"^[\W\d_]*(\d{1,2}[./:-]\d{1,2}|\d{4}|updated|aktualisiert|publié|publicado|pubblicato)",
                       re.I)
 BYLINE = re.compile(r"^(by|von|par|por|di|de|da|przez|door|от|av|af)\s+\w+", re.I)
@@ -67,11 +68,13 @@ def _name_words(node) -> set[str]:
     return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
 
 
-def _excluded(node) -> bool:
+def _excluded(node, body_wrappers: frozenset = frozenset()) -> bool:
     """Inside a figure, navigation, list, link...; or in a box named as something else (byline, kicker,
-    share, related...) within three levels (page-wide wrappers further up say little)."""
+    share, related...) within three levels (page-wide wrappers further up say little). An element
+    that also holds the body (`body_wrappers`: a page laid out in a table, a post set in a list item)
+    says nothing about the lead."""
     for depth, el in enumerate((node, *node.iterancestors())):
-        if el.tag in ("body", "html"):
+        if el.tag in ("body", "html") or el in body_wrappers:
             break
         if el.tag in OUTSIDE:
             return True
@@ -143,6 +146,7 @@ def find_lead(tree, body_first, title: str | None, hints: list[str]) -> str | No
     end = order.get(body_first) if body_first is not None else None
     best: tuple[int, int, str] | None = None
     seen: set[str] = set()
+    wrappers = frozenset(body_first.iterancestors()) if body_first is not None else frozenset()
     for el, index in order.items():
         if el.tag not in CANDIDATE_TAGS or index <= start and not hints:
             continue
@@ -160,7 +164,7 @@ def find_lead(tree, body_first, title: str | None, hints: list[str]) -> str | No
         if inner & {"p", "div", "section", "h1", "h2", "h3", "ul", "ol", "figure", "table"} and not named:
             continue
         text = _text(el)
-        if not text or text in seen or _bad_lead(text, title) or _excluded(el):
+        if not text or text in seen or _bad_lead(text, title) or _excluded(el, wrappers):
             continue
         seen.add(text)
         links = sum(len(_text(a)) for a in el.iter("a"))

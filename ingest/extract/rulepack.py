@@ -190,6 +190,15 @@ def _alternation(words: list[str], start: bool = False) -> re.Pattern:
     return re.compile((r"^\W*" if start else r"(?<!\w)") + f"(?:{body})" + r"(?!\w)", re.UNICODE)
 
 
+def _stem(word: str) -> str:
+    """A subscription stem matches inside words (compounds: "Jahresabo", "Zeitungsabonnement"), but a stem
+    of three letters or fewer only at a word's end ("Abo", "Abos", "Digitalabo-Kunden", not "about",
+    "above", "abortion")."""
+    if len(word) <= 3 and word.isalpha():
+        return re.escape(word) + r"s?(?!\w)"
+    return re.escape(word)
+
+
 @lru_cache(maxsize=4)
 def load_promo(directory: Path = RULES_DIR) -> PromoWords:
     data: dict = {}
@@ -197,7 +206,7 @@ def load_promo(directory: Path = RULES_DIR) -> PromoWords:
         found = (read_yaml(path) or {}).get("promo")  # the bounded loader every config file goes through
         if found:
             data = found
-    subs = "|".join(re.escape(str(w).lower()) for w in data.get("subscription", ["abonn"]))
+    subs = "|".join(_stem(str(w).lower()) for w in data.get("subscription", ["abonn"]))
     return PromoWords(cta=_alternation(data.get("cta", ["subscribe"])), cta_start=_alternation(data.get("cta", ["subscribe"]), True),
                       channel=_alternation(data.get("channel", ["newsletter"])), subscription=re.compile(subs),
                       reader=_alternation(data.get("reader", ["you"])),
