@@ -44,6 +44,14 @@ RELATED = ["Customs officers in the dock again", "The club's new owner presents 
            "Border checks to be sped up next year"]
 
 
+def assert_unchanged(fix, page: str) -> None:
+    """The fix leaves this page's tree exactly as parsed."""
+    tree = html.fromstring(page)
+    before = etree.tostring(tree)
+    fix(tree)
+    assert etree.tostring(tree) == before
+
+
 def page(container: str) -> str:
     related = "".join(f"<p class='related'><a href='/news/{n}.html'>{t}</a></p>" for n, t in enumerate(RELATED))
     return f"""<html><head><title>Shareholder charged with corruption - Courier</title></head><body>
@@ -80,17 +88,11 @@ def test_the_break_adds_no_text_and_moves_none():
 def test_a_container_whose_text_runs_into_links_before_its_break_is_left_alone():
     notice = ('<div class="bottom">Owner of the <a href="/">Courier</a> site: Courier Media Ltd, version 5.0.<br>'
               "Legal notice: the materials of this site may be quoted with a direct link to the page.</div>")
-    tree = html.fromstring(f"<html><body>{notice}</body></html>")
-    before = etree.tostring(tree)
-    break_leading_text(tree)
-    assert etree.tostring(tree) == before
+    assert_unchanged(break_leading_text, f"<html><body>{notice}</body></html>")
 
 
 def test_a_paragraph_with_a_line_break_is_left_alone():
-    tree = html.fromstring("<html><body><p>First line of an address<br>Second line</p></body></html>")
-    before = etree.tostring(tree)
-    break_leading_text(tree)
-    assert etree.tostring(tree) == before
+    assert_unchanged(break_leading_text, "<html><body><p>First line of an address<br>Second line</p></body></html>")
 
 
 BADGED = [
@@ -123,10 +125,7 @@ def test_a_counter_badge_glued_to_each_paragraph_is_dropped():
     '<p>Prices rose again.<a href="#fn1">1</a>Analysts expect them to keep rising until spring.</p>',
 ])
 def test_numbers_that_are_text_are_kept(paragraph):
-    tree = html.fromstring(f"<html><body>{paragraph}</body></html>")
-    before = etree.tostring(tree)
-    drop_counter_badges(tree)
-    assert etree.tostring(tree) == before
+    assert_unchanged(drop_counter_badges, f"<html><body>{paragraph}</body></html>")
 
 
 def test_a_dropped_badge_keeps_the_text_after_it():
@@ -150,10 +149,7 @@ def test_a_run_right_after_a_block_inside_the_text_gets_its_own_break():
 
 
 def test_a_run_after_an_inline_element_is_left_alone():
-    tree = html.fromstring(f'<html><body><div>{RUNS[0]} <b>in bold</b> {RUNS[1]}<br>{RUNS[2]}</div></body></html>')
-    before = etree.tostring(tree)
-    break_leading_text(tree)
-    assert etree.tostring(tree) == before
+    assert_unchanged(break_leading_text, f'<html><body><div>{RUNS[0]} <b>in bold</b> {RUNS[1]}<br>{RUNS[2]}</div></body></html>')
 
 
 def picture_page() -> str:
