@@ -374,3 +374,45 @@ def test_a_signature_of_the_earlier_hash_function_is_made_again_and_still_matche
     assert copy.cluster_id == "stored" and not copy.is_original
     saved = {c.id: c.signature for c in store.cluster_candidates(utcnow() - timedelta(days=7))}
     assert not stale(saved["stored"]) and from_bytes(saved["stored"]) is not None  # saved: done once
+
+
+def test_a_load_that_failed_is_tried_again_and_copies_still_join(store):
+    """The stored window is read on the first batch; when that read fails (the search engine timed out
+    while stored texts were read for re-signing), that batch fails and the next one loads it whole:
+    stored articles are never left out of the index for the process's lifetime. The failure is
+    injected in front of a real store (one refused read), the only way to time it."""
+    from datetime import timedelta
+
+    from ingest.enrich.clusters import StoryClusters
+    from ingest.enrich.dedupe import to_bytes
+    from ingest.errors import StoreUnavailable
+    from ingest.models import Article, utcnow
+
+    forms = variants("tarif")
+    stored = Article(id="stored", url="https://stored.example/1", title="stored", body=forms["original"],
+                     source="stored", domain="stored.example", published=utcnow() - timedelta(days=1))
+    store.index.upsert_articles([stored])
+    store.save_signature("stored", "stored.example", stored.published, "stored", _sha1_signature(stored.body))
+
+    class RefusesOnce:
+        def __init__(self) -> None:
+            self.refused = False
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def article_texts(self, ids):
+            if not self.refused:
+                self.refused = True
+                raise StoreUnavailable("search engine timed out")
+            return store.article_texts(ids)
+
+    clusters = StoryClusters(EnrichSettings(), RefusesOnce())
+    first = Article(id="first", url="https://first.example/1", title="first", body="Nothing alike here at all.",
+                    source="first", domain="first.example", published=utcnow())
+    with pytest.raises(StoreUnavailable):
+        clusters.assign([first], {"first": to_bytes(minhash(first.body))})
+    copy = Article(id="copy", url="https://copy.example/1", title="copy", body=forms["trimmed"], source="copy",
+                   domain="copy.example", published=utcnow())
+    clusters.assign([copy], {"copy": to_bytes(minhash(copy.body))})
+    assert copy.cluster_id == "stored" and not copy.is_original

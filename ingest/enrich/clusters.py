@@ -69,13 +69,14 @@ class StoryClusters:
         self._clusterer: Clusterer | None = None
 
     def _loaded(self) -> Clusterer:
-        if self._clusterer is None:
-            self._clusterer = Clusterer(self.threshold)
+        if self._clusterer is None:  # kept only once loaded whole: a failed load is tried again next batch
+            clusterer = Clusterer(self.threshold)
             candidates = self._ledger.cluster_candidates(utcnow() - self.window)
             fresh = self._resigned([c for c in candidates if stale(c.signature)])
             for c in candidates:
                 signature = fresh.get(c.id, c.signature)
-                self._clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, signature)
+                clusterer.add_existing(c.id, c.domain, c.published, c.cluster_id, signature)
+            self._clusterer = clusterer
         self._clusterer.forget_before(utcnow() - self.window, min_interval=FORGET_EVERY)
         return self._clusterer
 

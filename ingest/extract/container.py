@@ -177,4 +177,3 @@ def fill_from_wide(precise: list[Block], wide: list[Block], description: str | N
     for i, block in enumerate(precise):
         out += [replace.get(i, block), *after.get(i, [])]
     return out
-
