@@ -94,3 +94,12 @@ def test_detector_only_codes_map_to_iso_639_1(monkeypatch):
     monkeypatch.setattr(lang_mod, "_identifier", lambda: type("I", (), {
         "rank": staticmethod(lambda text: [("arz", 0.6), ("ar", 0.3), ("fa", 0.1)])})())
     assert detect_language("مرحبا بكم في القاهرة")[0] == "ar"
+
+
+def test_a_huge_declared_language_is_read_by_its_start_and_not_cached_whole():
+    """A feed or page can declare any string as its language: its first `MAX_DECLARED` characters are read."""
+    from ingest.enrich import language
+
+    assert language.language_code("de-" + "x" * 1_000_000) == "de"
+    assert language.language_code(" " + "q" * 1_000_000) is None
+    assert language.language_code("en-GB") == "en"

@@ -60,12 +60,19 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-@lru_cache(maxsize=4096)  # a few hundred distinct values: the detector's codes and the declarations seen
+MAX_DECLARED = 64  # characters of a declared language read (a longer one is no tag; it is not kept whole in the cache)
+
+
 def language_code(value: str | None) -> str | None:
     """ISO 639-1 code of a declared language: `de-AT` -> `de`, `ger` -> `de`, `und` -> None."""
+    return _code(value.strip()[:MAX_DECLARED]) if value else None
+
+
+@lru_cache(maxsize=4096)  # a few hundred distinct values: the detector's codes and the declarations seen
+def _code(value: str) -> str | None:
     if not value:
         return None
-    raw = value.strip().lower().replace("_", "-")
+    raw = value.lower().replace("_", "-")
     if raw in NO_LANGUAGE:
         return None
     if raw in ALIASES:
