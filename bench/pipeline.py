@@ -31,6 +31,10 @@ httpx fetches each entry's page (one client, in order), a pool of the same size 
 url, title, date, author and text into an FTS5 table (SQLite, default tokenizer). No cleaning, no
 enrichment, no deduplication, no politeness, no error handling: the floor a product must beat.
 
+Every measured run (DIY script, each pipeline row) runs in a fresh process of its own (`in_own_process`):
+its CPU and peak RSS are the program's, not those of the loopback site (which stays in the bench's
+process with its server threads), nor left over from the rows before it.
+
 CPU per article (user + system, the ingester and its workers, from getrusage) says what bounds the
 ratio: when every core is busy, throughput is cores / CPU per article, so pipeline/raw throughput is
 at most raw CPU / pipeline CPU per article. The profile of the worker (bench/enrich.py) splits it.
@@ -105,8 +109,8 @@ def baseline_cpu_ms(pages: list[bytes]) -> float:
 
 
 def _cpu() -> tuple[float, float]:
-    """CPU seconds (user + system) of this process (fetching, storing, the loopback site) and of its
-    reaped children (the extraction workers)."""
+    """CPU seconds (user + system) of this process (fetching, storing; the run's own process, see
+    `in_own_process`) and of its reaped children (the extraction workers)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
@@ -199,6 +203,35 @@ def build_hosts(pages: list[tuple[str, bytes]], n: int, hosts: int) -> tuple[lis
     return sites, feeds
 
 
+def in_own_process(func, *args) -> dict:
+    """`func(*args)` (a run returning a dict) in a fresh process, with that process's peak RSS and its
+    workers' added. The loopback site stays here: its server threads and the pages it holds are not
+    the measured program's memory or CPU, which a run in this process would count as its own."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, func, args), name=f"bench-{func.__name__}")
+    child.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:
+        result = RuntimeError(f"{func.__name__} died (exit code {child.exitcode})")
+    child.join()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _child(send, func, args) -> None:
+    try:
+        result = func(*args)
+        result.update(peak_rss_mb=peak_rss_mb(), peak_rss_children_mb=peak_rss_mb(children=True))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        result = RuntimeError(f"{func.__name__}: {type(exc).__name__}: {exc}")
+    send.send(result)
+    send.close()
+
+
 def run_pipeline(feeds: list[FeedConfig], workers: int, tmp: Path, backend: str, polite: bool = False) -> dict:
     env = {"INGEST_ALLOW_NETWORKS": "127.0.0.1/32"}
     settings = load_settings(str(tmp / "config"), str(tmp / f"{backend}.db"), backend, env=env)
@@ -255,17 +288,16 @@ def main() -> None:
             base_cpu = baseline_cpu_ms(served)
         if n in diy_sizes:  # right before the pipeline, same site and processes
             with tempfile.TemporaryDirectory() as tmp:
-                diy[n] = diy_script(feeds, args.workers, Path(tmp))
+                diy[n] = in_own_process(diy_script, feeds, args.workers, Path(tmp))
         for backend in backends:
             if backend != "sqlite" and n not in es_sizes:
                 continue
             with tempfile.TemporaryDirectory() as tmp:
-                r = run_pipeline(feeds, args.workers, Path(tmp), backend)
+                r = in_own_process(run_pipeline, feeds, args.workers, Path(tmp), backend)
             results.append({"articles": n, "backend": backend, "workers": args.workers,
                             "baseline_rate": base_rate, **r, "ratio": r["rate"] / base_rate,
                             "baseline_cpu_ms_per_article": base_cpu,
-                            "cpu_ratio": base_cpu / (r["cpu_ms_per_article_main"] + r["cpu_ms_per_article_workers"]),
-                            "peak_rss_mb": peak_rss_mb(), "peak_rss_children_mb": peak_rss_mb(children=True)})
+                            "cpu_ratio": base_cpu / (r["cpu_ms_per_article_main"] + r["cpu_ms_per_article_workers"])})
         for s in sites:
             s.close()
     rows = [[r["articles"], r["backend"], r["workers"], r["stored"], r["rate"], r["baseline_rate"], r["ratio"],
@@ -277,7 +309,7 @@ def main() -> None:
                                "raw trafilatura art/s", "ratio", "unchanged cycle s", "peak RSS MB",
                                "worker peak RSS MB"], rows)
              + "\n\nCPU per article: what bounds the ratio when every core is busy\n\n"
-             + markdown_table(["articles", "backend", "workers ms (extract+enrich)", "main ms (fetch, store, site)",
+             + markdown_table(["articles", "backend", "workers ms (extract+enrich)", "main ms (fetch, store)",
                                "raw trafilatura ms", "raw / pipeline CPU"], cpu_rows))
     if diy:
         table += "\n\n" + versus_table(results, diy)
@@ -332,7 +364,7 @@ def polite_hosts(pages: list[tuple[str, bytes]], args) -> None:
     for n in [int(s) for s in args.sizes.split(",")]:
         sites, feeds = build_hosts(pages, n, args.hosts)
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_pipeline(feeds, args.workers, Path(tmp), "sqlite", polite=True)
+            r = in_own_process(run_pipeline, feeds, args.workers, Path(tmp), "sqlite", True)
         if args.sigterm:
             with tempfile.TemporaryDirectory() as tmp:
                 r["sigterm_seconds"] = daemon_stop_seconds(feeds, sites, n, Path(tmp))

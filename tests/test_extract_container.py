@@ -188,3 +188,49 @@ def test_a_multi_line_block_opening_with_the_page_description_is_the_article():
     notice = p("\n".join(FOOTER))
     wide = [credit, notice, tags, *map(p, COMMENTS[:4])]
     assert [b.text for b in fill_from_wide(precise, wide, description)] == [b.text for b in precise]
+
+
+# -- shorter sentences inside the text, pictures' captions ---------------------------------------------
+
+def test_a_shorter_sentence_between_article_paragraphs_is_filled_back():
+    # A one-sentence paragraph (a run right before an ad box) the precision pass dropped inside the text.
+    short = "The appeals court in the capital upheld the sentence of the general."
+    wide = [p(ARTICLE[0]), p(ARTICLE[1]), p(short), p(ARTICLE[2]), p(ARTICLE[3])]
+    precise = [p(ARTICLE[0]), p(ARTICLE[2]), p(ARTICLE[3])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[1], short, ARTICLE[2], ARTICLE[3]]
+
+
+def test_shorter_lines_stay_out_at_the_edges_or_without_article_on_both_sides():
+    short = "The appeals court in the capital upheld the sentence of the general."
+    precise = [p(ARTICLE[0]), p(ARTICLE[2])]
+    # after the last shared block: an end-of-page notice as often as article text
+    assert [b.text for b in fill_from_wide(precise, [p(ARTICLE[0]), p(ARTICLE[2]), p(short)])] == [ARTICLE[0], ARTICLE[2]]
+    # a teaser between a menu line and the article
+    wide = [p(ARTICLE[0]), p("Most read"), p(short), p(ARTICLE[2])]
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[2]]
+    # between article paragraphs, but not a sentence: a headline-like link, a few words
+    for line in ("Former police chief acquitted of corruption charges in the capital", "Read it all here."):
+        wide = [p(ARTICLE[0]), p(line), p(ARTICLE[2])]
+        assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], ARTICLE[2]]
+
+
+def test_a_paragraph_printing_a_pictures_alt_text_is_a_caption_and_stays_out():
+    caption = ("The former police chief leaves the courtroom in the capital after the verdict was read out on "
+               "Thursday morning.")
+    short = "A telescope with a camera body, the standard kit for a large moon."
+    precise = [p(ARTICLE[0]), p(ARTICLE[1]), p(ARTICLE[2])]
+    wide = [p(ARTICLE[0]), p(caption), p(ARTICLE[1]), p(short), p(ARTICLE[2])]
+    out = [b.text for b in fill_from_wide(precise, wide, pictures=frozenset({caption, short + " "}))]
+    assert out == [ARTICLE[0], ARTICLE[1], ARTICLE[2]]
+    # without the pictures both are article text by their shape
+    assert [b.text for b in fill_from_wide(precise, wide)] == [ARTICLE[0], caption, ARTICLE[1], short, ARTICLE[2]]
+
+
+def test_picture_texts_are_the_alt_and_title_texts_of_images():
+    from ingest.extract.extractor import parse_html, picture_texts
+
+    tree = parse_html('<html><body><div class="img_wrapper"><img src="a.jpg" alt="The general leaves the court '
+                      'after the verdict"><span>The general leaves the court after the verdict</span></div>'
+                      '<img src="b.jpg" title="A telescope with a camera body" alt="photo"><img src="c.jpg">'
+                      '<p>Text of the article.</p></body></html>')
+    assert picture_texts(tree) == {"The general leaves the court after the verdict", "A telescope with a camera body"}

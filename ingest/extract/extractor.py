@@ -235,6 +235,12 @@ def _neighbour_paragraph(node, preceding: bool) -> str | None:
     return None
 
 
+def picture_texts(tree) -> frozenset[str]:
+    """Every image's alt and title text of 15 characters or more: a paragraph printing one is the
+    picture's caption, not article text (`fill_from_wide` does not put it back)."""
+    return frozenset(str(t) for t in tree.xpath("//img/@alt | //img/@title") if len(t) >= 15)
+
+
 def heading_candidates(tree) -> list[tuple[str, str | None, str | None]]:
     """(subheading, paragraph before, paragraph after) of the page, read before trafilatura prunes the tree."""
     out = []
@@ -433,6 +439,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     # trafilatura prunes figures and headings from the tree it is given: read them first.
     figures, headings, links = figure_captions(tree), heading_candidates(tree), LinkIndex(link_texts(tree))
     tag_blocks = page_tag_blocks(tree)
+    pictures = picture_texts(tree)
     access, page_time = page_access(tree), page_published(tree)
     doc = _bare_extraction(
         tree, url=url, favor_precision=settings.favor_precision,
@@ -455,7 +462,7 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     blocks = blocks_from_body(body)
     if settings.recall_pass and wide_body is not None and body is not wide_body:
         # paragraphs the precision pass dropped
-        blocks = fill_from_wide(blocks, blocks_from_body(wide_body), doc.description)
+        blocks = fill_from_wide(blocks, blocks_from_body(wide_body), doc.description, pictures)
     blocks = recover_headings(headings, blocks)
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])],
                         tuple(text for text, _ in figures))
