@@ -595,6 +595,7 @@ class Pipeline:
                                             if j.analysis is not None and j.analysis.content_hash])
         articles = [a for a in (self._to_article(j, report, same) for j in writing) if a is not None]
         tag_articles(articles, self.watchlist)  # places and watchlist entities
+        self.clusters.load()  # the window's signatures read (and old ones made again) outside the transaction
         with self.state.batch():  # articles, entries seen, the queue and pending alert evaluations: one commit
             self.clusters.assign(articles, {j.article_id: j.analysis.signature for j in writing if j.analysis})
             self.stories.assign(articles)

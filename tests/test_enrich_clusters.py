@@ -416,3 +416,50 @@ def test_a_load_that_failed_is_tried_again_and_copies_still_join(store):
                    domain="copy.example", published=utcnow())
     clusters.assign([copy], {"copy": to_bytes(minhash(copy.body))})
     assert copy.cluster_id == "stored" and not copy.is_original
+
+
+def test_old_signatures_made_again_are_kept_when_the_first_batch_fails(settings, server):
+    """After an upgrade the first cycle makes the stored old-hash signatures again. That is done before
+    the batch's transaction (in commits of its own): when the batch's write then fails, the work is
+    kept, not rolled back with it and redone — and the store's write lock was not held meanwhile. The
+    failure is one refused article write in front of the real SQLite store (the only way to time it)."""
+    from datetime import timedelta
+
+    from loopback import Reply, article_page, rss
+
+    from ingest.app import Ingest
+    from ingest.enrich.dedupe import stale
+    from ingest.errors import StoreError
+    from ingest.models import Article, FeedConfig, utcnow
+    from ingest.sources.feedlist import save_feeds
+
+    forms = variants("tarif")
+    server.route("/copy", Reply(body=article_page("Tariff copy", forms["trimmed"].split("\n\n")),
+                                headers={"Content-Type": "text/html"}))
+    server.route("/feed.xml", Reply(body=rss([{"link": server.url("/copy"), "title": "Tariff copy"}])))
+    save_feeds(settings.feeds_file, [FeedConfig(url=server.url("/feed.xml"), name="Loopback")])
+    with Ingest(settings) as app:
+        stored = Article(id="stored", url="https://stored.example/1", title="stored", body=forms["original"],
+                         source="stored", domain="stored.example", published=utcnow() - timedelta(days=1))
+        app.store.index.upsert_articles([stored])
+        app.store.save_signature("stored", "stored.example", stored.published, "stored",
+                                 _sha1_signature(stored.body))
+        index = type(app.store.index)
+        real_upsert = index.upsert_articles
+        refused = []
+
+        def refuse_once(self, articles, alert_pending=False):
+            if not refused:
+                refused.append(True)
+                raise StoreError("disk I/O error (injected)")
+            return real_upsert(self, articles, alert_pending)
+
+        index.upsert_articles = refuse_once
+        try:
+            with pytest.raises(StoreError):
+                app.run_once()
+        finally:
+            index.upsert_articles = real_upsert
+        saved = {c.id: c.signature for c in app.store.cluster_candidates(utcnow() - timedelta(days=7))}
+        assert not stale(saved["stored"]), "the signature made again was rolled back with the failed batch"
+        assert "copy" not in saved  # the batch itself was not written

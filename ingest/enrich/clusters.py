@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -57,6 +58,7 @@ class ClusterLedger(Protocol):
                        signature: bytes) -> None: ...
     def set_clusters(self, updates: list[tuple[list[str], str, str]]) -> None: ...
     def article_texts(self, ids: list[str]) -> dict[str, str]: ...  # id -> stored body, for the ids found
+    def batch(self) -> AbstractContextManager[None]: ...  # many signature writes, one commit
 
 
 class StoryClusters:
@@ -67,6 +69,12 @@ class StoryClusters:
         self.window = timedelta(days=settings.cluster_window_days)
         self._ledger = ledger
         self._clusterer: Clusterer | None = None
+
+    def load(self) -> None:
+        """Read the window's signatures now (else the first `assign` does). The pipeline calls it before a
+        batch's transaction: after an upgrade, making old signatures again reads and writes thousands of
+        rows, which must not hold that transaction (and the store's write lock) open."""
+        self._loaded()
 
     def _loaded(self) -> Clusterer:
         if self._clusterer is None:  # kept only once loaded whole: a failed load is tried again next batch
@@ -87,10 +95,11 @@ class StoryClusters:
         for start in range(0, len(old), RESIGN_CHUNK):
             chunk = old[start:start + RESIGN_CHUNK]
             texts = self._ledger.article_texts([c.id for c in chunk])
-            for c in chunk:
-                if texts.get(c.id):
-                    fresh[c.id] = to_bytes(minhash(texts[c.id]))
-                    self._ledger.save_signature(c.id, c.domain, c.published, c.cluster_id or c.id, fresh[c.id])
+            with self._ledger.batch():  # one commit per chunk, not one per signature
+                for c in chunk:
+                    if texts.get(c.id):
+                        fresh[c.id] = to_bytes(minhash(texts[c.id]))
+                        self._ledger.save_signature(c.id, c.domain, c.published, c.cluster_id or c.id, fresh[c.id])
         if old:
             log.info("made %d stored MinHash signatures again with the current hash function (%d without text)",
                      len(fresh), len(old) - len(fresh))

@@ -16,6 +16,7 @@ its own client). A new backend = an `Index` adapter that passes the conformance 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +54,10 @@ class Backends:
     def article_texts(self, ids: list[str]) -> dict[str, str]:
         """Stored bodies by id (the index), for signatures made again with a new hash function."""
         return {a.id: a.body or "" for a in self.index.get_articles(ids)}
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Many signature writes in one commit (the local state's transaction; joins an open one)."""
+        return self.state.batch()
 
     def set_clusters(self, updates: list[ClusterUpdate]) -> None:
         """Cluster membership changed: the signatures (local) and the articles (index)."""
