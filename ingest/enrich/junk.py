@@ -1,8 +1,8 @@
 """The junk list (`junk.txt`): page furniture, credits and filler, shared by keywords and clusters.
 
-`content_lines` is the body as both read it: without credit lines, short promos, URLs and e-mail
-addresses, and anything after a "Related articles" heading (`folded_content_lines` also gives each
-line's `fold`, computed once for both the junk checks and the reader). Every line is cut to `MAX_LINE_CHARS`
+`folded_content_lines` is the body as both read it: without credit lines, short promos, URLs and
+e-mail addresses, and anything after a "Related articles" heading, each line with its `fold`,
+computed once for both the junk checks and the reader. Every line is cut to `MAX_LINE_CHARS`
 and runs longer than `MAX_WORD_CHARS` without a space are dropped; URLs are found token by token
 (`strip_urls`), in linear time whatever the text (a regex with "non-space runs" on both sides of `@` took
 seconds on one long run of letters), and not at all when three substring tests and the longest
@@ -127,13 +127,9 @@ def strip_urls(line: str) -> str:
     return "".join(parts)
 
 
-def content_lines(text: str) -> Iterator[str]:
-    """Non-empty lines of article text, URLs removed, until a "Related articles"-style heading."""
-    return (line for line, _ in folded_content_lines(text))
-
-
 def folded_content_lines(text: str) -> Iterator[tuple[str, str]]:
-    """`content_lines` with each line's `fold`: every line is folded once, whoever reads it next."""
+    """Non-empty lines of article text, URLs removed, until a "Related articles"-style heading, each with
+    its `fold`: every line is folded once, whoever reads it next."""
     stops = junk().stop
     for raw in text.splitlines():
         raw = raw[:MAX_LINE_CHARS]

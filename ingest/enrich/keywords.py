@@ -128,7 +128,7 @@ def stopwords(language: str | None) -> frozenset[str]:
 
 
 def keyword_text(text: str, title: str | None = None, max_chars: int = MAX_CHARS) -> str:
-    """What YAKE reads of the body: its first `max_chars` characters of content (`content_lines`),
+    """What YAKE reads of the body: its first `max_chars` characters of content (`folded_content_lines`),
     one sentence a line, without the headline (pages often repeat it as the body's first line)."""
     lines: list[str] = []
     size = 0
