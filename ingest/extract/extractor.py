@@ -20,6 +20,7 @@ trafilatura's two passes are most of the rest and are left as they are (tests/te
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +29,15 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 from lxml.html import fromstring as html_fromstring
-from trafilatura.settings import Document
+from trafilatura.external import sanitize_tree, try_readability
+from trafilatura.settings import Document, Extractor
 from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from ingest.config import ExtractSettings
 from ingest.errors import IngestError
 from ingest.extract.access import blocked_page, page_access, page_published
 from ingest.extract.blocks import Block, LinkIndex, blocks_from_body, link_texts
-from ingest.extract.container import choose_body, fill_from_wide
+from ingest.extract.container import choose_body, fill_from_wide, needs_rescue, rescue_body
 from ingest.extract.lead import already_in, find_lead
 from ingest.extract.pagetags import is_credit, page_tag_blocks
 from ingest.extract.treefix import fix_tree
@@ -416,6 +418,18 @@ def prune_tree(tree, xpaths: list[str]):
     return tree
 
 
+def readability_blocks(tree, url: str | None) -> list[Block]:
+    """The body readability (the copy bundled with trafilatura) finds on the page, as trafilatura
+    converts it when it prefers that body itself; [] when it finds none. It scores containers by their
+    paragraphs' text and commas, where trafilatura's passes look for named containers first: on a
+    table-laid page without them both passes can take the navigation (`container.rescue_body`)."""
+    try:
+        body, _ = sanitize_tree(try_readability(copy(tree)), Extractor(output_format="txt", url=url))
+    except Exception:  # noqa: BLE001 - a third-party algorithm: the page keeps the body it has
+        return []
+    return blocks_from_body(body)
+
+
 def _bare_extraction(tree: Any, url: str | None, **options: Any) -> Document | None:
     """trafilatura's document for the tree (never its deprecated dict form), or None."""
     doc = trafilatura.bare_extraction(tree, url=url, **options)
@@ -463,6 +477,10 @@ def extract_parts(html: str, url: str | None, settings: ExtractSettings,
     if settings.recall_pass and wide_body is not None and body is not wide_body:
         # paragraphs the precision pass dropped
         blocks = fill_from_wide(blocks, blocks_from_body(wide_body), doc.description, pictures)
+    if needs_rescue(blocks):  # little prose: both passes may have taken the navigation (container.py)
+        other = readability_blocks(tree, url)
+        if rescue_body(blocks, other):
+            blocks = other
     blocks = recover_headings(headings, blocks)
     lead = recover_lead(tree, blocks, doc.title, [doc.description or "", *(hints or [])],
                         tuple(text for text, _ in figures))
