@@ -203,6 +203,12 @@ def build_hosts(pages: list[tuple[str, bytes]], n: int, hosts: int) -> tuple[lis
     return sites, feeds
 
 
+# A search node that has just started compiles its code paths on the first requests (the JVM's JIT),
+# which a running cluster has long done: one untimed cycle of this many feeds (50 entries each) goes to
+# each cluster before its first measured row.
+WARM_FEEDS = 2
+
+
 def in_own_process(func, *args) -> dict:
     """`func(*args)` (a run returning a dict) in a fresh process, with that process's peak RSS and its
     workers' added. The loopback site stays here: its server threads and the pages it holds are not
@@ -280,6 +286,7 @@ def main() -> None:
     es_sizes = {int(s) for s in args.es_sizes.split(",") if s}
     diy_sizes = {int(s) for s in args.diy_sizes.split(",") if s}
     results, diy = [], {}
+    warmed: set[str] = set()
     base_rate = base_cpu = None
     for n in [int(s) for s in args.sizes.split(",")]:
         sites, feeds, served = build_sites(pages, n)
@@ -292,6 +299,10 @@ def main() -> None:
         for backend in backends:
             if backend != "sqlite" and n not in es_sizes:
                 continue
+            if backend != "sqlite" and backend not in warmed:
+                warmed.add(backend)
+                with tempfile.TemporaryDirectory() as tmp:  # untimed (see WARM_FEEDS)
+                    in_own_process(run_pipeline, feeds[:WARM_FEEDS], args.workers, Path(tmp), backend)
             with tempfile.TemporaryDirectory() as tmp:
                 r = in_own_process(run_pipeline, feeds, args.workers, Path(tmp), backend)
             results.append({"articles": n, "backend": backend, "workers": args.workers,
