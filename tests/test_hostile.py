@@ -31,7 +31,7 @@ from ingest.app import Ingest
 from ingest.cli.main import main
 from ingest.config import ExtractSettings, FetchSettings
 from ingest.enrich import extract_keywords, minhash
-from ingest.enrich.junk import content_lines, strip_urls
+from ingest.enrich.junk import folded_content_lines, strip_urls
 from ingest.enrich.keywords import _score
 from ingest.enrich.language import declared_language
 from ingest.enrich.mentions import count_mentions
@@ -145,11 +145,11 @@ def test_enrichment_reads_a_bounded_prefix_of_huge_text():
 
 
 def test_80k_character_runs_pass_the_url_and_line_filters():
-    assert list(content_lines(REGEX_TEXT)) == []  # one 80,000-letter "word" is no article text
+    assert list(folded_content_lines(REGEX_TEXT)) == []  # one 80,000-letter "word" is no article text
     assert strip_urls("see www." + REGEX_TEXT).strip() == "see"
     assert strip_urls("mail x@" + REGEX_TEXT + ".de now").split() == ["mail", "now"]
     assert strip_urls("read https://a.example/x (or mail news@a.example.org).").split() == ["read", "(or", "mail"]
-    assert list(content_lines("Text " * 3 + "\n" + ("@" * 50 + " ") * 2000))  # many short odd tokens: fine
+    assert list(folded_content_lines("Text " * 3 + "\n" + ("@" * 50 + " ") * 2000))  # many short odd tokens: fine
 
 
 def test_declared_language_reads_tag_by_tag():
