@@ -145,7 +145,6 @@ def is_fill_paragraph(block: Block) -> bool:
             and text.endswith(SENTENCE_END))
 
 
-
 def _interior_sentence(block: Block) -> bool:
     """A shorter paragraph that reads as a sentence, put back only between two article paragraphs (a
     one-sentence paragraph of a text set with line breaks, a paragraph right before an ad box)."""
