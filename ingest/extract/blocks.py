@@ -11,6 +11,7 @@ from lxml import etree
 
 SPACE = re.compile(r"\s+")
 WORDS = re.compile(r"\w+", re.UNICODE)
+UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # CJK, kana, Hangul: no spaces, no reliable full stop
 BLOCK_TAGS = {"p": "p", "head": "head", "quote": "quote", "item": "item", "cell": "cell", "code": "code"}
 
 

@@ -57,7 +57,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ingest.extract.blocks import Block
+from ingest.extract.blocks import UNSPACED_SCRIPT, Block
 
 WORD_RUN = re.compile(r"\w+", re.UNICODE)
 # The recall pass's body is kept unless it is this much longer than a substantial precision pass.
@@ -70,7 +70,6 @@ INTERIOR_MIN_CHARS, INTERIOR_MIN_WORDS = 40, 5  # a sentence between two article
 TAIL_FILL_SHARE = 0.5
 # A body whose prose is under this share of its text may be the site's navigation (`needs_rescue`).
 WEAK_PROSE, PROSE_LINE, RESCUE_MIN_PROSE = 0.3, 80, 300
-WIDE_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 SENTENCE_END = tuple('.!?:;"“”\'’»«)…。！？')
 
 
@@ -97,7 +96,7 @@ def prose_chars(blocks: list[Block]) -> int:
     for block in blocks:
         for line in block.text.split("\n"):
             line = line.strip()
-            if line.endswith(SENTENCE_END) and len(line) + len(WIDE_CHAR.findall(line)) >= PROSE_LINE:
+            if line.endswith(SENTENCE_END) and len(line) + len(UNSPACED_SCRIPT.findall(line)) >= PROSE_LINE:
                 total += len(line)
     return total
 

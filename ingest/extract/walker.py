@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ingest.extract.blocks import WORDS, Block, fingerprint
+from ingest.extract.blocks import UNSPACED_SCRIPT, WORDS, Block, fingerprint
 from ingest.extract.pagetags import split_values
 from ingest.extract.rulepack import (
     PROMO_THRESHOLD,
@@ -53,7 +53,6 @@ from ingest.extract.sites import SiteProfile
 
 TERMINAL = tuple('.!?:;"“”\'’»«)…')
 INNER_SENTENCE_END = re.compile(r"[.!?][\"'“”’»)]?\s*[A-ZÄÖÜÀ-Ý]")  # "... stress.Click To Tweet", "Ok. Then"
-UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # CJK, kana, Hangul: no reliable full stop
 MENU_RUN = 4
 
 
